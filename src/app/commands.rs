@@ -1,0 +1,550 @@
+//! Commands: everything a user can do to a workspace, applied in one place. Each command is
+//! one finished gesture → one edit in the log → one undo step.
+
+use std::collections::HashSet;
+
+use crate::domain::{
+    AnnId, AnnState, Annotation, Change, DocId, DocStatus, Edit, EditKind, LabelId, Link, LinkId, LinkKind, Quad, Rect,
+    Role, Source, TimestampMs, UndoStacks, User,
+};
+use crate::store::{NewEdit, Store, StoreError};
+
+/// A suggestion from a pre-annotation source, before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestionInput {
+    pub rect: Rect,
+    pub quad: Option<Quad>,
+    pub text: Option<String>,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    AddBox {
+        doc: DocId,
+        rect: Rect,
+        quad: Option<Quad>,
+        label: Option<LabelId>,
+        text: String,
+    },
+    /// Move/resize/nudge: new geometry for some boxes, one gesture.
+    SetGeometry {
+        doc: DocId,
+        boxes: Vec<(AnnId, Rect, Option<Quad>)>,
+    },
+    MoveBoxes {
+        doc: DocId,
+        ids: Vec<AnnId>,
+        dx: f32,
+        dy: f32,
+    },
+    SetLabel {
+        doc: DocId,
+        ids: Vec<AnnId>,
+        label: Option<LabelId>,
+    },
+    SetText {
+        doc: DocId,
+        id: AnnId,
+        text: String,
+    },
+    DeleteBoxes {
+        doc: DocId,
+        ids: Vec<AnnId>,
+    },
+    DuplicateBoxes {
+        doc: DocId,
+        ids: Vec<AnnId>,
+        dx: f32,
+        dy: f32,
+    },
+    AddLink {
+        doc: DocId,
+        from: AnnId,
+        to: AnnId,
+        kind: LinkKind,
+    },
+    DeleteLinks {
+        doc: DocId,
+        ids: Vec<LinkId>,
+    },
+    /// Adds machine suggestions, skipping any that overlap an existing box (IoU ≥ `skip_iou`).
+    AddSuggestions {
+        doc: DocId,
+        source: Source,
+        items: Vec<SuggestionInput>,
+        skip_iou: f32,
+    },
+    AcceptSuggestions {
+        doc: DocId,
+        ids: Vec<AnnId>,
+    },
+    RejectSuggestions {
+        doc: DocId,
+        ids: Vec<AnnId>,
+    },
+    /// Fill text from a recogniser, only where the text is empty or was machine-made.
+    FillText {
+        doc: DocId,
+        texts: Vec<(AnnId, String, f32)>,
+        source: Source,
+    },
+    Submit {
+        doc: DocId,
+    },
+    SetStatus {
+        doc: DocId,
+        to: DocStatus,
+    },
+    Undo {
+        doc: DocId,
+    },
+    Redo {
+        doc: DocId,
+    },
+}
+
+impl Command {
+    pub fn doc(&self) -> DocId {
+        use Command::*;
+        match self {
+            AddBox { doc, .. }
+            | SetGeometry { doc, .. }
+            | MoveBoxes { doc, .. }
+            | SetLabel { doc, .. }
+            | SetText { doc, .. }
+            | DeleteBoxes { doc, .. }
+            | DuplicateBoxes { doc, .. }
+            | AddLink { doc, .. }
+            | DeleteLinks { doc, .. }
+            | AddSuggestions { doc, .. }
+            | AcceptSuggestions { doc, .. }
+            | RejectSuggestions { doc, .. }
+            | FillText { doc, .. }
+            | Submit { doc }
+            | SetStatus { doc, .. }
+            | Undo { doc }
+            | Redo { doc } => *doc,
+        }
+    }
+
+    /// The name recorded in the edit log.
+    pub fn action(&self) -> &'static str {
+        use Command::*;
+        match self {
+            AddBox { .. } => "add_box",
+            SetGeometry { .. } => "set_geometry",
+            MoveBoxes { .. } => "move_boxes",
+            SetLabel { .. } => "set_label",
+            SetText { .. } => "set_text",
+            DeleteBoxes { .. } => "delete_boxes",
+            DuplicateBoxes { .. } => "duplicate_boxes",
+            AddLink { .. } => "add_link",
+            DeleteLinks { .. } => "delete_links",
+            AddSuggestions { .. } => "add_suggestions",
+            AcceptSuggestions { .. } => "accept_suggestions",
+            RejectSuggestions { .. } => "reject_suggestions",
+            FillText { .. } => "fill_text",
+            Submit { .. } => "submit",
+            SetStatus { .. } => "set_status",
+            Undo { .. } => "undo",
+            Redo { .. } => "redo",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A rule refused the command; the sentence says why.
+    #[error("{0}")]
+    Refused(String),
+    #[error("nothing to undo")]
+    NothingToUndo,
+    #[error("nothing to redo")]
+    NothingToRedo,
+}
+
+/// What applying a command did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Applied(Edit),
+    /// The command changed nothing (e.g. a move by zero pixels) and was not logged.
+    NoChange,
+}
+
+impl Outcome {
+    /// Ids of boxes the command created, in order.
+    pub fn created_boxes(&self) -> Vec<AnnId> {
+        match self {
+            Outcome::Applied(e) => e
+                .changes
+                .iter()
+                .filter_map(|c| match c {
+                    Change::Annotation { before: None, after: Some(a) } => Some(a.id),
+                    _ => None,
+                })
+                .collect(),
+            Outcome::NoChange => vec![],
+        }
+    }
+}
+
+/// A user's working session on a workspace: the one place commands are applied.
+pub struct Session {
+    store: Store,
+    user: User,
+    clock: Box<dyn Fn() -> TimestampMs + Send>,
+}
+
+pub fn system_now_ms() -> TimestampMs {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl Session {
+    pub fn new(store: Store, user: User) -> Self {
+        Self { store, user, clock: Box::new(system_now_ms) }
+    }
+
+    /// Replaces the clock (tests and replays).
+    pub fn with_clock(mut self, clock: impl Fn() -> TimestampMs + Send + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    pub fn now(&self) -> TimestampMs {
+        (self.clock)()
+    }
+
+    /// Undo/redo stacks of this user on a document, from the persisted log.
+    pub fn undo_stacks(&self, doc: DocId) -> Result<UndoStacks, CommandError> {
+        Ok(UndoStacks::replay(&self.store.edits_for(doc, self.user.id)?))
+    }
+
+    /// Applies one command: checks the rules, builds the changes, writes them in one transaction.
+    pub fn apply(&mut self, cmd: Command) -> Result<Outcome, CommandError> {
+        let doc_id = cmd.doc();
+        let doc = self.store.document(doc_id)?;
+        let now = self.now();
+        let action = cmd.action();
+        let (kind, mut changes) = match cmd {
+            Command::Undo { .. } => {
+                let stacks = self.undo_stacks(doc_id)?;
+                let target = *stacks.undoable.last().ok_or(CommandError::NothingToUndo)?;
+                let original = self.store.edit(target)?;
+                (EditKind::Undo(target), original.changes.iter().rev().map(Change::inverse).collect())
+            }
+            Command::Redo { .. } => {
+                let stacks = self.undo_stacks(doc_id)?;
+                let target = *stacks.redoable.last().ok_or(CommandError::NothingToRedo)?;
+                (EditKind::Redo(target), self.store.edit(target)?.changes)
+            }
+            other => {
+                self.check_may_edit(&doc.status, &other)?;
+                (EditKind::Do, self.build_changes(other, now)?)
+            }
+        };
+        changes.retain(|c| !c.is_noop());
+        if changes.is_empty() {
+            return Ok(Outcome::NoChange);
+        }
+        // The first edit of a fresh or rejected document starts (re)work on it, in the same step.
+        if kind == EditKind::Do && !changes.iter().any(|c| matches!(c, Change::Status { .. })) {
+            let next = match doc.status {
+                DocStatus::New => Some(DocStatus::InProgress),
+                DocStatus::Rejected => Some(DocStatus::Rework),
+                _ => None,
+            };
+            if let Some(after) = next {
+                changes.push(Change::Status { doc: doc_id, before: doc.status, after });
+            }
+        }
+        let edit = self.store.apply(NewEdit {
+            ts_ms: now,
+            user: Some(self.user.id),
+            doc: Some(doc_id),
+            action: action.to_string(),
+            kind,
+            changes,
+        })?;
+        Ok(Outcome::Applied(edit))
+    }
+
+    fn check_may_edit(&self, status: &DocStatus, cmd: &Command) -> Result<(), CommandError> {
+        let is_status_cmd = matches!(cmd, Command::Submit { .. } | Command::SetStatus { .. });
+        if is_status_cmd {
+            return Ok(());
+        }
+        let editable = match self.user.role {
+            Role::Annotator => status.is_editable_by_annotator(),
+            // Reviewers correct during review; leads may fix anything not yet accepted.
+            Role::Reviewer => *status == DocStatus::InReview || status.is_editable_by_annotator(),
+            Role::Lead => *status != DocStatus::Accepted,
+        };
+        if editable {
+            Ok(())
+        } else {
+            Err(CommandError::Refused(format!(
+                "this document is {}; it cannot be edited now",
+                status.label().to_lowercase()
+            )))
+        }
+    }
+
+    fn boxes(&self, doc: DocId, ids: &[AnnId]) -> Result<Vec<Annotation>, CommandError> {
+        let wanted: HashSet<AnnId> = ids.iter().copied().collect();
+        let found: Vec<Annotation> =
+            self.store.annotations(doc)?.into_iter().filter(|a| wanted.contains(&a.id)).collect();
+        if found.len() != wanted.len() {
+            return Err(CommandError::Refused("some of these boxes no longer exist on this document".into()));
+        }
+        Ok(found)
+    }
+
+    fn build_changes(&self, cmd: Command, now: TimestampMs) -> Result<Vec<Change>, CommandError> {
+        let doc = self.store.document(cmd.doc())?;
+        let (w, h) = (doc.width as f32, doc.height as f32);
+        let update = |before: &Annotation, f: &dyn Fn(&mut Annotation)| {
+            let mut after = before.clone();
+            f(&mut after);
+            if after != *before {
+                after.updated_ms = now;
+            }
+            Change::Annotation { before: Some(before.clone()), after: Some(after) }
+        };
+        let changes = match cmd {
+            Command::AddBox { doc: d, rect, quad, label, text } => {
+                let rect = valid_rect(rect, w, h)?;
+                let mut a = Annotation::new_manual(d, rect, self.user.id, now);
+                a.quad = quad;
+                a.label = label;
+                a.text = text;
+                vec![Change::Annotation { before: None, after: Some(a) }]
+            }
+            Command::SetGeometry { doc: d, boxes } => {
+                let ids: Vec<AnnId> = boxes.iter().map(|b| b.0).collect();
+                let current = self.boxes(d, &ids)?;
+                let mut out = Vec::new();
+                for (id, rect, quad) in boxes {
+                    let rect = valid_rect(rect, w, h)?;
+                    if let Some(before) = current.iter().find(|a| a.id == id) {
+                        out.push(update(before, &|a| {
+                            a.rect = rect;
+                            a.quad = quad;
+                        }));
+                    }
+                }
+                out
+            }
+            Command::MoveBoxes { doc: d, ids, dx, dy } => self
+                .boxes(d, &ids)?
+                .iter()
+                .map(|b| {
+                    // Clamp the shift so the box stays on the page rather than shrinking it.
+                    let dx = dx.clamp(-b.rect.x0, w - b.rect.x1);
+                    let dy = dy.clamp(-b.rect.y0, h - b.rect.y1);
+                    update(b, &|a| {
+                        a.rect = a.rect.translated(dx, dy);
+                        a.quad = a.quad.map(|q| q.translated(dx, dy));
+                    })
+                })
+                .collect(),
+            Command::SetLabel { doc: d, ids, label } => {
+                if let Some(l) = label {
+                    self.store.label(l)?;
+                }
+                self.boxes(d, &ids)?.iter().map(|b| update(b, &|a| a.label = label)).collect()
+            }
+            Command::SetText { doc: d, id, text } => self
+                .boxes(d, &[id])?
+                .iter()
+                .map(|b| {
+                    update(b, &|a| {
+                        a.text = text.clone();
+                        a.text_source = Source::Manual;
+                    })
+                })
+                .collect(),
+            Command::DeleteBoxes { doc: d, ids } => {
+                let doomed: HashSet<AnnId> = ids.iter().copied().collect();
+                let boxes = self.boxes(d, &ids)?;
+                // Links go first so the foreign keys hold; undo restores them after the boxes.
+                let mut out: Vec<Change> = self
+                    .store
+                    .links(d)?
+                    .into_iter()
+                    .filter(|l| doomed.contains(&l.from) || doomed.contains(&l.to))
+                    .map(|l| Change::Link { before: Some(l), after: None })
+                    .collect();
+                out.extend(boxes.into_iter().map(|b| Change::Annotation { before: Some(b), after: None }));
+                out
+            }
+            Command::DuplicateBoxes { doc: d, ids, dx, dy } => self
+                .boxes(d, &ids)?
+                .into_iter()
+                .map(|b| {
+                    let mut a = b.clone();
+                    a.id = AnnId(0);
+                    a.rect = a.rect.translated(dx, dy).clamped(w, h);
+                    a.quad = a.quad.map(|q| q.translated(dx, dy));
+                    a.source = Source::Manual;
+                    a.author = Some(self.user.id);
+                    a.created_ms = now;
+                    a.updated_ms = now;
+                    Change::Annotation { before: None, after: Some(a) }
+                })
+                .collect(),
+            Command::AddLink { doc: d, from, to, kind } => {
+                if from == to {
+                    return Err(CommandError::Refused("a box cannot be linked to itself".into()));
+                }
+                self.boxes(d, &[from, to])?;
+                let exists = self.store.links(d)?.iter().any(|l| l.from == from && l.to == to && l.kind == kind);
+                if exists {
+                    vec![]
+                } else {
+                    vec![Change::Link { before: None, after: Some(Link { id: LinkId(0), doc: d, from, to, kind }) }]
+                }
+            }
+            Command::DeleteLinks { doc: d, ids } => self
+                .store
+                .links(d)?
+                .into_iter()
+                .filter(|l| ids.contains(&l.id))
+                .map(|l| Change::Link { before: Some(l), after: None })
+                .collect(),
+            Command::AddSuggestions { doc: d, source, items, skip_iou } => {
+                let existing: Vec<Rect> = self.store.annotations(d)?.iter().map(|a| a.rect).collect();
+                let mut added: Vec<Rect> = Vec::new();
+                let mut out = Vec::new();
+                for s in items {
+                    let Ok(rect) = valid_rect(s.rect, w, h) else {
+                        continue;
+                    };
+                    let overlaps = |r: &Rect| r.iou(&rect) >= skip_iou || contains_most(r, &rect);
+                    if existing.iter().any(overlaps) || added.iter().any(overlaps) {
+                        continue;
+                    }
+                    added.push(rect);
+                    let text_source = if s.text.is_some() { source.clone() } else { Source::Manual };
+                    out.push(Change::Annotation {
+                        before: None,
+                        after: Some(Annotation {
+                            id: AnnId(0),
+                            doc: d,
+                            rect,
+                            quad: s.quad,
+                            label: None,
+                            text: s.text.unwrap_or_default(),
+                            source: source.clone(),
+                            text_source,
+                            confidence: Some(s.score),
+                            state: AnnState::Suggested,
+                            author: Some(self.user.id),
+                            created_ms: now,
+                            updated_ms: now,
+                        }),
+                    });
+                }
+                out
+            }
+            Command::AcceptSuggestions { doc: d, ids } => self
+                .boxes(d, &ids)?
+                .iter()
+                .filter(|b| b.state == AnnState::Suggested)
+                .map(|b| update(b, &|a| a.state = AnnState::Active))
+                .collect(),
+            Command::RejectSuggestions { doc: d, ids } => self
+                .boxes(d, &ids)?
+                .into_iter()
+                .filter(|b| b.state == AnnState::Suggested)
+                .map(|b| Change::Annotation { before: Some(b), after: None })
+                .collect(),
+            Command::FillText { doc: d, texts, source } => {
+                let ids: Vec<AnnId> = texts.iter().map(|t| t.0).collect();
+                let current = self.boxes(d, &ids)?;
+                let mut out = Vec::new();
+                for (id, text, conf) in texts {
+                    let Some(b) = current.iter().find(|a| a.id == id) else {
+                        continue;
+                    };
+                    // Never over what a person typed.
+                    let machine_owned = b.text.is_empty() || b.text_source.is_machine();
+                    if machine_owned && b.text != text {
+                        out.push(update(b, &|a| {
+                            a.text = text.clone();
+                            a.text_source = source.clone();
+                            a.confidence = Some(conf);
+                        }));
+                    }
+                }
+                out
+            }
+            Command::Submit { doc: d } => {
+                if !matches!(
+                    doc.status,
+                    DocStatus::New | DocStatus::InProgress | DocStatus::Rework | DocStatus::Rejected
+                ) {
+                    return Err(CommandError::Refused(format!(
+                        "cannot submit: the document is {}",
+                        doc.status.label().to_lowercase()
+                    )));
+                }
+                let pending = self.store.annotations(d)?.iter().filter(|a| a.state == AnnState::Suggested).count();
+                if pending > 0 {
+                    return Err(CommandError::Refused(format!(
+                        "cannot submit: {pending} suggestion(s) still need accepting or rejecting"
+                    )));
+                }
+                vec![Change::Status { doc: d, before: doc.status, after: DocStatus::Submitted }]
+            }
+            Command::SetStatus { doc: d, to } => {
+                if !doc.status.can_become(to) {
+                    return Err(CommandError::Refused(format!(
+                        "a document that is {} cannot become {}",
+                        doc.status.label().to_lowercase(),
+                        to.label().to_lowercase()
+                    )));
+                }
+                vec![Change::Status { doc: d, before: doc.status, after: to }]
+            }
+            Command::Undo { .. } | Command::Redo { .. } => vec![],
+        };
+        Ok(changes)
+    }
+}
+
+/// True when `inner` lies mostly (≥ 80 % of its area) inside `outer` or vice versa.
+fn contains_most(outer: &Rect, inner: &Rect) -> bool {
+    let inter = outer.intersection(inner).map_or(0.0, |r| r.area());
+    let smaller = outer.area().min(inner.area());
+    smaller > 0.0 && inter / smaller >= 0.8
+}
+
+fn valid_rect(rect: Rect, w: f32, h: f32) -> Result<Rect, CommandError> {
+    if !rect.is_finite() {
+        return Err(CommandError::Refused("a box coordinate is not a number".into()));
+    }
+    let r = rect.normalized().clamped(w, h);
+    if r.width() < 1.0 || r.height() < 1.0 {
+        return Err(CommandError::Refused("a box must be at least 1 px wide and high, inside the page".into()));
+    }
+    Ok(r)
+}

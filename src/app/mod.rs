@@ -1,0 +1,8 @@
+//! Application layer: commands, undo/redo and background jobs; the only code that calls the
+//! store and the pre-annotation sources. The UI emits commands; this layer applies them.
+
+pub mod canvas;
+pub mod commands;
+pub mod import;
+
+pub use commands::{Command, CommandError, Outcome, Session, SuggestionInput};

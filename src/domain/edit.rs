@@ -1,0 +1,132 @@
+//! The edit log's vocabulary: every change to a workspace is recorded as before/after
+//! snapshots, so any edit can be undone, redone, audited and timed from the log alone.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Annotation, DocId, DocStatus, EditId, Label, Link, TimestampMs, UserId};
+
+/// One row-level change. `before: None` is an insert, `after: None` a delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    Annotation { before: Option<Annotation>, after: Option<Annotation> },
+    Link { before: Option<Link>, after: Option<Link> },
+    Status { doc: DocId, before: DocStatus, after: DocStatus },
+    Label { before: Option<Label>, after: Option<Label> },
+}
+
+impl Change {
+    /// The change that takes the workspace back to how it was before this one.
+    pub fn inverse(&self) -> Change {
+        match self {
+            Change::Annotation { before, after } => Change::Annotation { before: after.clone(), after: before.clone() },
+            Change::Link { before, after } => Change::Link { before: after.clone(), after: before.clone() },
+            Change::Status { doc, before, after } => Change::Status { doc: *doc, before: *after, after: *before },
+            Change::Label { before, after } => Change::Label { before: after.clone(), after: before.clone() },
+        }
+    }
+
+    /// True when applying it would change nothing (e.g. a move by zero pixels).
+    pub fn is_noop(&self) -> bool {
+        match self {
+            Change::Annotation { before, after } => before == after,
+            Change::Link { before, after } => before == after,
+            Change::Status { before, after, .. } => before == after,
+            Change::Label { before, after } => before == after,
+        }
+    }
+}
+
+/// Whether an edit is new work or the undo/redo of an earlier edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "target", rename_all = "snake_case")]
+pub enum EditKind {
+    Do,
+    Undo(EditId),
+    Redo(EditId),
+}
+
+/// One entry of the append-only edit log: one finished gesture, applied in one transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Edit {
+    pub id: EditId,
+    pub ts_ms: TimestampMs,
+    pub user: Option<UserId>,
+    pub doc: Option<DocId>,
+    /// What the user did, for history and stats: "add_box", "move_box", "set_label", …
+    pub action: String,
+    pub kind: EditKind,
+    pub changes: Vec<Change>,
+}
+
+/// Undo and redo stacks (oldest first, top = last) of one user on one document,
+/// replayed from the log so they survive restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UndoStacks {
+    pub undoable: Vec<EditId>,
+    pub redoable: Vec<EditId>,
+}
+
+impl UndoStacks {
+    /// Replays `edits` (in log order) into stacks. A new `Do` clears the redo stack.
+    pub fn replay<'a>(edits: impl IntoIterator<Item = &'a Edit>) -> Self {
+        let mut s = UndoStacks::default();
+        for e in edits {
+            match e.kind {
+                EditKind::Do => {
+                    s.undoable.push(e.id);
+                    s.redoable.clear();
+                }
+                EditKind::Undo(target) => {
+                    if let Some(pos) = s.undoable.iter().rposition(|&id| id == target) {
+                        s.undoable.remove(pos);
+                        s.redoable.push(target);
+                    }
+                }
+                EditKind::Redo(target) => {
+                    if let Some(pos) = s.redoable.iter().rposition(|&id| id == target) {
+                        s.redoable.remove(pos);
+                        s.undoable.push(target);
+                    }
+                }
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(id: i64, kind: EditKind) -> Edit {
+        Edit { id: EditId(id), ts_ms: id, user: None, doc: None, action: "x".into(), kind, changes: vec![] }
+    }
+
+    #[test]
+    fn stacks_follow_undo_redo_and_new_work() {
+        let log = vec![
+            edit(1, EditKind::Do),
+            edit(2, EditKind::Do),
+            edit(3, EditKind::Undo(EditId(2))),
+            edit(4, EditKind::Undo(EditId(1))),
+            edit(5, EditKind::Redo(EditId(1))),
+        ];
+        let s = UndoStacks::replay(&log);
+        assert_eq!(s.undoable, vec![EditId(1)]);
+        assert_eq!(s.redoable, vec![EditId(2)]);
+
+        let mut log2 = log.clone();
+        log2.push(edit(6, EditKind::Do));
+        let s = UndoStacks::replay(&log2);
+        assert_eq!(s.undoable, vec![EditId(1), EditId(6)]);
+        assert!(s.redoable.is_empty(), "new work clears redo");
+    }
+
+    #[test]
+    fn inverse_swaps_snapshots() {
+        let c = Change::Status { doc: DocId(1), before: DocStatus::New, after: DocStatus::Submitted };
+        assert_eq!(c.inverse().inverse(), c);
+        assert!(matches!(c.inverse(), Change::Status { before: DocStatus::Submitted, .. }));
+    }
+}

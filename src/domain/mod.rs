@@ -1,0 +1,251 @@
+//! Plain domain types shared by every layer: no I/O here, serde only.
+
+pub mod edit;
+pub mod geometry;
+pub mod schema;
+pub mod status;
+
+pub use edit::{Change, Edit, EditKind, UndoStacks};
+pub use geometry::{Point, Quad, Rect};
+pub use schema::{Label, default_invoice_schema};
+pub use status::{DocStatus, DocVerdict, Role, Verdict};
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($name:ident) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(DocId);
+id_type!(AnnId);
+id_type!(UserId);
+id_type!(LabelId);
+id_type!(LinkId);
+id_type!(EditId);
+
+/// Milliseconds since the Unix epoch (UTC). All timestamps in the workspace use this.
+pub type TimestampMs = i64;
+
+/// A person working in the workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+}
+
+/// One page image. A multi-page TIFF becomes one document per page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub id: DocId,
+    /// Path of the image file as last seen (absolute, or relative to the workspace file).
+    pub path: String,
+    /// sha256 of the whole file, lower-case hex: how a moved file is found again.
+    pub sha256: String,
+    /// 0-based page within the file (always 0 except for multi-page TIFF).
+    pub page: u32,
+    pub width: u32,
+    pub height: u32,
+    pub status: DocStatus,
+    /// The annotator this document is assigned to, if any.
+    pub assignee: Option<UserId>,
+    pub is_gold: bool,
+    pub imported_ms: TimestampMs,
+}
+
+impl Document {
+    /// Short display name: file name plus page for multi-page files.
+    pub fn display_name(&self) -> String {
+        let name = std::path::Path::new(&self.path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.path.clone());
+        if self.page > 0 { format!("{name} p{}", self.page + 1) } else { name }
+    }
+}
+
+/// Where a box (or its text) came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Source {
+    Manual,
+    /// Classic computer-vision proposals.
+    Cv,
+    /// An ONNX model pass, by model name.
+    Model(String),
+    /// Loaded from a ground-truth file or imported dataset.
+    Import,
+}
+
+impl Source {
+    pub fn is_machine(&self) -> bool {
+        matches!(self, Source::Cv | Source::Model(_))
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Manual => f.write_str("manual"),
+            Source::Cv => f.write_str("cv"),
+            Source::Model(name) => write!(f, "model:{name}"),
+            Source::Import => f.write_str("import"),
+        }
+    }
+}
+
+impl From<Source> for String {
+    fn from(s: Source) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for Source {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl std::str::FromStr for Source {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "manual" => Ok(Source::Manual),
+            "cv" => Ok(Source::Cv),
+            "import" => Ok(Source::Import),
+            _ => match s.strip_prefix("model:") {
+                Some(name) if !name.is_empty() => Ok(Source::Model(name.to_string())),
+                _ => Err(format!("unknown source '{s}' (expected manual, cv, import or model:<name>)")),
+            },
+        }
+    }
+}
+
+/// Whether a box is part of the work or still a machine suggestion awaiting a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnnState {
+    Suggested,
+    Active,
+}
+
+/// A box on a document with its field label and text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    pub id: AnnId,
+    pub doc: DocId,
+    pub rect: Rect,
+    pub quad: Option<Quad>,
+    pub label: Option<LabelId>,
+    pub text: String,
+    /// Who made the box: never changes after creation, so stats can tell where work came from.
+    pub source: Source,
+    /// Who last set the text (a model may fill it; re-recognition never overwrites a person's text).
+    pub text_source: Source,
+    pub confidence: Option<f32>,
+    pub state: AnnState,
+    pub author: Option<UserId>,
+    pub created_ms: TimestampMs,
+    pub updated_ms: TimestampMs,
+}
+
+impl Annotation {
+    /// A new manual box; the store assigns the id on insert.
+    pub fn new_manual(doc: DocId, rect: Rect, author: UserId, now: TimestampMs) -> Self {
+        Self {
+            id: AnnId(0),
+            doc,
+            rect: rect.normalized(),
+            quad: None,
+            label: None,
+            text: String::new(),
+            source: Source::Manual,
+            text_source: Source::Manual,
+            confidence: None,
+            state: AnnState::Active,
+            author: Some(author),
+            created_ms: now,
+            updated_ms: now,
+        }
+    }
+}
+
+/// What a link between two boxes means (FUNSD/XFUND style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// A key box ("Total:") pointing at its value box.
+    KeyValue,
+    /// Two cells of the same line-item row.
+    Row,
+}
+
+impl LinkKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LinkKind::KeyValue => "key_value",
+            LinkKind::Row => "row",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "key_value" => Some(LinkKind::KeyValue),
+            "row" => Some(LinkKind::Row),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub id: LinkId,
+    pub doc: DocId,
+    pub from: AnnId,
+    pub to: AnnId,
+    pub kind: LinkKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_round_trips_through_text() {
+        for s in [Source::Manual, Source::Cv, Source::Import, Source::Model("ppocr-v6".into())] {
+            let text = s.to_string();
+            assert_eq!(text.parse::<Source>().unwrap(), s);
+        }
+        assert!("model:".parse::<Source>().is_err());
+        assert!("robot".parse::<Source>().is_err());
+    }
+
+    #[test]
+    fn display_name_shows_page_of_multipage_files() {
+        let mut d = Document {
+            id: DocId(1),
+            path: "/scans/batch/a.tif".into(),
+            sha256: String::new(),
+            page: 0,
+            width: 1,
+            height: 1,
+            status: DocStatus::New,
+            assignee: None,
+            is_gold: false,
+            imported_ms: 0,
+        };
+        assert_eq!(d.display_name(), "a.tif");
+        d.page = 2;
+        assert_eq!(d.display_name(), "a.tif p3");
+    }
+}

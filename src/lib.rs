@@ -1,0 +1,14 @@
+//! Facture: annotate scanned invoices for document-AI training data.
+//!
+//! Layers, lowest first: [`domain`] (plain types) ← [`store`] (SQLite), [`formats`],
+//! [`prelabel`], [`metrics`], [`synth`], [`imageio`] ← [`app`] (commands, undo, jobs) ← `ui` (egui).
+
+pub mod app;
+pub mod domain;
+pub mod formats;
+pub mod imageio;
+pub mod metrics;
+pub mod prelabel;
+pub mod store;
+pub mod synth;
+pub mod ui;

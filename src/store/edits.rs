@@ -1,0 +1,269 @@
+//! Applying edits: each one a single transaction that checks every change's `before` against
+//! the current row, applies it, and appends the edit (with assigned ids) to the log.
+
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::rows::{self, ANN_COLS, LABEL_COLS, LINK_COLS};
+use super::{Result, Store, StoreError};
+use crate::domain::{
+    AnnId, Annotation, Change, DocId, Edit, EditId, EditKind, Label, LabelId, Link, LinkId, TimestampMs, UserId,
+};
+
+/// An edit to be applied; the store assigns its id and the ids of inserted rows.
+#[derive(Debug, Clone)]
+pub struct NewEdit {
+    pub ts_ms: TimestampMs,
+    pub user: Option<UserId>,
+    pub doc: Option<DocId>,
+    pub action: String,
+    pub kind: EditKind,
+    pub changes: Vec<Change>,
+}
+
+impl Store {
+    /// Applies an edit atomically. When this returns `Ok`, the edit is durable on disk.
+    /// Fails with `Conflict` (changing nothing) if a row no longer matches its `before`.
+    pub fn apply(&mut self, edit: NewEdit) -> Result<Edit> {
+        if let Some(doc) = edit.doc {
+            self.check_doc(doc)?;
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applied = Vec::with_capacity(edit.changes.len());
+        for change in edit.changes.into_iter().filter(|c| !c.is_noop()) {
+            applied.push(apply_change(&tx, change)?);
+        }
+        let (kind, target) = rows::kind_parts(edit.kind);
+        let json = serde_json::to_string(&applied).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO edits (ts_ms, user_id, doc_id, action, kind, target, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![edit.ts_ms, edit.user.map(|u| u.0), edit.doc.map(|d| d.0), edit.action, kind, target, json],
+        )?;
+        let id = EditId(tx.last_insert_rowid());
+        tx.commit()?;
+        Ok(Edit {
+            id,
+            ts_ms: edit.ts_ms,
+            user: edit.user,
+            doc: edit.doc,
+            action: edit.action,
+            kind: edit.kind,
+            changes: applied,
+        })
+    }
+
+    pub fn edit(&self, id: EditId) -> Result<Edit> {
+        self.conn
+            .query_row(&format!("SELECT {} FROM edits WHERE id=?1", rows::EDIT_COLS), [id.0], rows::edit)
+            .optional()?
+            .ok_or(StoreError::Missing { what: "edit", id: id.0 })
+    }
+
+    /// The log of one user's edits on one document, oldest first (for undo/redo stacks).
+    pub fn edits_for(&self, doc: DocId, user: UserId) -> Result<Vec<Edit>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM edits WHERE doc_id=?1 AND user_id=?2 ORDER BY id",
+            rows::EDIT_COLS
+        ))?;
+        let edits = stmt.query_map(params![doc.0, user.0], rows::edit)?.collect::<rusqlite::Result<_>>()?;
+        Ok(edits)
+    }
+
+    /// Every edit on a document by anyone, oldest first (review history).
+    pub fn edits_on(&self, doc: DocId) -> Result<Vec<Edit>> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {} FROM edits WHERE doc_id=?1 ORDER BY id", rows::EDIT_COLS))?;
+        let edits = stmt.query_map([doc.0], rows::edit)?.collect::<rusqlite::Result<_>>()?;
+        Ok(edits)
+    }
+
+    /// Number of entries in the edit log.
+    pub fn edit_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM edits", [], |r| r.get(0))?)
+    }
+}
+
+fn conflict(what: &str, id: i64) -> StoreError {
+    StoreError::Conflict(format!("{what} {id} was changed by someone else meanwhile; reload and try again"))
+}
+
+fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
+    Ok(match change {
+        Change::Annotation { before, after } => {
+            if let Some(b) = &before {
+                let current = load_annotation(tx, b.id)?;
+                if current.as_ref() != Some(b) {
+                    return Err(conflict("box", b.id.0));
+                }
+            }
+            let after = match (before.as_ref(), after) {
+                (_, None) => {
+                    if let Some(b) = &before {
+                        tx.execute("DELETE FROM annotations WHERE id=?1", [b.id.0])?;
+                    }
+                    None
+                }
+                (None, Some(a)) => Some(insert_annotation(tx, a)?),
+                (Some(b), Some(a)) => {
+                    if a.id != b.id {
+                        return Err(StoreError::Invalid("an update cannot change a box's id".into()));
+                    }
+                    write_annotation(tx, &a, false)?;
+                    Some(a)
+                }
+            };
+            Change::Annotation { before, after }
+        }
+        Change::Link { before, after } => {
+            if let Some(b) = &before {
+                let current = load_link(tx, b.id)?;
+                if current.as_ref() != Some(b) {
+                    return Err(conflict("link", b.id.0));
+                }
+            }
+            let after = match (before.as_ref(), after) {
+                (_, None) => {
+                    if let Some(b) = &before {
+                        tx.execute("DELETE FROM links WHERE id=?1", [b.id.0])?;
+                    }
+                    None
+                }
+                (_, Some(mut l)) => {
+                    let explicit = (l.id.0 != 0).then_some(l.id.0);
+                    if before.is_some() {
+                        tx.execute(
+                            "UPDATE links SET from_id=?2, to_id=?3, kind=?4 WHERE id=?1",
+                            params![l.id.0, l.from.0, l.to.0, l.kind.as_str()],
+                        )?;
+                    } else {
+                        tx.execute(
+                            "INSERT INTO links (id, doc_id, from_id, to_id, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![explicit, l.doc.0, l.from.0, l.to.0, l.kind.as_str()],
+                        )?;
+                        l.id = LinkId(tx.last_insert_rowid());
+                    }
+                    Some(l)
+                }
+            };
+            Change::Link { before, after }
+        }
+        Change::Status { doc, before, after } => {
+            let current: Option<String> =
+                tx.query_row("SELECT status FROM documents WHERE id=?1", [doc.0], |r| r.get(0)).optional()?;
+            let current = current.ok_or(StoreError::Missing { what: "document", id: doc.0 })?;
+            if current != before.as_str() {
+                return Err(StoreError::Conflict(format!(
+                    "document {doc} is {current}, not {}; reload and try again",
+                    before.as_str()
+                )));
+            }
+            tx.execute("UPDATE documents SET status=?2 WHERE id=?1", params![doc.0, after.as_str()])?;
+            Change::Status { doc, before, after }
+        }
+        Change::Label { before, after } => {
+            if let Some(b) = &before {
+                let current = load_label(tx, b.id)?;
+                if current.as_ref() != Some(b) {
+                    return Err(conflict("label", b.id.0));
+                }
+            }
+            let after = match (before.as_ref(), after) {
+                (_, None) => {
+                    if let Some(b) = &before {
+                        let used: i64 =
+                            tx.query_row("SELECT count(*) FROM annotations WHERE label_id=?1", [b.id.0], |r| r.get(0))?;
+                        if used > 0 {
+                            return Err(StoreError::Invalid(format!(
+                                "label '{}' is used by {used} boxes; relabel them first",
+                                b.name
+                            )));
+                        }
+                        tx.execute("DELETE FROM labels WHERE id=?1", [b.id.0])?;
+                    }
+                    None
+                }
+                (b, Some(mut l)) => {
+                    let id = if b.is_some() || l.id.0 != 0 { Some(l.id.0) } else { None };
+                    tx.execute(
+                        "INSERT INTO labels (id, name, color, hotkey, guideline, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT(id) DO UPDATE SET name=excluded.name, color=excluded.color, hotkey=excluded.hotkey,
+                         guideline=excluded.guideline, position=excluded.position",
+                        params![id, l.name, rows::color_hex(l.color), l.hotkey, l.guideline, l.position],
+                    )
+                    .map_err(|e| match e.sqlite_error_code() {
+                        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                            StoreError::Invalid(format!("a label named '{}' already exists", l.name))
+                        }
+                        _ => StoreError::Sqlite(e),
+                    })?;
+                    if id.is_none() {
+                        l.id = LabelId(tx.last_insert_rowid());
+                    }
+                    Some(l)
+                }
+            };
+            Change::Label { before, after }
+        }
+    })
+}
+
+fn insert_annotation(tx: &Transaction, mut a: Annotation) -> Result<Annotation> {
+    if !a.rect.is_finite() {
+        return Err(StoreError::Invalid("a box coordinate is not a finite number".into()));
+    }
+    let explicit = a.id.0 != 0;
+    write_annotation(tx, &a, true)?;
+    if !explicit {
+        a.id = AnnId(tx.last_insert_rowid());
+    }
+    Ok(a)
+}
+
+fn write_annotation(tx: &Transaction, a: &Annotation, insert: bool) -> Result<()> {
+    if !a.rect.is_finite() {
+        return Err(StoreError::Invalid("a box coordinate is not a finite number".into()));
+    }
+    let sql = if insert {
+        format!(
+            "INSERT INTO annotations ({ANN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        )
+    } else {
+        "UPDATE annotations SET doc_id=?2, x0=?3, y0=?4, x1=?5, y1=?6, quad=?7, label_id=?8, text=?9, source=?10,
+         text_source=?11, confidence=?12, state=?13, author=?14, created_ms=?15, updated_ms=?16 WHERE id=?1"
+            .to_string()
+    };
+    let id = if a.id.0 == 0 { None } else { Some(a.id.0) };
+    tx.prepare_cached(&sql)?.execute(params![
+        id,
+        a.doc.0,
+        a.rect.x0 as f64,
+        a.rect.y0 as f64,
+        a.rect.x1 as f64,
+        a.rect.y1 as f64,
+        rows::quad_json(&a.quad),
+        a.label.map(|l| l.0),
+        a.text,
+        a.source.to_string(),
+        a.text_source.to_string(),
+        a.confidence.map(|c| c as f64),
+        rows::state_str(a.state),
+        a.author.map(|u| u.0),
+        a.created_ms,
+        a.updated_ms,
+    ])?;
+    Ok(())
+}
+
+fn load_annotation(tx: &Transaction, id: AnnId) -> Result<Option<Annotation>> {
+    Ok(tx
+        .prepare_cached(&format!("SELECT {ANN_COLS} FROM annotations WHERE id=?1"))?
+        .query_row([id.0], rows::annotation)
+        .optional()?)
+}
+
+fn load_link(tx: &Transaction, id: LinkId) -> Result<Option<Link>> {
+    Ok(tx.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE id=?1"), [id.0], rows::link).optional()?)
+}
+
+fn load_label(tx: &Transaction, id: LabelId) -> Result<Option<Label>> {
+    Ok(tx.query_row(&format!("SELECT {LABEL_COLS} FROM labels WHERE id=?1"), [id.0], rows::label).optional()?)
+}

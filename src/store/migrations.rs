@@ -1,0 +1,90 @@
+//! Schema migrations: an append-only list, tracked by `PRAGMA user_version`.
+//! Never edit or remove a past entry; add a new one.
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the foundation.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE users (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        name       TEXT NOT NULL UNIQUE,
+        role       TEXT NOT NULL CHECK (role IN ('annotator', 'reviewer', 'lead')),
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE labels (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        name      TEXT NOT NULL UNIQUE,
+        color     TEXT NOT NULL,
+        hotkey    TEXT,
+        guideline TEXT NOT NULL,
+        position  INTEGER NOT NULL
+    );
+    CREATE TABLE documents (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        path        TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        page        INTEGER NOT NULL,
+        width       INTEGER NOT NULL,
+        height      INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        assignee    INTEGER REFERENCES users(id),
+        is_gold     INTEGER NOT NULL DEFAULT 0,
+        imported_ms INTEGER NOT NULL,
+        UNIQUE (sha256, page)
+    );
+    CREATE INDEX documents_status ON documents(status);
+    CREATE INDEX documents_assignee ON documents(assignee);
+    CREATE TABLE annotations (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id      INTEGER NOT NULL REFERENCES documents(id),
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        quad        TEXT,
+        label_id    INTEGER REFERENCES labels(id),
+        text        TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        text_source TEXT NOT NULL,
+        confidence  REAL,
+        state       TEXT NOT NULL CHECK (state IN ('suggested', 'active')),
+        author      INTEGER REFERENCES users(id),
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL
+    );
+    CREATE INDEX annotations_doc ON annotations(doc_id);
+    CREATE INDEX annotations_author ON annotations(author);
+    CREATE TABLE links (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id  INTEGER NOT NULL REFERENCES documents(id),
+        from_id INTEGER NOT NULL REFERENCES annotations(id),
+        to_id   INTEGER NOT NULL REFERENCES annotations(id),
+        kind    TEXT NOT NULL
+    );
+    CREATE INDEX links_doc ON links(doc_id);
+    CREATE TABLE edits (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_ms   INTEGER NOT NULL,
+        user_id INTEGER REFERENCES users(id),
+        doc_id  INTEGER REFERENCES documents(id),
+        action  TEXT NOT NULL,
+        kind    TEXT NOT NULL CHECK (kind IN ('do', 'undo', 'redo')),
+        target  INTEGER REFERENCES edits(id),
+        changes TEXT NOT NULL
+    );
+    CREATE INDEX edits_doc_user ON edits(doc_id, user_id, id);
+    CREATE INDEX edits_user_ts ON edits(user_id, ts_ms);
+    CREATE TABLE activity (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_ms   INTEGER NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        doc_id  INTEGER REFERENCES documents(id),
+        kind    TEXT NOT NULL
+    );
+    CREATE INDEX activity_user_ts ON activity(user_id, ts_ms);
+    "#,
+];
+
+/// The schema version this build of Facture writes.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,167 @@
+//! Mapping between rows and domain types, in one place.
+
+use rusqlite::Row;
+
+use crate::domain::{
+    AnnId, AnnState, Annotation, DocId, DocStatus, Document, Edit, EditId, EditKind, Label, LabelId, Link, LinkId,
+    LinkKind, Quad, Rect, Role, User, UserId,
+};
+
+fn corrupt(col: usize, msg: impl Into<String>) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, msg.into().into())
+}
+
+pub(crate) const ANN_COLS: &str = "id, doc_id, x0, y0, x1, y1, quad, label_id, text, source, text_source, confidence, state, author, created_ms, updated_ms";
+
+pub(crate) fn annotation(r: &Row) -> rusqlite::Result<Annotation> {
+    let quad: Option<String> = r.get(6)?;
+    let quad = match quad {
+        Some(s) => Some(serde_json::from_str::<Quad>(&s).map_err(|e| corrupt(6, e.to_string()))?),
+        None => None,
+    };
+    let source: String = r.get(9)?;
+    let text_source: String = r.get(10)?;
+    let state: String = r.get(12)?;
+    Ok(Annotation {
+        id: AnnId(r.get(0)?),
+        doc: DocId(r.get(1)?),
+        rect: Rect::new(
+            r.get::<_, f64>(2)? as f32,
+            r.get::<_, f64>(3)? as f32,
+            r.get::<_, f64>(4)? as f32,
+            r.get::<_, f64>(5)? as f32,
+        ),
+        quad,
+        label: r.get::<_, Option<i64>>(7)?.map(LabelId),
+        text: r.get(8)?,
+        source: source.parse().map_err(|e: String| corrupt(9, e))?,
+        text_source: text_source.parse().map_err(|e: String| corrupt(10, e))?,
+        confidence: r.get::<_, Option<f64>>(11)?.map(|c| c as f32),
+        state: match state.as_str() {
+            "suggested" => AnnState::Suggested,
+            "active" => AnnState::Active,
+            other => return Err(corrupt(12, format!("unknown state {other}"))),
+        },
+        author: r.get::<_, Option<i64>>(13)?.map(UserId),
+        created_ms: r.get(14)?,
+        updated_ms: r.get(15)?,
+    })
+}
+
+pub(crate) fn state_str(s: AnnState) -> &'static str {
+    match s {
+        AnnState::Suggested => "suggested",
+        AnnState::Active => "active",
+    }
+}
+
+pub(crate) fn quad_json(q: &Option<Quad>) -> Option<String> {
+    q.as_ref().and_then(|q| serde_json::to_string(q).ok())
+}
+
+pub(crate) const DOC_COLS: &str = "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms";
+
+pub(crate) fn document(r: &Row) -> rusqlite::Result<Document> {
+    let status: String = r.get(6)?;
+    Ok(Document {
+        id: DocId(r.get(0)?),
+        path: r.get(1)?,
+        sha256: r.get(2)?,
+        page: r.get(3)?,
+        width: r.get(4)?,
+        height: r.get(5)?,
+        status: status.parse::<DocStatus>().map_err(|e| corrupt(6, e))?,
+        assignee: r.get::<_, Option<i64>>(7)?.map(UserId),
+        is_gold: r.get(8)?,
+        imported_ms: r.get(9)?,
+    })
+}
+
+pub(crate) const LABEL_COLS: &str = "id, name, color, hotkey, guideline, position";
+
+pub(crate) fn label(r: &Row) -> rusqlite::Result<Label> {
+    let color: String = r.get(2)?;
+    Ok(Label {
+        id: LabelId(r.get(0)?),
+        name: r.get(1)?,
+        color: parse_color(&color).ok_or_else(|| corrupt(2, format!("bad colour {color}")))?,
+        hotkey: r.get(3)?,
+        guideline: r.get(4)?,
+        position: r.get(5)?,
+    })
+}
+
+pub(crate) fn color_hex(c: [u8; 3]) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+pub(crate) fn parse_color(s: &str) -> Option<[u8; 3]> {
+    let h = s.strip_prefix('#')?;
+    if h.len() != 6 || !h.is_ascii() {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+pub(crate) const LINK_COLS: &str = "id, doc_id, from_id, to_id, kind";
+
+pub(crate) fn link(r: &Row) -> rusqlite::Result<Link> {
+    let kind: String = r.get(4)?;
+    Ok(Link {
+        id: LinkId(r.get(0)?),
+        doc: DocId(r.get(1)?),
+        from: AnnId(r.get(2)?),
+        to: AnnId(r.get(3)?),
+        kind: LinkKind::parse(&kind).ok_or_else(|| corrupt(4, format!("unknown link kind {kind}")))?,
+    })
+}
+
+pub(crate) fn user(r: &Row) -> rusqlite::Result<User> {
+    let role: String = r.get(2)?;
+    Ok(User { id: UserId(r.get(0)?), name: r.get(1)?, role: role.parse::<Role>().map_err(|e| corrupt(2, e))? })
+}
+
+pub(crate) const EDIT_COLS: &str = "id, ts_ms, user_id, doc_id, action, kind, target, changes";
+
+pub(crate) fn edit(r: &Row) -> rusqlite::Result<Edit> {
+    let kind: String = r.get(5)?;
+    let target: Option<i64> = r.get(6)?;
+    let kind = match (kind.as_str(), target) {
+        ("do", _) => EditKind::Do,
+        ("undo", Some(t)) => EditKind::Undo(EditId(t)),
+        ("redo", Some(t)) => EditKind::Redo(EditId(t)),
+        (other, _) => return Err(corrupt(5, format!("bad edit kind {other}"))),
+    };
+    let changes: String = r.get(7)?;
+    Ok(Edit {
+        id: EditId(r.get(0)?),
+        ts_ms: r.get(1)?,
+        user: r.get::<_, Option<i64>>(2)?.map(UserId),
+        doc: r.get::<_, Option<i64>>(3)?.map(DocId),
+        action: r.get(4)?,
+        kind,
+        changes: serde_json::from_str(&changes).map_err(|e| corrupt(7, e.to_string()))?,
+    })
+}
+
+pub(crate) fn kind_parts(k: EditKind) -> (&'static str, Option<i64>) {
+    match k {
+        EditKind::Do => ("do", None),
+        EditKind::Undo(t) => ("undo", Some(t.0)),
+        EditKind::Redo(t) => ("redo", Some(t.0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_round_trip_and_bad_ones_are_refused() {
+        assert_eq!(parse_color(&color_hex([1, 128, 255])), Some([1, 128, 255]));
+        assert_eq!(parse_color("#12345"), None);
+        assert_eq!(parse_color("123456"), None);
+        assert_eq!(parse_color("#éé3456"), None);
+    }
+}

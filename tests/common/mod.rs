@@ -1,0 +1,46 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use facture::app::Session;
+use facture::domain::{DocId, Role};
+use facture::store::{NewDocument, Store};
+
+/// A workspace file in a temp dir with one annotator and `n` blank 1000×800 documents.
+pub fn workspace(dir: &Path, n: usize) -> (PathBuf, Vec<DocId>) {
+    let path = dir.join("ws.sqlite");
+    let mut store = Store::create(&path).unwrap();
+    store.add_user("ann", Role::Annotator).unwrap();
+    let docs = (0..n)
+        .map(|i| {
+            store
+                .add_document(
+                    &NewDocument {
+                        path: format!("/nowhere/doc{i}.png"),
+                        sha256: format!("{i:064}"),
+                        page: 0,
+                        width: 1000,
+                        height: 800,
+                    },
+                    0,
+                )
+                .unwrap()
+                .unwrap()
+        })
+        .collect();
+    (path, docs)
+}
+
+pub fn session(path: &Path, user: &str) -> Session {
+    let store = Store::open(path).unwrap();
+    let user = store.user_by_name(user).unwrap().unwrap();
+    // A clock that advances one second per reading, so timestamps are distinct and ordered.
+    let clock = std::sync::atomic::AtomicI64::new(1_700_000_000_000);
+    Session::new(store, user).with_clock(move || clock.fetch_add(1000, std::sync::atomic::Ordering::Relaxed))
+}
+
+pub fn write_png(path: &Path, w: u32, h: u32, seed: u8) {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x as u8) ^ seed, y as u8, seed]));
+    img.save(path).unwrap();
+}
