@@ -1,3 +1,253 @@
-fn main() {
-    println!("facture");
+//! The `facture` binary: parses the command line, then opens the window or runs one command.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use facture::app::commands::system_now_ms;
+use facture::app::import::{export_gt, import_gt, import_paths, relink_dir};
+use facture::app::{Command, Session};
+use facture::domain::{DocId, DocStatus, Rect, Role};
+use facture::store::{DocFilter, Store};
+
+#[derive(Parser)]
+#[command(name = "facture", version, about = "Annotate scanned invoices for document-AI training data")]
+struct Cli {
+    /// Workspace to open in the window (default: the demo workspace, created on first run).
+    workspace: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a new, empty workspace with the default invoice schema.
+    Init { workspace: PathBuf },
+    /// Import page images (PNG, JPEG, TIFF incl. multi-page, BMP, WebP) from files and folders.
+    Import {
+        workspace: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Render synthetic scanned invoices with exact ground-truth JSON beside each image.
+    Synth {
+        #[arg(long, default_value_t = 10)]
+        count: u32,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// List or add users.
+    Users {
+        workspace: PathBuf,
+        #[command(subcommand)]
+        action: UsersCmd,
+    },
+    /// Show the label schema.
+    Labels {
+        workspace: PathBuf,
+        #[command(subcommand)]
+        action: LabelsCmd,
+    },
+    /// List documents with their status.
+    Docs { workspace: PathBuf },
+    /// Export annotations (accepted documents, or all with --all).
+    Export {
+        workspace: PathBuf,
+        #[arg(long, default_value = "facture-json")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Export every document, not only accepted ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Load ground-truth JSONs (with their images) as annotations.
+    ImportGt { workspace: PathBuf, dir: PathBuf },
+    /// Find moved image files under DIR by content hash and point the workspace at them.
+    Relink { workspace: PathBuf, dir: PathBuf },
+    /// Applies COUNT scripted edits through the command layer, printing "ack N" after each
+    /// durable edit (used by the crash test).
+    #[command(hide = true)]
+    ScriptEdits {
+        workspace: PathBuf,
+        #[arg(long)]
+        doc: i64,
+        #[arg(long)]
+        count: u32,
+        #[arg(long, default_value = "alice")]
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCmd {
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum LabelsCmd {
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the outermost context and its causes.
+            let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("facture: {}", msg.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(ws: &Path) -> Result<Store> {
+    Ok(Store::open(ws)?)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let Some(cmd) = cli.command else {
+        return open_window(cli.workspace);
+    };
+    match cmd {
+        Cmd::Init { workspace } => {
+            Store::create(&workspace)?;
+            println!("created {}", workspace.display());
+        }
+        Cmd::Import { workspace, paths } => {
+            let mut store = open(&workspace)?;
+            let report = import_paths(&mut store, &paths, system_now_ms(), |_, _| {})?;
+            for (path, reason) in &report.failed {
+                eprintln!("skipped {}: {reason}", path.display());
+            }
+            println!("{}", report.summary());
+            if report.added.is_empty() && report.relinked.is_empty() && !report.failed.is_empty() {
+                bail!("nothing imported");
+            }
+        }
+        Cmd::Synth { count, out, seed } => {
+            let files = facture::synth::write_set(&out, count, seed)?;
+            println!("wrote {} invoice(s) with ground truth to {}", files.len(), out.display());
+        }
+        Cmd::Users { workspace, action } => {
+            let mut store = open(&workspace)?;
+            match action {
+                UsersCmd::Add { name, role } => {
+                    let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+                    let u = store.add_user(&name, role)?;
+                    println!("added {} ({})", u.name, u.role.as_str());
+                }
+                UsersCmd::List => {
+                    for u in store.users()? {
+                        println!("{}\t{}\t{}", u.id, u.name, u.role.as_str());
+                    }
+                }
+            }
+        }
+        Cmd::Labels { workspace, action: LabelsCmd::List } => {
+            for l in open(&workspace)?.labels()? {
+                let [r, g, b] = l.color;
+                println!("{}\t{}\t#{r:02x}{g:02x}{b:02x}\t{}", l.id, l.name, l.hotkey.unwrap_or_default());
+            }
+        }
+        Cmd::Docs { workspace } => {
+            let store = open(&workspace)?;
+            for d in store.documents(&DocFilter::default())? {
+                let n = store.annotations(d.id)?.len();
+                println!("{}\t{}\t{}\t{}×{}\t{n} boxes", d.id, d.status.as_str(), d.display_name(), d.width, d.height);
+            }
+        }
+        Cmd::Export { workspace, format, out, all } => {
+            if format != "facture-json" {
+                bail!("unknown export format '{format}' (supported: facture-json)");
+            }
+            let store = open(&workspace)?;
+            let filter = DocFilter { status: (!all).then_some(DocStatus::Accepted), ..Default::default() };
+            let docs = store.documents(&filter)?;
+            let files = export_gt(&store, &docs, &out)?;
+            println!("exported {} document(s) to {}", files.len(), out.display());
+            if files.is_empty() && !all {
+                eprintln!("no accepted documents; use --all to export every document");
+            }
+        }
+        Cmd::ImportGt { workspace, dir } => {
+            let mut store = open(&workspace)?;
+            let report = import_gt(&mut store, &dir, None, system_now_ms())?;
+            for (path, reason) in &report.failed {
+                eprintln!("skipped {}: {reason}", path.display());
+            }
+            if !report.unknown_labels.is_empty() {
+                eprintln!("labels not in the schema (boxes kept unlabelled): {}", report.unknown_labels.join(", "));
+            }
+            println!("loaded {} box(es) on {} document(s)", report.boxes, report.documents);
+            if report.documents == 0 && !report.failed.is_empty() {
+                bail!("nothing loaded");
+            }
+        }
+        Cmd::Relink { workspace, dir } => {
+            let n = relink_dir(&mut open(&workspace)?, &dir)?;
+            println!("re-linked {n} file(s)");
+        }
+        Cmd::ScriptEdits { workspace, doc, count, user } => script_edits(&workspace, DocId(doc), count, &user)?,
+    }
+    Ok(())
+}
+
+fn open_window(workspace: Option<PathBuf>) -> Result<()> {
+    let (path, demo) = match workspace {
+        Some(p) => {
+            if !p.exists() {
+                bail!("{}: no such workspace (create one with `facture init {}`)", p.display(), p.display());
+            }
+            (p, false)
+        }
+        None => {
+            let dir = facture::app::demo::demo_dir().context("cannot find a data directory for the demo")?;
+            eprintln!("opening the demo workspace in {}", dir.display());
+            (facture::app::demo::ensure_demo_workspace(&dir, system_now_ms())?, true)
+        }
+    };
+    let _ = demo;
+    println!("{}", path.display());
+    Ok(())
+}
+
+/// Deterministic edits on a document; every "ack" line is printed only after the edit is durable.
+fn script_edits(ws: &Path, doc: DocId, count: u32, user: &str) -> Result<()> {
+    use std::io::Write;
+    let store = open(ws)?;
+    let user = store.user_by_name(user)?.with_context(|| format!("no user named {user}"))?;
+    let mut session = Session::new(store, user);
+    let mut out = std::io::stdout().lock();
+    for i in 0..count {
+        let x = (i % 40) as f32 * 20.0;
+        let y = (i / 40) as f32 * 12.0;
+        let cmd = match i % 3 {
+            0 | 1 => Command::AddBox {
+                doc,
+                rect: Rect::new(x, y, x + 15.0, y + 10.0),
+                quad: None,
+                label: None,
+                text: format!("edit {i}"),
+            },
+            _ => {
+                let last = *session.store().annotations(doc)?.last().map(|a| &a.id).context("no box")?;
+                Command::SetText { doc, id: last, text: format!("edit {i}") }
+            }
+        };
+        session.apply(cmd)?;
+        writeln!(out, "ack {i}")?;
+        out.flush()?;
+    }
+    Ok(())
 }

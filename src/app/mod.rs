@@ -3,6 +3,10 @@
 
 pub mod canvas;
 pub mod commands;
+pub mod demo;
 pub mod import;
 
 pub use commands::{Command, CommandError, Outcome, Session, SuggestionInput};
+pub mod activity;
+pub mod loader;
+pub mod settings;
