@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use crate::domain::{
-    AnnId, AnnState, Annotation, Change, DocId, DocStatus, Edit, EditKind, LabelId, Link, LinkId, LinkKind, Quad, Rect,
-    Role, Source, TimestampMs, UndoStacks, User,
+    AnnId, AnnState, Annotation, Change, DocId, DocStatus, DocVerdict, Edit, EditKind, LabelId, Link, LinkId, LinkKind,
+    Quad, Rect, Source, TimestampMs, UndoStacks, User, UserId, Verdict,
 };
 use crate::store::{NewEdit, Store, StoreError};
 
@@ -102,6 +102,62 @@ pub enum Command {
     Redo {
         doc: DocId,
     },
+    // ---- review (reviewers and leads) ----
+    /// Takes a submitted document into review, opening a new round.
+    StartReview {
+        doc: DocId,
+    },
+    SetVerdict {
+        doc: DocId,
+        ann: AnnId,
+        verdict: Verdict,
+        comment: String,
+    },
+    ClearVerdict {
+        doc: DocId,
+        ann: AnnId,
+    },
+    /// Marks every box without a verdict in this round as ok.
+    AcceptRemaining {
+        doc: DocId,
+    },
+    /// The reviewer draws a box the annotator missed (verdict `missing`).
+    AddMissingBox {
+        doc: DocId,
+        rect: Rect,
+        label: Option<LabelId>,
+        text: String,
+        comment: String,
+    },
+    AddComment {
+        doc: DocId,
+        ann: Option<AnnId>,
+        text: String,
+    },
+    /// Accept, or reject with a required comment (back to the annotator).
+    FinishReview {
+        doc: DocId,
+        verdict: DocVerdict,
+        comment: String,
+    },
+    // ---- leads ----
+    Assign {
+        doc: DocId,
+        annotator: Option<UserId>,
+    },
+    AssignReviewer {
+        doc: DocId,
+        reviewer: Option<UserId>,
+    },
+    /// Makes the document's current boxes its gold answer.
+    MarkGold {
+        doc: DocId,
+    },
+    /// Clears a gold document's boxes and hands it, unmarked, to an annotator.
+    ReissueGold {
+        doc: DocId,
+        annotator: UserId,
+    },
 }
 
 impl Command {
@@ -124,7 +180,18 @@ impl Command {
             | Submit { doc }
             | SetStatus { doc, .. }
             | Undo { doc }
-            | Redo { doc } => *doc,
+            | Redo { doc }
+            | StartReview { doc }
+            | SetVerdict { doc, .. }
+            | ClearVerdict { doc, .. }
+            | AcceptRemaining { doc }
+            | AddMissingBox { doc, .. }
+            | AddComment { doc, .. }
+            | FinishReview { doc, .. }
+            | Assign { doc, .. }
+            | AssignReviewer { doc, .. }
+            | MarkGold { doc }
+            | ReissueGold { doc, .. } => *doc,
         }
     }
 
@@ -149,6 +216,17 @@ impl Command {
             SetStatus { .. } => "set_status",
             Undo { .. } => "undo",
             Redo { .. } => "redo",
+            StartReview { .. } => "start_review",
+            SetVerdict { .. } => "set_verdict",
+            ClearVerdict { .. } => "clear_verdict",
+            AcceptRemaining { .. } => "accept_remaining",
+            AddMissingBox { .. } => "add_missing_box",
+            AddComment { .. } => "add_comment",
+            FinishReview { .. } => "finish_review",
+            Assign { .. } => "assign",
+            AssignReviewer { .. } => "assign_reviewer",
+            MarkGold { .. } => "mark_gold",
+            ReissueGold { .. } => "reissue_gold",
         }
     }
 }
@@ -257,7 +335,7 @@ impl Session {
                 (EditKind::Redo(target), self.store.edit(target)?.changes)
             }
             other => {
-                self.check_may_edit(&doc.status, &other)?;
+                self.permit(&doc, &other)?;
                 (EditKind::Do, self.build_changes(other, now)?)
             }
         };
@@ -287,28 +365,7 @@ impl Session {
         Ok(Outcome::Applied(edit))
     }
 
-    fn check_may_edit(&self, status: &DocStatus, cmd: &Command) -> Result<(), CommandError> {
-        let is_status_cmd = matches!(cmd, Command::Submit { .. } | Command::SetStatus { .. });
-        if is_status_cmd {
-            return Ok(());
-        }
-        let editable = match self.user.role {
-            Role::Annotator => status.is_editable_by_annotator(),
-            // Reviewers correct during review; leads may fix anything not yet accepted.
-            Role::Reviewer => *status == DocStatus::InReview || status.is_editable_by_annotator(),
-            Role::Lead => *status != DocStatus::Accepted,
-        };
-        if editable {
-            Ok(())
-        } else {
-            Err(CommandError::Refused(format!(
-                "this document is {}; it cannot be edited now",
-                status.label().to_lowercase()
-            )))
-        }
-    }
-
-    fn boxes(&self, doc: DocId, ids: &[AnnId]) -> Result<Vec<Annotation>, CommandError> {
+    pub(super) fn boxes(&self, doc: DocId, ids: &[AnnId]) -> Result<Vec<Annotation>, CommandError> {
         let wanted: HashSet<AnnId> = ids.iter().copied().collect();
         let found: Vec<Annotation> =
             self.store.annotations(doc)?.into_iter().filter(|a| wanted.contains(&a.id)).collect();
@@ -513,7 +570,9 @@ impl Session {
                         "cannot submit: {pending} suggestion(s) still need accepting or rejecting"
                     )));
                 }
-                vec![Change::Status { doc: d, before: doc.status, after: DocStatus::Submitted }]
+                let mut out = vec![Change::Status { doc: d, before: doc.status, after: DocStatus::Submitted }];
+                out.extend(self.gold_score_change(&doc, now)?);
+                out
             }
             Command::SetStatus { doc: d, to } => {
                 if !doc.status.can_become(to) {
@@ -526,6 +585,7 @@ impl Session {
                 vec![Change::Status { doc: d, before: doc.status, after: to }]
             }
             Command::Undo { .. } | Command::Redo { .. } => vec![],
+            review => self.build_review_changes(&doc, review, now)?,
         };
         Ok(changes)
     }
@@ -538,7 +598,7 @@ fn contains_most(outer: &Rect, inner: &Rect) -> bool {
     smaller > 0.0 && inter / smaller >= 0.8
 }
 
-fn valid_rect(rect: Rect, w: f32, h: f32) -> Result<Rect, CommandError> {
+pub(super) fn valid_rect(rect: Rect, w: f32, h: f32) -> Result<Rect, CommandError> {
     if !rect.is_finite() {
         return Err(CommandError::Refused("a box coordinate is not a number".into()));
     }

@@ -5,6 +5,8 @@ pub mod canvas;
 pub mod commands;
 pub mod demo;
 pub mod import;
+pub mod review;
+pub mod scoring;
 
 pub use commands::{Command, CommandError, Outcome, Session, SuggestionInput};
 pub mod activity;

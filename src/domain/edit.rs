@@ -3,16 +3,60 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Annotation, DocId, DocStatus, EditId, Label, Link, TimestampMs, UserId};
+use super::{
+    Annotation, BoxVerdict, Comment, DocId, DocMeta, DocStatus, EditId, GoldBox, GoldScore, Label, Link, ReviewRound,
+    TimestampMs, UserId,
+};
 
 /// One row-level change. `before: None` is an insert, `after: None` a delete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
-    Annotation { before: Option<Annotation>, after: Option<Annotation> },
-    Link { before: Option<Link>, after: Option<Link> },
-    Status { doc: DocId, before: DocStatus, after: DocStatus },
-    Label { before: Option<Label>, after: Option<Label> },
+    Annotation {
+        before: Option<Annotation>,
+        after: Option<Annotation>,
+    },
+    Link {
+        before: Option<Link>,
+        after: Option<Link>,
+    },
+    Status {
+        doc: DocId,
+        before: DocStatus,
+        after: DocStatus,
+    },
+    Label {
+        before: Option<Label>,
+        after: Option<Label>,
+    },
+    Meta {
+        doc: DocId,
+        before: DocMeta,
+        after: DocMeta,
+    },
+    Round {
+        before: Option<ReviewRound>,
+        after: Option<ReviewRound>,
+    },
+    BoxVerdict {
+        before: Option<BoxVerdict>,
+        after: Option<BoxVerdict>,
+    },
+    Comment {
+        before: Option<Comment>,
+        after: Option<Comment>,
+    },
+    /// The reference answer of a gold document, replaced as a whole.
+    Gold {
+        doc: DocId,
+        before: Vec<GoldBox>,
+        after: Vec<GoldBox>,
+    },
+    /// Scores are only ever added (undo removes them again).
+    GoldScore {
+        before: Option<GoldScore>,
+        after: Option<GoldScore>,
+    },
 }
 
 impl Change {
@@ -23,6 +67,14 @@ impl Change {
             Change::Link { before, after } => Change::Link { before: after.clone(), after: before.clone() },
             Change::Status { doc, before, after } => Change::Status { doc: *doc, before: *after, after: *before },
             Change::Label { before, after } => Change::Label { before: after.clone(), after: before.clone() },
+            Change::Meta { doc, before, after } => Change::Meta { doc: *doc, before: *after, after: *before },
+            Change::Round { before, after } => Change::Round { before: after.clone(), after: before.clone() },
+            Change::BoxVerdict { before, after } => Change::BoxVerdict { before: after.clone(), after: before.clone() },
+            Change::Comment { before, after } => Change::Comment { before: after.clone(), after: before.clone() },
+            Change::Gold { doc, before, after } => {
+                Change::Gold { doc: *doc, before: after.clone(), after: before.clone() }
+            }
+            Change::GoldScore { before, after } => Change::GoldScore { before: after.clone(), after: before.clone() },
         }
     }
 
@@ -33,6 +85,12 @@ impl Change {
             Change::Link { before, after } => before == after,
             Change::Status { before, after, .. } => before == after,
             Change::Label { before, after } => before == after,
+            Change::Meta { before, after, .. } => before == after,
+            Change::Round { before, after } => before == after,
+            Change::BoxVerdict { before, after } => before == after,
+            Change::Comment { before, after } => before == after,
+            Change::Gold { before, after, .. } => before == after,
+            Change::GoldScore { before, after } => before == after,
         }
     }
 }

@@ -2,11 +2,13 @@
 
 pub mod edit;
 pub mod geometry;
+pub mod review;
 pub mod schema;
 pub mod status;
 
 pub use edit::{Change, Edit, EditKind, UndoStacks};
 pub use geometry::{Point, Quad, Rect};
+pub use review::{BoxVerdict, Comment, DocMeta, GoldBox, GoldScore, ReviewRound};
 pub use schema::{Label, default_invoice_schema};
 pub use status::{DocStatus, DocVerdict, Role, Verdict};
 
@@ -32,6 +34,8 @@ id_type!(UserId);
 id_type!(LabelId);
 id_type!(LinkId);
 id_type!(EditId);
+id_type!(RoundId);
+id_type!(CommentId);
 
 /// Milliseconds since the Unix epoch (UTC). All timestamps in the workspace use this.
 pub type TimestampMs = i64;
@@ -59,6 +63,8 @@ pub struct Document {
     pub status: DocStatus,
     /// The annotator this document is assigned to, if any.
     pub assignee: Option<UserId>,
+    /// The reviewer assigned to check it, if any.
+    pub reviewer: Option<UserId>,
     pub is_gold: bool,
     pub imported_ms: TimestampMs,
 }
@@ -241,6 +247,7 @@ mod tests {
             height: 1,
             status: DocStatus::New,
             assignee: None,
+            reviewer: None,
             is_gold: false,
             imported_ms: 0,
         };

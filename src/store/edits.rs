@@ -1,6 +1,8 @@
 //! Applying edits: each one a single transaction that checks every change's `before` against
 //! the current row, applies it, and appends the edit (with assigned ids) to the log.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::rows::{self, ANN_COLS, LABEL_COLS, LINK_COLS};
@@ -29,8 +31,15 @@ impl Store {
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut applied = Vec::with_capacity(edit.changes.len());
-        for change in edit.changes.into_iter().filter(|c| !c.is_noop()) {
-            applied.push(apply_change(&tx, change)?);
+        // Negative ids are placeholders for rows inserted earlier in this same edit.
+        let mut placeholders: HashMap<i64, i64> = HashMap::new();
+        for mut change in edit.changes.into_iter().filter(|c| !c.is_noop()) {
+            let placeholder = resolve_placeholders(&mut change, &placeholders);
+            let done = apply_change(&tx, change)?;
+            if let (Some(p), Change::Annotation { after: Some(a), .. }) = (placeholder, &done) {
+                placeholders.insert(p, a.id.0);
+            }
+            applied.push(done);
         }
         let (kind, target) = rows::kind_parts(edit.kind);
         let json = serde_json::to_string(&applied).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -80,6 +89,35 @@ impl Store {
     pub fn edit_count(&self) -> Result<i64> {
         Ok(self.conn.query_row("SELECT count(*) FROM edits", [], |r| r.get(0))?)
     }
+}
+
+/// Replaces placeholder (negative) box ids by the ids assigned earlier in the edit. Returns the
+/// placeholder of a box this change inserts, so later changes can refer to it.
+fn resolve_placeholders(change: &mut Change, map: &HashMap<i64, i64>) -> Option<i64> {
+    let fix = |id: &mut AnnId| {
+        if let Some(real) = map.get(&id.0) {
+            id.0 = *real;
+        }
+    };
+    match change {
+        Change::Annotation { before: None, after: Some(a) } if a.id.0 < 0 => {
+            let p = a.id.0;
+            a.id = AnnId(0);
+            return Some(p);
+        }
+        Change::Link { after: Some(l), .. } => {
+            fix(&mut l.from);
+            fix(&mut l.to);
+        }
+        Change::BoxVerdict { after: Some(v), .. } => fix(&mut v.ann),
+        Change::Comment { after: Some(c), .. } => {
+            if let Some(a) = c.ann.as_mut() {
+                fix(a);
+            }
+        }
+        _ => {}
+    }
+    None
 }
 
 fn conflict(what: &str, id: i64) -> StoreError {
@@ -203,6 +241,12 @@ fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
             };
             Change::Label { before, after }
         }
+        review @ (Change::Meta { .. }
+        | Change::Round { .. }
+        | Change::BoxVerdict { .. }
+        | Change::Comment { .. }
+        | Change::Gold { .. }
+        | Change::GoldScore { .. }) => super::review::apply_review_change(tx, review)?,
     })
 }
 

@@ -84,6 +84,64 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX activity_user_ts ON activity(user_id, ts_ms);
     "#,
+    // 2: review rounds, per-box verdicts, comments, reviewer assignment, gold answers and scores.
+    r#"
+    ALTER TABLE documents ADD COLUMN reviewer INTEGER REFERENCES users(id);
+    CREATE TABLE review_rounds (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id      INTEGER NOT NULL REFERENCES documents(id),
+        number      INTEGER NOT NULL,
+        reviewer    INTEGER NOT NULL REFERENCES users(id),
+        annotator   INTEGER REFERENCES users(id),
+        started_ms  INTEGER NOT NULL,
+        finished_ms INTEGER,
+        verdict     TEXT CHECK (verdict IN ('accept', 'reject')),
+        comment     TEXT NOT NULL DEFAULT '',
+        start_edit  INTEGER NOT NULL,
+        UNIQUE (doc_id, number)
+    );
+    CREATE INDEX review_rounds_reviewer ON review_rounds(reviewer, started_ms);
+    CREATE INDEX review_rounds_annotator ON review_rounds(annotator, started_ms);
+    CREATE TABLE box_verdicts (
+        round_id INTEGER NOT NULL REFERENCES review_rounds(id),
+        ann_id   INTEGER NOT NULL,
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        verdict  TEXT NOT NULL,
+        comment  TEXT NOT NULL,
+        reviewer INTEGER NOT NULL REFERENCES users(id),
+        ts_ms    INTEGER NOT NULL,
+        PRIMARY KEY (round_id, ann_id)
+    );
+    CREATE TABLE comments (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id   INTEGER NOT NULL REFERENCES documents(id),
+        round_id INTEGER REFERENCES review_rounds(id),
+        ann_id   INTEGER,
+        author   INTEGER NOT NULL REFERENCES users(id),
+        ts_ms    INTEGER NOT NULL,
+        text     TEXT NOT NULL
+    );
+    CREATE INDEX comments_doc ON comments(doc_id);
+    CREATE TABLE gold_boxes (
+        doc_id   INTEGER NOT NULL REFERENCES documents(id),
+        position INTEGER NOT NULL,
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        label_id INTEGER REFERENCES labels(id),
+        text     TEXT NOT NULL,
+        PRIMARY KEY (doc_id, position)
+    );
+    CREATE TABLE gold_scores (
+        doc_id         INTEGER NOT NULL REFERENCES documents(id),
+        user_id        INTEGER NOT NULL REFERENCES users(id),
+        ts_ms          INTEGER NOT NULL,
+        precision      REAL NOT NULL,
+        recall         REAL NOT NULL,
+        f1             REAL NOT NULL,
+        label_accuracy REAL NOT NULL,
+        cer            REAL NOT NULL,
+        PRIMARY KEY (doc_id, user_id, ts_ms)
+    );
+    "#,
 ];
 
 /// The schema version this build of Facture writes.

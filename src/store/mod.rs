@@ -4,6 +4,7 @@
 mod edits;
 mod migrations;
 mod queries;
+mod review;
 mod rows;
 
 use std::path::{Path, PathBuf};

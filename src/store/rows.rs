@@ -59,7 +59,8 @@ pub(crate) fn quad_json(q: &Option<Quad>) -> Option<String> {
     q.as_ref().and_then(|q| serde_json::to_string(q).ok())
 }
 
-pub(crate) const DOC_COLS: &str = "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms";
+pub(crate) const DOC_COLS: &str =
+    "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms, reviewer";
 
 pub(crate) fn document(r: &Row) -> rusqlite::Result<Document> {
     let status: String = r.get(6)?;
@@ -74,6 +75,7 @@ pub(crate) fn document(r: &Row) -> rusqlite::Result<Document> {
         assignee: r.get::<_, Option<i64>>(7)?.map(UserId),
         is_gold: r.get(8)?,
         imported_ms: r.get(9)?,
+        reviewer: r.get::<_, Option<i64>>(10)?.map(UserId),
     })
 }
 
