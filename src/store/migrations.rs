@@ -142,6 +142,30 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, user_id, ts_ms)
     );
     "#,
+    // 3: objectives for the stats panel, recorded dataset exports, indexes for stats queries.
+    r#"
+    CREATE TABLE objectives (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER REFERENCES users(id),
+        metric  TEXT NOT NULL,
+        op      TEXT NOT NULL CHECK (op IN ('>=', '<=')),
+        target  REAL NOT NULL,
+        UNIQUE (user_id, metric)
+    );
+    CREATE TABLE dataset_versions (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        number          INTEGER NOT NULL UNIQUE,
+        created_ms      INTEGER NOT NULL,
+        user_id         INTEGER REFERENCES users(id),
+        format          TEXT NOT NULL,
+        options         TEXT NOT NULL,
+        manifest        TEXT NOT NULL,
+        manifest_sha256 TEXT NOT NULL
+    );
+    CREATE INDEX edits_ts ON edits(ts_ms);
+    CREATE INDEX edits_action ON edits(action, doc_id);
+    CREATE INDEX annotations_label ON annotations(label_id);
+    "#,
 ];
 
 /// The schema version this build of Facture writes.
