@@ -1,0 +1,348 @@
+//! OCR model suggestions through ONNX Runtime: PP-OCR-style text detection (DB), an optional
+//! direction classifier and CTC recognition, all pre- and post-processing in Rust.
+//!
+//! The runtime library and the default PP-OCRv6 small models are provisioned at build time
+//! (build.rs, packaging/provision/runtime.lock); [`ModelConfig`] can point elsewhere. When
+//! anything is missing or wrong, [`ModelSource::load`] returns a [`ModelError`] whose message
+//! says what to do, and the rest of the app keeps working.
+
+mod cls;
+pub mod det;
+pub mod rec;
+pub mod runtime;
+pub mod spec;
+pub mod split;
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, RgbImage};
+
+use self::cls::Classifier;
+use self::det::Detector;
+use self::rec::{Crop, Dictionary, Reading, Recognizer, crop_quad};
+use self::runtime::{PROVISION_HINT, io_shapes, open_session};
+use self::spec::{DictionarySource, ModelSet};
+use super::{Level, Proposal, ProposalSource};
+use crate::domain::{Quad, Rect};
+
+/// Why the model pass cannot run (or failed); every message ends in what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("ONNX Runtime library not found (looked for {}); the model pass is disabled. To enable it, {PROVISION_HINT}", list(.tried))]
+    RuntimeNotFound { tried: Vec<PathBuf> },
+    #[error("cannot load ONNX Runtime from {}: {reason}. It must be libonnxruntime.so 1.24 or newer for this platform; {PROVISION_HINT}", .path.display())]
+    RuntimeLoad { path: PathBuf, reason: String },
+    #[error("OCR model directory not found (looked in {}); the model pass is disabled. To enable it, {PROVISION_HINT}", list(.tried))]
+    ModelDirNotFound { tried: Vec<PathBuf> },
+    #[error("model file {} not found; {PROVISION_HINT}, or fix `file` in {}", .path.display(), spec::SPEC_FILE_NAME)]
+    ModelNotFound { path: PathBuf },
+    #[error("{} is not a loadable ONNX model ({reason}); the file is corrupt or truncated: delete it and {PROVISION_HINT}", .path.display())]
+    ModelLoad { path: PathBuf, reason: String },
+    #[error("{} is not a {expected} model: {reason}; check `kind` and `file` in {}", .path.display(), spec::SPEC_FILE_NAME)]
+    WrongModel { path: PathBuf, expected: &'static str, reason: String },
+    #[error("{}: bad model spec: {reason}", .path.display())]
+    BadSpec { path: PathBuf, reason: String },
+    #[error("cannot read the recogniser's dictionary {}: {reason}", .path.display())]
+    Dictionary { path: PathBuf, reason: String },
+    #[error("OCR model inference failed: {0}")]
+    Inference(String),
+}
+
+impl ModelError {
+    fn inference(e: impl std::fmt::Display) -> Self {
+        Self::Inference(e.to_string())
+    }
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        return "nowhere: no build-time directory and no executable directory".into();
+    }
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Where the runtime and models come from and how the pipeline runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelConfig {
+    /// `--ort-lib`; else `ORT_DYLIB_PATH`, the build-time dir, `<exe dir>/facture-runtime`.
+    pub ort_lib: Option<PathBuf>,
+    /// Model directory; else `FACTURE_MODEL_DIR`, the build-time dir, next to the executable.
+    /// A `facture-models.json` inside replaces the default PP-OCRv6 small spec set.
+    pub model_dir: Option<PathBuf>,
+    /// ONNX Runtime intra-op threads per model.
+    pub threads: usize,
+    /// Run the 0°/180° classifier on every line (for scans fed in upside down).
+    pub direction_classifier: bool,
+    /// Split lines at space runs wider than this many line heights; `None` keeps PP-OCR's lines.
+    pub split_gap_factor: Option<f32>,
+    /// Lines read with a lower mean character probability are dropped.
+    pub min_text_score: f32,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            ort_lib: None,
+            model_dir: None,
+            threads: 2,
+            direction_classifier: false,
+            split_gap_factor: Some(1.5),
+            min_text_score: 0.5,
+        }
+    }
+}
+
+/// The model pass: a [`ProposalSource`] that proposes line boxes with their text.
+pub struct ModelSource {
+    name: String,
+    config: ModelConfig,
+    det: Detector,
+    rec: Recognizer,
+    cls: Option<Classifier>,
+}
+
+impl ModelSource {
+    /// Finds and loads ONNX Runtime and the models, checking that each file is the kind of
+    /// model its spec says.
+    pub fn load(config: &ModelConfig) -> Result<Self, ModelError> {
+        let lib = runtime::find_runtime(config.ort_lib.as_deref())?;
+        let env = runtime::init_once(&lib)?;
+        let dir = runtime::find_model_dir(config.model_dir.as_deref())?;
+        let set = ModelSet::for_dir(&dir)?;
+        let spec_path = dir.join(spec::SPEC_FILE_NAME);
+        let missing = |kind: &str| ModelError::BadSpec { path: spec_path.clone(), reason: format!("no {kind} model") };
+        let det_spec = set.detector().ok_or_else(|| missing("text-detector-db"))?.clone();
+        let rec_spec = set.recognizer().ok_or_else(|| missing("text-recognizer-ctc"))?.clone();
+
+        let det_path = dir.join(&det_spec.file);
+        let det_session = open_session(&env, &det_path, config.threads)?;
+        check_detector(&det_path, &det_session)?;
+
+        let rec_path = dir.join(&rec_spec.file);
+        let rec_session = open_session(&env, &rec_path, config.threads)?;
+        let dict = load_dictionary(&dir, &rec_path, &rec_spec.dictionary, &rec_session)?;
+        check_recognizer(&rec_path, &rec_session, &dict)?;
+
+        let cls = match set.classifier().filter(|_| config.direction_classifier) {
+            Some(c) => {
+                let path = dir.join(&c.file);
+                let session = open_session(&env, &path, config.threads)?;
+                check_classifier(&path, &session)?;
+                Some(Classifier::new(session, c.clone()))
+            }
+            None => None,
+        };
+        Ok(Self {
+            name: set.name.clone(),
+            config: config.clone(),
+            det: Detector::new(det_session, det_spec),
+            rec: Recognizer::new(rec_session, rec_spec, dict),
+            cls,
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Line boxes without text, in reading order: what the UI shows first.
+    pub fn detect(&mut self, page: &DynamicImage) -> Result<Vec<Proposal>, ModelError> {
+        let rgb = page.to_rgb8();
+        Ok(self.det.detect(&rgb)?.into_iter().map(|b| line_proposal(b.quad, None, b.score)).collect())
+    }
+
+    /// Reads the text in each region (a rect is `Quad::from_rect`), e.g. after an annotator
+    /// moved a box: `(text, confidence)` per region, `("", 0.0)` for an empty one.
+    pub fn recognize(&mut self, page: &DynamicImage, regions: &[Quad]) -> Result<Vec<(String, f32)>, ModelError> {
+        self.recognize_streaming(page, regions, &mut |_| ControlFlow::Continue(()))
+    }
+
+    /// Like [`Self::recognize`], handing each finished batch `(region index, text, confidence)`
+    /// to `on_batch` so text can stream into the UI; `Break` stops early (cancel).
+    pub fn recognize_streaming(
+        &mut self,
+        page: &DynamicImage,
+        regions: &[Quad],
+        on_batch: &mut dyn FnMut(&[(usize, String, f32)]) -> ControlFlow<()>,
+    ) -> Result<Vec<(String, f32)>, ModelError> {
+        let rgb = page.to_rgb8();
+        let readings = self.read(&rgb, regions, &mut |done| {
+            let batch: Vec<(usize, String, f32)> =
+                done.iter().map(|(i, r)| (*i, r.text.trim().to_string(), r.score)).collect();
+            on_batch(&batch)
+        })?;
+        Ok(readings.into_iter().map(|r| (r.text.trim().to_string(), r.score)).collect())
+    }
+
+    /// The whole pass on one page: detect, read, drop unreadable lines, split at wide gaps.
+    pub fn read_page(&mut self, page: &DynamicImage) -> Result<Vec<Proposal>, ModelError> {
+        let rgb = page.to_rgb8();
+        let boxes = self.det.detect(&rgb)?;
+        let quads: Vec<Quad> = boxes.iter().map(|b| b.quad).collect();
+        let readings = self.read(&rgb, &quads, &mut |_| ControlFlow::Continue(()))?;
+        let mut out = Vec::new();
+        for (quad, reading) in quads.into_iter().zip(readings) {
+            if reading.text.trim().is_empty() || reading.score < self.config.min_text_score {
+                continue;
+            }
+            let skewed = is_skewed(&quad);
+            match self.config.split_gap_factor {
+                Some(factor) if !skewed => {
+                    for piece in split::split_at_wide_gaps(&quad.bounds(), &reading, factor) {
+                        if !piece.text.is_empty() {
+                            out.push(line_proposal(Quad::from_rect(&piece.rect), Some(piece.text), piece.score));
+                        }
+                    }
+                }
+                _ => out.push(line_proposal(quad, Some(reading.text.trim().to_string()), reading.score)),
+            }
+        }
+        Ok(out)
+    }
+
+    fn read(
+        &mut self,
+        page: &RgbImage,
+        regions: &[Quad],
+        on_batch: &mut dyn FnMut(&[(usize, Reading)]) -> ControlFlow<()>,
+    ) -> Result<Vec<Reading>, ModelError> {
+        let mut crops: Vec<Option<Crop>> = regions.iter().map(|q| crop_quad(page, q)).collect();
+        if let Some(cls) = self.cls.as_mut() {
+            cls.fix_upside_down(&mut crops)?;
+        }
+        self.rec.recognize(&crops, on_batch)
+    }
+}
+
+impl ProposalSource for ModelSource {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn propose(&mut self, page: &DynamicImage) -> anyhow::Result<Vec<Proposal>> {
+        Ok(self.read_page(page)?)
+    }
+}
+
+/// A quad whose top edge leans more than ~2° is kept as a quad; others become plain rects.
+fn is_skewed(q: &Quad) -> bool {
+    let [tl, tr, _, bl] = q.0;
+    let top = (tr.y - tl.y).atan2(tr.x - tl.x).abs();
+    let left = (bl.x - tl.x).atan2(bl.y - tl.y).abs();
+    top.max(left) > 2f32.to_radians()
+}
+
+fn line_proposal(quad: Quad, text: Option<String>, score: f32) -> Proposal {
+    let rect: Rect = quad.bounds();
+    Proposal { rect, quad: is_skewed(&quad).then_some(quad), text, score, level: Level::Line }
+}
+
+fn rank_and_dims(shapes: &[Vec<i64>]) -> String {
+    shapes.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+}
+
+fn check_detector(path: &Path, session: &ort::session::Session) -> Result<(), ModelError> {
+    let (ins, outs) = io_shapes(session);
+    let ok = matches!(ins.first().map(Vec::as_slice), Some([_, 3 | -1, _, _]))
+        && matches!(outs.first().map(Vec::as_slice), Some([_, 1 | -1, _, _]));
+    if ok {
+        return Ok(());
+    }
+    Err(ModelError::WrongModel {
+        path: path.into(),
+        expected: "text-detector-db",
+        reason: format!(
+            "a DB detector takes [N,3,H,W] and returns a probability map [N,1,H,W], this one takes {} and returns {}",
+            rank_and_dims(&ins),
+            rank_and_dims(&outs)
+        ),
+    })
+}
+
+fn check_recognizer(path: &Path, session: &ort::session::Session, dict: &Dictionary) -> Result<(), ModelError> {
+    let (ins, outs) = io_shapes(session);
+    let wrong = |reason: String| ModelError::WrongModel { path: path.into(), expected: "text-recognizer-ctc", reason };
+    match (ins.first().map(Vec::as_slice), outs.first().map(Vec::as_slice)) {
+        (Some([_, 3 | -1, _, _]), Some([_, _, c])) if *c == -1 || *c as usize == dict.num_classes() => Ok(()),
+        (Some([_, 3 | -1, _, _]), Some([_, _, c])) => Err(wrong(format!(
+            "it outputs {c} classes but its dictionary gives {} (blank + entries + space)",
+            dict.num_classes()
+        ))),
+        _ => Err(wrong(format!(
+            "a CTC recogniser takes [N,3,H,W] and returns [N,T,classes], this one takes {} and returns {}",
+            rank_and_dims(&ins),
+            rank_and_dims(&outs)
+        ))),
+    }
+}
+
+fn check_classifier(path: &Path, session: &ort::session::Session) -> Result<(), ModelError> {
+    let (ins, outs) = io_shapes(session);
+    if matches!(ins.first().map(Vec::as_slice), Some([_, 3 | -1, _, _]))
+        && matches!(outs.first().map(Vec::as_slice), Some([_, 2]))
+    {
+        return Ok(());
+    }
+    Err(ModelError::WrongModel {
+        path: path.into(),
+        expected: "text-direction-cls",
+        reason: format!("a direction classifier returns [N,2], this one returns {}", rank_and_dims(&outs)),
+    })
+}
+
+fn load_dictionary(
+    dir: &Path,
+    model_path: &Path,
+    source: &DictionarySource,
+    session: &ort::session::Session,
+) -> Result<Dictionary, ModelError> {
+    match source {
+        DictionarySource::Metadata { key } => {
+            let meta = session
+                .metadata()
+                .map_err(|e| ModelError::Dictionary { path: model_path.into(), reason: e.to_string() })?;
+            match meta.custom(key) {
+                Some(text) => Ok(Dictionary::from_lines(&text)),
+                None => Err(ModelError::WrongModel {
+                    path: model_path.into(),
+                    expected: "text-recognizer-ctc",
+                    reason: format!(
+                        "it has no ONNX metadata key `{key}` holding the character dictionary (a PP-OCR recogniser has one); \
+                         if this is a recogniser, give `\"dictionary\": {{\"from\": \"file\", \"path\": ...}}`"
+                    ),
+                }),
+            }
+        }
+        DictionarySource::File { path } => {
+            let path = dir.join(path);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ModelError::Dictionary { path: path.clone(), reason: e.to_string() })?;
+            Ok(Dictionary::from_lines(&text))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Point;
+
+    #[test]
+    fn only_leaning_quads_are_kept_as_quads() {
+        let flat = Quad::from_rect(&Rect::new(0.0, 0.0, 100.0, 20.0));
+        assert!(line_proposal(flat, None, 0.9).quad.is_none());
+        let lean =
+            Quad([Point::new(0.0, 10.0), Point::new(100.0, 0.0), Point::new(102.0, 20.0), Point::new(2.0, 30.0)]);
+        let p = line_proposal(lean, Some("x".into()), 0.9);
+        assert_eq!(p.quad, Some(lean));
+        assert_eq!(p.rect, Rect::new(0.0, 0.0, 102.0, 30.0));
+    }
+
+    #[test]
+    fn missing_explicit_runtime_is_a_clear_error_naming_the_path() {
+        let cfg = ModelConfig { ort_lib: Some("/nonexistent/libonnxruntime.so".into()), ..ModelConfig::default() };
+        let err = ModelSource::load(&cfg).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("/nonexistent/libonnxruntime.so") && err.contains("--ort-lib"), "{err}");
+    }
+}

@@ -1,0 +1,331 @@
+//! Text recognition: line crops (perspective-corrected for quads) → width-sorted batches at
+//! a fixed height → CTC recogniser → greedy decode with per-character positions.
+
+use std::ops::ControlFlow;
+
+use image::RgbImage;
+use imageproc::geometric_transformations::{Border, Interpolation, Projection, warp_into};
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use super::ModelError;
+use super::det::dist;
+use super::spec::{Normalization, RecognizerSpec};
+use crate::domain::Quad;
+
+/// The recogniser's classes: 0 is the CTC blank, then the dictionary, then a space.
+#[derive(Debug, Clone)]
+pub struct Dictionary {
+    classes: Vec<String>,
+}
+
+impl Dictionary {
+    /// From the dictionary text (one entry per line, split as Python's `str.splitlines`,
+    /// which is how PaddleOCR and RapidOCR read it).
+    pub fn from_lines(text: &str) -> Self {
+        let mut classes = vec![String::new()];
+        let mut cur = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if matches!(
+                c,
+                '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            ) {
+                if c == '\r' && chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                classes.push(std::mem::take(&mut cur));
+            } else {
+                cur.push(c);
+            }
+        }
+        if !cur.is_empty() {
+            classes.push(cur);
+        }
+        classes.push(" ".into());
+        Self { classes }
+    }
+
+    /// Number of classes the model must output (entries + blank + space).
+    pub fn num_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    fn get(&self, class: usize) -> &str {
+        self.classes.get(class).map_or("", String::as_str)
+    }
+}
+
+/// One recognised character and where it sits along the crop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CharAt {
+    pub text: String,
+    pub prob: f32,
+    /// Centre of its CTC time step, in pixels of the (unrotated) crop.
+    pub x_px: f32,
+}
+
+/// One recognised line.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reading {
+    pub text: String,
+    /// Mean probability of the emitted characters; 0 for an empty line.
+    pub score: f32,
+    pub chars: Vec<CharAt>,
+    /// Crop height in page pixels (for judging gap widths).
+    pub height_px: f32,
+    /// True when the crop was turned (tall crop or the direction classifier), so the
+    /// character positions no longer run along the page's x axis.
+    pub turned: bool,
+}
+
+/// Greedy CTC decoding of one `steps`×`classes` probability matrix: best class per step,
+/// repeats merged, blanks dropped. `step_px` maps a time step to crop pixels.
+pub fn ctc_greedy(probs: &[f32], steps: usize, classes: usize, dict: &Dictionary, step_px: f32) -> Reading {
+    let mut reading = Reading::default();
+    let mut prev = usize::MAX;
+    for t in 0..steps {
+        let row = &probs[t * classes..(t + 1) * classes];
+        let (best, p) = row.iter().enumerate().fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+        if best != 0 && best != prev {
+            reading.chars.push(CharAt { text: dict.get(best).to_string(), prob: p, x_px: (t as f32 + 0.5) * step_px });
+        }
+        prev = best;
+    }
+    reading.text = reading.chars.iter().map(|c| c.text.as_str()).collect();
+    if !reading.chars.is_empty() {
+        reading.score = reading.chars.iter().map(|c| c.prob).sum::<f32>() / reading.chars.len() as f32;
+    }
+    reading
+}
+
+/// A line crop ready for recognition.
+pub struct Crop {
+    pub image: RgbImage,
+    pub turned: bool,
+}
+
+/// Cuts `quad` out of `page`: a plain crop when axis-aligned, a perspective warp otherwise.
+/// Tall crops (height ≥ 1.5 × width) are turned a quarter counter-clockwise, as PaddleOCR does.
+pub fn crop_quad(page: &RgbImage, quad: &Quad) -> Option<Crop> {
+    let [tl, tr, br, bl] = quad.0;
+    let w = dist(tl, tr).max(dist(bl, br)).round() as u32;
+    let h = dist(tl, bl).max(dist(tr, br)).round() as u32;
+    if w == 0 || h == 0 || !quad.0.iter().all(|p| p.x.is_finite() && p.y.is_finite()) {
+        return None;
+    }
+    let axis_aligned = (tl.y - tr.y).abs() < 1.0 && (bl.y - br.y).abs() < 1.0 && (tl.x - bl.x).abs() < 1.0;
+    let image = if axis_aligned {
+        let r = quad.bounds().clamped(page.width() as f32, page.height() as f32);
+        let (x0, y0) = (r.x0.floor() as u32, r.y0.floor() as u32);
+        let (cw, ch) = ((r.x1.ceil() as u32).saturating_sub(x0), (r.y1.ceil() as u32).saturating_sub(y0));
+        if cw == 0 || ch == 0 {
+            return None;
+        }
+        image::imageops::crop_imm(page, x0, y0, cw, ch).to_image()
+    } else {
+        let (wf, hf) = (w as f32, h as f32);
+        let from = quad.0.map(|p| (p.x, p.y));
+        let projection = Projection::from_control_points(from, [(0.0, 0.0), (wf, 0.0), (wf, hf), (0.0, hf)])?;
+        let mut out = RgbImage::new(w, h);
+        warp_into(page, projection, Interpolation::Bilinear, Border::Replicate, &mut out);
+        out
+    };
+    let turned = image.height() as f32 >= 1.5 * image.width() as f32;
+    let image = if turned { image::imageops::rotate270(&image) } else { image };
+    Some(Crop { image, turned })
+}
+
+/// Indices of `aspect_ratios` grouped into batches of `batch_size`, narrowest first, so
+/// each batch pads little.
+pub fn batch_order(aspect_ratios: &[f32], batch_size: usize) -> Vec<Vec<usize>> {
+    let mut idx: Vec<usize> = (0..aspect_ratios.len()).collect();
+    idx.sort_by(|&a, &b| aspect_ratios[a].total_cmp(&aspect_ratios[b]));
+    idx.chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect()
+}
+
+/// Resizes `img` to `height` keeping its aspect (capped at `max_w`) and writes it,
+/// normalised, into a CHW slot `batch_w` wide; the right side stays 0 (padding).
+/// Returns the resized width.
+pub fn write_normalized(
+    img: &RgbImage,
+    height: u32,
+    max_w: u32,
+    batch_w: u32,
+    norm: &Normalization,
+    slot: &mut [f32],
+) -> u32 {
+    let rw = resized_width(img, height, max_w).min(batch_w);
+    let resized = image::imageops::resize(img, rw, height, image::imageops::FilterType::Triangle);
+    let affine = norm.affine();
+    let (hw, bw) = (height as usize, batch_w as usize);
+    for (c, &(a, b)) in affine.iter().enumerate() {
+        let src = norm.source_channel(c);
+        for y in 0..hw {
+            let row = &mut slot[c * hw * bw + y * bw..c * hw * bw + y * bw + rw as usize];
+            for (x, dst) in row.iter_mut().enumerate() {
+                *dst = resized.get_pixel(x as u32, y as u32).0[src] as f32 * a + b;
+            }
+        }
+    }
+    rw
+}
+
+pub fn resized_width(img: &RgbImage, height: u32, max_w: u32) -> u32 {
+    let ratio = img.width() as f32 / img.height().max(1) as f32;
+    ((height as f32 * ratio).ceil() as u32).clamp(1, max_w)
+}
+
+pub struct Recognizer {
+    session: Session,
+    pub spec: RecognizerSpec,
+    pub dict: Dictionary,
+}
+
+impl Recognizer {
+    pub fn new(session: Session, spec: RecognizerSpec, dict: Dictionary) -> Self {
+        Self { session, spec, dict }
+    }
+
+    /// Reads every crop; `on_batch` gets `(index, reading)` pairs as each batch finishes and
+    /// may stop early (the rest stay empty).
+    pub fn recognize(
+        &mut self,
+        crops: &[Option<Crop>],
+        on_batch: &mut dyn FnMut(&[(usize, Reading)]) -> ControlFlow<()>,
+    ) -> Result<Vec<Reading>, ModelError> {
+        let mut out = vec![Reading::default(); crops.len()];
+        let present: Vec<usize> = (0..crops.len()).filter(|&i| crops[i].is_some()).collect();
+        let ratios: Vec<f32> = present
+            .iter()
+            .filter_map(|&i| crops[i].as_ref())
+            .map(|c| c.image.width() as f32 / c.image.height().max(1) as f32)
+            .collect();
+        let h = self.spec.height_px;
+        for batch in batch_order(&ratios, self.spec.batch_size) {
+            let items: Vec<(usize, &Crop)> =
+                batch.iter().filter_map(|&k| crops[present[k]].as_ref().map(|c| (present[k], c))).collect();
+            let widest =
+                items.iter().map(|(_, c)| resized_width(&c.image, h, self.spec.max_width_px)).max().unwrap_or(1);
+            let batch_w = widest.max(self.spec.min_width_px.min(self.spec.max_width_px));
+            let slot_len = (3 * h * batch_w) as usize;
+            let mut data = vec![0f32; slot_len * items.len()];
+            let mut resized = Vec::with_capacity(items.len());
+            for ((_, crop), slot) in items.iter().zip(data.chunks_exact_mut(slot_len)) {
+                let rw =
+                    write_normalized(&crop.image, h, self.spec.max_width_px, batch_w, &self.spec.normalization, slot);
+                resized.push(rw);
+            }
+            let shape = [items.len(), 3, h as usize, batch_w as usize];
+            let tensor = TensorRef::from_array_view((shape, &data[..])).map_err(ModelError::inference)?;
+            let outputs = self.session.run(ort::inputs![tensor]).map_err(ModelError::inference)?;
+            let (out_shape, probs) = outputs[0].try_extract_tensor::<f32>().map_err(ModelError::inference)?;
+            let (steps, classes) = match **out_shape {
+                [n, t, c] if n as usize == items.len() && (n * t * c) as usize == probs.len() => {
+                    (t as usize, c as usize)
+                }
+                _ => return Err(ModelError::inference(format!("recogniser returned shape {out_shape:?}"))),
+            };
+            let mut done = Vec::with_capacity(items.len());
+            for (k, ((i, crop), rw)) in items.iter().zip(resized).enumerate() {
+                // one time step covers batch_w / steps input pixels; map back to crop pixels
+                let step_px = batch_w as f32 / steps as f32 * crop.image.width() as f32 / rw as f32;
+                let mut r = ctc_greedy(
+                    &probs[k * steps * classes..(k + 1) * steps * classes],
+                    steps,
+                    classes,
+                    &self.dict,
+                    step_px,
+                );
+                r.height_px = crop.image.height() as f32;
+                r.turned = crop.turned;
+                done.push((*i, r));
+            }
+            let flow = on_batch(&done);
+            for (i, r) in done {
+                out[i] = r;
+            }
+            if flow.is_break() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Point, Rect};
+
+    fn dict() -> Dictionary {
+        Dictionary::from_lines("a\nb\nc")
+    }
+
+    /// One-hot rows for a class sequence (probability 0.9 on the class).
+    fn rows(seq: &[usize], classes: usize) -> Vec<f32> {
+        seq.iter()
+            .flat_map(|&c| (0..classes).map(move |i| if i == c { 0.9 } else { 0.1 / (classes - 1) as f32 }))
+            .collect()
+    }
+
+    #[test]
+    fn dictionary_adds_blank_first_and_space_last() {
+        let d = dict();
+        assert_eq!(d.num_classes(), 5);
+        assert_eq!((d.get(0), d.get(1), d.get(3), d.get(4)), ("", "a", "c", " "));
+        // Python's splitlines also splits on \r\n and U+2028, and ignores a final newline
+        assert_eq!(Dictionary::from_lines("a\r\nb\u{2028}c\n").num_classes(), 5);
+    }
+
+    #[test]
+    fn ctc_merges_repeats_drops_blanks_and_keeps_doubled_letters_split_by_blank() {
+        // a a _ a b b _ _ space c  → "aab c"
+        let seq = [1, 1, 0, 1, 2, 2, 0, 0, 4, 3];
+        let r = ctc_greedy(&rows(&seq, 5), seq.len(), 5, &dict(), 8.0);
+        assert_eq!(r.text, "aab c");
+        assert!((r.score - 0.9).abs() < 1e-5);
+        // positions are the first step of each emitted run, centred: 0.5, 3.5, 4.5, 8.5, 9.5 steps
+        let xs: Vec<f32> = r.chars.iter().map(|c| c.x_px).collect();
+        assert_eq!(xs, vec![4.0, 28.0, 36.0, 68.0, 76.0]);
+    }
+
+    #[test]
+    fn ctc_of_all_blanks_is_empty_with_zero_score() {
+        let r = ctc_greedy(&rows(&[0, 0, 0], 5), 3, 5, &dict(), 8.0);
+        assert_eq!((r.text.as_str(), r.score), ("", 0.0));
+    }
+
+    #[test]
+    fn batches_are_sorted_by_width_and_chunked() {
+        let b = batch_order(&[5.0, 1.0, 3.0, 2.0, 4.0], 2);
+        assert_eq!(b, vec![vec![1, 3], vec![2, 4], vec![0]]);
+        assert!(batch_order(&[], 6).is_empty());
+    }
+
+    #[test]
+    fn crops_plain_rects_and_warps_rotated_quads_to_their_size() {
+        let page = RgbImage::from_fn(100, 80, |x, _| image::Rgb([x as u8, 0, 0]));
+        let c = crop_quad(&page, &Quad::from_rect(&Rect::new(10.0, 20.0, 50.0, 30.0))).unwrap();
+        assert_eq!(c.image.dimensions(), (40, 10));
+        assert_eq!(c.image.get_pixel(0, 0).0[0], 10);
+        let q = Quad([Point::new(10.0, 30.0), Point::new(50.0, 20.0), Point::new(52.5, 30.0), Point::new(12.5, 40.0)]);
+        let c = crop_quad(&page, &q).unwrap();
+        assert!(!c.turned);
+        assert_eq!(c.image.dimensions(), (41, 10));
+        let tall = crop_quad(&page, &Quad::from_rect(&Rect::new(10.0, 10.0, 20.0, 60.0))).unwrap();
+        assert!(tall.turned && tall.image.width() == 50);
+        assert!(crop_quad(&page, &Quad::from_rect(&Rect::new(10.0, 10.0, 10.0, 60.0))).is_none());
+    }
+
+    #[test]
+    fn normalised_slot_is_padded_with_zeros() {
+        let img = RgbImage::from_pixel(20, 10, image::Rgb([255, 255, 255]));
+        let mut slot = vec![0f32; 3 * 48 * 200];
+        let rw = write_normalized(&img, 48, 1000, 200, &Normalization::default(), &mut slot);
+        assert_eq!(rw, 96);
+        assert_eq!(slot[0], 1.0);
+        assert_eq!(slot[95], 1.0);
+        assert_eq!(slot[96], 0.0);
+    }
+}

@@ -1,0 +1,279 @@
+//! Model specs: what each ONNX file is and how to feed it, as JSON, so a team can drop
+//! fine-tuned models into a model directory (`facture-models.json`) without code changes.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+
+/// File name of the optional spec set inside a model directory.
+pub const SPEC_FILE_NAME: &str = "facture-models.json";
+
+/// Pixel normalisation: `((x * scale) - mean[c]) / std[c]`, channels in `channel_order`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    pub scale: f32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    /// PaddleOCR models were trained on OpenCV's BGR images.
+    #[serde(default = "bgr")]
+    pub channel_order: ChannelOrder,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelOrder {
+    Rgb,
+    Bgr,
+}
+
+fn bgr() -> ChannelOrder {
+    ChannelOrder::Bgr
+}
+
+impl Default for Normalization {
+    fn default() -> Self {
+        Self { scale: 1.0 / 255.0, mean: [0.5; 3], std: [0.5; 3], channel_order: ChannelOrder::Bgr }
+    }
+}
+
+impl Normalization {
+    /// Per-channel `(a, b)` with `value = byte * a + b`, in the model's channel order.
+    pub(crate) fn affine(&self) -> [(f32, f32); 3] {
+        std::array::from_fn(|c| (self.scale / self.std[c], -self.mean[c] / self.std[c]))
+    }
+
+    /// Index into an RGB pixel for model channel `c`.
+    pub(crate) fn source_channel(&self, c: usize) -> usize {
+        match self.channel_order {
+            ChannelOrder::Rgb => c,
+            ChannelOrder::Bgr => 2 - c,
+        }
+    }
+}
+
+/// Where the recogniser's character list comes from. Class 0 is always the CTC blank and
+/// the class after the list is a space.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "from")]
+pub enum DictionarySource {
+    /// A custom ONNX metadata key holding the characters, one per line.
+    Metadata { key: String },
+    /// A UTF-8 text file next to the model, one character per line.
+    File { path: PathBuf },
+}
+
+/// Differentiable-binarisation text detector (PP-OCR det).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSpec {
+    pub file: PathBuf,
+    #[serde(default)]
+    pub normalization: Normalization,
+    /// Probability above which a pixel is text.
+    pub thresh: f32,
+    /// Mean probability inside a box below which it is dropped.
+    pub box_thresh: f32,
+    /// How far a shrunk text kernel is grown back: offset = area * ratio / perimeter.
+    pub unclip_ratio: f32,
+    /// The page is scaled so its long side is at most this (then rounded to multiples of 32).
+    pub max_side_px: u32,
+    /// ... and its short side at least this, for small receipts with small print.
+    pub min_side_px: u32,
+    #[serde(default = "default_max_candidates")]
+    pub max_candidates: usize,
+}
+
+fn default_max_candidates() -> usize {
+    1000
+}
+
+/// CTC text-line recogniser (PP-OCR rec).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecognizerSpec {
+    pub file: PathBuf,
+    #[serde(default)]
+    pub normalization: Normalization,
+    pub height_px: u32,
+    /// Lines are padded to at least this width (PaddleOCR trains at 320).
+    pub min_width_px: u32,
+    /// Longer lines are squeezed to this width.
+    pub max_width_px: u32,
+    pub batch_size: usize,
+    pub dictionary: DictionarySource,
+}
+
+/// 0°/180° text-direction classifier (PP-OCR cls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierSpec {
+    pub file: PathBuf,
+    #[serde(default)]
+    pub normalization: Normalization,
+    pub height_px: u32,
+    pub width_px: u32,
+    /// A line is turned only when the "180°" class is at least this likely.
+    pub thresh: f32,
+    pub batch_size: usize,
+}
+
+/// One model, tagged by what it does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ModelSpec {
+    TextDetectorDb(DetectorSpec),
+    TextRecognizerCtc(RecognizerSpec),
+    TextDirectionCls(ClassifierSpec),
+}
+
+/// The models one [`super::ModelSource`] runs. Relative `file`s are relative to the model dir.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSet {
+    /// Shown in reports and stored as the suggestion source, e.g. "model:ppocr-v6-small".
+    pub name: String,
+    pub models: Vec<ModelSpec>,
+}
+
+impl ModelSet {
+    /// PP-OCRv6 small detection + recognition (+ the mobile direction classifier), as
+    /// provisioned from the pinned `rapidocr` wheel. Thresholds measured in the module docs.
+    pub fn ppocr_v6_small() -> Self {
+        Self {
+            name: "model:ppocr-v6-small".into(),
+            models: vec![
+                ModelSpec::TextDetectorDb(DetectorSpec {
+                    file: "PP-OCRv6_det_small.onnx".into(),
+                    normalization: Normalization::default(),
+                    thresh: 0.3,
+                    box_thresh: 0.5,
+                    unclip_ratio: 1.6,
+                    max_side_px: 1600,
+                    min_side_px: 736,
+                    max_candidates: 1000,
+                }),
+                ModelSpec::TextRecognizerCtc(RecognizerSpec {
+                    file: "PP-OCRv6_rec_small.onnx".into(),
+                    normalization: Normalization::default(),
+                    height_px: 48,
+                    min_width_px: 320,
+                    max_width_px: 3200,
+                    batch_size: 6,
+                    dictionary: DictionarySource::Metadata { key: "character".into() },
+                }),
+                ModelSpec::TextDirectionCls(ClassifierSpec {
+                    file: "ch_ppocr_mobile_v2.0_cls_mobile.onnx".into(),
+                    normalization: Normalization::default(),
+                    height_px: 48,
+                    width_px: 192,
+                    thresh: 0.9,
+                    batch_size: 6,
+                }),
+            ],
+        }
+    }
+
+    /// `<dir>/facture-models.json` when present, else the built-in PP-OCRv6 small set.
+    pub fn for_dir(dir: &Path) -> Result<Self, ModelError> {
+        let path = dir.join(SPEC_FILE_NAME);
+        if !path.exists() {
+            return Ok(Self::ppocr_v6_small());
+        }
+        let bad = |reason: String| ModelError::BadSpec { path: path.clone(), reason };
+        let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+        let set: ModelSet = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        set.check().map_err(bad)?;
+        Ok(set)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let count = |f: fn(&ModelSpec) -> bool| self.models.iter().filter(|m| f(m)).count();
+        let det = count(|m| matches!(m, ModelSpec::TextDetectorDb(_)));
+        let rec = count(|m| matches!(m, ModelSpec::TextRecognizerCtc(_)));
+        let cls = count(|m| matches!(m, ModelSpec::TextDirectionCls(_)));
+        if det != 1 || rec != 1 || cls > 1 {
+            return Err(format!(
+                "needs exactly one text-detector-db and one text-recognizer-ctc and at most one \
+                 text-direction-cls; found {det}, {rec} and {cls}"
+            ));
+        }
+        for m in &self.models {
+            match m {
+                ModelSpec::TextDetectorDb(d) if d.max_side_px < 32 || d.min_side_px > d.max_side_px => {
+                    return Err("text-detector-db needs 32 <= max_side_px and min_side_px <= max_side_px".into());
+                }
+                ModelSpec::TextRecognizerCtc(r) if r.height_px == 0 || r.batch_size == 0 || r.max_width_px < 8 => {
+                    return Err("text-recognizer-ctc needs height_px, batch_size > 0 and max_width_px >= 8".into());
+                }
+                ModelSpec::TextDirectionCls(c) if c.height_px == 0 || c.width_px == 0 || c.batch_size == 0 => {
+                    return Err("text-direction-cls needs height_px, width_px and batch_size > 0".into());
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub fn detector(&self) -> Option<&DetectorSpec> {
+        self.models.iter().find_map(|m| match m {
+            ModelSpec::TextDetectorDb(d) => Some(d),
+            _ => None,
+        })
+    }
+
+    pub fn recognizer(&self) -> Option<&RecognizerSpec> {
+        self.models.iter().find_map(|m| match m {
+            ModelSpec::TextRecognizerCtc(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    pub fn classifier(&self) -> Option<&ClassifierSpec> {
+        self.models.iter().find_map(|m| match m {
+            ModelSpec::TextDirectionCls(c) => Some(c),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_set_round_trips_through_json() {
+        let set = ModelSet::ppocr_v6_small();
+        let json = serde_json::to_string_pretty(&set).unwrap();
+        assert!(json.contains("\"kind\": \"text-detector-db\""), "{json}");
+        assert!(json.contains("\"from\": \"metadata\""), "{json}");
+        let back: ModelSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, set);
+        assert!(set.check().is_ok());
+    }
+
+    #[test]
+    fn spec_file_in_dir_overrides_defaults_and_bad_ones_say_why() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(ModelSet::for_dir(dir.path()).unwrap().name, "model:ppocr-v6-small");
+        let mut set = ModelSet::ppocr_v6_small();
+        set.name = "model:our-finetune".into();
+        set.models.truncate(2);
+        std::fs::write(dir.path().join(SPEC_FILE_NAME), serde_json::to_string(&set).unwrap()).unwrap();
+        assert_eq!(ModelSet::for_dir(dir.path()).unwrap().name, "model:our-finetune");
+
+        set.models.truncate(1);
+        std::fs::write(dir.path().join(SPEC_FILE_NAME), serde_json::to_string(&set).unwrap()).unwrap();
+        let err = ModelSet::for_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("text-recognizer-ctc") && err.contains(SPEC_FILE_NAME), "{err}");
+    }
+
+    #[test]
+    fn normalisation_is_affine_per_channel_in_bgr() {
+        let n = Normalization::default();
+        let [(a, b), _, _] = n.affine();
+        assert!((255.0 * a + b - 1.0).abs() < 1e-6 && (b + 1.0).abs() < 1e-6);
+        assert_eq!(n.source_channel(0), 2);
+    }
+}
