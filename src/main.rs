@@ -67,6 +67,12 @@ enum Cmd {
     },
     /// Load ground-truth JSONs (with their images) as annotations.
     ImportGt { workspace: PathBuf, dir: PathBuf },
+    /// Review queue and review history, for scripting.
+    Review {
+        workspace: PathBuf,
+        #[command(subcommand)]
+        action: ReviewCmd,
+    },
     /// Find moved image files under DIR by content hash and point the workspace at them.
     Relink { workspace: PathBuf, dir: PathBuf },
     /// Applies COUNT scripted edits through the command layer, printing "ack N" after each
@@ -91,6 +97,21 @@ enum UsersCmd {
         role: String,
     },
     List,
+}
+
+#[derive(Subcommand)]
+enum ReviewCmd {
+    /// Submitted documents waiting for review, oldest first.
+    List {
+        /// Only this annotator's documents.
+        #[arg(long)]
+        annotator: Option<String>,
+        /// Only documents with a box of this label.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Every review round of a document with its verdicts and comments.
+    Show { doc: i64 },
 }
 
 #[derive(Subcommand)]
@@ -194,11 +215,66 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("nothing loaded");
             }
         }
+        Cmd::Review { workspace, action } => review(&open(&workspace)?, action)?,
         Cmd::Relink { workspace, dir } => {
             let n = relink_dir(&mut open(&workspace)?, &dir)?;
             println!("re-linked {n} file(s)");
         }
         Cmd::ScriptEdits { workspace, doc, count, user } => script_edits(&workspace, DocId(doc), count, &user)?,
+    }
+    Ok(())
+}
+
+fn user_name(store: &Store, id: Option<facture::domain::UserId>) -> String {
+    id.and_then(|id| store.user(id).ok()).map_or_else(|| "-".to_string(), |u| u.name)
+}
+
+fn review(store: &Store, action: ReviewCmd) -> Result<()> {
+    match action {
+        ReviewCmd::List { annotator, label } => {
+            let annotator = match annotator {
+                Some(name) => Some(store.user_by_name(&name)?.with_context(|| format!("no user named {name}"))?.id),
+                None => None,
+            };
+            let label = match label {
+                Some(name) => Some(store.label_by_name(&name)?.with_context(|| format!("no label named {name}"))?.id),
+                None => None,
+            };
+            for item in facture::app::review::review_queue(store, annotator, label)? {
+                println!(
+                    "{}\t{}\t{}\tround {}\t{} boxes\treviewer {}",
+                    item.doc.id,
+                    item.doc.display_name(),
+                    user_name(store, item.annotator),
+                    item.rounds_done + 1,
+                    item.boxes,
+                    user_name(store, item.doc.reviewer)
+                );
+            }
+        }
+        ReviewCmd::Show { doc } => {
+            let doc = store.document(DocId(doc))?;
+            println!("document {} {} ({})", doc.id, doc.display_name(), doc.status.as_str());
+            let comments = store.comments(doc.id)?;
+            for r in store.rounds(doc.id)? {
+                let verdict = r.verdict.map_or("open", |v| match v {
+                    facture::domain::DocVerdict::Accept => "accepted",
+                    facture::domain::DocVerdict::Reject => "rejected",
+                });
+                println!("round {}: {verdict} by {}", r.number, user_name(store, Some(r.reviewer)));
+                if !r.comment.is_empty() {
+                    println!("  comment: {}", r.comment);
+                }
+                for v in store.verdicts(r.id)? {
+                    let note = if v.comment.is_empty() { String::new() } else { format!(" — {}", v.comment) };
+                    println!("  box {}: {}{note}", v.ann, v.verdict.as_str());
+                }
+                for c in comments.iter().filter(|c| c.round == Some(r.id)) {
+                    let on = c.ann.map_or("document".to_string(), |a| format!("box {a}"));
+                    println!("  {} on {on}: {}", user_name(store, Some(c.author)), c.text);
+                }
+            }
+        }
     }
     Ok(())
 }

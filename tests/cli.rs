@@ -147,3 +147,46 @@ fn edits_acknowledged_before_sigkill_are_all_there() {
     let adds = (0..n).filter(|i| i % 3 != 2).count();
     assert!(boxes.len() >= adds, "{} boxes, {adds} acknowledged", boxes.len());
 }
+
+#[test]
+fn review_list_and_show() {
+    use facture::app::{Command, Session};
+    use facture::domain::{DocVerdict, Rect, Role, Verdict};
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws.sqlite");
+    let img = dir.path().join("page.png");
+    image::RgbImage::from_pixel(400, 300, image::Rgb([250, 250, 250])).save(&img).unwrap();
+    ok(&["init", s(&ws)]);
+    ok(&["import", s(&ws), s(&img)]);
+    let mut store = Store::open(&ws).unwrap();
+    let ann = store.add_user("ann", Role::Annotator).unwrap();
+    let rev = store.add_user("rita", Role::Reviewer).unwrap();
+    drop(store);
+    let doc = facture::domain::DocId(1);
+    let mut a = Session::new(Store::open(&ws).unwrap(), ann);
+    let b = a
+        .apply(Command::AddBox {
+            doc,
+            rect: Rect::new(5.0, 5.0, 50.0, 20.0),
+            quad: None,
+            label: None,
+            text: "x".into(),
+        })
+        .unwrap()
+        .created_boxes()[0];
+    a.apply(Command::Submit { doc }).unwrap();
+    let list = ok(&["review", s(&ws), "list"]);
+    assert!(list.starts_with("1\tpage.png\tann\tround 1\t1 boxes"), "{list}");
+    assert_eq!(ok(&["review", s(&ws), "list", "--annotator", "rita"]), "");
+    let mut r = Session::new(Store::open(&ws).unwrap(), rev);
+    r.apply(Command::StartReview { doc }).unwrap();
+    r.apply(Command::SetVerdict { doc, ann: b, verdict: Verdict::WrongText, comment: "typo".into() }).unwrap();
+    r.apply(Command::FinishReview { doc, verdict: DocVerdict::Reject, comment: "see box".into() }).unwrap();
+    let show = ok(&["review", s(&ws), "show", "1"]);
+    assert!(show.contains("round 1: rejected by rita"), "{show}");
+    assert!(show.contains(&format!("box {b}: wrong_text — typo")), "{show}");
+    assert!(show.contains("comment: see box"), "{show}");
+    let out = facture(&["review", s(&ws), "show", "99"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("document 99 does not exist"));
+}

@@ -246,3 +246,43 @@ fn verdicts_and_comments_can_be_undone_by_the_reviewer() {
     rita.apply(Command::Undo { doc }).unwrap();
     assert_eq!(rita.store().verdicts(round).unwrap()[0].verdict, Verdict::WrongLabel);
 }
+
+#[test]
+fn queue_is_oldest_first_round_robin_skips_the_annotator_and_diff_shows_rework() {
+    use facture::app::review::{assign_round_robin, changed_since_last_round, review_queue};
+    let dir = tempfile::tempdir().unwrap();
+    let (path, docs) = common::workspace(dir.path(), 3);
+    {
+        let mut s = Store::open(&path).unwrap();
+        s.add_user("rita", Role::Reviewer).unwrap();
+        s.add_user("ralf", Role::Reviewer).unwrap();
+        s.add_user("lea", Role::Lead).unwrap();
+    }
+    let mut ann = common::session(&path, "ann");
+    let mut first_boxes = vec![];
+    for &d in docs.iter().rev() {
+        first_boxes.push(add_box(&mut ann, d, 10.0, "x"));
+        ann.apply(Command::Submit { doc: d }).unwrap();
+    }
+    let q = review_queue(ann.store(), None, None).unwrap();
+    assert_eq!(q.iter().map(|i| i.doc.id).collect::<Vec<_>>(), docs.iter().rev().copied().collect::<Vec<_>>());
+    assert!(q.iter().all(|i| i.annotator == Some(ann.user().id) && i.boxes == 1));
+    let total = ann.store().label_by_name("total_amount").unwrap().unwrap().id;
+    assert!(review_queue(ann.store(), None, Some(total)).unwrap().is_empty());
+
+    let mut lea = common::session(&path, "lea");
+    let rita = lea.store().user_by_name("rita").unwrap().unwrap().id;
+    let ralf = lea.store().user_by_name("ralf").unwrap().unwrap().id;
+    assert_eq!(assign_round_robin(&mut lea, &[rita, ralf]).unwrap(), 3);
+    let reviewers: Vec<_> = docs.iter().rev().map(|&d| lea.store().document(d).unwrap().reviewer.unwrap()).collect();
+    assert_eq!(reviewers, vec![rita, ralf, rita]);
+
+    // Reject one, rework one box: the next round sees exactly that box as changed.
+    let d = docs[2];
+    let mut r = common::session(&path, "rita");
+    r.apply(Command::StartReview { doc: d }).unwrap();
+    r.apply(Command::FinishReview { doc: d, verdict: DocVerdict::Reject, comment: "add the total".into() }).unwrap();
+    assert!(changed_since_last_round(r.store(), d).unwrap().is_empty());
+    let new_box = add_box(&mut ann, d, 300.0, "12,00");
+    assert_eq!(changed_since_last_round(r.store(), d).unwrap(), vec![new_box]);
+}

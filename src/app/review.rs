@@ -355,3 +355,93 @@ impl Session {
         Ok(())
     }
 }
+
+/// One line of the review queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewItem {
+    pub doc: Document,
+    /// When it was (last) submitted.
+    pub submitted_ms: TimestampMs,
+    pub annotator: Option<UserId>,
+    /// Rounds already done on it (0 for a first review).
+    pub rounds_done: usize,
+    pub boxes: usize,
+}
+
+/// Submitted documents, oldest submission first, optionally only one annotator's or only those
+/// with a box of a given label.
+pub fn review_queue(
+    store: &crate::store::Store,
+    annotator: Option<UserId>,
+    label: Option<crate::domain::LabelId>,
+) -> Result<Vec<ReviewItem>, CommandError> {
+    let filter = crate::store::DocFilter { status: Some(DocStatus::Submitted), ..Default::default() };
+    let mut items = Vec::new();
+    for doc in store.documents(&filter)? {
+        let edits = store.edits_on(doc.id)?;
+        let submit = edits.iter().rev().find(|e| e.action == "submit");
+        let who = doc.assignee.or(submit.and_then(|e| e.user));
+        if annotator.is_some() && who != annotator {
+            continue;
+        }
+        let anns = store.annotations(doc.id)?;
+        if label.is_some() && !anns.iter().any(|a| a.label == label) {
+            continue;
+        }
+        items.push(ReviewItem {
+            submitted_ms: submit.map_or(doc.imported_ms, |e| e.ts_ms),
+            annotator: who,
+            rounds_done: store.rounds(doc.id)?.len(),
+            boxes: anns.len(),
+            doc,
+        });
+    }
+    items.sort_by_key(|i| (i.submitted_ms, i.doc.id));
+    Ok(items)
+}
+
+/// A lead hands out unassigned submitted documents to `reviewers` in turn, never to someone who
+/// annotated the document. Returns how many were assigned.
+pub fn assign_round_robin(session: &mut Session, reviewers: &[UserId]) -> Result<usize, CommandError> {
+    if reviewers.is_empty() {
+        return refuse("choose at least one reviewer");
+    }
+    let queue = review_queue(session.store(), None, None)?;
+    let mut next = 0;
+    let mut assigned = 0;
+    for item in queue.into_iter().filter(|i| i.doc.reviewer.is_none()) {
+        for k in 0..reviewers.len() {
+            let r = reviewers[(next + k) % reviewers.len()];
+            if !session.annotated_by(&item.doc, r)? {
+                session.apply(Command::AssignReviewer { doc: item.doc.id, reviewer: Some(r) })?;
+                next = (next + k + 1) % reviewers.len();
+                assigned += 1;
+                break;
+            }
+        }
+    }
+    Ok(assigned)
+}
+
+/// Boxes whose annotation changed since the previous round ended (for diff highlighting).
+pub fn changed_since_last_round(
+    store: &crate::store::Store,
+    doc: crate::domain::DocId,
+) -> Result<Vec<AnnId>, CommandError> {
+    let rounds = store.rounds(doc)?;
+    let Some(prev) = rounds.iter().rev().find(|r| r.finished_ms.is_some()) else { return Ok(vec![]) };
+    let end = prev.finished_ms.unwrap_or(i64::MAX);
+    let mut ids: Vec<AnnId> = store
+        .edits_on(doc)?
+        .iter()
+        .filter(|e| e.ts_ms > end)
+        .flat_map(|e| e.changes.iter())
+        .filter_map(|c| match c {
+            Change::Annotation { before, after } => after.as_ref().or(before.as_ref()).map(|a| a.id),
+            _ => None,
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
