@@ -1,3 +1,12 @@
 //! Reading and writing files other tools (and our own ground truth) use.
 
 pub mod gt;
+
+pub mod coco;
+pub mod csv;
+pub mod funsd;
+pub mod labelstudio;
+pub mod model;
+pub mod ppocr;
+pub mod voc;
+pub mod yolo;
