@@ -1,0 +1,568 @@
+//! The annotator's runtime state for one workspace and user: queue, current document, its
+//! boxes, the canvas editor, the page loader, the command queue and the status line. Panels
+//! draw from it and push commands; [`Annotator::apply_pending`] applies them, once per frame.
+
+use eframe::egui;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::app::activity::ActivityTracker;
+use crate::app::canvas::{CanvasBox, Editor, Intent, ScreenRect, Viewport};
+use crate::app::commands::system_now_ms;
+use crate::app::loader::{LoadError, LoadEvent, LoadedPage, PageLoader};
+use crate::app::{Command, CommandError, Outcome, Session};
+use crate::domain::{AnnId, AnnState, Annotation, DocId, DocStatus, Document, Label, LabelId, Link, Role, User};
+use crate::store::{DocFilter, Store};
+
+use super::tiles_ui::TileCache;
+
+/// The page image of the current document.
+#[derive(Debug, Clone)]
+pub enum PageState {
+    NoDocument,
+    /// Waiting for the worker; boxes are already shown on a blank page.
+    Loading {
+        fraction: f32,
+        stage: &'static str,
+    },
+    Ready(Arc<LoadedPage>),
+    Failed(LoadError),
+}
+
+/// The status line's message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Idle,
+    Saved,
+    Info(String),
+    Error(String),
+}
+
+/// Queue filter: by status and by part of the file name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueFilter {
+    pub status: Option<DocStatus>,
+    pub name: String,
+}
+
+/// Text being typed into the floating field beside the primary box.
+#[derive(Debug, Clone, Default)]
+pub struct TextDraft {
+    pub target: Option<AnnId>,
+    pub buffer: String,
+    pub original: String,
+    /// Give the field keyboard focus on the next frame.
+    pub focus_request: bool,
+}
+
+/// Panels toggled by keys.
+#[derive(Debug, Clone)]
+pub struct ViewFlags {
+    pub always_show_text: bool,
+    pub show_guideline: bool,
+    pub show_shortcuts: bool,
+    pub show_queue: bool,
+    /// "Accept all ≥ score".
+    pub accept_threshold: f32,
+}
+
+/// What to do once a queued command is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Nothing,
+    /// Select the boxes the command created (new box, duplicates).
+    SelectCreated,
+    /// Select the created box and put the cursor in its text field.
+    SelectCreatedAndEdit,
+}
+
+pub struct Annotator {
+    pub(crate) workspace: PathBuf,
+    pub(crate) session: Session,
+    pub(crate) labels: Vec<Label>,
+    pub(crate) queue: Vec<Document>,
+    pub(crate) filter: QueueFilter,
+    pub(crate) doc: Option<Document>,
+    /// Annotations of the current document, in the same order as the editor's boxes.
+    pub(crate) anns: Vec<Annotation>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) editor: Editor,
+    pub(crate) page: PageState,
+    pub(crate) tiles: TileCache,
+    loader: PageLoader,
+    load_wanted: bool,
+    /// Fit the page to the canvas on the next canvas frame (after opening a document).
+    pub(crate) fit_pending: bool,
+    pub(crate) pending: Vec<(Command, After)>,
+    pub(crate) status: Status,
+    pub(crate) edits_saved: u64,
+    pub(crate) activity: ActivityTracker,
+    pub(crate) text: TextDraft,
+    pub(crate) view: ViewFlags,
+    /// Pointer position in image pixels, for the status line.
+    pub(crate) cursor_img: Option<crate::domain::Point>,
+    pub(crate) relink_message: Option<String>,
+}
+
+impl Annotator {
+    /// Opens the workspace as `user` and shows the first document of their queue.
+    pub fn new(workspace: &Path, store: Store, user: User) -> Result<Self, CommandError> {
+        let labels = store.labels()?;
+        let session = Session::new(store, user.clone());
+        let mut a = Self {
+            workspace: workspace.to_path_buf(),
+            session,
+            labels,
+            queue: Vec::new(),
+            filter: QueueFilter::default(),
+            doc: None,
+            anns: Vec::new(),
+            links: Vec::new(),
+            editor: Editor::new(Viewport::new(1, 1, ScreenRect::new(0.0, 0.0, 800.0, 600.0))),
+            page: PageState::NoDocument,
+            tiles: TileCache::default(),
+            loader: PageLoader::new(),
+            load_wanted: false,
+            fit_pending: true,
+            pending: Vec::new(),
+            status: Status::Idle,
+            edits_saved: 0,
+            activity: ActivityTracker::new(user.id),
+            text: TextDraft::default(),
+            view: ViewFlags {
+                always_show_text: false,
+                show_guideline: false,
+                show_shortcuts: false,
+                show_queue: true,
+                accept_threshold: 0.8,
+            },
+            cursor_img: None,
+            relink_message: None,
+        };
+        a.refresh_queue();
+        // Resume where work is: the first document not yet submitted, else the first.
+        let first = a.queue.iter().find(|d| d.status.is_editable_by_annotator()).or(a.queue.first()).map(|d| d.id);
+        if let Some(id) = first {
+            a.open_document(id);
+        }
+        Ok(a)
+    }
+
+    // ---- read access for panels, tests and extensions ----------------------------------------
+
+    pub fn user(&self) -> &User {
+        self.session.user()
+    }
+
+    pub fn workspace(&self) -> &Path {
+        &self.workspace
+    }
+
+    pub fn document(&self) -> Option<&Document> {
+        self.doc.as_ref()
+    }
+
+    pub fn annotations(&self) -> &[Annotation] {
+        &self.anns
+    }
+
+    pub fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
+    pub fn queue(&self) -> &[Document] {
+        &self.queue
+    }
+
+    pub fn editor(&self) -> &Editor {
+        &self.editor
+    }
+
+    pub fn page(&self) -> &PageState {
+        &self.page
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// True once the page image is decoded (or failed): nothing more will arrive from the loader.
+    pub fn page_settled(&self) -> bool {
+        matches!(self.page, PageState::Ready(_) | PageState::Failed(_) | PageState::NoDocument)
+    }
+
+    pub fn annotation(&self, id: AnnId) -> Option<&Annotation> {
+        self.anns.iter().find(|a| a.id == id)
+    }
+
+    pub fn label(&self, id: LabelId) -> Option<&Label> {
+        self.labels.iter().find(|l| l.id == id)
+    }
+
+    /// Whether the current document can be edited by this user now.
+    pub fn editable(&self) -> bool {
+        let Some(d) = &self.doc else { return false };
+        match self.user().role {
+            Role::Annotator => d.status.is_editable_by_annotator(),
+            Role::Reviewer => d.status == DocStatus::InReview || d.status.is_editable_by_annotator(),
+            Role::Lead => d.status != DocStatus::Accepted,
+        }
+    }
+
+    // ---- queue and documents -------------------------------------------------------------
+
+    /// Annotators see their documents and unassigned ones; reviewers and leads see all.
+    pub fn refresh_queue(&mut self) {
+        let filter = DocFilter {
+            status: self.filter.status,
+            assignee: None,
+            path_contains: Some(self.filter.name.trim().to_string()).filter(|s| !s.is_empty()),
+        };
+        let me = self.user().id;
+        let annotator = self.user().role == Role::Annotator;
+        match self.session.store().documents(&filter) {
+            Ok(docs) => {
+                self.queue = docs.into_iter().filter(|d| !annotator || d.assignee.is_none_or(|u| u == me)).collect();
+            }
+            Err(e) => self.status = Status::Error(format!("cannot list documents: {e}")),
+        }
+    }
+
+    /// Shows a document: boxes at once, the page image when the worker has decoded it.
+    pub fn open_document(&mut self, id: DocId) {
+        if self.doc.as_ref().is_some_and(|d| d.id == id) {
+            return;
+        }
+        self.commit_text_draft();
+        self.apply_pending();
+        let doc = match self.session.store().document(id) {
+            Ok(d) => d,
+            Err(e) => {
+                self.status = Status::Error(format!("cannot open document {id}: {e}"));
+                return;
+            }
+        };
+        self.activity.show_document(Some(id), system_now_ms());
+        self.editor.viewport.set_image_size(doc.width, doc.height);
+        self.editor.set_selection([], None);
+        self.editor.set_tool(crate::app::canvas::Tool::Select);
+        self.doc = Some(doc);
+        self.text = TextDraft::default();
+        self.tiles.clear();
+        self.page = PageState::Loading { fraction: 0.0, stage: "queued" };
+        self.load_wanted = true;
+        self.fit_pending = true;
+        self.relink_message = None;
+        self.reload_boxes();
+    }
+
+    /// Next (+1) or previous (-1) document in the filtered queue.
+    pub fn step_document(&mut self, delta: i32) {
+        if self.queue.is_empty() {
+            return;
+        }
+        let n = self.queue.len() as i32;
+        let cur = self.doc.as_ref().and_then(|d| self.queue.iter().position(|q| q.id == d.id));
+        let next = match cur {
+            Some(i) => (i as i32 + delta).clamp(0, n - 1),
+            None => 0,
+        } as usize;
+        if Some(next) == cur {
+            self.status = Status::Info(
+                if delta > 0 { "last document of the queue" } else { "first document of the queue" }.into(),
+            );
+            return;
+        }
+        let id = self.queue[next].id;
+        self.open_document(id);
+    }
+
+    pub(crate) fn image_path(&self, doc: &Document) -> PathBuf {
+        let p = PathBuf::from(&doc.path);
+        if p.is_absolute() {
+            return p;
+        }
+        self.workspace.parent().map(|dir| dir.join(&p)).unwrap_or(p)
+    }
+
+    /// Starts a wanted page load and takes in what the worker reported. Runs before the UI.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        if self.load_wanted {
+            self.load_wanted = false;
+            if let Some(doc) = self.doc.clone() {
+                let max_side = ctx.input(|i| i.max_texture_side) as u32;
+                let waker = ctx.clone();
+                self.loader.request(doc.id, self.image_path(&doc), doc.page, max_side, move || waker.request_repaint());
+            }
+        }
+        for event in self.loader.poll() {
+            let current = self.doc.as_ref().map(|d| d.id);
+            match event {
+                LoadEvent::Progress { doc, fraction, stage } if Some(doc) == current => {
+                    self.page = PageState::Loading { fraction, stage };
+                }
+                LoadEvent::Done(page) if Some(page.doc) == current => {
+                    if let Some(d) = &self.doc
+                        && (d.width, d.height) != (page.width, page.height)
+                    {
+                        self.status = Status::Error(format!(
+                            "the image is {}×{} px but the workspace recorded {}×{}; boxes may be misplaced",
+                            page.width, page.height, d.width, d.height
+                        ));
+                    }
+                    self.tiles.clear();
+                    self.page = PageState::Ready(page);
+                }
+                LoadEvent::Failed { doc, error } if Some(doc) == current => self.page = PageState::Failed(error),
+                _ => {}
+            }
+        }
+    }
+
+    /// Retries loading the current page (after a re-link).
+    pub fn reload_page(&mut self) {
+        if self.doc.is_some() {
+            self.page = PageState::Loading { fraction: 0.0, stage: "queued" };
+            self.tiles.clear();
+            self.load_wanted = true;
+        }
+    }
+
+    // ---- commands ----------------------------------------------------------------------------
+
+    pub fn push(&mut self, cmd: Command, after: After) {
+        self.pending.push((cmd, after));
+    }
+
+    /// Turns the canvas editor's intents into commands (one undo step each).
+    pub fn handle_intents(&mut self, intents: Vec<Intent>) {
+        let Some(doc) = self.doc.as_ref().map(|d| d.id) else { return };
+        for intent in intents {
+            match intent {
+                Intent::AddBox { rect } => self.push(
+                    Command::AddBox { doc, rect, quad: None, label: None, text: String::new() },
+                    After::SelectCreated,
+                ),
+                Intent::AddQuad { quad } => self.push(
+                    Command::AddBox { doc, rect: quad.bounds(), quad: Some(quad), label: None, text: String::new() },
+                    After::SelectCreated,
+                ),
+                Intent::MoveBoxes { ids, dx, dy } | Intent::Nudge { ids, dx, dy } => {
+                    self.push(Command::MoveBoxes { doc, ids, dx, dy }, After::Nothing)
+                }
+                Intent::ResizeBox { id, rect } => {
+                    self.push(Command::SetGeometry { doc, boxes: vec![(id, rect, None)] }, After::Nothing)
+                }
+                Intent::EditQuad { id, quad } => self
+                    .push(Command::SetGeometry { doc, boxes: vec![(id, quad.bounds(), Some(quad))] }, After::Nothing),
+                Intent::DeleteBoxes { ids } => {
+                    // Del on a suggestion rejects it (the stats count rejections apart from deletions).
+                    let (suggested, active): (Vec<AnnId>, Vec<AnnId>) = ids
+                        .into_iter()
+                        .partition(|id| self.annotation(*id).is_some_and(|a| a.state == AnnState::Suggested));
+                    if !suggested.is_empty() {
+                        self.push(Command::RejectSuggestions { doc, ids: suggested }, After::Nothing);
+                    }
+                    if !active.is_empty() {
+                        self.push(Command::DeleteBoxes { doc, ids: active }, After::Nothing);
+                    }
+                }
+                Intent::DuplicateBoxes { ids, dx, dy } => {
+                    self.push(Command::DuplicateBoxes { doc, ids, dx, dy }, After::SelectCreated)
+                }
+                Intent::AddLink { from, to, kind } => {
+                    self.push(Command::AddLink { doc, from, to, kind }, After::Nothing)
+                }
+                Intent::SelectionChanged { .. } => {}
+            }
+        }
+    }
+
+    /// Selected box ids, in id order.
+    pub fn selection(&self) -> Vec<AnnId> {
+        self.editor.selection().iter().copied().collect()
+    }
+
+    pub fn assign_label(&mut self, label: Option<LabelId>) {
+        let Some(doc) = self.doc.as_ref().map(|d| d.id) else { return };
+        let ids = self.selection();
+        if ids.is_empty() {
+            self.status = Status::Info("select a box first, then pick its label".into());
+            return;
+        }
+        // A fresh box with no text yet: go straight on to typing it.
+        let then_type = ids.len() == 1 && self.annotation(ids[0]).is_some_and(|a| a.text.is_empty());
+        self.push(Command::SetLabel { doc, ids, label }, After::Nothing);
+        if then_type {
+            self.text.focus_request = true;
+        }
+    }
+
+    /// The selected suggestions (Enter accepts them).
+    pub fn selected_suggestions(&self) -> Vec<AnnId> {
+        self.editor
+            .selection()
+            .iter()
+            .copied()
+            .filter(|id| self.annotation(*id).is_some_and(|a| a.state == AnnState::Suggested))
+            .collect()
+    }
+
+    /// Commits the text field if it holds an unsaved change.
+    pub fn commit_text_draft(&mut self) {
+        let (Some(id), Some(doc)) = (self.text.target, self.doc.as_ref().map(|d| d.id)) else { return };
+        if self.text.buffer != self.text.original && self.annotation(id).is_some() {
+            let text = self.text.buffer.clone();
+            self.text.original = text.clone();
+            self.push(Command::SetText { doc, id, text }, After::Nothing);
+        }
+    }
+
+    /// Applies queued commands in order: the one place edits happen. Each is durable in SQLite
+    /// when this returns; the editor is then refreshed from the store.
+    pub fn apply_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut select: Option<(Vec<AnnId>, bool)> = None;
+        for (cmd, after) in std::mem::take(&mut self.pending) {
+            let is_status = matches!(cmd, Command::Submit { .. } | Command::SetStatus { .. });
+            match self.session.apply(cmd) {
+                Ok(Outcome::Applied(edit)) => {
+                    self.edits_saved += 1;
+                    self.status = if is_status { Status::Info("Submitted for review.".into()) } else { Status::Saved };
+                    if after != After::Nothing {
+                        let created = Outcome::Applied(edit).created_boxes();
+                        if !created.is_empty() {
+                            select = Some((created, after == After::SelectCreatedAndEdit));
+                        }
+                    }
+                }
+                Ok(Outcome::NoChange) => {}
+                Err(e) => self.status = Status::Error(sentence(&e)),
+            }
+        }
+        self.reload_boxes();
+        self.refresh_current_doc();
+        if let Some((ids, edit)) = select {
+            let primary = ids.last().copied();
+            self.editor.set_selection(ids, primary);
+            if edit {
+                self.text.focus_request = true;
+            }
+        }
+    }
+
+    /// Reloads the current document's boxes and links from the store into the editor.
+    pub fn reload_boxes(&mut self) {
+        let Some(doc) = self.doc.as_ref().map(|d| d.id) else {
+            self.anns.clear();
+            self.links.clear();
+            self.editor.set_boxes(Vec::new());
+            return;
+        };
+        let store = self.session.store();
+        match (store.annotations(doc), store.links(doc)) {
+            (Ok(anns), Ok(links)) => {
+                let boxes = anns
+                    .iter()
+                    .map(|a| match a.quad {
+                        Some(q) => CanvasBox::with_quad(a.id, q),
+                        None => CanvasBox::new(a.id, a.rect),
+                    })
+                    .collect();
+                self.editor.set_boxes(boxes);
+                self.anns = anns;
+                self.links = links;
+            }
+            (Err(e), _) | (_, Err(e)) => self.status = Status::Error(format!("cannot read the boxes: {e}")),
+        }
+        // the text field follows the store (e.g. after undo of a text change)
+        if let Some(id) = self.text.target
+            && self.text.buffer == self.text.original
+        {
+            let text = self.annotation(id).map(|a| a.text.clone()).unwrap_or_default();
+            self.text.buffer = text.clone();
+            self.text.original = text;
+        }
+    }
+
+    /// Re-reads the current document's row (its status changes with edits and submit).
+    fn refresh_current_doc(&mut self) {
+        let Some(id) = self.doc.as_ref().map(|d| d.id) else { return };
+        if let Ok(d) = self.session.store().document(id) {
+            if let Some(q) = self.queue.iter_mut().find(|q| q.id == id) {
+                *q = d.clone();
+            }
+            self.doc = Some(d);
+        }
+    }
+
+    // ---- activity and re-linking ---------------------------------------------------------------
+
+    pub fn flush_activity(&mut self) {
+        if let Err(e) = self.activity.flush(self.session.store_mut()) {
+            self.status = Status::Error(format!("cannot record activity: {e}"));
+        }
+    }
+
+    /// Leaving the workspace or closing the window.
+    pub fn shutdown(&mut self) {
+        self.commit_text_draft();
+        self.apply_pending();
+        self.activity.close(system_now_ms());
+        self.flush_activity();
+        self.loader.cancel();
+    }
+
+    /// Points the current document's file at `file` if its content hash matches.
+    pub fn relink_file(&mut self, file: &Path) {
+        let Some(doc) = self.doc.clone() else { return };
+        match crate::app::loader::relink_file(self.session.store_mut(), &doc, file) {
+            Ok(()) => {
+                self.relink_message = None;
+                self.status = Status::Info(format!("re-linked to {}", file.display()));
+                self.refresh_current_doc();
+                self.refresh_queue();
+                self.reload_page();
+            }
+            Err(e) => self.relink_message = Some(e),
+        }
+    }
+
+    /// Searches a folder for moved images of this workspace by content hash.
+    pub fn relink_folder(&mut self, dir: &Path) {
+        match crate::app::import::relink_dir(self.session.store_mut(), dir) {
+            Ok(0) => {
+                self.relink_message = Some(format!("no image in {} matches a missing file's content", dir.display()))
+            }
+            Ok(n) => {
+                self.relink_message = None;
+                self.status = Status::Info(format!("re-linked {n} file(s) found in {}", dir.display()));
+                self.refresh_current_doc();
+                self.refresh_queue();
+                self.reload_page();
+            }
+            Err(e) => self.relink_message = Some(format!("cannot re-link: {e}")),
+        }
+    }
+}
+
+/// The user-facing sentence for a failed command.
+fn sentence(e: &CommandError) -> String {
+    match e {
+        CommandError::NothingToUndo => "Nothing to undo on this document.".into(),
+        CommandError::NothingToRedo => "Nothing to redo on this document.".into(),
+        CommandError::Refused(s) => capitalise(s),
+        CommandError::Store(s) => format!("Not saved: {s}"),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

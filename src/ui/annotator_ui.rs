@@ -1,0 +1,367 @@
+//! The annotator window's layout: menu and toolbar, queue, canvas with the floating text
+//! field, palette, status line; keyboard dispatch from the shortcut table; and, last, the one
+//! call per frame that applies queued commands.
+
+use eframe::egui;
+
+use std::path::PathBuf;
+
+use egui::{Color32, Event, RichText};
+
+use crate::app::Command;
+use crate::app::canvas::{CanvasEvent, Key as CKey, Tool};
+use crate::app::commands::system_now_ms;
+use crate::domain::LinkKind;
+
+use super::annotator::{After, Annotator, Status};
+use super::canvas_ui::{canvas_ui, mods};
+use super::dialogs::FileDialogs;
+use super::extension::{Extension, ExtensionCtx};
+use super::shortcuts::{Action, label_hotkey, lookup, shortcuts_sheet_ui};
+use super::text_edit_ui::{text_edit_ui, text_input_focused};
+use super::{palette_ui, queue_ui};
+
+/// What the annotator asks of the app around it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppRequest {
+    OpenWorkspace,
+    CreateWorkspace,
+    OpenRecent(PathBuf),
+    SwitchUser,
+}
+
+pub fn annotator_ui(
+    a: &mut Annotator,
+    ui: &mut egui::Ui,
+    dialogs: &mut dyn FileDialogs,
+    extensions: &mut [Box<dyn Extension>],
+    recent: &[PathBuf],
+) -> Option<AppRequest> {
+    let ctx = ui.ctx().clone();
+    track_activity(a, &ctx);
+    // Only text fields keep keyboard focus: a focused button would eat Enter, and egui's own
+    // Tab/arrow focus moves would fight the canvas's.
+    if !text_input_focused(&ctx) {
+        ctx.memory_mut(|m| {
+            m.move_focus(egui::FocusDirection::None);
+            if let Some(id) = m.focused() {
+                m.surrender_focus(id);
+            }
+        });
+        keys(a, &ctx);
+    }
+    let mut request = None;
+    egui::Panel::top("menu").show(ui, |ui| {
+        egui::MenuBar::new().ui(ui, |ui| {
+            request = menus_ui(a, ui, recent);
+            ui.separator();
+            toolbar_ui(a, ui, extensions, &ctx);
+        });
+    });
+    egui::Panel::bottom("status").show(ui, |ui| status_ui(a, ui));
+    if a.view.show_queue {
+        egui::Panel::left("queue")
+            .default_size(230.0)
+            .size_range(160.0..=420.0)
+            .show(ui, |ui| queue_ui::queue_ui(a, ui));
+    }
+    egui::Panel::right("palette").default_size(250.0).size_range(200.0..=420.0).show(ui, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            palette_ui::palette_ui(a, ui);
+            for ext in extensions.iter_mut() {
+                ui.separator();
+                let title = ext.title().to_string();
+                egui::CollapsingHeader::new(title).default_open(true).show(ui, |ui| {
+                    with_ext_ctx(a, &ctx, |cx| ext.side_panel_ui(ui, cx));
+                });
+            }
+        });
+    });
+    egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
+        let canvas = ui.available_rect_before_wrap();
+        canvas_ui(a, ui, dialogs);
+        text_edit_ui(a, ui, canvas);
+    });
+    if a.view.show_shortcuts {
+        let mut open = true;
+        egui::Window::new("Keyboard shortcuts").open(&mut open).collapsible(false).resizable(false).show(&ctx, |ui| {
+            shortcuts_sheet_ui(ui);
+        });
+        a.view.show_shortcuts = open;
+    }
+    a.apply_pending();
+    a.flush_activity();
+    request
+}
+
+/// Runs an extension callback with a context borrowed from the annotator.
+pub fn with_ext_ctx(a: &mut Annotator, ctx: &egui::Context, f: impl FnOnce(&mut ExtensionCtx<'_>)) {
+    let mut commands = Vec::new();
+    let mut status = None;
+    let selection = a.selection();
+    {
+        let mut cx = ExtensionCtx {
+            workspace: &a.workspace,
+            user: a.session.user(),
+            store: a.session.store(),
+            labels: &a.labels,
+            queue: &a.queue,
+            document: a.doc.as_ref(),
+            annotations: &a.anns,
+            selection,
+            commands: &mut commands,
+            status: &mut status,
+            repaint: ctx,
+        };
+        f(&mut cx);
+    }
+    for c in commands {
+        a.push(c, After::Nothing);
+    }
+    if let Some(s) = status {
+        a.status = Status::Info(s);
+    }
+}
+
+fn track_activity(a: &mut Annotator, ctx: &egui::Context) {
+    let now = system_now_ms();
+    let (focused, any_input) = ctx.input(|i| {
+        let input = i.events.iter().any(|e| {
+            matches!(
+                e,
+                Event::Key { .. }
+                    | Event::Text(_)
+                    | Event::PointerButton { .. }
+                    | Event::MouseWheel { .. }
+                    | Event::PointerMoved(_)
+            )
+        });
+        (i.focused, input)
+    });
+    a.activity.focus_changed(focused, now);
+    if any_input && focused {
+        a.activity.input(now);
+    }
+}
+
+fn keys(a: &mut Annotator, ctx: &egui::Context) {
+    let events = ctx.input(|i| i.events.clone());
+    for ev in events {
+        let Event::Key { key, physical_key, pressed, repeat, modifiers } = ev else { continue };
+        if key == egui::Key::Space {
+            let intents = a.editor.handle(CanvasEvent::Key { key: CKey::Space, pressed, mods: mods(&modifiers) });
+            a.handle_intents(intents);
+            continue;
+        }
+        if !pressed {
+            continue;
+        }
+        // label hotkeys: by physical key, so Shift+1 works whatever the layout makes of it
+        if !modifiers.command && !modifiers.alt && !repeat {
+            let digit = physical_key.filter(|k| label_hotkey(*k, false).is_some()).unwrap_or(key);
+            if let Some(hk) = label_hotkey(digit, modifiers.shift)
+                && let Some(id) = a.labels.iter().find(|l| l.hotkey.as_deref() == Some(hk.as_str())).map(|l| l.id)
+            {
+                a.assign_label(Some(id));
+                continue;
+            }
+        }
+        let Some(action) = lookup(key, modifiers) else { continue };
+        let repeatable = matches!(
+            action,
+            Action::Canvas(
+                CKey::ArrowLeft | CKey::ArrowRight | CKey::ArrowUp | CKey::ArrowDown | CKey::Plus | CKey::Minus
+            )
+        );
+        if repeat && !repeatable {
+            continue;
+        }
+        run_action(a, action, &modifiers);
+    }
+}
+
+fn run_action(a: &mut Annotator, action: Action, modifiers: &egui::Modifiers) {
+    let doc = a.doc.as_ref().map(|d| d.id);
+    match action {
+        Action::Canvas(key) => {
+            let intents = a.editor.handle(CanvasEvent::Key { key, pressed: true, mods: mods(modifiers) });
+            a.handle_intents(intents);
+        }
+        Action::Undo => {
+            if let Some(doc) = doc {
+                a.push(Command::Undo { doc }, After::Nothing);
+            }
+        }
+        Action::Redo => {
+            if let Some(doc) = doc {
+                a.push(Command::Redo { doc }, After::Nothing);
+            }
+        }
+        Action::Submit => {
+            if let Some(doc) = doc {
+                a.commit_text_draft();
+                a.push(Command::Submit { doc }, After::Nothing);
+            }
+        }
+        Action::NextDoc => a.step_document(1),
+        Action::PrevDoc => a.step_document(-1),
+        Action::AcceptOrEdit => {
+            let sugg = a.selected_suggestions();
+            if let (Some(doc), false) = (doc, sugg.is_empty()) {
+                a.push(Command::AcceptSuggestions { doc, ids: sugg }, After::Nothing);
+            } else if a.editor.selection().len() == 1 {
+                a.text.focus_request = true;
+            }
+        }
+        Action::EditText => {
+            if a.editor.selection().len() == 1 {
+                a.text.focus_request = true;
+            }
+        }
+        Action::AssignLabel => {}
+        Action::ClearLabel => a.assign_label(None),
+        Action::ToggleText => a.view.always_show_text = !a.view.always_show_text,
+        Action::ToggleGuideline => a.view.show_guideline = !a.view.show_guideline,
+        Action::ToggleShortcuts => a.view.show_shortcuts = !a.view.show_shortcuts,
+        Action::ToggleQueue => a.view.show_queue = !a.view.show_queue,
+    }
+}
+
+fn menus_ui(a: &mut Annotator, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<AppRequest> {
+    let mut request = None;
+    ui.menu_button("Workspace", |ui| {
+        if ui.button("Open workspace…").clicked() {
+            request = Some(AppRequest::OpenWorkspace);
+        }
+        if ui.button("New workspace…").clicked() {
+            request = Some(AppRequest::CreateWorkspace);
+        }
+        ui.menu_button("Recent", |ui| {
+            if recent.is_empty() {
+                ui.weak("none yet");
+            }
+            for p in recent {
+                if ui.button(p.display().to_string()).clicked() {
+                    request = Some(AppRequest::OpenRecent(p.clone()));
+                }
+            }
+        });
+        ui.separator();
+        if ui.button(format!("Switch user ({})…", a.user().name)).clicked() {
+            request = Some(AppRequest::SwitchUser);
+        }
+    });
+    ui.menu_button("View", |ui| {
+        ui.checkbox(&mut a.view.always_show_text, "Label and text on every box (T)");
+        ui.checkbox(&mut a.view.show_queue, "Queue (Ctrl+B)");
+        ui.checkbox(&mut a.view.show_guideline, "Guideline (F1)");
+        ui.separator();
+        if ui.button("Fit page (Ctrl+0)").clicked() {
+            a.editor.viewport.fit_page();
+        }
+        if ui.button("Fit width (Ctrl+2)").clicked() {
+            a.editor.viewport.fit_width();
+        }
+        if ui.button("1:1 (Ctrl+1)").clicked() {
+            a.editor.viewport.one_to_one();
+        }
+    });
+    if ui.button("Shortcuts (?)").clicked() {
+        a.view.show_shortcuts = !a.view.show_shortcuts;
+    }
+    request
+}
+
+fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Extension>], ctx: &egui::Context) {
+    let tool = a.editor.tool();
+    let tools = [
+        (Tool::Select, "Select", "select, move, resize (Esc)"),
+        (Tool::DrawBox, "Box", "draw a box (W)"),
+        (Tool::DrawQuad, "Quad", "click 4 corners of a skewed line (Q)"),
+        (Tool::Link(LinkKind::KeyValue), "Key-value", "link a key box to its value (L)"),
+        (Tool::Link(LinkKind::Row), "Row", "link cells of one line-item row (Shift+L)"),
+    ];
+    for (t, name, tip) in tools {
+        if ui.selectable_label(tool == t, name).on_hover_text(tip).clicked() {
+            a.editor.set_tool(if tool == t { Tool::Select } else { t });
+        }
+    }
+    ui.separator();
+    let doc = a.doc.as_ref().map(|d| d.id);
+    if ui.button("Undo").on_hover_text("undo (Ctrl+Z)").clicked()
+        && let Some(doc) = doc
+    {
+        a.push(Command::Undo { doc }, After::Nothing);
+    }
+    if ui.button("Redo").on_hover_text("redo (Ctrl+Shift+Z, Ctrl+Y)").clicked()
+        && let Some(doc) = doc
+    {
+        a.push(Command::Redo { doc }, After::Nothing);
+    }
+    ui.separator();
+    // the extension area: pre-annotation buttons go here
+    for ext in extensions.iter_mut() {
+        with_ext_ctx(a, ctx, |cx| ext.toolbar_ui(ui, cx));
+    }
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        if let Some(d) = a.doc.clone() {
+            let submit = ui.add_enabled(
+                a.editable(),
+                egui::Button::new(RichText::new("Submit").strong()).fill(Color32::from_rgb(40, 110, 70)),
+            );
+            if submit.on_hover_text("submit for review (Ctrl+Enter)").clicked() {
+                a.commit_text_draft();
+                a.push(Command::Submit { doc: d.id }, After::Nothing);
+            }
+            let color = queue_ui::status_color(d.status);
+            ui.label(RichText::new(d.status.label()).color(color));
+            ui.label(RichText::new(d.display_name()).strong());
+            if !a.editable() {
+                ui.label(RichText::new("read-only").color(ui.visuals().warn_fg_color));
+            }
+        }
+    });
+}
+
+fn status_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        match &a.status {
+            Status::Idle => {
+                ui.weak("Every change is saved as you make it.");
+            }
+            Status::Saved => {
+                let green = Color32::from_rgb(90, 190, 110);
+                check_icon_ui(ui, green);
+                ui.label(RichText::new(format!("Saved ({} edits)", a.edits_saved)).color(green));
+            }
+            Status::Info(s) => {
+                ui.label(s);
+            }
+            Status::Error(s) => {
+                ui.label(RichText::new(s).color(ui.visuals().error_fg_color));
+            }
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let boxes = a.anns.len();
+            let sugg = a.anns.iter().filter(|x| x.state == crate::domain::AnnState::Suggested).count();
+            ui.monospace(if sugg > 0 { format!("{boxes} boxes ({sugg} suggested)") } else { format!("{boxes} boxes") });
+            ui.separator();
+            if let Some(p) = a.cursor_img {
+                ui.monospace(format!("x {:>5.0}  y {:>5.0}", p.x, p.y));
+                ui.separator();
+            }
+            ui.monospace(format!("{:.0} %", a.editor.viewport.zoom() * 100.0));
+            ui.separator();
+            ui.weak(format!("{} · {}", a.user().name, a.user().role.as_str()));
+        });
+    });
+}
+
+/// A check mark drawn with lines (the bundled fonts have no ✓).
+fn check_icon_ui(ui: &mut egui::Ui, color: Color32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::hover());
+    let p = |x: f32, y: f32| rect.min + egui::vec2(x * rect.width(), y * rect.height());
+    let stroke = egui::Stroke::new(2.0, color);
+    ui.painter().line_segment([p(0.15, 0.55), p(0.42, 0.8)], stroke);
+    ui.painter().line_segment([p(0.42, 0.8), p(0.9, 0.2)], stroke);
+}

@@ -1,0 +1,236 @@
+//! The eframe application: the start screen or the annotator, the workspace menu actions,
+//! per-workstation settings and the window title.
+
+use eframe::egui;
+
+use std::path::{Path, PathBuf};
+
+use crate::app::settings::Settings;
+use crate::store::Store;
+
+use super::annotator::Annotator;
+use super::annotator_ui::{AppRequest, annotator_ui};
+use super::dialogs::FileDialogs;
+use super::extension::Extension;
+use super::start_ui::{StartAction, StartScreen, start_ui};
+
+enum Screen {
+    Start(StartScreen),
+    Annotate(Box<Annotator>),
+}
+
+pub struct FactureApp {
+    settings: Settings,
+    settings_path: Option<PathBuf>,
+    dialogs: Box<dyn FileDialogs>,
+    screen: Screen,
+    extensions: Vec<Box<dyn Extension>>,
+    title: String,
+}
+
+impl FactureApp {
+    /// Opens `workspace`; goes straight to work as the user remembered for it on this
+    /// workstation (or "alice" in the demo), else shows the start screen.
+    /// `settings_path: None` keeps settings in memory only (tests).
+    pub fn new(workspace: &Path, demo: bool, settings_path: Option<PathBuf>, dialogs: Box<dyn FileDialogs>) -> Self {
+        let settings = settings_path.as_deref().map(Settings::load).unwrap_or_default();
+        let mut app = Self {
+            settings,
+            settings_path,
+            dialogs,
+            screen: Screen::Start(StartScreen::open(workspace, None)),
+            extensions: Vec::new(),
+            title: String::new(),
+        };
+        let remembered = app.settings.user_for(workspace).map(str::to_string);
+        let preselect = remembered.clone().or(demo.then(|| "alice".to_string()));
+        let start = StartScreen::open(workspace, preselect.as_deref());
+        let auto = remembered.and_then(|n| start.user_named(&n));
+        app.screen = Screen::Start(start);
+        if let Some(user) = auto {
+            app.continue_as(user);
+        }
+        app
+    }
+
+    /// Straight into the annotator as `user_name` (tests, scripted sessions).
+    pub fn with_user(
+        workspace: &Path,
+        user_name: &str,
+        settings_path: Option<PathBuf>,
+        dialogs: Box<dyn FileDialogs>,
+    ) -> anyhow::Result<Self> {
+        let mut app = Self::new(workspace, false, settings_path, dialogs);
+        if app.annotator().is_none() {
+            let user = match &app.screen {
+                Screen::Start(s) => s.user_named(user_name),
+                Screen::Annotate(_) => None,
+            };
+            let user = user.ok_or_else(|| anyhow::anyhow!("no user named '{user_name}' in {}", workspace.display()))?;
+            app.continue_as(user);
+        }
+        if app.annotator().is_none_or(|a| a.user().name != user_name) {
+            anyhow::bail!("could not open {} as {user_name}", workspace.display());
+        }
+        Ok(app)
+    }
+
+    /// Adds a feature panel (pre-annotation jobs, review, stats).
+    pub fn add_extension(&mut self, ext: Box<dyn Extension>) {
+        self.extensions.push(ext);
+    }
+
+    pub fn annotator(&self) -> Option<&Annotator> {
+        match &self.screen {
+            Screen::Annotate(a) => Some(a),
+            Screen::Start(_) => None,
+        }
+    }
+
+    pub fn annotator_mut(&mut self) -> Option<&mut Annotator> {
+        match &mut self.screen {
+            Screen::Annotate(a) => Some(a),
+            Screen::Start(_) => None,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Work that must not draw: page loader results, extension jobs. eframe calls it before
+    /// each frame; [`FactureApp::frame_ui`] calls it for tests.
+    pub fn logic_step(&mut self, ctx: &egui::Context) {
+        if let Screen::Annotate(a) = &mut self.screen {
+            a.logic(ctx);
+            for ext in &mut self.extensions {
+                super::annotator_ui::with_ext_ctx(a, ctx, |cx| ext.logic(cx));
+            }
+        }
+    }
+
+    /// One whole frame as tests drive it: logic, then UI.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        self.logic_step(ui.ctx());
+        self.draw_ui(ui);
+    }
+
+    fn draw_ui(&mut self, ui: &mut egui::Ui) {
+        let title = match &self.screen {
+            Screen::Start(s) => format!("Facture — {}", s.workspace.display()),
+            Screen::Annotate(a) => format!("Facture — {}", a.workspace().display()),
+        };
+        if title != self.title {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+        let recent = self.settings.recent_workspaces.clone();
+        match &mut self.screen {
+            Screen::Start(s) => match start_ui(s, ui, &recent) {
+                Some(StartAction::Continue(user)) => self.continue_as(user),
+                Some(StartAction::OpenWorkspace) => self.request(AppRequest::OpenWorkspace),
+                Some(StartAction::CreateWorkspace) => self.request(AppRequest::CreateWorkspace),
+                Some(StartAction::OpenRecent(p)) => self.request(AppRequest::OpenRecent(p)),
+                None => {}
+            },
+            Screen::Annotate(a) => {
+                let req = annotator_ui(a, ui, self.dialogs.as_mut(), &mut self.extensions, &recent);
+                if a.view.always_show_text != self.settings.always_show_text
+                    || a.view.show_queue == self.settings.hide_queue
+                {
+                    self.settings.always_show_text = a.view.always_show_text;
+                    self.settings.hide_queue = !a.view.show_queue;
+                    self.save_settings();
+                }
+                if let Some(r) = req {
+                    self.request(r);
+                }
+            }
+        }
+    }
+
+    fn continue_as(&mut self, user: crate::domain::User) {
+        let Screen::Start(start) = &mut self.screen else { return };
+        let Some(store) = start.store.take() else { return };
+        let workspace = start.workspace.clone();
+        match Annotator::new(&workspace, store, user.clone()) {
+            Ok(mut a) => {
+                a.view.always_show_text = self.settings.always_show_text;
+                a.view.show_queue = !self.settings.hide_queue;
+                self.settings.note_workspace(&workspace);
+                self.settings.remember_user(&workspace, &user.name);
+                self.save_settings();
+                self.screen = Screen::Annotate(Box::new(a));
+            }
+            Err(e) => {
+                start.error = Some(e.to_string());
+                start.store = Store::open(&workspace).ok();
+            }
+        }
+    }
+
+    fn request(&mut self, r: AppRequest) {
+        let target = match r {
+            AppRequest::OpenWorkspace => self.dialogs.open_workspace(),
+            AppRequest::CreateWorkspace => self.dialogs.create_workspace(),
+            AppRequest::OpenRecent(p) => Some(p),
+            AppRequest::SwitchUser => {
+                let ws = self.current_workspace();
+                self.leave();
+                self.screen = Screen::Start(StartScreen::open(&ws, None));
+                return;
+            }
+        };
+        let Some(path) = target else { return }; // cancelled
+        self.leave();
+        let remembered = self.settings.user_for(&path).map(str::to_string);
+        let start = StartScreen::open(&path, remembered.as_deref());
+        let auto = remembered.and_then(|n| start.user_named(&n));
+        self.screen = Screen::Start(start);
+        if let Some(u) = auto {
+            self.continue_as(u);
+        }
+    }
+
+    fn current_workspace(&self) -> PathBuf {
+        match &self.screen {
+            Screen::Start(s) => s.workspace.clone(),
+            Screen::Annotate(a) => a.workspace().to_path_buf(),
+        }
+    }
+
+    /// Closes the current workspace cleanly (pending text, activity "close").
+    fn leave(&mut self) {
+        if let Screen::Annotate(a) = &mut self.screen {
+            a.shutdown();
+        }
+    }
+
+    fn save_settings(&mut self) {
+        if let Some(p) = &self.settings_path
+            && let Err(e) = self.settings.save(p)
+            && let Screen::Annotate(a) = &mut self.screen
+        {
+            a.status = super::annotator::Status::Error(e.to_string());
+        }
+    }
+
+    /// Closing the window.
+    pub fn shutdown(&mut self) {
+        self.leave();
+    }
+}
+
+impl eframe::App for FactureApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.logic_step(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.draw_ui(ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.shutdown();
+    }
+}

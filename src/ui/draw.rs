@@ -1,0 +1,242 @@
+//! Painting boxes, links and gesture previews on the canvas. Only boxes in view are touched
+//! (the editor's spatial index culls), so thousands of boxes stay cheap.
+
+use eframe::egui;
+
+use egui::epaint::{PathShape, PathStroke, RectShape};
+use egui::{Align2, Color32, FontId, Painter, Pos2, Rect, Shape, Stroke, StrokeKind, Vec2};
+
+use crate::app::canvas::{CanvasBox, Hit, Preview, visible_handles};
+use crate::domain::{AnnState, Annotation, LinkKind, Point, Quad};
+
+use super::annotator::Annotator;
+use super::canvas_ui::{pos, to_rect};
+
+/// Boxes without a label.
+pub const UNLABELLED: Color32 = Color32::from_rgb(128, 132, 140);
+const LINK_KEY_VALUE: Color32 = Color32::from_rgb(255, 170, 0);
+const LINK_ROW: Color32 = Color32::from_rgb(90, 170, 255);
+/// Above this many boxes in view, "always show text" shows it only where there is room.
+const MAX_TAGS: usize = 400;
+
+pub fn label_color(a: &Annotator, ann: &Annotation) -> Color32 {
+    ann.label.and_then(|l| a.label(l)).map_or(UNLABELLED, |l| Color32::from_rgb(l.color[0], l.color[1], l.color[2]))
+}
+
+pub fn boxes(a: &Annotator, ui: &egui::Ui, painter: &Painter) {
+    let vp = &a.editor.viewport;
+    let mut visible = Vec::new();
+    a.editor.visible_boxes(&mut visible);
+    let hover = a.editor.hover().map(|h| h.id());
+    let primary = a.editor.primary();
+    let many = visible.len() > MAX_TAGS;
+    let mut shapes = Vec::with_capacity(visible.len() + 16);
+    let mut tags = Vec::new();
+    for &i in &visible {
+        let (Some(b), Some(ann)) = (a.editor.boxes().get(i as usize), a.anns.get(i as usize)) else { continue };
+        let d = a.editor.displayed(b);
+        let color = label_color(a, ann);
+        let selected = a.editor.is_selected(b.id);
+        let r = to_rect(vp.rect_to_screen(&d.rect));
+        box_shape(&mut shapes, vp, &d, r, color, ann.state == AnnState::Suggested, selected, hover == Some(b.id));
+        let show_tag = hover == Some(b.id)
+            || (primary == Some(b.id) && a.text.focus_request)
+            || (a.view.always_show_text && (!many || r.height() >= 14.0));
+        if show_tag {
+            tags.push((r, color, ann));
+        }
+    }
+    painter.extend(shapes);
+    links(a, painter);
+    for (r, color, ann) in tags {
+        tag(a, painter, r, color, ann);
+    }
+    selection_handles(a, painter);
+    preview(a, ui, painter);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn box_shape(
+    out: &mut Vec<Shape>,
+    vp: &crate::app::canvas::Viewport,
+    b: &CanvasBox,
+    r: Rect,
+    color: Color32,
+    suggested: bool,
+    selected: bool,
+    hovered: bool,
+) {
+    let width = if selected {
+        2.5
+    } else if hovered {
+        2.0
+    } else {
+        1.5
+    };
+    let fill = if suggested {
+        Color32::TRANSPARENT
+    } else if selected {
+        color.gamma_multiply(0.22)
+    } else {
+        color.gamma_multiply(0.10)
+    };
+    let stroke = Stroke::new(width, color);
+    match b.quad {
+        Some(q) => {
+            let pts: Vec<Pos2> = quad_points(vp, &q);
+            if suggested {
+                let mut closed = pts.clone();
+                closed.push(pts[0]);
+                out.extend(Shape::dashed_line(&closed, stroke, 6.0, 4.0));
+            } else {
+                out.push(Shape::Path(PathShape::convex_polygon(pts, fill, PathStroke::new(width, color))));
+            }
+        }
+        None if suggested => {
+            let c = [r.left_top(), r.right_top(), r.right_bottom(), r.left_bottom(), r.left_top()];
+            out.extend(Shape::dashed_line(&c, stroke, 6.0, 4.0));
+        }
+        None => out.push(Shape::Rect(RectShape::new(r, 0.0, fill, stroke, StrokeKind::Middle))),
+    }
+    if selected {
+        // a white outer line so the selection reads on any label colour
+        out.push(Shape::Rect(RectShape::stroke(
+            r.expand(2.0),
+            0.0,
+            Stroke::new(1.0, Color32::WHITE),
+            StrokeKind::Middle,
+        )));
+    }
+}
+
+fn quad_points(vp: &crate::app::canvas::Viewport, q: &Quad) -> Vec<Pos2> {
+    q.0.iter().map(|p| pos(vp.to_screen(*p))).collect()
+}
+
+/// Label name and text in a small flag above the box.
+fn tag(a: &Annotator, painter: &Painter, r: Rect, color: Color32, ann: &Annotation) {
+    let name = ann.label.and_then(|l| a.label(l)).map_or("unlabelled".to_string(), |l| l.display_name());
+    let text = if ann.text.is_empty() { name } else { format!("{name}: {}", ann.text) };
+    let text = if ann.state == AnnState::Suggested {
+        match ann.confidence {
+            Some(c) => format!("suggestion {:.0}% · {text}", c * 100.0),
+            None => format!("suggestion · {text}"),
+        }
+    } else {
+        text
+    };
+    let galley = painter.layout_no_wrap(text, FontId::proportional(12.0), Color32::WHITE);
+    let size = galley.size() + Vec2::new(8.0, 2.0);
+    let min = Pos2::new(r.left(), (r.top() - size.y).max(painter.clip_rect().top()));
+    let bg = Rect::from_min_size(min, size);
+    painter.rect_filled(bg, 2.0, darken(color));
+    painter.galley(bg.min + Vec2::new(4.0, 1.0), galley, Color32::WHITE);
+}
+
+fn darken(c: Color32) -> Color32 {
+    Color32::from_rgb((c.r() as f32 * 0.62) as u8, (c.g() as f32 * 0.62) as u8, (c.b() as f32 * 0.62) as u8)
+}
+
+fn selection_handles(a: &Annotator, painter: &Painter) {
+    let vp = &a.editor.viewport;
+    let radius_img = a.editor.hit_params().handle_radius;
+    for id in a.editor.selection() {
+        let Some(b) = a.editor.box_by_id(*id) else { continue };
+        let d = a.editor.displayed(b);
+        let corners: Vec<Point> = match d.quad {
+            Some(q) => q.0.to_vec(),
+            None => visible_handles(&d.rect, radius_img).map(|(_, p)| p).collect(),
+        };
+        let hot = match a.editor.hover() {
+            Some(Hit::Handle { id: h, handle }) if h == *id => Some(handle.position(&d.rect)),
+            _ => None,
+        };
+        for p in corners {
+            let c = pos(vp.to_screen(p));
+            let s = if hot == Some(p) { 5.0 } else { 3.5 };
+            let r = Rect::from_center_size(c, Vec2::splat(2.0 * s));
+            painter.rect(r, 1.0, Color32::WHITE, Stroke::new(1.0, Color32::from_gray(30)), StrokeKind::Middle);
+        }
+    }
+}
+
+fn center(a: &Annotator, id: crate::domain::AnnId) -> Option<Pos2> {
+    let b = a.editor.box_by_id(id)?;
+    Some(pos(a.editor.viewport.to_screen(a.editor.displayed(b).rect.center())))
+}
+
+/// Key → value arrows and dashed row connectors.
+fn links(a: &Annotator, painter: &Painter) {
+    for l in &a.links {
+        let (Some(from), Some(to)) = (center(a, l.from), center(a, l.to)) else { continue };
+        match l.kind {
+            LinkKind::KeyValue => {
+                let v = to - from;
+                painter.line_segment([from, to], Stroke::new(1.5, LINK_KEY_VALUE));
+                let len = v.length();
+                if len > 8.0 {
+                    let dir = v / len;
+                    let tip = to - dir * 4.0;
+                    let side = Vec2::new(-dir.y, dir.x) * 4.0;
+                    let back = tip - dir * 8.0;
+                    painter.add(Shape::convex_polygon(
+                        vec![tip, back + side, back - side],
+                        LINK_KEY_VALUE,
+                        Stroke::NONE,
+                    ));
+                }
+                painter.circle_filled(from, 2.5, LINK_KEY_VALUE);
+            }
+            LinkKind::Row => {
+                painter.extend(Shape::dashed_line(&[from, to], Stroke::new(1.5, LINK_ROW), 5.0, 4.0));
+            }
+        }
+    }
+}
+
+fn preview(a: &Annotator, ui: &egui::Ui, painter: &Painter) {
+    let vp = &a.editor.viewport;
+    let accent = ui.visuals().selection.stroke.color;
+    match a.editor.preview() {
+        Preview::None => {}
+        Preview::NewRect(r) => {
+            let s = to_rect(vp.rect_to_screen(&r));
+            painter.rect(s, 0.0, accent.gamma_multiply(0.15), Stroke::new(1.5, accent), StrokeKind::Middle);
+            let label = format!("{:.0} × {:.0}", r.width(), r.height());
+            painter.text(
+                s.right_bottom() + Vec2::new(4.0, 4.0),
+                Align2::LEFT_TOP,
+                label,
+                FontId::monospace(11.0),
+                accent,
+            );
+        }
+        Preview::RubberBand(r) => {
+            let s = to_rect(vp.rect_to_screen(&r));
+            painter.rect(s, 0.0, accent.gamma_multiply(0.08), Stroke::new(1.0, accent), StrokeKind::Middle);
+        }
+        Preview::NewQuad { points, pointer } => {
+            let mut pts: Vec<Pos2> = points.iter().map(|p| pos(vp.to_screen(*p))).collect();
+            if let Some(p) = pointer {
+                pts.push(pos(vp.to_screen(p)));
+            }
+            painter.add(Shape::line(pts.clone(), Stroke::new(1.5, accent)));
+            for p in pts {
+                painter.circle_filled(p, 3.0, accent);
+            }
+        }
+        Preview::Link { from, pointer } => {
+            if let (Some(f), Some(p)) = (center(a, from), pointer) {
+                painter.line_segment([f, pos(vp.to_screen(p))], Stroke::new(1.5, LINK_KEY_VALUE));
+            }
+        }
+        Preview::Copies { dx, dy } => {
+            for id in a.editor.selection() {
+                if let Some(b) = a.editor.box_by_id(*id) {
+                    let s = to_rect(vp.rect_to_screen(&b.rect.translated(dx, dy)));
+                    painter.rect_stroke(s, 0.0, Stroke::new(1.5, accent), StrokeKind::Middle);
+                }
+            }
+        }
+    }
+}

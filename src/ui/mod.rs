@@ -1,0 +1,59 @@
+//! The desktop window (eframe/egui): start screen, queue, canvas, palette, status line.
+//! Panels draw runtime state and push [`crate::app::Command`]s; one call per frame applies
+//! them. No SQL and no file I/O here beyond what the app layer offers.
+
+mod annotator;
+mod annotator_ui;
+mod app;
+mod canvas_ui;
+mod dialogs;
+mod draw;
+mod extension;
+mod palette_ui;
+mod queue_ui;
+mod shortcuts;
+mod start_ui;
+mod text_edit_ui;
+mod tiles_ui;
+
+use std::path::PathBuf;
+
+use eframe::egui;
+
+pub use annotator::{After, Annotator, PageState, QueueFilter, Status};
+pub use app::FactureApp;
+pub use dialogs::{FileDialogs, RfdDialogs, ScriptedDialogs};
+pub use extension::{Extension, ExtensionCtx};
+pub use shortcuts::{Action, SHORTCUTS, Shortcut};
+pub use text_edit_ui::TEXT_FIELD_ID;
+
+/// How the binary opens the window.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The workspace file (already resolved: the given file, or the demo workspace).
+    pub workspace: PathBuf,
+    /// The demo workspace: preselect its annotator on the start screen.
+    pub demo: bool,
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(opts: RunOptions) -> anyhow::Result<()> {
+    let title = format!("Facture — {}", opts.workspace.display());
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_app_id("facture")
+            .with_inner_size([1440.0, 900.0])
+            .with_min_inner_size([800.0, 500.0]),
+        ..Default::default()
+    };
+    let settings_path = crate::app::settings::Settings::default_path();
+    eframe::run_native(
+        "Facture",
+        native,
+        Box::new(move |_cc| {
+            Ok(Box::new(FactureApp::new(&opts.workspace, opts.demo, settings_path, Box::new(RfdDialogs))))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}

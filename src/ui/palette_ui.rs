@@ -1,0 +1,163 @@
+//! The right panel: label palette (click or hotkey assigns), the selected box's details and
+//! links, the suggestion controls and the guideline of the selected box's label (F1).
+
+use eframe::egui;
+
+use egui::{Color32, RichText, Sense, Stroke, StrokeKind, Vec2};
+
+use crate::app::Command;
+use crate::domain::{AnnState, LabelId, LinkKind};
+
+use super::annotator::{After, Annotator};
+use super::shortcuts::hotkey_display;
+
+pub fn palette_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+    let selection = a.selection();
+    let selected_labels: Vec<Option<LabelId>> =
+        selection.iter().filter_map(|id| a.annotation(*id)).map(|ann| ann.label).collect();
+    ui.horizontal(|ui| {
+        ui.heading("Labels");
+        ui.weak(if selection.is_empty() { "select boxes, then a label" } else { "click or press the key" });
+    });
+    ui.add_space(2.0);
+    let mut clicked: Option<Option<LabelId>> = None;
+    let labels = a.labels.clone();
+    for l in &labels {
+        let active = !selected_labels.is_empty() && selected_labels.iter().all(|s| *s == Some(l.id));
+        let resp = label_row_ui(
+            ui,
+            Color32::from_rgb(l.color[0], l.color[1], l.color[2]),
+            &l.display_name(),
+            l.hotkey.as_deref(),
+            active,
+        );
+        if resp.clicked() {
+            clicked = Some(Some(l.id));
+        }
+        resp.on_hover_text(&l.guideline);
+    }
+    if label_row_ui(ui, super::draw::UNLABELLED, "No label", Some("Ctrl+Bksp"), false).clicked() {
+        clicked = Some(None);
+    }
+    if let Some(label) = clicked {
+        a.assign_label(label);
+    }
+    ui.separator();
+    selection_ui(a, ui, &selection);
+    suggestions_ui(a, ui);
+    if a.view.show_guideline {
+        guideline_ui(a, ui, &selection);
+    }
+}
+
+fn label_row_ui(ui: &mut egui::Ui, color: Color32, name: &str, hotkey: Option<&str>, active: bool) -> egui::Response {
+    let w = ui.available_width();
+    let (rect, resp) = ui.allocate_exact_size(Vec2::new(w, 22.0), Sense::click());
+    let visuals = ui.style().interact_selectable(&resp, active);
+    if active || resp.hovered() {
+        ui.painter().rect(rect, 3.0, visuals.weak_bg_fill, Stroke::NONE, StrokeKind::Inside);
+    }
+    let swatch = egui::Rect::from_min_size(rect.min + Vec2::new(4.0, 4.0), Vec2::splat(14.0));
+    ui.painter().rect(swatch, 3.0, color, Stroke::new(1.0, Color32::from_black_alpha(90)), StrokeKind::Inside);
+    ui.painter().text(
+        rect.min + Vec2::new(24.0, 11.0),
+        egui::Align2::LEFT_CENTER,
+        name,
+        egui::FontId::proportional(14.0),
+        visuals.text_color(),
+    );
+    if let Some(k) = hotkey {
+        ui.painter().text(
+            rect.right_center() - Vec2::new(6.0, 0.0),
+            egui::Align2::RIGHT_CENTER,
+            hotkey_display(k),
+            egui::FontId::monospace(12.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, name));
+    resp
+}
+
+fn selection_ui(a: &mut Annotator, ui: &mut egui::Ui, selection: &[crate::domain::AnnId]) {
+    let Some(doc) = a.doc.as_ref().map(|d| d.id) else { return };
+    match selection {
+        [] => {
+            ui.weak("No box selected. Drag on the page to draw one (or W).");
+        }
+        [id] => {
+            let Some(ann) = a.annotation(*id).cloned() else { return };
+            ui.strong(format!("Box #{}", ann.id));
+            ui.label(format!(
+                "{:.0} × {:.0} px at ({:.0}, {:.0})",
+                ann.rect.width(),
+                ann.rect.height(),
+                ann.rect.x0,
+                ann.rect.y0
+            ));
+            let mut source = format!("from {}", ann.source);
+            if let Some(c) = ann.confidence {
+                source.push_str(&format!(" · score {c:.2}"));
+            }
+            if ann.state == AnnState::Suggested {
+                source.push_str(" · suggestion (Enter accepts, Del rejects)");
+            }
+            ui.weak(source);
+            let links: Vec<_> = a.links.iter().filter(|l| l.from == ann.id || l.to == ann.id).cloned().collect();
+            for l in links {
+                ui.horizontal(|ui| {
+                    let (arrow, other) = if l.from == ann.id { ("->", l.to) } else { ("<-", l.from) };
+                    let kind = match l.kind {
+                        LinkKind::KeyValue => "value",
+                        LinkKind::Row => "same row",
+                    };
+                    let other_text = a.annotation(other).map(|o| o.text.clone()).unwrap_or_default();
+                    ui.label(format!("{arrow} #{other} {kind} {other_text}"));
+                    if ui.small_button("x").on_hover_text("remove this link").clicked() {
+                        a.push(Command::DeleteLinks { doc, ids: vec![l.id] }, After::Nothing);
+                    }
+                });
+            }
+        }
+        many => {
+            ui.strong(format!("{} boxes selected", many.len()));
+        }
+    }
+}
+
+fn suggestions_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+    let Some(doc) = a.doc.as_ref().map(|d| d.id) else { return };
+    let suggested: Vec<(crate::domain::AnnId, f32)> =
+        a.anns.iter().filter(|x| x.state == AnnState::Suggested).map(|x| (x.id, x.confidence.unwrap_or(0.0))).collect();
+    if suggested.is_empty() {
+        return;
+    }
+    ui.separator();
+    ui.strong(format!("{} suggestions to review", suggested.len()));
+    ui.add(egui::Slider::new(&mut a.view.accept_threshold, 0.0..=1.0).text("min. score").fixed_decimals(2));
+    let above: Vec<_> = suggested.iter().filter(|(_, s)| *s >= a.view.accept_threshold).map(|(id, _)| *id).collect();
+    ui.horizontal(|ui| {
+        if ui.add_enabled(!above.is_empty(), egui::Button::new(format!("Accept {} ≥ score", above.len()))).clicked() {
+            a.push(Command::AcceptSuggestions { doc, ids: above.clone() }, After::Nothing);
+        }
+        if ui.button("Reject all").clicked() {
+            let ids = suggested.iter().map(|(id, _)| *id).collect();
+            a.push(Command::RejectSuggestions { doc, ids }, After::Nothing);
+        }
+    });
+}
+
+fn guideline_ui(a: &Annotator, ui: &mut egui::Ui, selection: &[crate::domain::AnnId]) {
+    ui.separator();
+    let label = selection.first().and_then(|id| a.annotation(*id)).and_then(|ann| ann.label).and_then(|l| a.label(l));
+    egui::Frame::group(ui.style()).show(ui, |ui| match label {
+        Some(l) => {
+            ui.label(RichText::new(format!("Guideline — {}", l.display_name())).strong());
+            ui.label(&l.guideline);
+        }
+        None => {
+            ui.label(RichText::new("Guideline").strong());
+            ui.weak("Select a labelled box to see its label's guideline (F1 hides this).");
+        }
+    });
+}

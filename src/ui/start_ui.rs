@@ -1,0 +1,167 @@
+//! The start screen: who you are in this workspace (remembered per workstation), a new user
+//! inline, and other workspaces to open or create.
+
+use eframe::egui;
+
+use std::path::{Path, PathBuf};
+
+use egui::RichText;
+
+use crate::domain::{Role, User};
+use crate::store::Store;
+
+pub struct StartScreen {
+    pub workspace: PathBuf,
+    pub store: Option<Store>,
+    pub users: Vec<User>,
+    pub selected: Option<String>,
+    pub new_name: String,
+    pub new_role: Role,
+    pub error: Option<String>,
+}
+
+pub enum StartAction {
+    Continue(User),
+    OpenWorkspace,
+    CreateWorkspace,
+    OpenRecent(PathBuf),
+}
+
+impl StartScreen {
+    /// Opens (or, for a path that does not exist yet, creates) the workspace; a failure is shown
+    /// on the screen, where another workspace can be picked.
+    pub fn open(workspace: &Path, preselect: Option<&str>) -> Self {
+        let mut s = Self {
+            workspace: workspace.to_path_buf(),
+            store: None,
+            users: Vec::new(),
+            selected: preselect.map(str::to_string),
+            new_name: String::new(),
+            new_role: Role::Annotator,
+            error: None,
+        };
+        match Store::open_or_create(workspace) {
+            Ok(store) => {
+                match store.users() {
+                    Ok(u) => s.users = u,
+                    Err(e) => s.error = Some(e.to_string()),
+                }
+                s.store = Some(store);
+            }
+            Err(e) => s.error = Some(e.to_string()),
+        }
+        if s.selected.as_ref().is_some_and(|n| !s.users.iter().any(|u| &u.name == n)) {
+            s.selected = None;
+        }
+        s
+    }
+
+    pub fn user_named(&self, name: &str) -> Option<User> {
+        self.users.iter().find(|u| u.name == name).cloned()
+    }
+}
+
+pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<StartAction> {
+    let mut action = None;
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.vertical_centered(|ui| {
+            ui.add_space(ui.available_height() * 0.08);
+            ui.heading(RichText::new("Facture").size(30.0));
+            ui.label("Annotate scanned invoices for document-AI training data");
+            ui.add_space(18.0);
+        });
+        let width = 460.0_f32.min(ui.available_width());
+        let margin = ((ui.available_width() - width) / 2.0).max(0.0);
+        ui.horizontal(|ui| {
+            ui.add_space(margin);
+            ui.vertical(|ui| {
+                ui.set_width(width);
+                egui::Frame::group(ui.style()).inner_margin(14.0).show(ui, |ui| {
+                    ui.set_width(width - 28.0);
+                    ui.label(RichText::new("Workspace").weak());
+                    ui.label(RichText::new(s.workspace.display().to_string()).monospace());
+                    if let Some(e) = &s.error {
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                    }
+                    if s.store.is_some() {
+                        ui.add_space(10.0);
+                        action = action.take().or(who_ui(s, ui));
+                    }
+                });
+                ui.add_space(12.0);
+                ui.horizontal(|ui| {
+                    if ui.button("Open another workspace…").clicked() {
+                        action = Some(StartAction::OpenWorkspace);
+                    }
+                    if ui.button("New workspace…").clicked() {
+                        action = Some(StartAction::CreateWorkspace);
+                    }
+                });
+                let others: Vec<&PathBuf> = recent.iter().filter(|p| **p != s.workspace).collect();
+                if !others.is_empty() {
+                    ui.add_space(8.0);
+                    ui.label(RichText::new("Recent").weak());
+                    for p in others {
+                        if ui.link(p.display().to_string()).clicked() {
+                            action = Some(StartAction::OpenRecent(p.clone()));
+                        }
+                    }
+                }
+            });
+        });
+    });
+    action
+}
+
+fn who_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
+    let mut action = None;
+    ui.label(RichText::new("Who are you?").strong());
+    if s.users.is_empty() {
+        ui.weak("Nobody works in this workspace yet: add yourself below.");
+    }
+    for u in &s.users {
+        ui.horizontal(|ui| {
+            let chosen = s.selected.as_deref() == Some(u.name.as_str());
+            let resp = ui.radio(chosen, &u.name);
+            if resp.clicked() {
+                s.selected = Some(u.name.clone());
+            }
+            if resp.double_clicked() {
+                action = Some(StartAction::Continue(u.clone()));
+            }
+            ui.weak(u.role.as_str());
+        });
+    }
+    ui.add_space(6.0);
+    let chosen = s.selected.as_deref().and_then(|n| s.user_named(n));
+    let label = chosen.as_ref().map_or("Continue".to_string(), |u| format!("Continue as {}", u.name));
+    if ui.add_enabled(chosen.is_some(), egui::Button::new(RichText::new(label).strong())).clicked()
+        || (chosen.is_some() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && s.new_name.is_empty())
+    {
+        action = chosen.map(StartAction::Continue);
+    }
+    ui.add_space(10.0);
+    ui.separator();
+    ui.label(RichText::new("New user").strong());
+    ui.horizontal(|ui| {
+        ui.add(egui::TextEdit::singleline(&mut s.new_name).hint_text("name").desired_width(160.0));
+        egui::ComboBox::new("new_user_role", "role").selected_text(s.new_role.as_str()).show_ui(ui, |ui| {
+            for r in Role::ALL {
+                ui.selectable_value(&mut s.new_role, r, r.as_str());
+            }
+        });
+        if ui.add_enabled(!s.new_name.trim().is_empty(), egui::Button::new("Add and continue")).clicked()
+            && let Some(store) = s.store.as_mut()
+        {
+            match crate::app::settings::add_user(store, &s.new_name, s.new_role) {
+                Ok(u) => {
+                    s.users.push(u.clone());
+                    s.new_name.clear();
+                    action = Some(StartAction::Continue(u));
+                }
+                Err(e) => s.error = Some(e.to_string()),
+            }
+        }
+    });
+    action
+}

@@ -1,0 +1,239 @@
+//! Drives the real annotator UI headlessly (egui_kittest, no display, no GPU) and checks the
+//! workspace in SQLite after each step through a fresh connection.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use eframe::egui::{self, Event, Key, Modifiers, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use facture::app::import::import_paths;
+use facture::domain::{Annotation, DocStatus, Point, Role};
+use facture::store::{DocFilter, Store};
+use facture::ui::{FactureApp, PageState, ScriptedDialogs};
+
+/// A workspace with one 800×600 page and the users alice (annotator) and bob (reviewer).
+fn workspace(dir: &Path) -> PathBuf {
+    let png = dir.join("page.png");
+    image::RgbImage::from_fn(800, 600, |x, y| {
+        if y % 40 < 2 || x % 97 == 0 { image::Rgb([120, 120, 120]) } else { image::Rgb([250, 250, 245]) }
+    })
+    .save(&png)
+    .unwrap();
+    let ws = dir.join("ws.sqlite");
+    let mut store = Store::create(&ws).unwrap();
+    let report = import_paths(&mut store, &[png], 0, |_, _| {}).unwrap();
+    assert_eq!(report.added.len(), 1, "{report:?}");
+    store.add_user("alice", Role::Annotator).unwrap();
+    store.add_user("bob", Role::Reviewer).unwrap();
+    ws
+}
+
+fn harness(app: FactureApp) -> Harness<'static, FactureApp> {
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_max_steps(40)
+        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    // the page decodes on a worker thread: step until it has arrived
+    for _ in 0..500 {
+        h.step();
+        if h.state().annotator().is_some_and(|a| a.page_settled()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run();
+    h
+}
+
+fn open(ws: &Path, user: &str) -> Harness<'static, FactureApp> {
+    let app = FactureApp::with_user(ws, user, None, Box::new(ScriptedDialogs::default())).unwrap();
+    harness(app)
+}
+
+fn boxes(ws: &Path) -> Vec<Annotation> {
+    let store = Store::open(ws).unwrap();
+    let doc = store.documents(&DocFilter::default()).unwrap()[0].id;
+    store.annotations(doc).unwrap()
+}
+
+fn screen(h: &Harness<'_, FactureApp>, x: f32, y: f32) -> Pos2 {
+    let p = h.state().annotator().unwrap().editor().viewport.to_screen(Point::new(x, y));
+    Pos2::new(p.x, p.y)
+}
+
+/// Press at image point `from`, move in a few steps, release at `to`.
+fn drag(h: &mut Harness<'_, FactureApp>, from: (f32, f32), to: (f32, f32)) {
+    let a = screen(h, from.0, from.1);
+    let b = screen(h, to.0, to.1);
+    h.event(Event::PointerMoved(a));
+    h.event(Event::PointerButton {
+        pos: a,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    for t in [0.25, 0.5, 0.75, 1.0] {
+        h.event(Event::PointerMoved(a + (b - a) * t));
+    }
+    h.event(Event::PointerButton {
+        pos: b,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.run();
+}
+
+fn near(a: f32, b: f32) -> bool {
+    (a - b).abs() <= 1.5
+}
+
+#[test]
+fn draw_label_type_undo_redo_move_resize_submit() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let mut h = open(&ws, "alice");
+    assert!(matches!(h.state().annotator().unwrap().page(), PageState::Ready(_)));
+
+    // draw a box by dragging on empty page
+    drag(&mut h, (100.0, 100.0), (300.0, 140.0));
+    let b = boxes(&ws);
+    assert_eq!(b.len(), 1);
+    let r = b[0].rect;
+    assert!(near(r.x0, 100.0) && near(r.y0, 100.0) && near(r.x1, 300.0) && near(r.y1, 140.0), "{r:?}");
+    assert_eq!(b[0].label, None);
+
+    // label hotkey 1 = invoice_number; the text field then takes the keyboard
+    h.key_press(Key::Num1);
+    h.run();
+    let store = Store::open(&ws).unwrap();
+    let label = store.label_by_name("invoice_number").unwrap().unwrap();
+    assert_eq!(boxes(&ws)[0].label, Some(label.id));
+
+    h.event(Event::Text("INV-2024-001".into()));
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(boxes(&ws)[0].text, "INV-2024-001");
+
+    // undo the text, then redo it (both spellings of redo)
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert_eq!(boxes(&ws)[0].text, "");
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    h.run();
+    assert_eq!(boxes(&ws)[0].text, "INV-2024-001");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
+    h.run();
+    assert_eq!(boxes(&ws)[0].text, "INV-2024-001");
+
+    // move by dragging the body
+    drag(&mut h, (200.0, 120.0), (250.0, 150.0));
+    let r = boxes(&ws)[0].rect;
+    assert!(near(r.x0, 150.0) && near(r.y0, 130.0) && near(r.x1, 350.0) && near(r.y1, 170.0), "moved: {r:?}");
+
+    // resize by dragging the bottom-right handle
+    drag(&mut h, (r.x1, r.y1), (r.x1 + 40.0, r.y1 + 20.0));
+    let r2 = boxes(&ws)[0].rect;
+    assert!(near(r2.x0, r.x0) && near(r2.y0, r.y0), "resized: {r2:?}");
+    assert!(near(r2.x1, r.x1 + 40.0) && near(r2.y1, r.y1 + 20.0), "resized: {r2:?}");
+    assert_eq!(boxes(&ws)[0].text, "INV-2024-001", "geometry edits keep the text");
+
+    // the status line says it is saved
+    let a = h.state().annotator().unwrap();
+    assert_eq!(*a.status(), facture::ui::Status::Saved);
+
+    // submit
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    h.run();
+    let store = Store::open(&ws).unwrap();
+    let doc = &store.documents(&DocFilter::default()).unwrap()[0];
+    assert_eq!(doc.status, DocStatus::Submitted);
+
+    // a submitted document is read-only for the annotator: a drag is refused with a sentence
+    drag(&mut h, (500.0, 400.0), (600.0, 450.0));
+    assert_eq!(boxes(&ws).len(), 1);
+    match h.state().annotator().unwrap().status() {
+        facture::ui::Status::Error(s) => assert!(s.contains("cannot be edited"), "{s}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn tab_in_the_text_field_saves_and_moves_to_the_next_box_and_del_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let mut h = open(&ws, "alice");
+    drag(&mut h, (50.0, 50.0), (200.0, 80.0));
+    drag(&mut h, (50.0, 300.0), (200.0, 330.0));
+    assert_eq!(boxes(&ws).len(), 2);
+    // the second box is selected: F2 puts the cursor in its text field
+    h.key_press(Key::F2);
+    h.run();
+    h.event(Event::Text("second".into()));
+    h.key_press(Key::Tab);
+    h.run();
+    h.event(Event::Text("first".into()));
+    h.key_press(Key::Tab);
+    h.run();
+    let b = boxes(&ws);
+    assert_eq!(b[1].text, "second");
+    assert_eq!(b[0].text, "first");
+    // Esc leaves the field unsaved-free; Del deletes the selected box
+    h.key_press(Key::Escape);
+    h.run();
+    h.key_press(Key::Delete);
+    h.run();
+    assert_eq!(boxes(&ws).len(), 1);
+}
+
+#[test]
+fn start_screen_picks_a_user_and_a_missing_image_is_relinked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    // move the image away: the document's file is now missing
+    let moved = dir.path().join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    std::fs::rename(dir.path().join("page.png"), moved.join("renamed.png")).unwrap();
+
+    let dialogs = ScriptedDialogs::new([Some(moved.join("renamed.png"))]);
+    let app = FactureApp::new(&ws, false, None, Box::new(dialogs));
+    assert!(app.annotator().is_none(), "no remembered user: the start screen shows");
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_max_steps(40)
+        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    h.run();
+    h.get_by_label("bob").click();
+    h.run();
+    h.get_by_label("Continue as bob").click();
+    h.run();
+    assert_eq!(h.state().annotator().unwrap().user().name, "bob");
+    for _ in 0..500 {
+        h.step();
+        if h.state().annotator().unwrap().page_settled() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run();
+    assert!(matches!(h.state().annotator().unwrap().page(), PageState::Failed(_)));
+    h.get_by_label("Locate the file…").click();
+    h.step(); // the page reloads now, with a spinner: step rather than run
+    let store = Store::open(&ws).unwrap();
+    let doc = &store.documents(&DocFilter::default()).unwrap()[0];
+    assert!(doc.path.ends_with("renamed.png"), "{}", doc.path);
+    for _ in 0..500 {
+        h.step();
+        if matches!(h.state().annotator().unwrap().page(), PageState::Ready(_)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(matches!(h.state().annotator().unwrap().page(), PageState::Ready(_)));
+    // activity: the document was opened
+    let bob = store.user_by_name("bob").unwrap().unwrap();
+    assert!(store.activity(bob.id).unwrap().iter().any(|(_, d, k)| k == "open" && *d == Some(doc.id)));
+}
