@@ -12,3 +12,4 @@ pub use commands::{Command, CommandError, Outcome, Session, SuggestionInput};
 pub mod activity;
 pub mod loader;
 pub mod settings;
+pub mod stats;

@@ -166,6 +166,62 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX edits_action ON edits(action, doc_id);
     CREATE INDEX annotations_label ON annotations(label_id);
     "#,
+    // 4: caches of the stats panel (derived from the log, rebuilt at will) and covering indexes
+    // so refreshing them never reads the edits' JSON except for documents that changed.
+    r#"
+    CREATE TABLE stats_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE stats_doc_facts (
+        doc_id INTEGER NOT NULL, user_id INTEGER NOT NULL, day INTEGER NOT NULL, label_id INTEGER NOT NULL,
+        boxes INTEGER NOT NULL, sugg_unchanged INTEGER NOT NULL, sugg_adjusted INTEGER NOT NULL,
+        sugg_replaced INTEGER NOT NULL, sugg_rejected INTEGER NOT NULL,
+        v_ok INTEGER NOT NULL, v_wrong_box INTEGER NOT NULL, v_wrong_label INTEGER NOT NULL,
+        v_wrong_text INTEGER NOT NULL, v_missing INTEGER NOT NULL, v_spurious INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, user_id, day, label_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_facts (
+        user_id INTEGER NOT NULL, day INTEGER NOT NULL, label_id INTEGER NOT NULL,
+        boxes INTEGER NOT NULL, sugg_unchanged INTEGER NOT NULL, sugg_adjusted INTEGER NOT NULL,
+        sugg_replaced INTEGER NOT NULL, sugg_rejected INTEGER NOT NULL,
+        v_ok INTEGER NOT NULL, v_wrong_box INTEGER NOT NULL, v_wrong_label INTEGER NOT NULL,
+        v_wrong_text INTEGER NOT NULL, v_missing INTEGER NOT NULL, v_spurious INTEGER NOT NULL,
+        PRIMARY KEY (day, user_id, label_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_agreement (
+        doc_id         INTEGER PRIMARY KEY,
+        annotator      INTEGER,
+        round_number   INTEGER NOT NULL,
+        accepted_ms    INTEGER NOT NULL,
+        matched        INTEGER NOT NULL, gt INTEGER NOT NULL, pred INTEGER NOT NULL,
+        labels_correct INTEGER NOT NULL, labels_total INTEGER NOT NULL,
+        cer_edits      INTEGER NOT NULL, cer_ref_chars INTEGER NOT NULL
+    );
+    CREATE INDEX stats_agreement_accepted ON stats_agreement(accepted_ms);
+    CREATE TABLE stats_active (
+        idle_ms INTEGER NOT NULL, user_id INTEGER NOT NULL, day INTEGER NOT NULL, doc_id INTEGER NOT NULL,
+        phase INTEGER NOT NULL, active_ms INTEGER NOT NULL,
+        PRIMARY KEY (idle_ms, user_id, day, doc_id, phase)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_active_day (
+        idle_ms INTEGER NOT NULL, user_id INTEGER NOT NULL, day INTEGER NOT NULL, phase INTEGER NOT NULL,
+        active_ms INTEGER NOT NULL,
+        PRIMARY KEY (idle_ms, day, user_id, phase)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_active_doc (
+        idle_ms INTEGER NOT NULL, user_id INTEGER NOT NULL, doc_id INTEGER NOT NULL, phase INTEGER NOT NULL,
+        active_ms INTEGER NOT NULL,
+        PRIMARY KEY (idle_ms, user_id, doc_id, phase)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_active_state (
+        idle_ms     INTEGER PRIMARY KEY,
+        edit_wm     INTEGER NOT NULL,
+        activity_wm INTEGER NOT NULL
+    );
+    CREATE INDEX edits_stats_events ON edits(user_id, ts_ms, doc_id, action);
+    CREATE INDEX edits_stats_actions ON edits(action, ts_ms, user_id, doc_id, kind);
+    CREATE INDEX edits_target ON edits(target) WHERE target IS NOT NULL;
+    CREATE INDEX activity_stats_events ON activity(user_id, ts_ms, doc_id, kind);
+    CREATE INDEX review_rounds_finished ON review_rounds(finished_ms, number, annotator, reviewer, verdict, started_ms);
+    "#,
 ];
 
 /// The schema version this build of Facture writes.

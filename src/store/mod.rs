@@ -6,6 +6,7 @@ mod migrations;
 mod queries;
 mod review;
 mod rows;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,304 @@
+//! Keeping the stats caches current, incrementally.
+//!
+//! Two caches, two invalidation keys:
+//! - **Per-document facts** (boxes made, suggestion outcomes, verdict mix, agreement of the first
+//!   submission with the accepted version) need the edit log's JSON. They are recomputed only
+//!   for documents with edits after the facts watermark, each by replaying that document's own
+//!   log; aggregates are kept by subtracting the old contribution and adding the new one. The
+//!   first refresh of a big workspace replays everything once; afterwards a refresh costs what
+//!   changed since the last one.
+//! - **Active time** (per idle threshold) needs only timestamps, documents and actions, read
+//!   from covering indexes. A user's days are recomputed from the earliest day that has new
+//!   events; older days are final.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::app::scoring::{ScoredBox, agreement};
+use crate::domain::{
+    AnnId, AnnState, Annotation, BoxVerdict, Change, DocId, DocVerdict, Edit, LabelId, Rect, ReviewRound, Role, Source,
+    UserId, Verdict,
+};
+use crate::metrics::activity::{self, MS_PER_DAY, Phase, RoundSpan, TimelineEvent, active_time, classify_phase};
+use crate::store::stats::{ActiveUpdate, AgreementCounts, AgreementRow, BoxFacts, DocFactsUpdate, FactRow};
+use crate::store::{Store, StoreError};
+
+/// Bump when the derivation changes: caches filled by older code are then rebuilt.
+pub const CACHE_VERSION: i64 = 1;
+
+/// Documents per write transaction during a refresh.
+const DOCS_PER_BATCH: usize = 500;
+
+/// What a refresh did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RefreshInfo {
+    pub docs_recomputed: usize,
+    pub users_recomputed: usize,
+    pub refresh_ms: u64,
+}
+
+/// Brings both caches up to the end of the log.
+pub fn refresh(store: &mut Store, idle_ms: i64) -> Result<RefreshInfo, StoreError> {
+    let started = Instant::now();
+    if store.stats_cache_version()? != Some(CACHE_VERSION) {
+        store.reset_stats_cache(CACHE_VERSION)?;
+    }
+    let (edit_head, activity_head) = store.log_heads()?;
+    let mut info = RefreshInfo::default();
+
+    let wm = store.facts_watermark()?;
+    if edit_head > wm {
+        let docs = store.docs_edited_after(wm)?;
+        let chunks: Vec<&[DocId]> = docs.chunks(DOCS_PER_BATCH).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mut updates = Vec::with_capacity(chunk.len());
+            for &doc in *chunk {
+                updates.push(doc_facts(store, doc)?);
+            }
+            // Only the last batch moves the watermark: an interrupted refresh redoes the rest.
+            let mark = if i + 1 == chunks.len() { edit_head } else { wm };
+            store.write_doc_facts(&updates, mark)?;
+        }
+        if chunks.is_empty() {
+            store.write_doc_facts(&[], edit_head)?;
+        }
+        info.docs_recomputed = docs.len();
+    }
+
+    let (ewm, awm) = store.active_watermarks(idle_ms)?.unwrap_or((0, 0));
+    if (ewm, awm) != (edit_head, activity_head) {
+        let users = store.users_with_events_after(ewm, awm)?;
+        let mut updates = Vec::with_capacity(users.len());
+        if !users.is_empty() {
+            let roles: HashMap<UserId, Role> = store.users()?.into_iter().map(|u| (u.id, u.role)).collect();
+            let mut spans: HashMap<DocId, Vec<RoundSpan>> = HashMap::new();
+            for r in store.all_rounds()? {
+                spans.entry(r.doc).or_default().push(RoundSpan {
+                    reviewer: r.reviewer,
+                    started_ms: r.started_ms,
+                    finished_ms: r.finished_ms,
+                    rejected: r.verdict == Some(DocVerdict::Reject),
+                });
+            }
+            for (user, first_new_ms) in users {
+                let role = roles.get(&user).copied().unwrap_or(Role::Annotator);
+                let from_day = activity::utc_day(first_new_ms);
+                let from_ms = from_day * MS_PER_DAY;
+                let events = store.user_events(user, from_ms - idle_ms)?;
+                let mut last_phase = activity::default_phase(role);
+                let timeline: Vec<TimelineEvent> = events
+                    .iter()
+                    .map(|e| {
+                        let action = e.is_edit.then_some(e.what.as_str());
+                        let phase = match e.doc {
+                            Some(d) => classify_phase(
+                                action,
+                                user,
+                                role,
+                                e.ts_ms,
+                                spans.get(&d).map(Vec::as_slice).unwrap_or(&[]),
+                            ),
+                            None => match action {
+                                Some(a) if activity::is_managing_action(a) => Phase::Managing,
+                                _ => last_phase,
+                            },
+                        };
+                        last_phase = phase;
+                        TimelineEvent {
+                            ts_ms: e.ts_ms,
+                            doc: e.doc,
+                            phase,
+                            ends_activity: !e.is_edit && activity::ends_activity(&e.what),
+                        }
+                    })
+                    .collect();
+                let at = active_time(&timeline, idle_ms, Some(from_ms));
+                let rows = at.spans.into_iter().map(|((day, doc, phase), ms)| (day, doc, phase.code(), ms)).collect();
+                updates.push(ActiveUpdate { user, from_day, rows });
+            }
+        }
+        info.users_recomputed = updates.len();
+        store.write_active(idle_ms, &updates, edit_head, activity_head)?;
+    }
+    info.refresh_ms = started.elapsed().as_millis() as u64;
+    Ok(info)
+}
+
+/// Loads one document's log, boxes, rounds and verdicts and derives its facts.
+fn doc_facts(store: &Store, doc: DocId) -> Result<DocFactsUpdate, StoreError> {
+    let edits = store.edits_on(doc)?;
+    let boxes = store.annotations(doc)?;
+    let rounds = store.rounds(doc)?;
+    let mut verdicts = Vec::new();
+    for r in rounds.iter().filter(|r| r.finished_ms.is_some()) {
+        verdicts.push(store.verdicts(r.id)?);
+    }
+    Ok(derive_doc_facts(doc, &edits, &boxes, &rounds, &verdicts))
+}
+
+/// What the log says about one box over its life.
+#[derive(Debug, Clone)]
+struct Track {
+    author: Option<UserId>,
+    machine: bool,
+    label: Option<LabelId>,
+    created_ms: i64,
+    /// Geometry and text when a machine suggestion was first accepted.
+    accepted: Option<(Rect, String)>,
+    /// Still a suggestion when it was deleted (a rejection), or an accepted box (a replacement).
+    deleted_as: Option<AnnState>,
+}
+
+/// Derives a document's facts from its log (in id order), current boxes, rounds and the
+/// verdicts of its finished rounds (in the same order as the finished rounds). Pure.
+///
+/// - Final boxes are the current active boxes, counted for their author on their creation day.
+/// - A final box from a CV/model suggestion is *adjusted* when its geometry differs from the
+///   geometry at acceptance, or a person changed the machine's (non-empty) text; otherwise
+///   *unchanged*. Typing text into a suggestion that came without text is not adjusting it.
+/// - A suggestion deleted after acceptance is *replaced*; deleted before, *rejected*.
+/// - Verdicts of finished rounds count for the round's annotator on the round's finish day,
+///   under the box's label.
+/// - When the last round accepted the document, the boxes as first submitted (the log replayed
+///   up to the last submit before round 1) are scored against the accepted boxes with
+///   [`agreement`] at IoU 0.5.
+pub fn derive_doc_facts(
+    doc: DocId,
+    edits: &[Edit],
+    boxes: &[Annotation],
+    rounds: &[ReviewRound],
+    verdicts: &[Vec<BoxVerdict>],
+) -> DocFactsUpdate {
+    let mut tracks: HashMap<AnnId, Track> = HashMap::new();
+    for e in edits {
+        for c in &e.changes {
+            let Change::Annotation { before, after } = c else {
+                continue;
+            };
+            match (before, after) {
+                (_, Some(a)) => {
+                    let t = tracks.entry(a.id).or_insert_with(|| Track {
+                        author: a.author,
+                        machine: a.source.is_machine(),
+                        label: a.label,
+                        created_ms: a.created_ms,
+                        accepted: None,
+                        deleted_as: None,
+                    });
+                    t.label = a.label;
+                    t.deleted_as = None;
+                    if t.machine && t.accepted.is_none() && a.state == AnnState::Active {
+                        t.accepted = Some((a.rect, a.text.clone()));
+                    }
+                }
+                (Some(b), None) => {
+                    if let Some(t) = tracks.get_mut(&b.id) {
+                        t.deleted_as = Some(b.state);
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+    }
+
+    let mut facts: HashMap<(UserId, i64, i64), BoxFacts> = HashMap::new();
+    let label_key = |l: Option<LabelId>| l.map_or(0, |l| l.0);
+    let alive: HashMap<AnnId, &Annotation> = boxes.iter().map(|a| (a.id, a)).collect();
+    for a in boxes.iter().filter(|a| a.state == AnnState::Active) {
+        let Some(author) = a.author else { continue };
+        let f = facts.entry((author, activity::utc_day(a.created_ms), label_key(a.label))).or_default();
+        f.boxes += 1;
+        if a.source.is_machine() {
+            let adjusted = tracks.get(&a.id).and_then(|t| t.accepted.as_ref()).is_some_and(|(rect, text)| {
+                a.rect != *rect || (a.text_source == Source::Manual && !text.is_empty() && a.text != *text)
+            });
+            if adjusted {
+                f.sugg_adjusted += 1;
+            } else {
+                f.sugg_unchanged += 1;
+            }
+        }
+    }
+    for (id, t) in &tracks {
+        if !t.machine || alive.contains_key(id) {
+            continue;
+        }
+        let (Some(author), Some(state)) = (t.author, t.deleted_as) else { continue };
+        let f = facts.entry((author, activity::utc_day(t.created_ms), label_key(t.label))).or_default();
+        match (state, t.accepted.is_some()) {
+            (AnnState::Active, _) | (AnnState::Suggested, true) => f.sugg_replaced += 1,
+            (AnnState::Suggested, false) => f.sugg_rejected += 1,
+        }
+    }
+
+    let finished: Vec<&ReviewRound> = rounds.iter().filter(|r| r.finished_ms.is_some()).collect();
+    for (r, vs) in finished.iter().zip(verdicts) {
+        let (Some(annotator), Some(end)) = (r.annotator, r.finished_ms) else { continue };
+        for v in vs {
+            let label = alive.get(&v.ann).map(|a| a.label).or_else(|| tracks.get(&v.ann).map(|t| t.label)).flatten();
+            let f = facts.entry((annotator, activity::utc_day(end), label_key(label))).or_default();
+            match v.verdict {
+                Verdict::Ok => f.v_ok += 1,
+                Verdict::WrongBox => f.v_wrong_box += 1,
+                Verdict::WrongLabel => f.v_wrong_label += 1,
+                Verdict::WrongText => f.v_wrong_text += 1,
+                Verdict::Missing => f.v_missing += 1,
+                Verdict::Spurious => f.v_spurious += 1,
+            }
+        }
+    }
+
+    let mut rows: Vec<FactRow> =
+        facts.into_iter().map(|((user, day, label), facts)| FactRow { user, day, label, facts }).collect();
+    rows.sort_by_key(|r| (r.user, r.day, r.label));
+    DocFactsUpdate { doc, rows, agreement: first_pass_agreement(edits, boxes, rounds) }
+}
+
+/// Agreement of the first submission with the accepted version, when the last round accepted.
+fn first_pass_agreement(edits: &[Edit], boxes: &[Annotation], rounds: &[ReviewRound]) -> Option<AgreementRow> {
+    let last = rounds.last()?;
+    let accepted_ms = last.finished_ms.filter(|_| last.verdict == Some(DocVerdict::Accept))?;
+    let first = rounds.iter().min_by_key(|r| r.number)?;
+    let submit = edits
+        .iter()
+        .filter(|e| e.action == "submit" && e.id.0 <= first.start_edit)
+        .map(|e| e.id.0)
+        .max()
+        .unwrap_or(first.start_edit);
+    let mut submitted: HashMap<AnnId, Annotation> = HashMap::new();
+    for e in edits.iter().filter(|e| e.id.0 <= submit) {
+        for c in &e.changes {
+            if let Change::Annotation { before, after } = c {
+                match (before, after) {
+                    (_, Some(a)) => {
+                        submitted.insert(a.id, a.clone());
+                    }
+                    (Some(b), None) => {
+                        submitted.remove(&b.id);
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+    }
+    let scored = |a: &Annotation| ScoredBox { rect: a.rect, label: a.label, text: a.text.clone() };
+    let mut pred: Vec<&Annotation> = submitted.values().filter(|a| a.state == AnnState::Active).collect();
+    pred.sort_by_key(|a| a.id);
+    let pred: Vec<ScoredBox> = pred.into_iter().map(scored).collect();
+    let truth: Vec<ScoredBox> = boxes.iter().filter(|a| a.state == AnnState::Active).map(scored).collect();
+    let a = agreement(&truth, &pred, 0.5);
+    Some(AgreementRow {
+        annotator: first.annotator,
+        round_number: last.number,
+        accepted_ms,
+        counts: AgreementCounts {
+            matched: a.boxes.matched as i64,
+            gt: a.boxes.gt as i64,
+            pred: a.boxes.pred as i64,
+            labels_correct: a.labels.correct as i64,
+            labels_total: a.labels.total as i64,
+            cer_edits: a.text.edits as i64,
+            cer_ref_chars: a.text.ref_chars as i64,
+        },
+    })
+}

@@ -1,0 +1,895 @@
+//! Typed queries of the stats panel: the caches it keeps (per-document facts replayed from the
+//! log, active time per user/day/document/phase), the SQL aggregates it reads, objectives, and
+//! a bulk writer for generated workspaces. Every cache table is derived data: wiping it loses
+//! nothing (see `reset_stats_cache`).
+
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Result, Store, StoreError};
+use crate::domain::{DocId, DocVerdict, LabelId, ReviewRound, RoundId, TimestampMs, UserId};
+
+/// Box counts of one (user, day, label): what was made and how review judged it. Summable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoxFacts {
+    /// Final (active, still existing) boxes the user made, by creation day.
+    pub boxes: i64,
+    /// Final boxes that began as a CV/model suggestion and were accepted as they were.
+    pub sugg_unchanged: i64,
+    /// Final boxes that began as a suggestion and whose geometry or machine text a person changed.
+    pub sugg_adjusted: i64,
+    /// Suggestions accepted and later deleted (the person replaced them).
+    pub sugg_replaced: i64,
+    /// Suggestions rejected without being accepted.
+    pub sugg_rejected: i64,
+    /// Review verdicts on the user's boxes (the round's annotator), by round-finish day.
+    pub v_ok: i64,
+    pub v_wrong_box: i64,
+    pub v_wrong_label: i64,
+    pub v_wrong_text: i64,
+    pub v_missing: i64,
+    pub v_spurious: i64,
+}
+
+const FACT_COLS: &str = "boxes, sugg_unchanged, sugg_adjusted, sugg_replaced, sugg_rejected, \
+                         v_ok, v_wrong_box, v_wrong_label, v_wrong_text, v_missing, v_spurious";
+const SUM_FACT_COLS: &str = "sum(boxes), sum(sugg_unchanged), sum(sugg_adjusted), sum(sugg_replaced), \
+                             sum(sugg_rejected), sum(v_ok), sum(v_wrong_box), sum(v_wrong_label), \
+                             sum(v_wrong_text), sum(v_missing), sum(v_spurious)";
+
+impl BoxFacts {
+    pub fn to_array(self) -> [i64; 11] {
+        [
+            self.boxes,
+            self.sugg_unchanged,
+            self.sugg_adjusted,
+            self.sugg_replaced,
+            self.sugg_rejected,
+            self.v_ok,
+            self.v_wrong_box,
+            self.v_wrong_label,
+            self.v_wrong_text,
+            self.v_missing,
+            self.v_spurious,
+        ]
+    }
+
+    pub fn from_array(a: [i64; 11]) -> Self {
+        let [
+            boxes,
+            sugg_unchanged,
+            sugg_adjusted,
+            sugg_replaced,
+            sugg_rejected,
+            v_ok,
+            v_wrong_box,
+            v_wrong_label,
+            v_wrong_text,
+            v_missing,
+            v_spurious,
+        ] = a;
+        Self {
+            boxes,
+            sugg_unchanged,
+            sugg_adjusted,
+            sugg_replaced,
+            sugg_rejected,
+            v_ok,
+            v_wrong_box,
+            v_wrong_label,
+            v_wrong_text,
+            v_missing,
+            v_spurious,
+        }
+    }
+
+    /// Number of box verdicts of every kind.
+    pub fn verdicts(&self) -> i64 {
+        self.v_ok + self.v_wrong_box + self.v_wrong_label + self.v_wrong_text + self.v_missing + self.v_spurious
+    }
+
+    fn scaled(self, k: i64) -> Self {
+        Self::from_array(self.to_array().map(|v| v * k))
+    }
+
+    fn read(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Self> {
+        let mut a = [0i64; 11];
+        for (i, v) in a.iter_mut().enumerate() {
+            *v = r.get::<_, Option<i64>>(first + i)?.unwrap_or(0);
+        }
+        Ok(Self::from_array(a))
+    }
+}
+
+impl std::ops::AddAssign for BoxFacts {
+    fn add_assign(&mut self, o: Self) {
+        let mut a = self.to_array();
+        for (x, y) in a.iter_mut().zip(o.to_array()) {
+            *x += y;
+        }
+        *self = Self::from_array(a);
+    }
+}
+
+/// One document's contribution to [`BoxFacts`] of one (user, UTC day, label); label 0 = none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactRow {
+    pub user: UserId,
+    pub day: i64,
+    pub label: i64,
+    pub facts: BoxFacts,
+}
+
+/// Agreement of an accepted document's first submission with its accepted version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementCounts {
+    pub matched: i64,
+    pub gt: i64,
+    pub pred: i64,
+    pub labels_correct: i64,
+    pub labels_total: i64,
+    pub cer_edits: i64,
+    pub cer_ref_chars: i64,
+}
+
+impl std::ops::AddAssign for AgreementCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.matched += o.matched;
+        self.gt += o.gt;
+        self.pred += o.pred;
+        self.labels_correct += o.labels_correct;
+        self.labels_total += o.labels_total;
+        self.cer_edits += o.cer_edits;
+        self.cer_ref_chars += o.cer_ref_chars;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgreementRow {
+    pub annotator: Option<UserId>,
+    pub round_number: u32,
+    pub accepted_ms: TimestampMs,
+    pub counts: AgreementCounts,
+}
+
+/// A recomputed document: its fact rows and (for accepted documents) its agreement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocFactsUpdate {
+    pub doc: DocId,
+    pub rows: Vec<FactRow>,
+    pub agreement: Option<AgreementRow>,
+}
+
+/// One event of a user's timeline as stored: an edit (with its action) or a UI activity event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEvent {
+    pub ts_ms: TimestampMs,
+    pub doc: Option<DocId>,
+    pub is_edit: bool,
+    /// The edit's action, or the activity kind.
+    pub what: String,
+}
+
+/// Recomputed active time of one user from `from_day` on: (day, doc, phase code, ms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveUpdate {
+    pub user: UserId,
+    pub from_day: i64,
+    pub rows: Vec<(i64, Option<DocId>, i64, i64)>,
+}
+
+/// A lead's target for one metric, for one user or (user None) for everyone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveRow {
+    pub id: i64,
+    pub user: Option<UserId>,
+    pub metric: String,
+    /// ">=" or "<=".
+    pub op: String,
+    pub target: f64,
+}
+
+/// Rows for [`Store::bulk_insert`]: ids are given, so edits can refer to boxes and rounds.
+#[derive(Debug, Clone, Default)]
+pub struct BulkBatch {
+    /// (id, doc, x0, y0, x1, y1, label, text, source, text_source, state, author, created, updated)
+    pub annotations: Vec<BulkAnnotation>,
+    pub edits: Vec<BulkEdit>,
+    pub activity: Vec<(TimestampMs, UserId, Option<DocId>, &'static str)>,
+    pub rounds: Vec<ReviewRound>,
+    /// (round, ann, x0, y0, x1, y1, verdict, reviewer, ts)
+    pub verdicts: Vec<(RoundId, i64, [f32; 4], &'static str, UserId, TimestampMs)>,
+    /// (doc, status, assignee, reviewer, is_gold)
+    pub doc_states: Vec<(DocId, &'static str, Option<UserId>, Option<UserId>, bool)>,
+    /// (doc, user, ts, precision, recall, f1, label accuracy, cer)
+    pub gold_scores: Vec<(DocId, UserId, TimestampMs, [f32; 5])>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BulkAnnotation {
+    pub id: i64,
+    pub doc: DocId,
+    pub rect: [f32; 4],
+    pub label: Option<LabelId>,
+    pub text: String,
+    pub source: String,
+    pub text_source: String,
+    pub state: &'static str,
+    pub author: Option<UserId>,
+    pub created_ms: TimestampMs,
+    pub updated_ms: TimestampMs,
+}
+
+#[derive(Debug, Clone)]
+pub struct BulkEdit {
+    pub id: i64,
+    pub ts_ms: TimestampMs,
+    pub user: Option<UserId>,
+    pub doc: Option<DocId>,
+    pub action: &'static str,
+    /// The `changes` JSON, already serialised.
+    pub changes: String,
+}
+
+fn labels_clause(labels: &[LabelId]) -> String {
+    if labels.is_empty() {
+        String::new()
+    } else {
+        // Integers only, formatted from typed ids: nothing user-typed reaches the SQL text.
+        let list: Vec<String> = labels.iter().map(|l| l.0.to_string()).collect();
+        format!(" AND label_id IN ({})", list.join(","))
+    }
+}
+
+fn get_state(tx: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<i64>> {
+    tx.query_row("SELECT value FROM stats_state WHERE key=?1", [key], |r| r.get(0)).optional()
+}
+
+fn set_state(tx: &rusqlite::Connection, key: &str, value: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO stats_state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn add_facts(tx: &Transaction, user: i64, day: i64, label: i64, f: BoxFacts) -> rusqlite::Result<()> {
+    let a = f.to_array();
+    tx.prepare_cached(&format!(
+        "INSERT INTO stats_facts (user_id, day, label_id, {FACT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT(day, user_id, label_id) DO UPDATE SET boxes=boxes+excluded.boxes,
+           sugg_unchanged=sugg_unchanged+excluded.sugg_unchanged, sugg_adjusted=sugg_adjusted+excluded.sugg_adjusted,
+           sugg_replaced=sugg_replaced+excluded.sugg_replaced, sugg_rejected=sugg_rejected+excluded.sugg_rejected,
+           v_ok=v_ok+excluded.v_ok, v_wrong_box=v_wrong_box+excluded.v_wrong_box,
+           v_wrong_label=v_wrong_label+excluded.v_wrong_label, v_wrong_text=v_wrong_text+excluded.v_wrong_text,
+           v_missing=v_missing+excluded.v_missing, v_spurious=v_spurious+excluded.v_spurious"
+    ))?
+    .execute(params![user, day, label, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]])?;
+    Ok(())
+}
+
+impl Store {
+    // ---- cache bookkeeping ----
+
+    /// The version of the code that filled the caches (None: never filled).
+    pub fn stats_cache_version(&self) -> Result<Option<i64>> {
+        Ok(get_state(&self.conn, "version")?)
+    }
+
+    /// Empties every stats cache and records which code version will refill them.
+    pub fn reset_stats_cache(&mut self, version: i64) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(
+            "DELETE FROM stats_state; DELETE FROM stats_doc_facts; DELETE FROM stats_facts; DELETE FROM stats_agreement;
+             DELETE FROM stats_active; DELETE FROM stats_active_day; DELETE FROM stats_active_doc;
+             DELETE FROM stats_active_state;",
+        )?;
+        set_state(&tx, "version", version)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The newest edit id and activity id (0 when empty): the watermarks caches compare with.
+    pub fn log_heads(&self) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT coalesce(max(id), 0) FROM edits), (SELECT coalesce(max(id), 0) FROM activity)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// The last edit id the per-document facts include.
+    pub fn facts_watermark(&self) -> Result<i64> {
+        Ok(get_state(&self.conn, "facts_edit_wm")?.unwrap_or(0))
+    }
+
+    /// Documents with edits after `edit_id`, ascending.
+    pub fn docs_edited_after(&self, edit_id: i64) -> Result<Vec<DocId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT doc_id FROM edits WHERE id > ?1 AND doc_id IS NOT NULL ORDER BY doc_id")?;
+        let docs = stmt.query_map([edit_id], |r| Ok(DocId(r.get(0)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(docs)
+    }
+
+    /// Replaces the facts of the given documents (subtracting their old contribution from the
+    /// aggregate and adding the new one) and moves the watermark, all in one transaction.
+    pub fn write_doc_facts(&mut self, updates: &[DocFactsUpdate], watermark: i64) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for u in updates {
+            let old: Vec<(i64, i64, i64, BoxFacts)> = tx
+                .prepare_cached(&format!(
+                    "SELECT user_id, day, label_id, {FACT_COLS} FROM stats_doc_facts WHERE doc_id=?1"
+                ))?
+                .query_map([u.doc.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, BoxFacts::read(r, 3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (user, day, label, f) in old {
+                add_facts(&tx, user, day, label, f.scaled(-1))?;
+            }
+            tx.prepare_cached("DELETE FROM stats_doc_facts WHERE doc_id=?1")?.execute([u.doc.0])?;
+            for row in &u.rows {
+                let a = row.facts.to_array();
+                tx.prepare_cached(&format!(
+                    "INSERT INTO stats_doc_facts (doc_id, user_id, day, label_id, {FACT_COLS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                ))?
+                .execute(params![
+                    u.doc.0, row.user.0, row.day, row.label, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+                    a[9], a[10]
+                ])?;
+                add_facts(&tx, row.user.0, row.day, row.label, row.facts)?;
+            }
+            tx.prepare_cached("DELETE FROM stats_agreement WHERE doc_id=?1")?.execute([u.doc.0])?;
+            if let Some(a) = &u.agreement {
+                let c = a.counts;
+                tx.prepare_cached(
+                    "INSERT INTO stats_agreement (doc_id, annotator, round_number, accepted_ms, matched, gt, pred,
+                     labels_correct, labels_total, cer_edits, cer_ref_chars)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?
+                .execute(params![
+                    u.doc.0,
+                    a.annotator.map(|x| x.0),
+                    a.round_number,
+                    a.accepted_ms,
+                    c.matched,
+                    c.gt,
+                    c.pred,
+                    c.labels_correct,
+                    c.labels_total,
+                    c.cer_edits,
+                    c.cer_ref_chars
+                ])?;
+            }
+        }
+        tx.execute("DELETE FROM stats_facts WHERE boxes=0 AND sugg_unchanged=0 AND sugg_adjusted=0 AND sugg_replaced=0 AND sugg_rejected=0 AND v_ok=0 AND v_wrong_box=0 AND v_wrong_label=0 AND v_wrong_text=0 AND v_missing=0 AND v_spurious=0", [])?;
+        set_state(&tx, "facts_edit_wm", watermark)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every review round of the workspace (for phase classification and rework).
+    pub fn all_rounds(&self) -> Result<Vec<ReviewRound>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, doc_id, number, reviewer, annotator, started_ms, finished_ms, verdict, comment, start_edit
+             FROM review_rounds ORDER BY doc_id, number",
+        )?;
+        let rows = stmt.query_map([], round_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    // ---- active time ----
+
+    /// (edit watermark, activity watermark) of the active-time cache for this idle threshold.
+    pub fn active_watermarks(&self, idle_ms: i64) -> Result<Option<(i64, i64)>> {
+        Ok(self
+            .conn
+            .query_row("SELECT edit_wm, activity_wm FROM stats_active_state WHERE idle_ms=?1", [idle_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    /// Users with events after the watermarks, and the earliest timestamp of those new events.
+    pub fn users_with_events_after(&self, edit_wm: i64, activity_wm: i64) -> Result<Vec<(UserId, TimestampMs)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT user_id, min(ts_ms) FROM (
+               SELECT user_id, ts_ms FROM edits WHERE id > ?1 AND user_id IS NOT NULL
+               UNION ALL SELECT user_id, ts_ms FROM activity WHERE id > ?2)
+             GROUP BY user_id ORDER BY user_id",
+        )?;
+        let rows = stmt
+            .query_map([edit_wm, activity_wm], |r| Ok((UserId(r.get(0)?), r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// A user's edits and activity events from `from_ms` on, merged by time (edits first on ties).
+    /// Reads covering indexes only, never the edits' JSON.
+    pub fn user_events(&self, user: UserId, from_ms: TimestampMs) -> Result<Vec<RawEvent>> {
+        let mut edits = self.conn.prepare_cached(
+            "SELECT ts_ms, doc_id, action FROM edits INDEXED BY edits_stats_events
+             WHERE user_id=?1 AND ts_ms>=?2 ORDER BY ts_ms",
+        )?;
+        let e: Vec<RawEvent> = edits
+            .query_map([user.0, from_ms], |r| {
+                Ok(RawEvent {
+                    ts_ms: r.get(0)?,
+                    doc: r.get::<_, Option<i64>>(1)?.map(DocId),
+                    is_edit: true,
+                    what: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut act = self.conn.prepare_cached(
+            "SELECT ts_ms, doc_id, kind FROM activity INDEXED BY activity_stats_events
+             WHERE user_id=?1 AND ts_ms>=?2 ORDER BY ts_ms",
+        )?;
+        let a: Vec<RawEvent> = act
+            .query_map([user.0, from_ms], |r| {
+                Ok(RawEvent {
+                    ts_ms: r.get(0)?,
+                    doc: r.get::<_, Option<i64>>(1)?.map(DocId),
+                    is_edit: false,
+                    what: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::with_capacity(e.len() + a.len());
+        let (mut i, mut j) = (0, 0);
+        while i < e.len() || j < a.len() {
+            let take_edit = j >= a.len() || (i < e.len() && e[i].ts_ms <= a[j].ts_ms);
+            if take_edit {
+                out.push(e[i].clone());
+                i += 1;
+            } else {
+                out.push(a[j].clone());
+                j += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces each user's active time from their `from_day` on, refreshes the per-day and
+    /// per-document totals of those users, and moves the watermarks; one transaction.
+    pub fn write_active(
+        &mut self,
+        idle_ms: i64,
+        updates: &[ActiveUpdate],
+        edit_wm: i64,
+        activity_wm: i64,
+    ) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for u in updates {
+            let user = u.user.0;
+            tx.execute(
+                "DELETE FROM stats_active WHERE idle_ms=?1 AND user_id=?2 AND day>=?3",
+                params![idle_ms, user, u.from_day],
+            )?;
+            {
+                let mut ins = tx.prepare_cached(
+                    "INSERT INTO stats_active (idle_ms, user_id, day, doc_id, phase, active_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT DO UPDATE SET active_ms=active_ms+excluded.active_ms",
+                )?;
+                for &(day, doc, phase, ms) in &u.rows {
+                    ins.execute(params![idle_ms, user, day, doc.map_or(0, |d| d.0), phase, ms])?;
+                }
+            }
+            tx.execute(
+                "DELETE FROM stats_active_day WHERE idle_ms=?1 AND user_id=?2 AND day>=?3",
+                params![idle_ms, user, u.from_day],
+            )?;
+            tx.execute(
+                "INSERT INTO stats_active_day (idle_ms, user_id, day, phase, active_ms)
+                 SELECT idle_ms, user_id, day, phase, sum(active_ms) FROM stats_active
+                 WHERE idle_ms=?1 AND user_id=?2 AND day>=?3 GROUP BY day, phase",
+                params![idle_ms, user, u.from_day],
+            )?;
+            tx.execute("DELETE FROM stats_active_doc WHERE idle_ms=?1 AND user_id=?2", params![idle_ms, user])?;
+            tx.execute(
+                "INSERT INTO stats_active_doc (idle_ms, user_id, doc_id, phase, active_ms)
+                 SELECT idle_ms, user_id, doc_id, phase, sum(active_ms) FROM stats_active
+                 WHERE idle_ms=?1 AND user_id=?2 AND doc_id<>0 GROUP BY doc_id, phase",
+                params![idle_ms, user],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO stats_active_state (idle_ms, edit_wm, activity_wm) VALUES (?1, ?2, ?3)
+             ON CONFLICT(idle_ms) DO UPDATE SET edit_wm=excluded.edit_wm, activity_wm=excluded.activity_wm",
+            params![idle_ms, edit_wm, activity_wm],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Active ms per (user, day, phase code) for days in `[from_day, to_day]`.
+    pub fn active_by_day(&self, idle_ms: i64, from_day: i64, to_day: i64) -> Result<Vec<(UserId, i64, i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT user_id, day, phase, active_ms FROM stats_active_day
+             WHERE idle_ms=?1 AND day BETWEEN ?2 AND ?3",
+        )?;
+        let rows = stmt
+            .query_map([idle_ms, from_day, to_day], |r| Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// For each document a user submitted (first time) in `[from_ms, to_ms]`: the user's total
+    /// annotating + reworking active ms on it (all days). Submits later undone are left out.
+    /// Rows are (user, document, first submission ms, active ms).
+    pub fn submitted_doc_times(
+        &self,
+        idle_ms: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(UserId, DocId, TimestampMs, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "WITH undone AS (SELECT target, count(*) AS n FROM edits WHERE target IS NOT NULL GROUP BY target),
+             sub AS (SELECT e.user_id, e.doc_id, min(e.ts_ms) AS first_ms FROM edits e INDEXED BY edits_stats_actions
+                     LEFT JOIN undone u ON u.target = e.id
+                     WHERE e.action='submit' AND e.kind='do' AND e.user_id IS NOT NULL AND coalesce(u.n, 0) % 2 = 0
+                     GROUP BY e.user_id, e.doc_id)
+             SELECT sub.user_id, sub.doc_id, sub.first_ms, coalesce((SELECT sum(a.active_ms) FROM stats_active_doc a
+                     WHERE a.idle_ms=?1 AND a.user_id=sub.user_id AND a.doc_id=sub.doc_id AND a.phase IN (0, 2)), 0)
+             FROM sub WHERE sub.first_ms BETWEEN ?2 AND ?3",
+        )?;
+        let rows = stmt
+            .query_map([idle_ms, from_ms, to_ms], |r| Ok((UserId(r.get(0)?), DocId(r.get(1)?), r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// For each (reviewer, document) with a round finished in `[from_ms, to_ms]`: the reviewer's
+    /// reviewing active ms on that document (all rounds).
+    pub fn reviewed_doc_times(&self, idle_ms: i64, from_ms: i64, to_ms: i64) -> Result<Vec<(UserId, DocId, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.reviewer, r.doc_id, coalesce((SELECT a.active_ms FROM stats_active_doc a
+                 WHERE a.idle_ms=?1 AND a.user_id=r.reviewer AND a.doc_id=r.doc_id AND a.phase=1), 0)
+             FROM (SELECT DISTINCT reviewer, doc_id FROM review_rounds
+                   WHERE finished_ms BETWEEN ?2 AND ?3) r",
+        )?;
+        let rows = stmt
+            .query_map([idle_ms, from_ms, to_ms], |r| Ok((UserId(r.get(0)?), DocId(r.get(1)?), r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    // ---- aggregates read by the report ----
+
+    /// Distinct documents submitted per (user, UTC day) in `[from_ms, to_ms]`, undone submits left out.
+    pub fn submits_by_day(&self, from_ms: i64, to_ms: i64) -> Result<Vec<(UserId, i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "WITH undone AS (SELECT target, count(*) AS n FROM edits WHERE target IS NOT NULL GROUP BY target)
+             SELECT e.user_id, e.ts_ms / 86400000 AS day, count(DISTINCT e.doc_id)
+             FROM edits e INDEXED BY edits_stats_actions LEFT JOIN undone u ON u.target = e.id
+             WHERE e.action='submit' AND e.ts_ms BETWEEN ?1 AND ?2 AND e.kind='do' AND e.user_id IS NOT NULL
+               AND coalesce(u.n, 0) % 2 = 0
+             GROUP BY e.user_id, day",
+        )?;
+        let rows = stmt
+            .query_map([from_ms, to_ms], |r| Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Box facts per (user, day) for days in `[from_day, to_day]`, summed over `labels` (all when empty).
+    pub fn facts_by_day(&self, from_day: i64, to_day: i64, labels: &[LabelId]) -> Result<Vec<(UserId, i64, BoxFacts)>> {
+        let sql = format!(
+            "SELECT user_id, day, {SUM_FACT_COLS} FROM stats_facts WHERE day BETWEEN ?1 AND ?2{} GROUP BY user_id, day",
+            labels_clause(labels)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map([from_day, to_day], |r| Ok((UserId(r.get(0)?), r.get(1)?, BoxFacts::read(r, 2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Review rounds finished in `[from_ms, to_ms]` (covering index; no comments read).
+    pub fn rounds_finished(&self, from_ms: i64, to_ms: i64) -> Result<Vec<FinishedRound>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT number, annotator, reviewer, verdict, started_ms, finished_ms
+             FROM review_rounds INDEXED BY review_rounds_finished WHERE finished_ms BETWEEN ?1 AND ?2",
+        )?;
+        let rows = stmt
+            .query_map([from_ms, to_ms], |r| {
+                let v: Option<String> = r.get(3)?;
+                Ok(FinishedRound {
+                    number: r.get(0)?,
+                    annotator: r.get::<_, Option<i64>>(1)?.map(UserId),
+                    reviewer: UserId(r.get(2)?),
+                    rejected: v.as_deref() == Some("reject"),
+                    started_ms: r.get(4)?,
+                    finished_ms: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Agreement counts per (annotator, UTC day of acceptance) in `[from_ms, to_ms]`, with the
+    /// number of documents.
+    pub fn agreement_by_day(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(Option<UserId>, i64, i64, AgreementCounts)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT annotator, accepted_ms / 86400000 AS day, count(*), sum(matched), sum(gt), sum(pred),
+                    sum(labels_correct), sum(labels_total), sum(cer_edits), sum(cer_ref_chars)
+             FROM stats_agreement WHERE accepted_ms BETWEEN ?1 AND ?2 GROUP BY annotator, day",
+        )?;
+        let rows = stmt
+            .query_map([from_ms, to_ms], |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?.map(UserId),
+                    r.get(1)?,
+                    r.get(2)?,
+                    AgreementCounts {
+                        matched: r.get(3)?,
+                        gt: r.get(4)?,
+                        pred: r.get(5)?,
+                        labels_correct: r.get(6)?,
+                        labels_total: r.get(7)?,
+                        cer_edits: r.get(8)?,
+                        cer_ref_chars: r.get(9)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Gold results per (user, day): count and sums of f1, label accuracy and CER.
+    pub fn gold_by_day(&self, from_ms: i64, to_ms: i64) -> Result<Vec<(UserId, i64, i64, [f64; 3])>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT user_id, ts_ms / 86400000 AS day, count(*), sum(f1), sum(label_accuracy), sum(cer)
+             FROM gold_scores WHERE ts_ms BETWEEN ?1 AND ?2 GROUP BY user_id, day",
+        )?;
+        let rows = stmt
+            .query_map([from_ms, to_ms], |r| {
+                Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?, [r.get(3)?, r.get(4)?, r.get(5)?]))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    // ---- objectives ----
+
+    pub fn objectives(&self) -> Result<Vec<ObjectiveRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, user_id, metric, op, target FROM objectives ORDER BY metric, user_id")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ObjectiveRow {
+                    id: r.get(0)?,
+                    user: r.get::<_, Option<i64>>(1)?.map(UserId),
+                    metric: r.get(2)?,
+                    op: r.get(3)?,
+                    target: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Sets (replacing) the target of `metric` for `user` (None: everyone). Callers check roles.
+    pub fn set_objective(&mut self, user: Option<UserId>, metric: &str, op: &str, target: f64) -> Result<()> {
+        if !matches!(op, ">=" | "<=") {
+            return Err(StoreError::Invalid(format!("objective operator must be >= or <=, not '{op}'")));
+        }
+        if !target.is_finite() {
+            return Err(StoreError::Invalid("an objective's target must be a number".into()));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // UNIQUE treats NULL users as distinct, so replace by hand.
+        tx.execute("DELETE FROM objectives WHERE user_id IS ?1 AND metric=?2", params![user.map(|u| u.0), metric])?;
+        tx.execute(
+            "INSERT INTO objectives (user_id, metric, op, target) VALUES (?1, ?2, ?3, ?4)",
+            params![user.map(|u| u.0), metric, op, target],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Removes a target; returns whether there was one.
+    pub fn delete_objective(&mut self, user: Option<UserId>, metric: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM objectives WHERE user_id IS ?1 AND metric=?2", params![user.map(|u| u.0), metric])?;
+        Ok(n > 0)
+    }
+
+    // ---- bulk writes (generated workspaces) ----
+
+    /// Writes many rows in one transaction, bypassing the edit checks: for generators and
+    /// benchmarks that produce a consistent log themselves. Not for user data.
+    pub fn bulk_insert(&mut self, b: &BulkBatch) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO annotations (id, doc_id, x0, y0, x1, y1, quad, label_id, text, source, text_source,
+                 confidence, state, author, created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10, NULL, ?11, ?12, ?13, ?14)",
+            )?;
+            for a in &b.annotations {
+                ins.execute(params![
+                    a.id,
+                    a.doc.0,
+                    a.rect[0] as f64,
+                    a.rect[1] as f64,
+                    a.rect[2] as f64,
+                    a.rect[3] as f64,
+                    a.label.map(|l| l.0),
+                    a.text,
+                    a.source,
+                    a.text_source,
+                    a.state,
+                    a.author.map(|u| u.0),
+                    a.created_ms,
+                    a.updated_ms
+                ])?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO edits (id, ts_ms, user_id, doc_id, action, kind, target, changes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'do', NULL, ?6)",
+            )?;
+            for e in &b.edits {
+                ins.execute(params![e.id, e.ts_ms, e.user.map(|u| u.0), e.doc.map(|d| d.0), e.action, e.changes])?;
+            }
+            let mut ins =
+                tx.prepare_cached("INSERT INTO activity (ts_ms, user_id, doc_id, kind) VALUES (?1, ?2, ?3, ?4)")?;
+            for (ts, user, doc, kind) in &b.activity {
+                ins.execute(params![ts, user.0, doc.map(|d| d.0), kind])?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO review_rounds (id, doc_id, number, reviewer, annotator, started_ms, finished_ms, verdict,
+                 comment, start_edit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for r in &b.rounds {
+                let verdict = r.verdict.map(|v| match v {
+                    DocVerdict::Accept => "accept",
+                    DocVerdict::Reject => "reject",
+                });
+                ins.execute(params![
+                    r.id.0,
+                    r.doc.0,
+                    r.number,
+                    r.reviewer.0,
+                    r.annotator.map(|u| u.0),
+                    r.started_ms,
+                    r.finished_ms,
+                    verdict,
+                    r.comment,
+                    r.start_edit
+                ])?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO box_verdicts (round_id, ann_id, x0, y0, x1, y1, verdict, comment, reviewer, ts_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8, ?9)",
+            )?;
+            for (round, ann, r, v, reviewer, ts) in &b.verdicts {
+                ins.execute(params![
+                    round.0,
+                    ann,
+                    r[0] as f64,
+                    r[1] as f64,
+                    r[2] as f64,
+                    r[3] as f64,
+                    v,
+                    reviewer.0,
+                    ts
+                ])?;
+            }
+            let mut upd =
+                tx.prepare_cached("UPDATE documents SET status=?2, assignee=?3, reviewer=?4, is_gold=?5 WHERE id=?1")?;
+            for (doc, status, assignee, reviewer, gold) in &b.doc_states {
+                upd.execute(params![doc.0, status, assignee.map(|u| u.0), reviewer.map(|u| u.0), gold])?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO gold_scores (doc_id, user_id, ts_ms, precision, recall, f1, label_accuracy, cer)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (doc, user, ts, s) in &b.gold_scores {
+                ins.execute(params![
+                    doc.0,
+                    user.0,
+                    ts,
+                    s[0] as f64,
+                    s[1] as f64,
+                    s[2] as f64,
+                    s[3] as f64,
+                    s[4] as f64
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Faster, less durable writes for a throw-away generated workspace (synchronous=OFF).
+    pub fn set_bulk_mode(&mut self, on: bool) -> Result<()> {
+        self.conn.execute_batch(if on { "PRAGMA synchronous=OFF;" } else { "PRAGMA synchronous=FULL;" })?;
+        Ok(())
+    }
+
+    /// Runs `ANALYZE` so the planner knows the shape of a freshly generated workspace.
+    pub fn analyze(&mut self) -> Result<()> {
+        self.conn.execute_batch("ANALYZE;")?;
+        Ok(())
+    }
+}
+
+/// A finished review round as the report reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinishedRound {
+    pub number: u32,
+    pub annotator: Option<UserId>,
+    pub reviewer: UserId,
+    pub rejected: bool,
+    pub started_ms: TimestampMs,
+    pub finished_ms: TimestampMs,
+}
+
+fn round_row(r: &rusqlite::Row) -> rusqlite::Result<ReviewRound> {
+    let verdict: Option<String> = r.get(7)?;
+    Ok(ReviewRound {
+        id: RoundId(r.get(0)?),
+        doc: DocId(r.get(1)?),
+        number: r.get(2)?,
+        reviewer: UserId(r.get(3)?),
+        annotator: r.get::<_, Option<i64>>(4)?.map(UserId),
+        started_ms: r.get(5)?,
+        finished_ms: r.get(6)?,
+        verdict: match verdict.as_deref() {
+            Some("accept") => Some(DocVerdict::Accept),
+            Some("reject") => Some(DocVerdict::Reject),
+            _ => None,
+        },
+        comment: r.get(8)?,
+        start_edit: r.get(9)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+
+    #[test]
+    fn doc_facts_replace_their_old_contribution() {
+        let mut s = Store::open_in_memory().unwrap();
+        let u = s.add_user("ann", Role::Annotator).unwrap().id;
+        let row = |boxes| FactRow { user: u, day: 5, label: 1, facts: BoxFacts { boxes, ..Default::default() } };
+        let upd = |rows| DocFactsUpdate { doc: DocId(1), rows, agreement: None };
+        s.write_doc_facts(
+            &[upd(vec![row(3)]), DocFactsUpdate { doc: DocId(2), rows: vec![row(4)], agreement: None }],
+            10,
+        )
+        .unwrap();
+        assert_eq!(s.facts_by_day(0, 9, &[]).unwrap()[0].2.boxes, 7);
+        s.write_doc_facts(&[upd(vec![row(1)])], 11).unwrap();
+        assert_eq!(s.facts_by_day(0, 9, &[]).unwrap()[0].2.boxes, 5);
+        assert_eq!(s.facts_by_day(0, 9, &[LabelId(2)]).unwrap(), vec![]);
+        assert_eq!(s.facts_watermark().unwrap(), 11);
+        s.reset_stats_cache(9).unwrap();
+        assert_eq!(s.facts_by_day(0, 9, &[]).unwrap(), vec![]);
+        assert_eq!((s.stats_cache_version().unwrap(), s.facts_watermark().unwrap()), (Some(9), 0));
+    }
+
+    #[test]
+    fn objectives_for_everyone_are_replaced_not_duplicated() {
+        let mut s = Store::open_in_memory().unwrap();
+        let u = s.add_user("ann", Role::Annotator).unwrap().id;
+        s.set_objective(None, "cer", "<=", 0.02).unwrap();
+        s.set_objective(None, "cer", "<=", 0.03).unwrap();
+        s.set_objective(Some(u), "cer", "<=", 0.01).unwrap();
+        let o = s.objectives().unwrap();
+        assert_eq!(o.len(), 2);
+        assert!(o.iter().any(|o| o.user.is_none() && o.target == 0.03));
+        assert!(s.set_objective(None, "cer", "<", 0.1).is_err());
+        assert!(s.delete_objective(Some(u), "cer").unwrap());
+        assert!(!s.delete_objective(Some(u), "cer").unwrap());
+    }
+}
