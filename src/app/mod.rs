@@ -13,3 +13,5 @@ pub mod activity;
 pub mod loader;
 pub mod settings;
 pub mod stats;
+pub mod dataset;
+pub mod export;

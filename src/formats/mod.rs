@@ -2,6 +2,7 @@
 
 pub mod gt;
 
+pub mod augment;
 pub mod coco;
 pub mod csv;
 pub mod funsd;

@@ -160,6 +160,95 @@ pub fn finite(file: &str, what: &str, v: f64) -> Result<f32, FormatError> {
     }
 }
 
+/// The dataset formats, by their command-line names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Format {
+    Coco,
+    Yolo,
+    Voc,
+    Funsd,
+    Ppocr,
+    PpocrKie,
+    Csv,
+    FactureJson,
+    LabelStudio,
+    /// Import only.
+    LabelStudioMin,
+}
+
+impl Format {
+    pub const ALL: [Format; 10] = [
+        Format::Coco,
+        Format::Yolo,
+        Format::Voc,
+        Format::Funsd,
+        Format::Ppocr,
+        Format::PpocrKie,
+        Format::Csv,
+        Format::FactureJson,
+        Format::LabelStudio,
+        Format::LabelStudioMin,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Format::Coco => "coco",
+            Format::Yolo => "yolo",
+            Format::Voc => "voc",
+            Format::Funsd => "funsd",
+            Format::Ppocr => "ppocr",
+            Format::PpocrKie => "ppocr-kie",
+            Format::Csv => "csv",
+            Format::FactureJson => "facture-json",
+            Format::LabelStudio => "labelstudio",
+            Format::LabelStudioMin => "labelstudio-min",
+        }
+    }
+
+    pub fn can_export(&self) -> bool {
+        *self != Format::LabelStudioMin
+    }
+
+    /// Folder the images go to, relative to the dataset (or split) root; "" for the root.
+    pub fn image_dir(&self) -> &'static str {
+        match self {
+            Format::Voc => "JPEGImages",
+            Format::FactureJson => "",
+            _ => "images",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(Format::as_str).collect();
+            format!("unknown format '{s}' (expected one of {})", names.join(", "))
+        })
+    }
+}
+
+impl From<Format> for String {
+    fn from(f: Format) -> String {
+        f.as_str().to_string()
+    }
+}
+
+impl TryFrom<String> for Format {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

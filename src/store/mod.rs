@@ -1,6 +1,7 @@
 //! The workspace store: one SQLite file per workspace (WAL, foreign keys on), migrated by an
 //! append-only list, with every edit applied in its own transaction and appended to the edit log.
 
+mod datasets;
 mod edits;
 mod migrations;
 mod queries;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
+pub use datasets::DatasetVersion;
 pub use edits::NewEdit;
 pub use migrations::LATEST_VERSION;
 pub use queries::{DocFilter, NewDocument};
