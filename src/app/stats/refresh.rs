@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use crate::app::scoring::{ScoredBox, agreement};
 use crate::domain::{
-    AnnId, AnnState, Annotation, BoxVerdict, Change, DocId, DocVerdict, Edit, LabelId, Rect, ReviewRound, Role, Source,
-    UserId, Verdict,
+    AnnId, AnnState, Annotation, BoxVerdict, Change, DocId, DocStatus, DocVerdict, Edit, LabelId, Rect, ReviewRound,
+    Role, Source, UserId, Verdict,
 };
 use crate::metrics::activity::{self, MS_PER_DAY, Phase, RoundSpan, TimelineEvent, active_time, classify_phase};
 use crate::store::stats::{ActiveUpdate, AgreementCounts, AgreementRow, BoxFacts, DocFactsUpdate, FactRow};
@@ -126,6 +126,7 @@ pub fn refresh(store: &mut Store, idle_ms: i64) -> Result<RefreshInfo, StoreErro
 
 /// Loads one document's log, boxes, rounds and verdicts and derives its facts.
 fn doc_facts(store: &Store, doc: DocId) -> Result<DocFactsUpdate, StoreError> {
+    let accepted = store.document(doc)?.status == DocStatus::Accepted;
     let edits = store.edits_on(doc)?;
     let boxes = store.annotations(doc)?;
     let rounds = store.rounds(doc)?;
@@ -133,7 +134,7 @@ fn doc_facts(store: &Store, doc: DocId) -> Result<DocFactsUpdate, StoreError> {
     for r in rounds.iter().filter(|r| r.finished_ms.is_some()) {
         verdicts.push(store.verdicts(r.id)?);
     }
-    Ok(derive_doc_facts(doc, &edits, &boxes, &rounds, &verdicts))
+    Ok(derive_doc_facts(doc, accepted, &edits, &boxes, &rounds, &verdicts))
 }
 
 /// What the log says about one box over its life.
@@ -152,18 +153,20 @@ struct Track {
 /// Derives a document's facts from its log (in id order), current boxes, rounds and the
 /// verdicts of its finished rounds (in the same order as the finished rounds). Pure.
 ///
-/// - Final boxes are the current active boxes, counted for their author on their creation day.
+/// - Final boxes are the current active boxes, counted for their author on their creation day;
+///   boxes a reviewer drew inside their own review round are corrections, not boxes made.
 /// - A final box from a CV/model suggestion is *adjusted* when its geometry differs from the
 ///   geometry at acceptance, or a person changed the machine's (non-empty) text; otherwise
 ///   *unchanged*. Typing text into a suggestion that came without text is not adjusting it.
 /// - A suggestion deleted after acceptance is *replaced*; deleted before, *rejected*.
 /// - Verdicts of finished rounds count for the round's annotator on the round's finish day,
 ///   under the box's label.
-/// - When the last round accepted the document, the boxes as first submitted (the log replayed
+/// - When the document is accepted (`accepted`, its current status), the boxes as first submitted (the log replayed
 ///   up to the last submit before round 1) are scored against the accepted boxes with
 ///   [`agreement`] at IoU 0.5.
 pub fn derive_doc_facts(
     doc: DocId,
+    accepted: bool,
     edits: &[Edit],
     boxes: &[Annotation],
     rounds: &[ReviewRound],
@@ -204,8 +207,14 @@ pub fn derive_doc_facts(
     let mut facts: HashMap<(UserId, i64, i64), BoxFacts> = HashMap::new();
     let label_key = |l: Option<LabelId>| l.map_or(0, |l| l.0);
     let alive: HashMap<AnnId, &Annotation> = boxes.iter().map(|a| (a.id, a)).collect();
+    let in_own_review = |author: UserId, ts: i64| {
+        rounds.iter().any(|r| r.reviewer == author && r.started_ms <= ts && r.finished_ms.is_none_or(|end| ts <= end))
+    };
     for a in boxes.iter().filter(|a| a.state == AnnState::Active) {
         let Some(author) = a.author else { continue };
+        if in_own_review(author, a.created_ms) {
+            continue;
+        }
         let f = facts.entry((author, activity::utc_day(a.created_ms), label_key(a.label))).or_default();
         f.boxes += 1;
         if a.source.is_machine() {
@@ -251,7 +260,8 @@ pub fn derive_doc_facts(
     let mut rows: Vec<FactRow> =
         facts.into_iter().map(|((user, day, label), facts)| FactRow { user, day, label, facts }).collect();
     rows.sort_by_key(|r| (r.user, r.day, r.label));
-    DocFactsUpdate { doc, rows, agreement: first_pass_agreement(edits, boxes, rounds) }
+    let agreement = if accepted { first_pass_agreement(edits, boxes, rounds) } else { None };
+    DocFactsUpdate { doc, rows, agreement }
 }
 
 /// Agreement of the first submission with the accepted version, when the last round accepted.
