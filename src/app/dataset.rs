@@ -176,6 +176,9 @@ fn read_dataset(format: Format, path: &Path) -> Result<Vec<Found>, ImportError> 
                 }
                 f
             };
+            // Our own export's manifest sits next to the annotations; it is not one of them.
+            let files: Vec<PathBuf> =
+                files.into_iter().filter(|f| f.file_name().is_none_or(|n| n != "manifest.json")).collect();
             if files.is_empty() {
                 return Err(missing(path, "annotation .json files"));
             }
