@@ -13,5 +13,6 @@ pub mod activity;
 pub mod loader;
 pub mod settings;
 pub mod stats;
+pub mod synth_workspace;
 pub mod dataset;
 pub mod export;

@@ -808,6 +808,24 @@ impl Store {
         Ok(())
     }
 
+    /// Adds many documents in one transaction (generated workspaces); returns their ids in order.
+    pub fn bulk_add_documents(&mut self, docs: &[super::NewDocument], now: TimestampMs) -> Result<Vec<DocId>> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut ids = Vec::with_capacity(docs.len());
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6)",
+            )?;
+            for d in docs {
+                ins.execute(params![d.path, d.sha256, d.page, d.width, d.height, now])?;
+                ids.push(DocId(tx.last_insert_rowid()));
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
     /// Faster, less durable writes for a throw-away generated workspace (synchronous=OFF).
     pub fn set_bulk_mode(&mut self, on: bool) -> Result<()> {
         self.conn.execute_batch(if on { "PRAGMA synchronous=OFF;" } else { "PRAGMA synchronous=FULL;" })?;

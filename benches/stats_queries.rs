@@ -1,0 +1,61 @@
+//! The stats panel's report on a generated workspace of 1,000,000 boxes and 50 people.
+//! Generated once into a temp file; prints generation and cold-cache times, then measures the
+//! warm report (what opening the panel or changing a filter costs).
+//! `FACTURE_BENCH_ANNOTATIONS=100000 cargo bench --bench stats_queries` for a quicker run.
+
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use facture::app::stats::{StatsQuery, report};
+use facture::app::synth_workspace::{SynthWorkspaceSpec, generate};
+use facture::store::Store;
+
+fn bench(c: &mut Criterion) {
+    let target: usize =
+        std::env::var("FACTURE_BENCH_ANNOTATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("stats-bench.sqlite");
+    let spec =
+        SynthWorkspaceSpec { annotations_target: target, documents: target / 25, ..SynthWorkspaceSpec::default() };
+    let r = generate(&path, &spec).expect("generate");
+    eprintln!(
+        "generated {} boxes, {} documents, {} edits, {} activity rows, {} rounds in {:.1} s ({:.0} MB)",
+        r.annotations,
+        r.documents,
+        r.edits,
+        r.activity,
+        r.rounds,
+        r.elapsed_ms as f64 / 1000.0,
+        std::fs::metadata(&path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0)
+    );
+    let mut store = Store::open(&path).expect("open");
+    let t = Instant::now();
+    let cold = report(&mut store, &StatsQuery::default()).expect("cold report");
+    eprintln!(
+        "cold report (first refresh, {} docs replayed, {} users): {:.2} s",
+        cold.refresh.docs_recomputed,
+        cold.refresh.users_recomputed,
+        t.elapsed().as_secs_f64()
+    );
+    let mut g = c.benchmark_group("stats");
+    g.sample_size(20);
+    g.bench_function("report_all_1M", |b| b.iter(|| report(&mut store, &StatsQuery::default()).expect("report")));
+    let labels = store.labels().expect("labels").into_iter().take(3).map(|l| l.id).collect();
+    let users = store.users().expect("users").into_iter().take(5).map(|u| u.id).collect();
+    let day0 = 19_723 * 86_400_000i64;
+    let q = StatsQuery {
+        from_ms: Some(day0 + 10 * 86_400_000),
+        to_ms: Some(day0 + 20 * 86_400_000),
+        labels,
+        users,
+        ..StatsQuery::default()
+    };
+    g.bench_function("report_filtered_1M", |b| b.iter(|| report(&mut store, &q).expect("report")));
+    let idle = StatsQuery { idle_gap_secs: 300, ..StatsQuery::default() };
+    report(&mut store, &idle).expect("second threshold");
+    g.bench_function("report_idle300_1M", |b| b.iter(|| report(&mut store, &idle).expect("report")));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
