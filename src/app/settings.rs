@@ -13,7 +13,7 @@ use crate::store::{Store, StoreError};
 /// How many recent workspaces the menu keeps.
 pub const MAX_RECENT: usize = 10;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// Most recent first.
@@ -24,12 +24,6 @@ pub struct Settings {
     pub always_show_text: bool,
     /// Hide the queue panel (more room for the page on small screens).
     pub hide_queue: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self { recent_workspaces: Vec::new(), users: BTreeMap::new(), always_show_text: false, hide_queue: false }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -179,6 +179,16 @@ impl Annotator {
         &self.editor
     }
 
+    /// The canvas editor, e.g. to select boxes or set the zoom from a script.
+    pub fn editor_mut(&mut self) -> &mut Editor {
+        &mut self.editor
+    }
+
+    /// Shows label and text on every box (what T toggles).
+    pub fn set_always_show_text(&mut self, on: bool) {
+        self.view.always_show_text = on;
+    }
+
     pub fn page(&self) -> &PageState {
         &self.page
     }

@@ -15,7 +15,7 @@ use super::extension::Extension;
 use super::start_ui::{StartAction, StartScreen, start_ui};
 
 enum Screen {
-    Start(StartScreen),
+    Start(Box<StartScreen>),
     Annotate(Box<Annotator>),
 }
 
@@ -38,7 +38,7 @@ impl FactureApp {
             settings,
             settings_path,
             dialogs,
-            screen: Screen::Start(StartScreen::open(workspace, None)),
+            screen: Screen::Start(Box::new(StartScreen::open(workspace, None))),
             extensions: Vec::new(),
             title: String::new(),
         };
@@ -46,7 +46,7 @@ impl FactureApp {
         let preselect = remembered.clone().or(demo.then(|| "alice".to_string()));
         let start = StartScreen::open(workspace, preselect.as_deref());
         let auto = remembered.and_then(|n| start.user_named(&n));
-        app.screen = Screen::Start(start);
+        app.screen = Screen::Start(Box::new(start));
         if let Some(user) = auto {
             app.continue_as(user);
         }
@@ -177,7 +177,7 @@ impl FactureApp {
             AppRequest::SwitchUser => {
                 let ws = self.current_workspace();
                 self.leave();
-                self.screen = Screen::Start(StartScreen::open(&ws, None));
+                self.screen = Screen::Start(Box::new(StartScreen::open(&ws, None)));
                 return;
             }
         };
@@ -186,7 +186,7 @@ impl FactureApp {
         let remembered = self.settings.user_for(&path).map(str::to_string);
         let start = StartScreen::open(&path, remembered.as_deref());
         let auto = remembered.and_then(|n| start.user_named(&n));
-        self.screen = Screen::Start(start);
+        self.screen = Screen::Start(Box::new(start));
         if let Some(u) = auto {
             self.continue_as(u);
         }
