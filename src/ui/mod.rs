@@ -38,6 +38,11 @@ pub struct RunOptions {
 
 /// Opens the window and runs until it is closed.
 pub fn run(opts: RunOptions) -> anyhow::Result<()> {
+    run_with(opts, Vec::new())
+}
+
+/// Like [`run`], with feature panels (pre-annotation jobs, review, stats) plugged in.
+pub fn run_with(opts: RunOptions, extensions: Vec<Box<dyn Extension>>) -> anyhow::Result<()> {
     let title = format!("Facture — {}", opts.workspace.display());
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -52,7 +57,11 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
         "Facture",
         native,
         Box::new(move |_cc| {
-            Ok(Box::new(FactureApp::new(&opts.workspace, opts.demo, settings_path, Box::new(RfdDialogs))))
+            let mut app = FactureApp::new(&opts.workspace, opts.demo, settings_path, Box::new(RfdDialogs));
+            for ext in extensions {
+                app.add_extension(ext);
+            }
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
