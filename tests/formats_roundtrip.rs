@@ -18,7 +18,14 @@ fn png(path: &Path, w: u32, h: u32, seed: u8) {
     img.save(path).unwrap();
 }
 
-fn ann(doc: DocId, k: i64, rect: Rect, quad: Option<Quad>, label: Option<facture::domain::LabelId>, text: &str) -> Change {
+fn ann(
+    doc: DocId,
+    k: i64,
+    rect: Rect,
+    quad: Option<Quad>,
+    label: Option<facture::domain::LabelId>,
+    text: &str,
+) -> Change {
     Change::Annotation {
         before: None,
         after: Some(Annotation {
@@ -52,7 +59,8 @@ fn workspace(dir: &Path, n: usize) -> Store {
         let sha = facture::imageio::sha256_file(&path).unwrap();
         let nd = NewDocument { path: path.to_string_lossy().into(), sha256: sha, page: 0, width: 200, height: 150 };
         let doc = store.add_document(&nd, 0).unwrap().unwrap();
-        let q = Quad([Point::new(20.0, 60.0), Point::new(120.0, 55.0), Point::new(121.5, 70.0), Point::new(21.0, 75.25)]);
+        let q =
+            Quad([Point::new(20.0, 60.0), Point::new(120.0, 55.0), Point::new(121.5, 70.0), Point::new(21.0, 75.25)]);
         let changes = vec![
             ann(doc, 1, Rect::new(10.5, 5.0, 90.25, 18.0), None, Some(vendor), &format!("Vendor {} GmbH", i % 3)),
             ann(doc, 2, q.bounds(), Some(q), Some(desc), "Widget, \"large\"\tx2"),
@@ -115,15 +123,12 @@ fn keeps(f: Format) -> Keeps {
 }
 
 type Flat = (Rect, Option<Quad>, Option<String>, String);
+type FlatLink = (usize, usize, Option<LinkKind>);
 
-fn flat(store: &Store, doc: DocId, k: Keeps) -> (Vec<Flat>, Vec<(usize, usize, Option<LinkKind>)>) {
+fn flat(store: &Store, doc: DocId, k: Keeps) -> (Vec<Flat>, Vec<FlatLink>) {
     let names: std::collections::HashMap<_, _> = store.labels().unwrap().into_iter().map(|l| (l.id, l.name)).collect();
-    let anns: Vec<Annotation> = store
-        .annotations(doc)
-        .unwrap()
-        .into_iter()
-        .filter(|a| k.unlabelled || a.label.is_some())
-        .collect();
+    let anns: Vec<Annotation> =
+        store.annotations(doc).unwrap().into_iter().filter(|a| k.unlabelled || a.label.is_some()).collect();
     let boxes = anns
         .iter()
         .map(|a| {
@@ -150,11 +155,16 @@ fn flat(store: &Store, doc: DocId, k: Keeps) -> (Vec<Flat>, Vec<(usize, usize, O
 
 fn close(a: &Flat, b: &Flat, tol: f32) -> bool {
     let r = |x: Rect, y: Rect| {
-        (x.x0 - y.x0).abs() <= tol && (x.y0 - y.y0).abs() <= tol && (x.x1 - y.x1).abs() <= tol && (x.y1 - y.y1).abs() <= tol
+        (x.x0 - y.x0).abs() <= tol
+            && (x.y0 - y.y0).abs() <= tol
+            && (x.x1 - y.x1).abs() <= tol
+            && (x.y1 - y.y1).abs() <= tol
     };
     let q = match (a.1, b.1) {
         (None, None) => true,
-        (Some(p), Some(q)) => p.0.iter().zip(q.0.iter()).all(|(p, q)| (p.x - q.x).abs() <= tol && (p.y - q.y).abs() <= tol),
+        (Some(p), Some(q)) => {
+            p.0.iter().zip(q.0.iter()).all(|(p, q)| (p.x - q.x).abs() <= tol && (p.y - q.y).abs() <= tol)
+        }
         _ => false,
     };
     r(a.0, b.0) && q && a.2 == b.2 && a.3 == b.3
@@ -216,8 +226,9 @@ fn export_is_recorded_and_reproduced_byte_for_byte_after_later_edits() {
             changes: vec![Change::Annotation { before: Some(a), after: None }],
         })
         .unwrap();
-    let r2 = export(&mut store, &ExportOptions::new(Format::Coco, dir.path().join("v2"), 5678), &mut no_progress(), &cancel)
-        .unwrap();
+    let r2 =
+        export(&mut store, &ExportOptions::new(Format::Coco, dir.path().join("v2"), 5678), &mut no_progress(), &cancel)
+            .unwrap();
     assert_eq!(r2.version, 2);
     assert_eq!(r2.boxes + 1, r1.boxes);
 
@@ -232,7 +243,10 @@ fn export_is_recorded_and_reproduced_byte_for_byte_after_later_edits() {
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0].changes, "first version");
     assert!(versions[1].changes.contains("vendor_name -1"), "{}", versions[1].changes);
-    assert!(matches!(reproduce(&store, 9, &dir.path().join("x"), &mut no_progress(), &cancel), Err(ExportError::NoSuchVersion(9))));
+    assert!(matches!(
+        reproduce(&store, 9, &dir.path().join("x"), &mut no_progress(), &cancel),
+        Err(ExportError::NoSuchVersion(9))
+    ));
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -278,7 +292,8 @@ fn only_accepted_documents_unless_all_and_out_dir_must_be_empty() {
         })
         .unwrap();
     let cancel = AtomicBool::new(false);
-    let r = export(&mut store, &ExportOptions::new(Format::Csv, dir.path().join("a"), 1), &mut no_progress(), &cancel).unwrap();
+    let r = export(&mut store, &ExportOptions::new(Format::Csv, dir.path().join("a"), 1), &mut no_progress(), &cancel)
+        .unwrap();
     assert_eq!(r.documents, 1);
     let mut all = ExportOptions::new(Format::Csv, dir.path().join("b"), 1);
     all.all = true;
@@ -294,16 +309,27 @@ fn augmented_copies_carry_transformed_boxes_and_are_recorded() {
     opts.augment = Some(AugmentOptions { count: 2, seed: 11 });
     let r = export(&mut store, &opts, &mut no_progress(), &AtomicBool::new(false)).unwrap();
     assert_eq!(r.images, 3);
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("aug/manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("aug/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["documents"][0]["augmented"].as_array().unwrap().len(), 2);
     let mut fresh = Store::create(&dir.path().join("f.sqlite")).unwrap();
-    let imp = import_dataset(&mut fresh, Format::LabelStudio, &dir.path().join("aug"), None, 1, &mut no_progress(), &AtomicBool::new(false))
-        .unwrap();
+    let imp = import_dataset(
+        &mut fresh,
+        Format::LabelStudio,
+        &dir.path().join("aug"),
+        None,
+        1,
+        &mut no_progress(),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert_eq!(imp.documents.len(), 3);
     for d in imp.documents {
         let doc = fresh.document(d).unwrap();
         for a in fresh.annotations(d).unwrap() {
-            assert!(a.rect.x0 >= 0.0 && a.rect.y0 >= 0.0 && a.rect.x1 <= doc.width as f32 && a.rect.y1 <= doc.height as f32);
+            assert!(
+                a.rect.x0 >= 0.0 && a.rect.y0 >= 0.0 && a.rect.x1 <= doc.width as f32 && a.rect.y1 <= doc.height as f32
+            );
         }
     }
 }
@@ -313,7 +339,8 @@ fn malformed_file_imports_nothing_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = workspace(dir.path(), 2);
     let out = dir.path().join("funsd");
-    export(&mut store, &ExportOptions::new(Format::Funsd, &out, 1), &mut no_progress(), &AtomicBool::new(false)).unwrap();
+    export(&mut store, &ExportOptions::new(Format::Funsd, &out, 1), &mut no_progress(), &AtomicBool::new(false))
+        .unwrap();
     // Break the second file only: the first must not be imported either.
     let second = out.join("annotations/inv1.json");
     std::fs::write(&second, "{\"form\": [\n  {\"id\": 0, \"box\": [1, 2, 3]}\n]}").unwrap();

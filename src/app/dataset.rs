@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::domain::{AnnId, AnnState, Annotation, Change, DocId, EditKind, LabelId, Link, LinkId, Source, UserId};
 use crate::formats::gt::{GroundTruth, gt_files_in};
-use crate::formats::model::{Format, FormatError, Page, PageBox, file_name, file_stem};
+use crate::formats::model::{Format, FormatError, Page, PageBox, file_name};
 use crate::formats::{coco, csv, funsd, labelstudio, ppocr, voc, yolo};
 use crate::imageio::{self, has_image_extension};
 use crate::store::{NewDocument, NewEdit, Store, StoreError};
@@ -42,7 +42,8 @@ pub struct DatasetImportReport {
 
 impl DatasetImportReport {
     pub fn summary(&self) -> String {
-        let mut s = format!("{} document(s), {} box(es), {} link(s) imported", self.documents.len(), self.boxes, self.links);
+        let mut s =
+            format!("{} document(s), {} box(es), {} link(s) imported", self.documents.len(), self.boxes, self.links);
         if !self.unknown_labels.is_empty() {
             let names: Vec<String> = self.unknown_labels.iter().map(|(k, v)| format!("{k} ({v})")).collect();
             s.push_str(&format!("; labels not in the schema, boxes kept unlabelled: {}", names.join(", ")));
@@ -67,7 +68,8 @@ fn rel(path: &Path) -> String {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ImportError> {
-    std::fs::read(path).map_err(|e| ImportError::Invalid { path: path.to_path_buf(), reason: format!("cannot read: {e}") })
+    std::fs::read(path)
+        .map_err(|e| ImportError::Invalid { path: path.to_path_buf(), reason: format!("cannot read: {e}") })
 }
 
 fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
@@ -168,7 +170,8 @@ fn read_dataset(format: Format, path: &Path) -> Result<Vec<Found>, ImportError> 
             let files = if path.is_file() {
                 vec![path.to_path_buf()]
             } else if format == Format::FactureJson {
-                gt_files_in(path).map_err(|e| ImportError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?
+                gt_files_in(path)
+                    .map_err(|e| ImportError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?
             } else {
                 let mut f = files_with_ext(&path.join(funsd::ANNOTATION_DIR), "json");
                 if f.is_empty() {
@@ -194,9 +197,10 @@ fn read_dataset(format: Format, path: &Path) -> Result<Vec<Found>, ImportError> 
                     } else {
                         ann_dir.to_path_buf()
                     };
-                    let img = image_in(&root.join(funsd::IMAGE_DIR), &stem)
-                        .or_else(|| image_in(&root, &stem))
-                        .ok_or_else(|| FormatError::new(&name, format!("no image named {stem}.* next to it or in images/")))?;
+                    let img =
+                        image_in(&root.join(funsd::IMAGE_DIR), &stem).or_else(|| image_in(&root, &stem)).ok_or_else(
+                            || FormatError::new(&name, format!("no image named {stem}.* next to it or in images/")),
+                        )?;
                     page.image = img.to_string_lossy().into_owned();
                     page
                 } else {
@@ -214,12 +218,17 @@ fn read_dataset(format: Format, path: &Path) -> Result<Vec<Found>, ImportError> 
         }
         Format::Yolo => {
             let root = if path.is_dir() { path.to_path_buf() } else { dir.clone() };
-            let classes = match first_existing(&[root.join(yolo::CLASSES_FILE), root.join("obj.names"), root.join("classes.names")]) {
+            let classes = match first_existing(&[
+                root.join(yolo::CLASSES_FILE),
+                root.join("obj.names"),
+                root.join("classes.names"),
+            ]) {
                 Some(f) => yolo::read_classes(&rel(&f), &read(&f)?)?,
                 None => Vec::new(),
             };
             let img_dir = if root.join(yolo::IMAGE_DIR).is_dir() { root.join(yolo::IMAGE_DIR) } else { root.clone() };
-            let label_dir = if root.join(yolo::LABEL_DIR).is_dir() { root.join(yolo::LABEL_DIR) } else { img_dir.clone() };
+            let label_dir =
+                if root.join(yolo::LABEL_DIR).is_dir() { root.join(yolo::LABEL_DIR) } else { img_dir.clone() };
             let mut imgs: Vec<PathBuf> = std::fs::read_dir(&img_dir)
                 .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| has_image_extension(p)).collect())
                 .unwrap_or_default();
@@ -239,7 +248,8 @@ fn read_dataset(format: Format, path: &Path) -> Result<Vec<Found>, ImportError> 
                 } else {
                     Vec::new()
                 };
-                let page = Page { image: img.to_string_lossy().into_owned(), width: w, height: h, boxes, links: vec![] };
+                let page =
+                    Page { image: img.to_string_lossy().into_owned(), width: w, height: h, boxes, links: vec![] };
                 push_pages(vec![page], &label_file, &root);
             }
         }
@@ -309,8 +319,8 @@ pub fn import_dataset(
             return Err(ImportError::Cancelled);
         }
         let file = rel(&f.file);
-        let image = resolve_image(&f)
-            .ok_or_else(|| FormatError::new(&file, format!("image '{}' not found", f.page.image)))?;
+        let image =
+            resolve_image(&f).ok_or_else(|| FormatError::new(&file, format!("image '{}' not found", f.page.image)))?;
         let probe = imageio::probe(&image).map_err(|e| FormatError::new(&file, e.to_string()))?;
         imageio::decode_page(&image, 0).map_err(|e| FormatError::new(&file, e.to_string()))?;
         let (w, h) = probe.pages.first().copied().unwrap_or((0, 0));
@@ -358,7 +368,8 @@ pub fn import_dataset(
             None => {
                 let mut first = None;
                 for (page, &(width, height)) in r.sizes.iter().enumerate() {
-                    let nd = NewDocument { path: path.clone(), sha256: r.sha256.clone(), page: page as u32, width, height };
+                    let nd =
+                        NewDocument { path: path.clone(), sha256: r.sha256.clone(), page: page as u32, width, height };
                     let id = store.add_document(&nd, now_ms)?;
                     if page == 0 {
                         first = id;
@@ -430,7 +441,10 @@ fn check_boxes(file: &str, page: &mut Page) -> Result<(), FormatError> {
         if r.x0 < -slack || r.y0 < -slack || r.x1 > w + slack || r.y1 > h + slack {
             return Err(FormatError::new(
                 file,
-                format!("{}: box {i} ({}, {}, {}, {}) lies outside the {w}×{h} image", page.image, r.x0, r.y0, r.x1, r.y1),
+                format!(
+                    "{}: box {i} ({}, {}, {}, {}) lies outside the {w}×{h} image",
+                    page.image, r.x0, r.y0, r.x1, r.y1
+                ),
             ));
         }
         b.rect = r.normalized().clamped(w, h);
@@ -443,12 +457,10 @@ fn check_boxes(file: &str, page: &mut Page) -> Result<(), FormatError> {
     }
     let n = page.boxes.len();
     if let Some(l) = page.links.iter().find(|l| l.from >= n || l.to >= n) {
-        return Err(FormatError::new(file, format!("{}: a link refers to box {} of {n}", page.image, l.from.max(l.to))));
+        return Err(FormatError::new(
+            file,
+            format!("{}: a link refers to box {} of {n}", page.image, l.from.max(l.to)),
+        ));
     }
     Ok(())
-}
-
-/// The stem a page's image is known by (for reports).
-pub fn page_name(page: &Page) -> &str {
-    file_stem(&page.image)
 }

@@ -114,7 +114,9 @@ pub enum ExportError {
     NotExportable(Format),
     #[error("nothing to export: no {0} documents")]
     NoDocuments(&'static str),
-    #[error("{path}: the image changed since it was imported (sha256 {found}, expected {expected}); re-import or relink it")]
+    #[error(
+        "{path}: the image changed since it was imported (sha256 {found}, expected {expected}); re-import or relink it"
+    )]
     ImageChanged { path: PathBuf, expected: String, found: String },
     #[error("dataset version {0} does not exist")]
     NoSuchVersion(i64),
@@ -162,7 +164,10 @@ impl ExportReport {
             s.push_str(&format!(" (split: {})", splits.join(", ")));
         }
         if self.skipped.unlabelled_boxes > 0 {
-            s.push_str(&format!("; {} unlabelled box(es) left out (the format needs a label)", self.skipped.unlabelled_boxes));
+            s.push_str(&format!(
+                "; {} unlabelled box(es) left out (the format needs a label)",
+                self.skipped.unlabelled_boxes
+            ));
         }
         s
     }
@@ -258,12 +263,12 @@ pub fn reproduce(
     cancel: &AtomicBool,
 ) -> Result<ExportReport, ExportError> {
     let v = store.dataset_version(number)?.ok_or(ExportError::NoSuchVersion(number))?;
-    let recorded: RecordedOptions = serde_json::from_str(&v.options)
-        .map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
+    let recorded: RecordedOptions =
+        serde_json::from_str(&v.options).map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
     let (report, manifest_text) = run(store, &recorded, number, v.created_ms, out, progress, cancel)?;
     if report.manifest_sha256 != v.manifest_sha256 {
-        let old: Manifest = serde_json::from_str(&v.manifest)
-            .map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
+        let old: Manifest =
+            serde_json::from_str(&v.manifest).map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
         let new: Manifest = serde_json::from_str(&manifest_text)
             .map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
         let mut differing: Vec<String> = old
@@ -360,11 +365,7 @@ fn snapshot(store: &Store, doc_ids: &[i64], as_of: Option<i64>) -> Result<Snapsh
 
 /// "ACME  Corp." → "acme corp": what decides that two invoices share a vendor.
 pub fn normalise_vendor(text: &str) -> String {
-    text.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Assigns each group (key, size) to train/val/test: groups shuffled by `seed`, then each goes
@@ -455,7 +456,8 @@ fn build_items(snap: &Snapshot, split: Option<&Split>, seed: u64, format: Format
         let file = Path::new(&doc.path);
         let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let copy_as_is = doc.page == 0 && ["png", "jpg", "jpeg", "bmp", "webp"].contains(&ext.as_str());
-        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| format!("doc{}", doc.id));
+        let stem =
+            file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| format!("doc{}", doc.id));
         let stem = if doc.page > 0 { format!("{stem}_p{}", doc.page + 1) } else { stem };
         let ext = if copy_as_is { ext } else { "png".to_string() };
         let mut name = format!("{stem}.{ext}");
@@ -463,13 +465,8 @@ fn build_items(snap: &Snapshot, split: Option<&Split>, seed: u64, format: Format
             name = format!("{stem}_{}.{ext}", doc.id);
             used.insert(name.to_lowercase());
         }
-        let page = Page {
-            image: join_rel(format.image_dir(), &name),
-            width: doc.width,
-            height: doc.height,
-            boxes,
-            links,
-        };
+        let page =
+            Page { image: join_rel(format.image_dir(), &name), width: doc.width, height: doc.height, boxes, links };
         items.push(Item { doc: doc.clone(), page, split: String::new(), name, copy_as_is });
     }
     if let Some(split) = split {
@@ -605,7 +602,11 @@ fn run(
             let bytes = std::fs::read(src).map_err(io_err(src))?;
             let found = imageio::sha256_hex(&bytes);
             if found != it.doc.sha256 {
-                return Err(ExportError::ImageChanged { path: src.to_path_buf(), expected: it.doc.sha256.clone(), found });
+                return Err(ExportError::ImageChanged {
+                    path: src.to_path_buf(),
+                    expected: it.doc.sha256.clone(),
+                    found,
+                });
             }
             put(out, &rel, &bytes, &mut files)?;
             found

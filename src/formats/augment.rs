@@ -115,10 +115,14 @@ fn build(r: &Raw, t: f64, w: u32, h: u32) -> Augmentation {
     let (mx, my) = (wf / 2.0, hf / 2.0);
     // Rotate and scale about the centre, then translate, then crop.
     let rs = Affine([scale * c, -scale * s, 0.0, scale * s, scale * c, 0.0]);
-    m = m
-        .then(&Affine([1.0, 0.0, -mx, 0.0, 1.0, -my]))
-        .then(&rs)
-        .then(&Affine([1.0, 0.0, mx + tx - f64::from(cx), 0.0, 1.0, my + ty - f64::from(cy)]));
+    m = m.then(&Affine([1.0, 0.0, -mx, 0.0, 1.0, -my])).then(&rs).then(&Affine([
+        1.0,
+        0.0,
+        mx + tx - f64::from(cx),
+        0.0,
+        1.0,
+        my + ty - f64::from(cy),
+    ]));
     Augmentation {
         flip: r.flip,
         rotation_deg: rot,

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{FormatError, OutFile, Page, PageBox, Skipped, file_name, finite, parse_json, to_json_pretty};
+use super::model::{FormatError, OutFile, Page, PageBox, Skipped, file_name, finite, parse_json};
 use crate::domain::{Point, Rect};
 
 pub const FILE: &str = "annotations.json";
@@ -104,7 +104,10 @@ pub fn write(pages: &[Page], classes: &[String]) -> (Vec<OutFile>, Skipped) {
         annotations,
         categories,
     };
-    (vec![OutFile::new(FILE, to_json_pretty(&out))], skipped)
+    // Compact, as COCO files usually are: a pretty 10,000-page file is four times the size.
+    let mut bytes = serde_json::to_vec(&out).unwrap_or_default();
+    bytes.push(b'\n');
+    (vec![OutFile::new(FILE, bytes)], skipped)
 }
 
 #[derive(Deserialize)]
@@ -158,9 +161,9 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Page>, FormatError> {
         let at = |reason: String| FormatError::new(file, format!("annotation {n}: {reason}"));
         let page = index.get(&ann.image_id).ok_or_else(|| at(format!("unknown image_id {}", ann.image_id)))?;
         let label = match ann.category_id {
-            Some(c) => Some(
-                categories.get(&c).map(|s| s.to_string()).ok_or_else(|| at(format!("unknown category_id {c}")))?,
-            ),
+            Some(c) => {
+                Some(categories.get(&c).map(|s| s.to_string()).ok_or_else(|| at(format!("unknown category_id {c}")))?)
+            }
             None => None,
         };
         let [x, y, w, h] = ann.bbox;

@@ -48,7 +48,18 @@ pub fn write(pages: &[Page]) -> Vec<OutFile> {
             let nums = [r.x0, r.y0, r.x1, r.y1].map(|v| v.to_string());
             row(
                 &mut out,
-                &[&page.image, &w, &h, &nums[0], &nums[1], &nums[2], &nums[3], b.label.as_deref().unwrap_or(""), &b.text, &quad],
+                &[
+                    &page.image,
+                    &w,
+                    &h,
+                    &nums[0],
+                    &nums[1],
+                    &nums[2],
+                    &nums[3],
+                    b.label.as_deref().unwrap_or(""),
+                    &b.text,
+                    &quad,
+                ],
             );
         }
     }
@@ -134,7 +145,8 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Page>, FormatError> {
         if image.is_empty() {
             return Err(bad("empty image column".into()));
         }
-        let dim = |i: usize| get(i).trim().parse::<u32>().map_err(|_| bad(format!("{} is not a whole number", HEADER[i])));
+        let dim =
+            |i: usize| get(i).trim().parse::<u32>().map_err(|_| bad(format!("{} is not a whole number", HEADER[i])));
         let (w, h) = (dim(1)?, dim(2)?);
         if pages.last().is_none_or(|p| p.image != image) {
             pages.push(Page { image: image.to_string(), width: w, height: h, ..Page::default() });

@@ -101,12 +101,21 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Page, FormatError> {
         }
         let what = format!("entity {} box", e.id);
         let [x0, y0, x1, y1] = e.bbox;
-        let rect =
-            Rect::new(finite(file, &what, x0)?, finite(file, &what, y0)?, finite(file, &what, x1)?, finite(file, &what, y1)?);
+        let rect = Rect::new(
+            finite(file, &what, x0)?,
+            finite(file, &what, y0)?,
+            finite(file, &what, x1)?,
+            finite(file, &what, y1)?,
+        );
         if rect.x0 > rect.x1 || rect.y0 > rect.y1 {
             return Err(FormatError::new(file, format!("{what} has x0 > x1 or y0 > y1")));
         }
-        page.boxes.push(PageBox { rect, quad: None, label: e.label.clone().filter(|l| !l.is_empty()), text: e.text.clone() });
+        page.boxes.push(PageBox {
+            rect,
+            quad: None,
+            label: e.label.clone().filter(|l| !l.is_empty()),
+            text: e.text.clone(),
+        });
     }
     let mut pairs = BTreeSet::new();
     for e in &doc.form {

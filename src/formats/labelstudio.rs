@@ -61,7 +61,8 @@ pub fn write(pages: &[Page]) -> Vec<OutFile> {
                         "rotation": 0,
                     }),
                 };
-                let (kind, key) = if b.quad.is_some() { ("polygon", "polygonlabels") } else { ("rectangle", "rectanglelabels") };
+                let (kind, key) =
+                    if b.quad.is_some() { ("polygon", "polygonlabels") } else { ("rectangle", "rectanglelabels") };
                 let mut region = value.clone();
                 region[key] = json!(labels);
                 let region_type = if labels.is_empty() { kind.to_string() } else { key.to_string() };
@@ -81,7 +82,11 @@ pub fn write(pages: &[Page]) -> Vec<OutFile> {
                     "direction": "right", "labels": [l.kind.as_str()],
                 }));
             }
-            Task { id: t + 1, data: TaskData { image: page.image.clone() }, annotations: [TaskAnnotation { id: t + 1, result }] }
+            Task {
+                id: t + 1,
+                data: TaskData { image: page.image.clone() },
+                annotations: [TaskAnnotation { id: t + 1, result }],
+            }
         })
         .collect();
     vec![OutFile::new(FILE, to_json_pretty(&tasks))]
@@ -122,7 +127,8 @@ fn geometry(value: &Value, w: f64, h: f64) -> Result<Option<[Point; 4]>, String>
             Err(_) => return Err("a polygon needs at least 2 points".into()),
         }));
     }
-    let (Some(x), Some(y), Some(bw), Some(bh)) = (num(value, "x"), num(value, "y"), num(value, "width"), num(value, "height"))
+    let (Some(x), Some(y), Some(bw), Some(bh)) =
+        (num(value, "x"), num(value, "y"), num(value, "width"), num(value, "height"))
     else {
         return Ok(None);
     };
@@ -163,7 +169,11 @@ fn image_of(data: &Map<String, Value>) -> Option<String> {
     ["image", "ocr", "img", "url"]
         .iter()
         .find_map(|k| data.get(*k).and_then(Value::as_str))
-        .or_else(|| data.values().filter_map(Value::as_str).find(|s| crate::imageio::has_image_extension(std::path::Path::new(s))))
+        .or_else(|| {
+            data.values()
+                .filter_map(Value::as_str)
+                .find(|s| crate::imageio::has_image_extension(std::path::Path::new(s)))
+        })
         .map(str::to_string)
 }
 
@@ -225,7 +235,8 @@ fn read_full(task: &Map<String, Value>) -> Result<Page, String> {
             }
         }
         let id = r.get("id").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("#{i}"));
-        let geom = geometry(value, f64::from(page.width), f64::from(page.height)).map_err(|e| format!("result {i}: {e}"))?;
+        let geom =
+            geometry(value, f64::from(page.width), f64::from(page.height)).map_err(|e| format!("result {i}: {e}"))?;
         if geom.is_some() && (page.width == 0 || page.height == 0) {
             return Err(format!("result {i} has no original_width/original_height"));
         }

@@ -157,7 +157,11 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Page>, FormatError> {
         for (i, b) in boxes.iter().enumerate() {
             for &[a, c] in &b.linking {
                 let (Some(&from), Some(&to)) = (ids.get(&a), ids.get(&c)) else {
-                    return Err(FormatError::at_line(file, line_no, format!("box {i} links to an unknown id ({a}, {c})")));
+                    return Err(FormatError::at_line(
+                        file,
+                        line_no,
+                        format!("box {i} links to an unknown id ({a}, {c})"),
+                    ));
                 };
                 if from != to {
                     pairs.insert((from, to));

@@ -57,7 +57,8 @@ pub fn write(pages: &[Page], classes: &[String]) -> (Vec<OutFile>, Skipped) {
             let r = b.rect;
             let _ = writeln!(x, "\t<object>");
             let _ = writeln!(x, "\t\t<name>{}</name>", escape(label));
-            let _ = writeln!(x, "\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>");
+            let _ =
+                writeln!(x, "\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>");
             let _ = writeln!(
                 x,
                 "\t\t<bndbox>\n\t\t\t<xmin>{}</xmin>\n\t\t\t<ymin>{}</ymin>\n\t\t\t<xmax>{}</xmax>\n\t\t\t<ymax>{}</ymax>\n\t\t</bndbox>",
@@ -178,7 +179,11 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Page, FormatError> {
     let text = utf8(file, bytes)?;
     let root = parse_tree(file, text)?;
     if root.name != "annotation" {
-        return Err(FormatError::at_line(file, root.line, format!("root element is <{}>, not <annotation>", root.name)));
+        return Err(FormatError::at_line(
+            file,
+            root.line,
+            format!("root element is <{}>, not <annotation>", root.name),
+        ));
     }
     let filename = root
         .text_of("filename")
@@ -194,7 +199,8 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Page, FormatError> {
             .map(|v| v as u32)
             .ok_or_else(|| FormatError::at_line(file, size.line, format!("<{name}> is not a whole number: '{s}'")))
     };
-    let mut page = Page { image: filename.to_string(), width: dim("width")?, height: dim("height")?, ..Page::default() };
+    let mut page =
+        Page { image: filename.to_string(), width: dim("width")?, height: dim("height")?, ..Page::default() };
     for obj in root.children("object") {
         let at = |reason: String| FormatError::at_line(file, obj.line, reason);
         let name = obj.text_of("name").filter(|s| !s.is_empty()).ok_or_else(|| at("object without <name>".into()))?;

@@ -34,7 +34,14 @@ pub fn write(pages: &[Page], classes: &[String]) -> (Vec<OutFile>, Skipped) {
             };
             let r = b.rect;
             let (x0, y0, x1, y1) = (f64::from(r.x0), f64::from(r.y0), f64::from(r.x1), f64::from(r.y1));
-            let _ = writeln!(text, "{class} {} {} {} {}", (x0 + x1) / 2.0 / w, (y0 + y1) / 2.0 / h, (x1 - x0) / w, (y1 - y0) / h);
+            let _ = writeln!(
+                text,
+                "{class} {} {} {} {}",
+                (x0 + x1) / 2.0 / w,
+                (y0 + y1) / 2.0 / h,
+                (x1 - x0) / w,
+                (y1 - y0) / h
+            );
         }
         files.push(OutFile::new(format!("{LABEL_DIR}/{}.txt", file_stem(&page.image)), text.into_bytes()));
     }

@@ -44,7 +44,15 @@ impl Store {
         self.conn
             .execute(
                 &format!("INSERT INTO dataset_versions ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                params![v.number, v.created_ms, v.user.map(|u| u.0), v.format, v.options, v.manifest, v.manifest_sha256],
+                params![
+                    v.number,
+                    v.created_ms,
+                    v.user.map(|u| u.0),
+                    v.format,
+                    v.options,
+                    v.manifest,
+                    v.manifest_sha256
+                ],
             )
             .map_err(|e| match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::ConstraintViolation) => {
