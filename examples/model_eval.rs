@@ -1,0 +1,204 @@
+//! Measures the OCR model pass (or stored predictions) against ground-truth JSON with the
+//! project's one metrics module; used by benches/rapidocr_baseline.sh.
+//!
+//!   model_eval synth OUT_DIR COUNT [SEED]        write synthetic invoices with ground truth
+//!   model_eval eval GT_DIR [options]             run the model pass and score it
+//!     --pred DIR        score predictions stored as ground-truth JSON instead (e.g. RapidOCR's)
+//!     --split F|none    wide-gap split factor (default: ModelConfig's)
+//!     --max-side N      detector max side px;  --min-side N;  --box-thresh X;  --unclip X
+//!     --min-width N     recogniser minimum batch width;  --batch N
+//!     --threads N  --cls  --name LABEL
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use facture::formats::gt::{GroundTruth, gt_files_in};
+use facture::metrics::{CerCounts, Counts, cer_counts, cer_folded_counts, match_boxes};
+use facture::prelabel::Proposal;
+use facture::prelabel::model::runtime::find_model_dir;
+use facture::prelabel::model::spec::{ModelSet, ModelSpec, SPEC_FILE_NAME};
+use facture::prelabel::model::{ModelConfig, ModelSource};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("synth") if args.len() >= 3 => {
+            let seed = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(7);
+            facture::synth::write_set(Path::new(&args[1]), args[2].parse()?, seed)?;
+            Ok(())
+        }
+        Some("eval") if args.len() >= 2 => eval(Path::new(&args[1]), &args[2..]),
+        _ => bail!("usage: model_eval synth OUT COUNT [SEED] | model_eval eval GT_DIR [options]"),
+    }
+}
+
+fn opt<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+}
+
+/// A temporary model dir whose spec points at the provisioned files with overrides applied.
+fn tuned_model_dir(args: &[String]) -> Result<Option<tempfile::TempDir>> {
+    let keys = ["--max-side", "--min-side", "--box-thresh", "--unclip", "--min-width", "--batch"];
+    if !keys.iter().any(|k| opt(args, k).is_some()) {
+        return Ok(None);
+    }
+    let models = find_model_dir(None)?;
+    let mut set = ModelSet::ppocr_v6_small();
+    for m in &mut set.models {
+        match m {
+            ModelSpec::TextDetectorDb(d) => {
+                d.file = models.join(&d.file);
+                if let Some(v) = opt(args, "--max-side") {
+                    d.max_side_px = v.parse()?;
+                }
+                if let Some(v) = opt(args, "--min-side") {
+                    d.min_side_px = v.parse()?;
+                }
+                if let Some(v) = opt(args, "--box-thresh") {
+                    d.box_thresh = v.parse()?;
+                }
+                if let Some(v) = opt(args, "--unclip") {
+                    d.unclip_ratio = v.parse()?;
+                }
+            }
+            ModelSpec::TextRecognizerCtc(r) => {
+                r.file = models.join(&r.file);
+                if let Some(v) = opt(args, "--min-width") {
+                    r.min_width_px = v.parse()?;
+                }
+                if let Some(v) = opt(args, "--batch") {
+                    r.batch_size = v.parse()?;
+                }
+            }
+            ModelSpec::TextDirectionCls(c) => c.file = models.join(&c.file),
+        }
+    }
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join(SPEC_FILE_NAME), serde_json::to_string_pretty(&set)?)?;
+    Ok(Some(dir))
+}
+
+fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
+    let files = gt_files_in(gt_dir).with_context(|| format!("cannot list {}", gt_dir.display()))?;
+    let pages: Vec<(PathBuf, GroundTruth)> =
+        files.into_iter().filter_map(|p| GroundTruth::load(&p).ok().map(|g| (p, g))).collect();
+    if pages.is_empty() {
+        bail!("no ground-truth JSON in {}", gt_dir.display());
+    }
+    let mut counts = Counts::default();
+    let (mut cer, mut cer_folded) = (CerCounts::default(), CerCounts::default());
+    let (mut det_secs, mut full_secs) = (0.0f64, 0.0f64);
+    let name;
+    if let Some(pred_dir) = opt(args, "--pred") {
+        name = opt(args, "--name").unwrap_or("predictions").to_string();
+        for (path, gt) in &pages {
+            let file = Path::new(pred_dir).join(path.file_name().unwrap_or_default());
+            let pred = GroundTruth::load(&file)?;
+            let props: Vec<Proposal> = pred
+                .boxes
+                .iter()
+                .map(|b| Proposal {
+                    rect: b.rect(),
+                    quad: None,
+                    text: Some(b.text.clone()),
+                    score: 1.0,
+                    level: facture::prelabel::Level::Line,
+                })
+                .collect();
+            score(gt, &props, &mut counts, &mut cer, &mut cer_folded);
+        }
+    } else {
+        let tuned = tuned_model_dir(args)?;
+        let mut config = ModelConfig {
+            model_dir: tuned.as_ref().map(|d| d.path().to_path_buf()),
+            direction_classifier: args.iter().any(|a| a == "--cls"),
+            ..ModelConfig::default()
+        };
+        if let Some(v) = opt(args, "--threads") {
+            config.threads = v.parse()?;
+        }
+        match opt(args, "--split") {
+            Some("none") => config.split_gap_factor = None,
+            Some(v) => config.split_gap_factor = Some(v.parse()?),
+            None => {}
+        }
+        let mut source = ModelSource::load(&config)?;
+        let config = config.clone();
+        name = opt(args, "--name").unwrap_or("facture").to_string();
+        let images: Vec<image::DynamicImage> =
+            pages.iter().map(|(p, gt)| image::open(gt.image_path(p))).collect::<Result<_, _>>()?;
+        // warm-up, as for RapidOCR: the first run pays for memory-arena set-up
+        source.read_page(&images[0])?;
+        let mut all_lines = Vec::new();
+        for img in &images {
+            if !args.iter().any(|a| a == "--no-first-boxes") {
+                let t0 = Instant::now();
+                source.detect(img)?;
+                det_secs += t0.elapsed().as_secs_f64();
+            }
+            let t0 = Instant::now();
+            let lines = source.read_lines(img)?;
+            let _ = source.line_proposals(img, &lines);
+            full_secs += t0.elapsed().as_secs_f64();
+            all_lines.push(lines);
+        }
+        // --sweep F1,F2,..: score several split factors from the same readings;
+        // --tighten-sweep M1,M2,..: the same for ink margins ("none" keeps loose boxes)
+        let parse = |list: &str| -> Vec<Option<f32>> { list.split(',').map(|f| f.parse().ok()).collect() };
+        let mut variants: Vec<ModelConfig> = Vec::new();
+        for factor in opt(args, "--sweep").map_or(vec![config.split_gap_factor], parse) {
+            for margin in opt(args, "--tighten-sweep").map_or(vec![config.tighten_margin_px], parse) {
+                variants.push(ModelConfig { split_gap_factor: factor, tighten_margin_px: margin, ..config.clone() });
+            }
+        }
+        let sweeping = variants.len() > 1;
+        for variant in variants {
+            let (factor, margin) = (variant.split_gap_factor, variant.tighten_margin_px);
+            source.set_config(variant);
+            let (mut c, mut ce, mut cf) = (Counts::default(), CerCounts::default(), CerCounts::default());
+            for (((_, gt), lines), img) in pages.iter().zip(&all_lines).zip(&images) {
+                score(gt, &source.line_proposals(img, lines), &mut c, &mut ce, &mut cf);
+            }
+            if sweeping {
+                eprintln!(
+                    "split {factor:?} tighten {margin:?}: P {:.3} R {:.3} cer {:.4} folded {:.4}",
+                    c.precision(),
+                    c.recall(),
+                    ce.rate(),
+                    cf.rate()
+                );
+            }
+            (counts, cer, cer_folded) = (c, ce, cf);
+        }
+    }
+    let n = pages.len() as f64;
+    println!(
+        "{{\"source\":\"{name}\",\"set\":\"{}\",\"documents\":{},\"precision\":{:.3},\"recall\":{:.3},\"f1\":{:.3},\"cer\":{:.4},\"cer_folded\":{:.4},\"s_per_page\":{:.3},\"first_boxes_s_per_page\":{:.3}}}",
+        gt_dir.file_name().unwrap_or_default().to_string_lossy(),
+        pages.len(),
+        counts.precision(),
+        counts.recall(),
+        counts.f1(),
+        cer.rate(),
+        cer_folded.rate(),
+        full_secs / n,
+        det_secs / n,
+    );
+    Ok(())
+}
+
+fn score(gt: &GroundTruth, props: &[Proposal], counts: &mut Counts, cer: &mut CerCounts, cer_folded: &mut CerCounts) {
+    let gt_rects: Vec<_> = gt.boxes.iter().map(|b| b.rect()).collect();
+    let pred_rects: Vec<_> = props.iter().map(|p| p.rect).collect();
+    let m = match_boxes(&gt_rects, &pred_rects, 0.5);
+    let c = m.counts();
+    counts.matched += c.matched;
+    counts.gt += c.gt;
+    counts.pred += c.pred;
+    for pair in &m.pairs {
+        let (r, h) = (&gt.boxes[pair.gt].text, props[pair.pred].text.as_deref().unwrap_or(""));
+        *cer += cer_counts(r, h);
+        *cer_folded += cer_folded_counts(r, h);
+    }
+}

@@ -1,0 +1,187 @@
+//! The real OCR models through ONNX Runtime on synthetic invoices, and the errors a missing
+//! or wrong runtime or model gives. Needs the runtime and models build.rs provisions; where
+//! the build could not provision them the model tests print a note and pass, unless
+//! FACTURE_REQUIRE_MODELS=1 (CI and this project's machines), where they fail.
+
+use std::path::PathBuf;
+
+use facture::domain::Quad;
+use facture::metrics::{CerCounts, Counts, cer_counts, match_boxes};
+use facture::prelabel::ProposalSource;
+use facture::prelabel::model::runtime::{find_model_dir, find_runtime};
+use facture::prelabel::model::spec::{ModelSet, SPEC_FILE_NAME};
+use facture::prelabel::model::{ModelConfig, ModelError, ModelSource};
+
+/// The provisioned runtime and model dir, or `None` (with a note) when absent and allowed.
+fn provisioned() -> Option<(PathBuf, PathBuf)> {
+    match (find_runtime(None), find_model_dir(None)) {
+        (Ok(lib), Ok(dir)) => Some((lib, dir)),
+        (Err(e), _) | (_, Err(e)) => {
+            if std::env::var("FACTURE_REQUIRE_MODELS").is_ok_and(|v| v == "1") {
+                panic!("FACTURE_REQUIRE_MODELS=1 but the model pass is not provisioned: {e}");
+            }
+            eprintln!("note: skipping model test, runtime or models not provisioned: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn required_models_are_present_when_asked_for() {
+    // With FACTURE_REQUIRE_MODELS=1 this fails on a machine where build.rs could not provision.
+    let _ = provisioned();
+}
+
+#[test]
+fn reads_synthetic_invoices_above_measured_floors() {
+    let Some(_) = provisioned() else { return };
+    let mut source = ModelSource::load(&ModelConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.name(), "model:ppocr-v6-small");
+    let mut counts = Counts::default();
+    let mut cer = CerCounts::default();
+    for index in 1..=2 {
+        let page = facture::synth::render_page(7, index);
+        let image = image::DynamicImage::ImageRgb8(page.image);
+        let proposals = source.propose(&image).unwrap_or_else(|e| panic!("{e}"));
+        assert!(proposals.iter().all(|p| p.text.as_deref().is_some_and(|t| !t.is_empty())));
+        let gt: Vec<_> = page.gt.boxes.iter().map(|b| b.rect()).collect();
+        let pred: Vec<_> = proposals.iter().map(|p| p.rect).collect();
+        let m = match_boxes(&gt, &pred, 0.5);
+        let c = m.counts();
+        (counts.matched, counts.gt, counts.pred) = (counts.matched + c.matched, counts.gt + c.gt, counts.pred + c.pred);
+        for pair in &m.pairs {
+            cer += cer_counts(&page.gt.boxes[pair.gt].text, proposals[pair.pred].text.as_deref().unwrap_or(""));
+        }
+    }
+    let (recall, cer) = (counts.recall(), cer.rate());
+    eprintln!("synthetic pages 1-2 of seed 7: precision {:.3} recall {recall:.3} cer {cer:.4}", counts.precision());
+    // measured with the default config: precision 0.987, recall 0.957, cer 0.0143
+    assert!(recall >= 0.92, "recall {recall}");
+    assert!(cer <= 0.03, "cer {cer}");
+}
+
+#[test]
+fn detection_gives_boxes_and_recognition_reads_a_moved_box() {
+    let Some(_) = provisioned() else { return };
+    let mut source = ModelSource::load(&ModelConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let page = facture::synth::render_page(7, 3);
+    let image = image::DynamicImage::ImageRgb8(page.image);
+    let boxes = source.detect(&image).unwrap_or_else(|e| panic!("{e}"));
+    assert!(boxes.len() >= 20 && boxes.iter().all(|b| b.text.is_none()), "{} boxes", boxes.len());
+    // re-recognise ground-truth boxes, as after an annotator moved a box
+    let gt: Vec<_> = page.gt.boxes.iter().filter(|b| b.text.chars().count() >= 4).take(8).collect();
+    let regions: Vec<Quad> = gt.iter().map(|b| Quad::from_rect(&b.rect())).collect();
+    let mut streamed = 0;
+    let texts = source
+        .recognize_streaming(&image, &regions, &mut |batch| {
+            streamed += batch.len();
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((texts.len(), streamed), (regions.len(), regions.len()));
+    let total: CerCounts = gt.iter().zip(&texts).map(|(g, (t, _))| cer_counts(&g.text, t)).sum();
+    assert!(total.rate() <= 0.05, "{texts:?} vs {:?}", gt.iter().map(|g| &g.text).collect::<Vec<_>>());
+}
+
+#[test]
+fn missing_runtime_is_a_clear_error() {
+    let cfg = ModelConfig { ort_lib: Some("/no/such/dir/libonnxruntime.so".into()), ..ModelConfig::default() };
+    match ModelSource::load(&cfg) {
+        Err(e @ ModelError::RuntimeNotFound { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("/no/such/dir/libonnxruntime.so"), "{msg}");
+            assert!(msg.contains("cargo build") && msg.contains("--ort-lib"), "{msg}");
+        }
+        other => panic!("expected RuntimeNotFound, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn missing_model_dir_is_a_clear_error() {
+    let Some((lib, _)) = provisioned() else { return };
+    let cfg = ModelConfig { ort_lib: Some(lib), model_dir: Some("/no/such/models".into()), ..ModelConfig::default() };
+    let msg = ModelSource::load(&cfg).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("/no/such/models") && msg.contains("FACTURE_MODEL_DIR"), "{msg}");
+}
+
+/// A model dir holding the default spec set's file names, with `det` and `rec` as given.
+fn model_dir_with(det: &[u8], rec: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let set = ModelSet::ppocr_v6_small();
+    std::fs::write(dir.path().join(&set.detector().unwrap().file), det).unwrap();
+    std::fs::write(dir.path().join(&set.recognizer().unwrap().file), rec).unwrap();
+    dir
+}
+
+#[test]
+fn corrupt_model_file_is_a_clear_error() {
+    let Some((lib, models)) = provisioned() else { return };
+    let rec = std::fs::read(models.join("PP-OCRv6_rec_small.onnx")).unwrap();
+    // deterministic garbage
+    let junk: Vec<u8> = (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let dir = model_dir_with(&junk, &rec);
+    let cfg = ModelConfig { ort_lib: Some(lib), model_dir: Some(dir.path().into()), ..ModelConfig::default() };
+    match ModelSource::load(&cfg) {
+        Err(e @ ModelError::ModelLoad { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("PP-OCRv6_det_small.onnx") && msg.contains("corrupt"), "{msg}");
+        }
+        other => panic!("expected ModelLoad, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn wrong_model_kind_is_a_clear_error() {
+    let Some((lib, models)) = provisioned() else { return };
+    let det = std::fs::read(models.join("PP-OCRv6_det_small.onnx")).unwrap();
+    let rec = std::fs::read(models.join("PP-OCRv6_rec_small.onnx")).unwrap();
+    let cfg = |dir: &tempfile::TempDir| ModelConfig {
+        ort_lib: Some(lib.clone()),
+        model_dir: Some(dir.path().into()),
+        ..ModelConfig::default()
+    };
+    // the recogniser where the detector should be
+    let dir = model_dir_with(&rec, &rec);
+    match ModelSource::load(&cfg(&dir)) {
+        Err(e @ ModelError::WrongModel { expected: "text-detector-db", .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("PP-OCRv6_det_small.onnx") && msg.contains(SPEC_FILE_NAME), "{msg}");
+        }
+        other => panic!("expected WrongModel(det), got {:?}", other.err()),
+    }
+    // the detector where the recogniser should be: no dictionary, wrong output
+    let dir = model_dir_with(&det, &det);
+    match ModelSource::load(&cfg(&dir)) {
+        Err(e @ ModelError::WrongModel { expected: "text-recognizer-ctc", .. }) => {
+            assert!(e.to_string().contains("PP-OCRv6_rec_small.onnx"), "{e}");
+        }
+        other => panic!("expected WrongModel(rec), got {:?}", other.err()),
+    }
+}
+
+/// Loading a file that is not a shared library as ONNX Runtime fails cleanly. Runs in a
+/// child process: a process can load ONNX Runtime only once, and other tests load the real one.
+#[test]
+fn corrupt_runtime_is_a_clear_error() {
+    if std::env::var("FACTURE_TEST_CHILD").is_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("libonnxruntime.so.1.31.1");
+        std::fs::write(&lib, b"this is not a shared library").unwrap();
+        let cfg = ModelConfig { ort_lib: Some(lib), ..ModelConfig::default() };
+        match ModelSource::load(&cfg) {
+            Err(e @ ModelError::RuntimeLoad { .. }) => println!("CHILD-OK {e}"),
+            other => println!("CHILD-FAIL {:?}", other.err()),
+        }
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "corrupt_runtime_is_a_clear_error", "--nocapture", "--test-threads=1"])
+        .env("FACTURE_TEST_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    // libtest prints the child's output on the line that names the test
+    let found = stdout.find("CHILD-").map(|i| &stdout[i..]).unwrap_or_default();
+    assert!(found.starts_with("CHILD-OK") && found.contains("cannot load ONNX Runtime"), "{stdout}");
+}
