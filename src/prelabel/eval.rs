@@ -1,0 +1,296 @@
+//! Scores a proposal source against a folder of ground-truth JSON files with the one metrics
+//! module: per-document and micro-averaged precision/recall/F1 at an IoU threshold, CER over
+//! matched boxes when the source reads text, and source time per page.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::ProposalSource;
+use crate::domain::Rect;
+use crate::formats::gt::{GroundTruth, gt_files_in};
+use crate::metrics::{CerCounts, Counts, cer_counts, cer_folded_counts, match_boxes};
+
+/// Scores of one page.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocReport {
+    /// The image file name from the ground truth.
+    pub name: String,
+    pub gt: usize,
+    pub pred: usize,
+    pub matched: usize,
+    pub precision: f32,
+    pub recall: f32,
+    pub f1: f32,
+    pub mean_iou: f32,
+    /// `None` when the source gave no text for this page.
+    pub cer: Option<f32>,
+    pub cer_folded: Option<f32>,
+    /// Time spent inside the source, excluding image decoding.
+    pub ms: f64,
+}
+
+/// Result of [`evaluate`]; totals are micro-averaged (summed counts, not mean of ratios).
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub source: String,
+    pub iou: f32,
+    /// Pages evaluated (skipped ones not counted).
+    pub documents: usize,
+    pub gt: usize,
+    pub pred: usize,
+    pub matched: usize,
+    pub precision: f32,
+    pub recall: f32,
+    pub f1: f32,
+    /// Total edits / total reference characters over matched boxes with text; `None` when
+    /// the source produced no text at all.
+    pub cer: Option<f32>,
+    pub cer_folded: Option<f32>,
+    /// Mean source time per evaluated page, excluding image decoding.
+    pub ms_per_page: f64,
+    pub per_document: Vec<DocReport>,
+    /// Files that could not be evaluated: (file name, reason).
+    pub skipped: Vec<(String, String)>,
+}
+
+impl EvalReport {
+    pub fn to_json(&self) -> String {
+        // Plain numbers and strings (no maps with non-string keys) always serialise; a
+        // non-finite float would become null rather than fail.
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    pub fn to_table(&self) -> String {
+        use std::fmt::Write;
+        let opt = |v: Option<f32>| v.map_or("-".to_string(), |v| format!("{:.2}%", v * 100.0));
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "source {} | IoU {:.2} | {} documents | {:.1} ms/page (source only, decoding excluded)",
+            self.source, self.iou, self.documents, self.ms_per_page
+        );
+        let _ = writeln!(
+            s,
+            "{:<28} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>7} {:>7} {:>8}",
+            "document", "gt", "pred", "match", "prec", "rec", "f1", "cer", "cer_f", "ms"
+        );
+        for d in &self.per_document {
+            let _ = writeln!(
+                s,
+                "{:<28} {:>5} {:>5} {:>5} {:>6.3} {:>6.3} {:>6.3} {:>7} {:>7} {:>8.1}",
+                truncate(&d.name, 28),
+                d.gt,
+                d.pred,
+                d.matched,
+                d.precision,
+                d.recall,
+                d.f1,
+                opt(d.cer),
+                opt(d.cer_folded),
+                d.ms
+            );
+        }
+        let _ = writeln!(
+            s,
+            "{:<28} {:>5} {:>5} {:>5} {:>6.3} {:>6.3} {:>6.3} {:>7} {:>7} {:>8.1}",
+            "TOTAL",
+            self.gt,
+            self.pred,
+            self.matched,
+            self.precision,
+            self.recall,
+            self.f1,
+            opt(self.cer),
+            opt(self.cer_folded),
+            self.ms_per_page
+        );
+        for (name, why) in &self.skipped {
+            let _ = writeln!(s, "skipped {name}: {why}");
+        }
+        s
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Runs `source` over every image in `dir` that has a ground-truth JSON beside it and scores
+/// its line proposals at `iou`. Unreadable JSON, missing or undecodable images and source
+/// failures are listed in `skipped` by file name; only an unreadable `dir` is an error.
+pub fn evaluate(dir: &Path, source: &mut dyn ProposalSource, iou: f32) -> anyhow::Result<EvalReport> {
+    let files = gt_files_in(dir).map_err(|e| anyhow::anyhow!("{}: cannot list ground truth: {e}", dir.display()))?;
+    let mut per_document = Vec::new();
+    let mut skipped = Vec::new();
+    let (mut total, mut total_ms) = (Counts::default(), 0.0f64);
+    let (mut cer_all, mut cer_fold_all, mut any_text) = (CerCounts::default(), CerCounts::default(), false);
+    for json in files {
+        let gt = match GroundTruth::load(&json) {
+            Ok(gt) => gt,
+            Err(e) => {
+                skipped.push((file_name(&json), e.to_string()));
+                continue;
+            }
+        };
+        let img_path = gt.image_path(&json);
+        let img = match image::ImageReader::open(&img_path).and_then(|r| r.with_guessed_format()) {
+            Ok(r) => match r.decode() {
+                Ok(img) => img,
+                Err(e) => {
+                    skipped.push((gt.image.clone(), format!("cannot decode: {e}")));
+                    continue;
+                }
+            },
+            Err(e) => {
+                skipped.push((gt.image.clone(), format!("cannot open: {e}")));
+                continue;
+            }
+        };
+        if (img.width(), img.height()) != (gt.width, gt.height) {
+            let why = format!(
+                "image is {}x{} but {} says {}x{}",
+                img.width(),
+                img.height(),
+                file_name(&json),
+                gt.width,
+                gt.height
+            );
+            skipped.push((gt.image.clone(), why));
+            continue;
+        }
+        let start = Instant::now();
+        let props = match source.propose(&img) {
+            Ok(p) => p,
+            Err(e) => {
+                skipped.push((gt.image.clone(), format!("source failed: {e:#}")));
+                continue;
+            }
+        };
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+
+        let gt_rects: Vec<Rect> = gt.boxes.iter().map(|b| b.rect()).collect();
+        let pred_rects: Vec<Rect> = props.iter().map(|p| p.rect).collect();
+        let m = match_boxes(&gt_rects, &pred_rects, iou);
+        let c = m.counts();
+        let has_text = props.iter().any(|p| p.text.is_some());
+        let (mut dc, mut dcf) = (CerCounts::default(), CerCounts::default());
+        if has_text {
+            for pair in &m.pairs {
+                let hyp = props[pair.pred].text.as_deref().unwrap_or("");
+                let reference = &gt.boxes[pair.gt].text;
+                dc += cer_counts(reference, hyp);
+                dcf += cer_folded_counts(reference, hyp);
+            }
+            cer_all += dc;
+            cer_fold_all += dcf;
+            any_text = true;
+        }
+        total += c;
+        total_ms += ms;
+        per_document.push(DocReport {
+            name: gt.image.clone(),
+            gt: c.gt,
+            pred: c.pred,
+            matched: c.matched,
+            precision: c.precision(),
+            recall: c.recall(),
+            f1: c.f1(),
+            mean_iou: m.mean_iou(),
+            cer: has_text.then(|| dc.rate()),
+            cer_folded: has_text.then(|| dcf.rate()),
+            ms,
+        });
+    }
+    let documents = per_document.len();
+    Ok(EvalReport {
+        source: source.name(),
+        iou,
+        documents,
+        gt: total.gt,
+        pred: total.pred,
+        matched: total.matched,
+        precision: total.precision(),
+        recall: total.recall(),
+        f1: total.f1(),
+        cer: any_text.then(|| cer_all.rate()),
+        cer_folded: any_text.then(|| cer_fold_all.rate()),
+        ms_per_page: if documents == 0 { 0.0 } else { total_ms / documents as f64 },
+        per_document,
+        skipped,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelabel::{Level, Proposal};
+
+    /// Returns the ground truth it was given, with text, as if it were a perfect reader.
+    struct Oracle(Vec<(Rect, String)>);
+
+    impl ProposalSource for Oracle {
+        fn name(&self) -> String {
+            "oracle".into()
+        }
+        fn propose(&mut self, _: &image::DynamicImage) -> anyhow::Result<Vec<Proposal>> {
+            Ok(self
+                .0
+                .iter()
+                .map(|(r, t)| Proposal { rect: *r, quad: None, text: Some(t.clone()), score: 1.0, level: Level::Line })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn scores_a_folder_and_names_what_it_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        image::RgbImage::new(100, 50).save(dir.path().join("a.png")).unwrap();
+        std::fs::write(
+            dir.path().join("a.json"),
+            r#"{"image":"a.png","width":100,"height":50,"boxes":[
+                {"x0":1,"y0":1,"x1":40,"y1":10,"text":"TOTAL"},
+                {"x0":1,"y0":20,"x1":40,"y1":30,"text":"12,50 €"}]}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("b.json"), r#"{"image":"missing.png","width":1,"height":1,"boxes":[]}"#)
+            .unwrap();
+        std::fs::write(dir.path().join("c.json"), "{oops").unwrap();
+        let mut src = Oracle(vec![
+            (Rect::new(1.0, 1.0, 40.0, 10.0), "Total".into()),
+            (Rect::new(1.0, 20.0, 40.0, 30.0), "12,50 €".into()),
+            (Rect::new(60.0, 20.0, 90.0, 30.0), "x".into()),
+        ]);
+        let r = evaluate(dir.path(), &mut src, 0.5).unwrap();
+        assert_eq!(r.documents, 1);
+        assert_eq!((r.gt, r.pred, r.matched), (2, 3, 2));
+        assert!((r.precision - 2.0 / 3.0).abs() < 1e-6 && r.recall == 1.0);
+        assert_eq!(r.cer_folded, Some(0.0));
+        assert!((r.cer.unwrap() - 4.0 / 12.0).abs() < 1e-6, "OTAL vs otal over 12 chars");
+        let names: Vec<&str> = r.skipped.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(names, ["missing.png", "c.json"]);
+
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        for key in ["source", "documents", "precision", "recall", "f1", "cer", "cer_folded", "ms_per_page"] {
+            assert!(json.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(json["per_document"][0]["name"], "a.png");
+        assert!(r.to_table().contains("TOTAL"));
+    }
+
+    #[test]
+    fn a_source_without_text_reports_null_cer() {
+        let dir = tempfile::tempdir().unwrap();
+        image::GrayImage::new(10, 10).save(dir.path().join("p.png")).unwrap();
+        std::fs::write(dir.path().join("p.json"), r#"{"image":"p.png","width":10,"height":10,"boxes":[]}"#).unwrap();
+        let r = evaluate(dir.path(), &mut crate::prelabel::cv::CvSource::default(), 0.5).unwrap();
+        assert_eq!(r.documents, 1);
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert!(json["cer"].is_null() && json["cer_folded"].is_null());
+    }
+}
