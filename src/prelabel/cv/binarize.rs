@@ -32,6 +32,9 @@ pub(super) fn sauvola(img: &GrayImage, radius: u32, k: f32, min_contrast: f32) -
     for y in 0..r.min(h) {
         add_row(&mut col, &mut col_sq, y, true);
     }
+    // 1 / window width per column (narrower at the edges); rows are folded in per row.
+    let inv_cols: Vec<f32> = (0..w).map(|x| 1.0 / ((x + r).min(w - 1) + 1 - x.saturating_sub(r)) as f32).collect();
+    let min_var = min_contrast * min_contrast;
     let mut pre = vec![0u64; w + 1];
     let mut pre_sq = vec![0u64; w + 1];
     for y in 0..h {
@@ -48,9 +51,10 @@ pub(super) fn sauvola(img: &GrayImage, radius: u32, k: f32, min_contrast: f32) -
         }
         let row = &px[y * w..(y + 1) * w];
         let out_row = &mut out[y * w..(y + 1) * w];
+        let inv_rows = 1.0 / rows as f32;
         for x in 0..w {
             let (x0, x1) = (x.saturating_sub(r), (x + r).min(w - 1) + 1);
-            let inv_n = 1.0 / ((x1 - x0) * rows) as f32;
+            let inv_n = inv_cols[x] * inv_rows;
             let mean = (pre[x1] - pre[x0]) as f32 * inv_n;
             let v = f32::from(row[x]);
             // The threshold never exceeds the mean (sd <= 128), so paper needs no sqrt.
@@ -58,8 +62,11 @@ pub(super) fn sauvola(img: &GrayImage, radius: u32, k: f32, min_contrast: f32) -
                 continue;
             }
             let var = (pre_sq[x1] - pre_sq[x0]) as f32 * inv_n - mean * mean;
-            let sd = var.max(0.0).sqrt();
-            if sd >= min_contrast && v < mean * (1.0 + k * (sd / 128.0 - 1.0)) {
+            if var < min_var {
+                continue;
+            }
+            let sd = var.sqrt();
+            if v < mean * (1.0 + k * (sd / 128.0 - 1.0)) {
                 out_row[x] = 1;
             }
         }
