@@ -7,9 +7,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use facture::app::commands::system_now_ms;
-use facture::app::import::{export_gt, import_gt, import_paths, relink_dir};
+use facture::app::import::{import_gt, import_paths, relink_dir};
 use facture::app::{Command, Session};
-use facture::domain::{DocId, DocStatus, Rect, Role};
+use facture::domain::{DocId, Rect, Role};
 use facture::store::{DocFilter, Store};
 
 #[derive(Parser)]
@@ -54,17 +54,43 @@ enum Cmd {
     },
     /// List documents with their status.
     Docs { workspace: PathBuf },
-    /// Export annotations (accepted documents, or all with --all).
+    /// Export a versioned dataset (accepted documents, or all with --all), or reproduce one.
     Export {
         workspace: PathBuf,
-        #[arg(long, default_value = "facture-json")]
+        /// coco, yolo, voc, funsd, ppocr, ppocr-kie, csv, facture-json, labelstudio
+        #[arg(long, default_value = "facture-json", required_unless_present = "version")]
         format: String,
         #[arg(long)]
         out: PathBuf,
         /// Export every document, not only accepted ones.
         #[arg(long)]
         all: bool,
+        /// Train/val/test split, e.g. 80,10,10 (stratified by vendor).
+        #[arg(long)]
+        split: Option<String>,
+        /// Seed of the split and of augmentation.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Symlink images instead of copying them.
+        #[arg(long)]
+        link_images: bool,
+        /// Augmented copies per image (flips, small rotations, scaling, crops, noise).
+        #[arg(long)]
+        augment: Option<u32>,
+        /// Reproduce recorded dataset version N byte for byte instead.
+        #[arg(long)]
+        version: Option<i64>,
     },
+    /// Import a dataset made with another tool into the workspace.
+    ImportDataset {
+        workspace: PathBuf,
+        /// coco, yolo, voc, funsd, ppocr, csv, labelstudio, labelstudio-min, facture-json
+        #[arg(long)]
+        format: String,
+        path: PathBuf,
+    },
+    /// List recorded dataset versions and what changed between them.
+    Versions { workspace: PathBuf },
     /// Load ground-truth JSONs (with their images) as annotations.
     ImportGt { workspace: PathBuf, dir: PathBuf },
     /// Review queue and review history, for scripting.
@@ -188,17 +214,56 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}\t{}\t{}\t{}×{}\t{n} boxes", d.id, d.status.as_str(), d.display_name(), d.width, d.height);
             }
         }
-        Cmd::Export { workspace, format, out, all } => {
-            if format != "facture-json" {
-                bail!("unknown export format '{format}' (supported: facture-json)");
-            }
-            let store = open(&workspace)?;
-            let filter = DocFilter { status: (!all).then_some(DocStatus::Accepted), ..Default::default() };
-            let docs = store.documents(&filter)?;
-            let files = export_gt(&store, &docs, &out)?;
-            println!("exported {} document(s) to {}", files.len(), out.display());
-            if files.is_empty() && !all {
-                eprintln!("no accepted documents; use --all to export every document");
+        Cmd::Export { workspace, format, out, all, split, seed, link_images, augment, version } => {
+            use facture::app::export::{ExportOptions, export, reproduce};
+            let mut store = open(&workspace)?;
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let report = match version {
+                Some(n) => reproduce(&store, n, &out, &mut |_, _| {}, &cancel)?,
+                None => {
+                    let format = format.parse().map_err(anyhow::Error::msg)?;
+                    let mut opts = ExportOptions::new(format, &out, system_now_ms());
+                    opts.all = all;
+                    opts.split = split.map(|s| s.parse()).transpose().map_err(anyhow::Error::msg)?;
+                    opts.seed = seed;
+                    opts.link_images = link_images;
+                    opts.augment = augment.map(|count| facture::formats::augment::AugmentOptions { count, seed });
+                    match export(&mut store, &opts, &mut |_, _| {}, &cancel) {
+                        Err(e @ facture::app::export::ExportError::NoDocuments(_)) if !all => {
+                            return Err(anyhow::anyhow!("{e}; use --all to export every document"));
+                        }
+                        other => other?,
+                    }
+                }
+            };
+            println!("{}", report.summary());
+        }
+        Cmd::ImportDataset { workspace, format, path } => {
+            let mut store = open(&workspace)?;
+            let format = format.parse().map_err(anyhow::Error::msg)?;
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let report = facture::app::dataset::import_dataset(
+                &mut store,
+                format,
+                &path,
+                None,
+                system_now_ms(),
+                &mut |_, _| {},
+                &cancel,
+            )?;
+            println!("{}", report.summary());
+        }
+        Cmd::Versions { workspace } => {
+            for v in facture::app::export::list_versions(&open(&workspace)?)? {
+                println!(
+                    "v{}\t{}\t{} document(s)\t{} box(es)\t{}\t{}",
+                    v.number,
+                    v.format,
+                    v.documents,
+                    v.boxes,
+                    &v.manifest_sha256[..v.manifest_sha256.len().min(12)],
+                    v.changes
+                );
             }
         }
         Cmd::ImportGt { workspace, dir } => {
@@ -293,9 +358,7 @@ fn open_window(workspace: Option<PathBuf>) -> Result<()> {
             (facture::app::demo::ensure_demo_workspace(&dir, system_now_ms())?, true)
         }
     };
-    let _ = demo;
-    println!("{}", path.display());
-    Ok(())
+    facture::ui::run(facture::ui::RunOptions { workspace: path, demo })
 }
 
 /// Deterministic edits on a document; every "ack" line is printed only after the edit is durable.

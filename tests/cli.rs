@@ -190,3 +190,29 @@ fn review_list_and_show() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("document 99 does not exist"));
 }
+
+#[test]
+fn dataset_export_versions_and_import_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let synth = dir.path().join("synth");
+    let ws = dir.path().join("ws.sqlite");
+    ok(&["synth", "--count", "2", "--out", s(&synth), "--seed", "3"]);
+    ok(&["init", s(&ws)]);
+    ok(&["import-gt", s(&ws), s(&synth)]);
+    let v1 = dir.path().join("v1");
+    let out = ok(&["export", s(&ws), "--format", "coco", "--out", s(&v1), "--all"]);
+    assert!(out.contains("dataset version 1"), "{out}");
+    let versions = ok(&["versions", s(&ws)]);
+    assert!(versions.starts_with("v1\tcoco\t2 document(s)"), "{versions}");
+    // Reproducing version 1 gives the same bytes.
+    let again = dir.path().join("again");
+    ok(&["export", s(&ws), "--version", "1", "--out", s(&again)]);
+    assert_eq!(std::fs::read(v1.join("manifest.json")).unwrap(), std::fs::read(again.join("manifest.json")).unwrap());
+    // And the COCO export imports into a fresh workspace with all its boxes.
+    let ws2 = dir.path().join("ws2.sqlite");
+    ok(&["init", s(&ws2)]);
+    let imported = ok(&["import-dataset", s(&ws2), "--format", "coco", s(&v1)]);
+    assert!(imported.starts_with("2 document(s)"), "{imported}");
+    let bad = facture(&["export", s(&ws), "--format", "docx", "--out", s(&dir.path().join("x"))]);
+    assert!(!bad.status.success());
+}
