@@ -103,12 +103,16 @@ pub struct Annotator {
     /// Pointer position in image pixels, for the status line.
     pub(crate) cursor_img: Option<crate::domain::Point>,
     pub(crate) relink_message: Option<String>,
+    /// Review mode and the Annotate / Review / Stats switch.
+    pub(crate) review: super::review_state::ReviewState,
+    pub(crate) stats: super::stats_ui::StatsState,
 }
 
 impl Annotator {
     /// Opens the workspace as `user` and shows the first document of their queue.
     pub fn new(workspace: &Path, store: Store, user: User) -> Result<Self, CommandError> {
         let labels = store.labels()?;
+        let users = store.users()?;
         let session = Session::new(store, user.clone());
         let mut a = Self {
             workspace: workspace.to_path_buf(),
@@ -139,8 +143,15 @@ impl Annotator {
             },
             cursor_img: None,
             relink_message: None,
+            review: super::review_state::ReviewState::new(user.role, users),
+            stats: super::stats_ui::StatsState::default(),
         };
         a.refresh_queue();
+        // Reviewers start in the review queue, unless nothing waits there.
+        if a.review.view == super::review_state::WorkView::Review && a.queue.is_empty() {
+            a.review.view = super::review_state::WorkView::Annotate;
+            a.refresh_queue();
+        }
         // Resume where work is: the first document not yet submitted, else the first.
         let first = a.queue.iter().find(|d| d.status.is_editable_by_annotator()).or(a.queue.first()).map(|d| d.id);
         if let Some(id) = first {
@@ -224,6 +235,10 @@ impl Annotator {
 
     /// Annotators see their documents and unassigned ones; reviewers and leads see all.
     pub fn refresh_queue(&mut self) {
+        if self.review.view == super::review_state::WorkView::Review {
+            self.refresh_review_queue();
+            return;
+        }
         let filter = DocFilter {
             status: self.filter.status,
             assignee: None,
@@ -254,7 +269,19 @@ impl Annotator {
             }
         };
         self.activity.show_document(Some(id), system_now_ms());
+        // Keep the zoom and position from the previous document (unless it was just fitted).
+        let vp = &self.editor.viewport;
+        let mut fitted = vp.clone();
+        fitted.fit_page();
+        let keep = (self.review.keep_view && self.doc.is_some() && !self.fit_pending && fitted != *vp)
+            .then(|| (vp.zoom(), vp.pan()));
         self.editor.viewport.set_image_size(doc.width, doc.height);
+        if let Some((zoom, pan)) = keep {
+            let vp = &mut self.editor.viewport;
+            vp.set_zoom_at(vp.pan(), zoom);
+            let now = vp.pan();
+            vp.pan_by(pan.x - now.x, pan.y - now.y);
+        }
         self.editor.set_selection([], None);
         self.editor.set_tool(crate::app::canvas::Tool::Select);
         self.doc = Some(doc);
@@ -262,8 +289,12 @@ impl Annotator {
         self.tiles.clear();
         self.page = PageState::Loading { fraction: 0.0, stage: "queued" };
         self.load_wanted = true;
-        self.fit_pending = true;
+        self.fit_pending = keep.is_none();
         self.relink_message = None;
+        self.review.note_target = None;
+        self.review.note.clear();
+        self.review.reject_comment.clear();
+        self.review.doc_comment.clear();
         self.reload_boxes();
     }
 
@@ -298,6 +329,7 @@ impl Annotator {
 
     /// Starts a wanted page load and takes in what the worker reported. Runs before the UI.
     pub fn logic(&mut self, ctx: &egui::Context) {
+        self.stats.poll(ctx);
         if self.load_wanted {
             self.load_wanted = false;
             if let Some(doc) = self.doc.clone() {
@@ -350,6 +382,11 @@ impl Annotator {
         let Some(doc) = self.doc.as_ref().map(|d| d.id) else { return };
         for intent in intents {
             match intent {
+                // In review, a drawn box is one the annotator missed.
+                Intent::AddBox { rect } if self.reviewing() => self.push(
+                    Command::AddMissingBox { doc, rect, label: None, text: String::new(), comment: String::new() },
+                    After::SelectCreated,
+                ),
                 Intent::AddBox { rect } => self.push(
                     Command::AddBox { doc, rect, quad: None, label: None, text: String::new() },
                     After::SelectCreated,
@@ -436,12 +473,15 @@ impl Annotator {
             return;
         }
         let mut select: Option<(Vec<AnnId>, bool)> = None;
+        let mut queue_changed = false;
         for (cmd, after) in std::mem::take(&mut self.pending) {
-            let is_status = matches!(cmd, Command::Submit { .. } | Command::SetStatus { .. });
+            let message = super::review_state::done_message(&cmd);
+            let changes_queue = super::review_state::changes_queue(&cmd);
             match self.session.apply(cmd) {
                 Ok(Outcome::Applied(edit)) => {
                     self.edits_saved += 1;
-                    self.status = if is_status { Status::Info("Submitted for review.".into()) } else { Status::Saved };
+                    queue_changed |= changes_queue;
+                    self.status = message.map_or(Status::Saved, Status::Info);
                     if after != After::Nothing {
                         let created = Outcome::Applied(edit).created_boxes();
                         if !created.is_empty() {
@@ -455,6 +495,9 @@ impl Annotator {
         }
         self.reload_boxes();
         self.refresh_current_doc();
+        if queue_changed {
+            self.after_queue_change();
+        }
         if let Some((ids, edit)) = select {
             let primary = ids.last().copied();
             self.editor.set_selection(ids, primary);
@@ -470,6 +513,7 @@ impl Annotator {
             self.anns.clear();
             self.links.clear();
             self.editor.set_boxes(Vec::new());
+            self.reload_review();
             return;
         };
         let store = self.session.store();
@@ -488,6 +532,7 @@ impl Annotator {
             }
             (Err(e), _) | (_, Err(e)) => self.status = Status::Error(format!("cannot read the boxes: {e}")),
         }
+        self.reload_review();
         // the text field follows the store (e.g. after undo of a text change)
         if let Some(id) = self.text.target
             && self.text.buffer == self.text.original
@@ -499,7 +544,7 @@ impl Annotator {
     }
 
     /// Re-reads the current document's row (its status changes with edits and submit).
-    fn refresh_current_doc(&mut self) {
+    pub(crate) fn refresh_current_doc(&mut self) {
         let Some(id) = self.doc.as_ref().map(|d| d.id) else { return };
         if let Ok(d) = self.session.store().document(id) {
             if let Some(q) = self.queue.iter_mut().find(|q| q.id == id) {

@@ -55,18 +55,29 @@ pub fn annotator_ui(
         egui::MenuBar::new().ui(ui, |ui| {
             request = menus_ui(a, ui, recent);
             ui.separator();
+            super::review_ui::view_tabs_ui(a, ui);
             toolbar_ui(a, ui, extensions, &ctx);
         });
     });
     egui::Panel::bottom("status").show(ui, |ui| status_ui(a, ui));
+    if a.review.view == super::review_state::WorkView::Stats {
+        egui::CentralPanel::default().show(ui, |ui| super::stats_ui::stats_ui(a, ui, dialogs));
+        a.apply_pending();
+        a.flush_activity();
+        return request;
+    }
     if a.view.show_queue {
-        egui::Panel::left("queue")
-            .default_size(230.0)
-            .size_range(160.0..=420.0)
-            .show(ui, |ui| queue_ui::queue_ui(a, ui));
+        egui::Panel::left("queue").default_size(230.0).size_range(160.0..=420.0).show(ui, |ui| {
+            if a.review.view == super::review_state::WorkView::Review {
+                super::review_ui::review_queue_ui(a, ui);
+            } else {
+                queue_ui::queue_ui(a, ui);
+            }
+        });
     }
     egui::Panel::right("palette").default_size(250.0).size_range(200.0..=420.0).show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
+            super::review_ui::review_panel_ui(a, ui);
             palette_ui::palette_ui(a, ui);
             for ext in extensions.iter_mut() {
                 ui.separator();
@@ -98,6 +109,7 @@ pub fn annotator_ui(
 pub fn with_ext_ctx(a: &mut Annotator, ctx: &egui::Context, f: impl FnOnce(&mut ExtensionCtx<'_>)) {
     let mut commands = Vec::new();
     let mut status = None;
+    let mut reload = false;
     let selection = a.selection();
     {
         let mut cx = ExtensionCtx {
@@ -112,8 +124,13 @@ pub fn with_ext_ctx(a: &mut Annotator, ctx: &egui::Context, f: impl FnOnce(&mut 
             commands: &mut commands,
             status: &mut status,
             repaint: ctx,
+            reload: &mut reload,
         };
         f(&mut cx);
+    }
+    if reload {
+        a.reload_boxes();
+        a.refresh_current_doc();
     }
     for c in commands {
         a.push(c, After::Nothing);
@@ -224,6 +241,7 @@ fn run_action(a: &mut Annotator, action: Action, modifiers: &egui::Modifiers) {
         Action::ToggleGuideline => a.view.show_guideline = !a.view.show_guideline,
         Action::ToggleShortcuts => a.view.show_shortcuts = !a.view.show_shortcuts,
         Action::ToggleQueue => a.view.show_queue = !a.view.show_queue,
+        Action::Review(key) => a.review_key(key),
     }
 }
 

@@ -58,6 +58,8 @@ pub fn canvas_ui(a: &mut Annotator, ui: &mut egui::Ui, dialogs: &mut dyn FileDia
         PageState::NoDocument | PageState::Failed(_) => {}
     }
     draw::boxes(a, ui, &painter);
+    super::review_draw::overlay(a, &painter);
+    super::review_ui::doc_banner_ui(a, ui, rect);
     ui.ctx().set_cursor_icon(cursor_icon(a.editor.cursor()));
 }
 

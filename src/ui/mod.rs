@@ -11,8 +11,12 @@ mod draw;
 mod extension;
 mod palette_ui;
 mod queue_ui;
+mod review_draw;
+mod review_state;
+mod review_ui;
 mod shortcuts;
 mod start_ui;
+mod stats_ui;
 mod text_edit_ui;
 mod tiles_ui;
 
@@ -24,7 +28,8 @@ pub use annotator::{After, Annotator, PageState, QueueFilter, Status};
 pub use app::FactureApp;
 pub use dialogs::{FileDialogs, RfdDialogs, ScriptedDialogs};
 pub use extension::{Extension, ExtensionCtx};
-pub use shortcuts::{Action, SHORTCUTS, Shortcut};
+pub use review_state::{DocReview, ReviewState, WorkView};
+pub use shortcuts::{Action, ReviewKey, SHORTCUTS, Shortcut};
 pub use text_edit_ui::TEXT_FIELD_ID;
 
 /// How the binary opens the window.

@@ -27,6 +27,16 @@ pub enum Action {
     ToggleGuideline,
     ToggleShortcuts,
     ToggleQueue,
+    /// Review mode: verdicts, accept remaining, a note on the selected box.
+    Review(ReviewKey),
+}
+
+/// What a review key does (only while reviewing; otherwise it says how to start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewKey {
+    Verdict(crate::domain::Verdict),
+    AcceptRemaining,
+    Note,
 }
 
 /// Which modifier state a binding wants: `Any` ignores Shift (e.g. arrows, where Shift is a
@@ -77,6 +87,7 @@ const fn sc(
     Shortcut { group, keys, what, bindings, action }
 }
 
+use crate::domain::Verdict as V;
 use Action::*;
 use CanvasKey as C;
 
@@ -155,6 +166,32 @@ pub const SHORTCUTS: &[Shortcut] = &[
     sc("View", "T", "Show label and text on every box / only on hover", &[k(K::T)], ToggleText),
     sc("View", "Ctrl+B", "Show / hide the queue", &[ctrl(K::B)], ToggleQueue),
     sc("View", "?", "This sheet", &[any_shift(K::Questionmark)], ToggleShortcuts),
+    sc("Review", "O", "Verdict: ok (press again to clear)", &[k(K::O)], Review(ReviewKey::Verdict(V::Ok))),
+    sc("Review", "B", "Verdict: wrong box", &[k(K::B)], Review(ReviewKey::Verdict(V::WrongBox))),
+    sc("Review", "G", "Verdict: wrong label", &[k(K::G)], Review(ReviewKey::Verdict(V::WrongLabel))),
+    sc("Review", "X", "Verdict: wrong text", &[k(K::X)], Review(ReviewKey::Verdict(V::WrongText))),
+    sc(
+        "Review",
+        "S",
+        "Verdict: spurious (the box should not exist)",
+        &[k(K::S)],
+        Review(ReviewKey::Verdict(V::Spurious)),
+    ),
+    sc(
+        "Review",
+        "W, or drag",
+        "Draw a box the annotator missed (verdict: missing)",
+        &[],
+        Review(ReviewKey::Verdict(V::Missing)),
+    ),
+    sc(
+        "Review",
+        "Shift+O",
+        "Accept all remaining boxes (ok for every box without a verdict)",
+        &[Binding { key: K::O, command: false, shift: Shift::Yes }],
+        Review(ReviewKey::AcceptRemaining),
+    ),
+    sc("Review", "C", "Write a note on the selected box", &[k(K::C)], Review(ReviewKey::Note)),
 ];
 
 /// The action bound to `key` with these modifiers, and the canvas key to forward (which may
@@ -265,6 +302,9 @@ mod tests {
         assert_eq!(lookup(K::Enter, M::NONE), Some(AcceptOrEdit));
         assert_eq!(lookup(K::L, M::SHIFT), Some(Canvas(C::L)));
         assert_eq!(lookup(K::Z, M::NONE), None);
+        assert_eq!(lookup(K::O, M::NONE), Some(Review(ReviewKey::Verdict(V::Ok))));
+        assert_eq!(lookup(K::O, M::SHIFT), Some(Review(ReviewKey::AcceptRemaining)));
+        assert_eq!(lookup(K::X, M::NONE), Some(Review(ReviewKey::Verdict(V::WrongText))));
     }
 
     #[test]
