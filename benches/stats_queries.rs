@@ -13,11 +13,13 @@ use facture::store::Store;
 fn bench(c: &mut Criterion) {
     let target: usize =
         std::env::var("FACTURE_BENCH_ANNOTATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    // FACTURE_BENCH_WORKSPACE=path keeps the generated file (and its warm caches) for later runs.
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("stats-bench.sqlite");
+    let kept = std::env::var_os("FACTURE_BENCH_WORKSPACE").map(std::path::PathBuf::from);
+    let path = kept.unwrap_or_else(|| dir.path().join("stats-bench.sqlite"));
     let spec =
         SynthWorkspaceSpec { annotations_target: target, documents: target / 25, ..SynthWorkspaceSpec::default() };
-    let r = generate(&path, &spec).expect("generate");
+    let r = if path.exists() { Default::default() } else { generate(&path, &spec).expect("generate") };
     eprintln!(
         "generated {} boxes, {} documents, {} edits, {} activity rows, {} rounds in {:.1} s ({:.0} MB)",
         r.annotations,

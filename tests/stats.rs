@@ -298,7 +298,7 @@ fn every_figure_of_the_hand_built_workspace() {
     close(rita.share_rejected, 0.25);
     close(rita.reviews_per_hour, 4.0 * 3600.0 / 170.0);
     close(rita.median_review_secs, 50.0); // d0 50, d1 50 + 40, d2 30
-    close(rita.median_review_wall_secs, 35.0); // 40, 40, 30, 20
+    close(rita.median_review_wall_secs, 40.0); // d0 40, d1 40 + 30, d2 20
 
     let mix = &rep.verdict_mix;
     assert_eq!((mix.ok, mix.wrong_box, mix.wrong_text, mix.missing, mix.total()), (9, 1, 1, 1, 12));

@@ -201,9 +201,10 @@ pub struct ReviewerRow {
     pub share_rejected: Option<f64>,
     /// Rounds per hour of reviewing time.
     pub reviews_per_hour: Option<f64>,
-    /// Median reviewing active time per reviewed document.
+    /// Median reviewing active time per reviewed document (documents whose last round by this
+    /// reviewer finished in the range).
     pub median_review_secs: Option<f64>,
-    /// Median wall time from opening a round to the verdict.
+    /// Median wall time per reviewed document, from opening each round to its verdict.
     pub median_review_wall_secs: Option<f64>,
 }
 
@@ -390,43 +391,33 @@ pub fn report(store: &mut Store, q: &StatsQuery) -> Result<StatsReport, StatsErr
         acc.entry(user).or_default().facts += f;
         days.entry((day, user)).or_default().facts += f;
     }
-    for (user, _doc, first_ms, ms) in store.submitted_doc_times(idle_ms, from_ms, to_ms)? {
+    for (user, day, f) in store.rounds_by_day(from_day, to_day)? {
+        let a = acc.entry(user).or_default();
+        a.rounds += f.rounds_a;
+        a.rejected += f.rejected_a;
+        a.fp_reviewed += f.fp_a;
+        a.fp_accepted += f.fp_acc_a;
+        a.as_reviewer += f.rounds_r;
+        a.as_reviewer_rejected += f.rejected_r;
+        a.agreement_docs += f.agr_docs;
+        a.agreement += f.agreement;
+        let d = days.entry((day, user)).or_default();
+        d.fp_reviewed += f.fp_a;
+        d.fp_accepted += f.fp_acc_a;
+        d.as_reviewer += f.rounds_r;
+        d.agreement_docs += f.agr_docs;
+        d.agreement += f.agreement;
+    }
+    for (user, day, work_ms, _) in store.doc_times(idle_ms, 0, from_day, to_day)? {
         let a = acc.entry(user).or_default();
         a.docs_submitted += 1;
-        a.doc_secs.push(ms as f64 / 1000.0);
-        days.entry((utc_day(first_ms), user)).or_default().docs_submitted += 1;
+        a.doc_secs.push(work_ms as f64 / 1000.0);
+        days.entry((day, user)).or_default().docs_submitted += 1;
     }
-    for r in store.rounds_finished(from_ms, to_ms)? {
-        let day = utc_day(r.finished_ms);
-        if let Some(annotator) = r.annotator {
-            let a = acc.entry(annotator).or_default();
-            a.rounds += 1;
-            a.rejected += i64::from(r.rejected);
-            if r.number == 1 {
-                a.fp_reviewed += 1;
-                a.fp_accepted += i64::from(!r.rejected);
-                let d = days.entry((day, annotator)).or_default();
-                d.fp_reviewed += 1;
-                d.fp_accepted += i64::from(!r.rejected);
-            }
-        }
-        let a = acc.entry(r.reviewer).or_default();
-        a.as_reviewer += 1;
-        a.as_reviewer_rejected += i64::from(r.rejected);
-        a.review_wall_secs.push((r.finished_ms - r.started_ms) as f64 / 1000.0);
-        days.entry((day, r.reviewer)).or_default().as_reviewer += 1;
-    }
-    for (reviewer, _doc, ms) in store.reviewed_doc_times(idle_ms, from_ms, to_ms)? {
-        acc.entry(reviewer).or_default().review_doc_secs.push(ms as f64 / 1000.0);
-    }
-    for (annotator, day, n, c) in store.agreement_by_day(from_ms, to_ms)? {
-        let Some(user) = annotator else { continue };
+    for (user, _day, work_ms, wall_ms) in store.doc_times(idle_ms, 1, from_day, to_day)? {
         let a = acc.entry(user).or_default();
-        a.agreement_docs += n;
-        a.agreement += c;
-        let d = days.entry((day, user)).or_default();
-        d.agreement_docs += n;
-        d.agreement += c;
+        a.review_doc_secs.push(work_ms as f64 / 1000.0);
+        a.review_wall_secs.push(wall_ms as f64 / 1000.0);
     }
     for (user, _day, n, sums) in store.gold_by_day(from_ms, to_ms)? {
         let g = &mut acc.entry(user).or_default().gold;

@@ -224,24 +224,18 @@ pub fn generate(path: &Path, spec: &SynthWorkspaceSpec) -> Result<SynthWorkspace
             let ch: Vec<Change> =
                 sugg[n..].iter().map(|s| Change::Annotation { before: Some(s.clone()), after: None }).collect();
             g.edit(t, ann, doc, "reject_suggestions", &ch);
-            for i in 0..n {
+            for b in boxes.iter_mut() {
                 let secs = g.rng.random_range(secs_per_box / 2..=secs_per_box * 3 / 2);
                 g.work(&mut t, secs, ann, doc);
-                let before = boxes[i].clone();
-                boxes[i].label = Some(labels[g.rng.random_range(0..labels.len())]);
+                let before = b.clone();
+                b.label = Some(labels[g.rng.random_range(0..labels.len())]);
                 let mut action = "set_label";
                 if g.rng.random_bool(0.15) {
-                    boxes[i].rect = before.rect.translated(0.0, 2.0);
+                    b.rect = before.rect.translated(0.0, 2.0);
                     action = "set_geometry";
                 }
-                boxes[i].updated_ms = t;
-                g.edit(
-                    t,
-                    ann,
-                    doc,
-                    action,
-                    &[Change::Annotation { before: Some(before), after: Some(boxes[i].clone()) }],
-                );
+                b.updated_ms = t;
+                g.edit(t, ann, doc, action, &[Change::Annotation { before: Some(before), after: Some(b.clone()) }]);
             }
         } else {
             first_edit = g.next_edit + 1;

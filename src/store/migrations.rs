@@ -222,6 +222,40 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX activity_stats_events ON activity(user_id, ts_ms, doc_id, kind);
     CREATE INDEX review_rounds_finished ON review_rounds(finished_ms, number, annotator, reviewer, verdict, started_ms);
     "#,
+    // 5: stats caches that the report reads in one short range scan each: review rounds and
+    // agreement per (user, day), and per-document work time joined ahead of time.
+    r#"
+    CREATE TABLE stats_doc_rounds (
+        doc_id INTEGER NOT NULL, user_id INTEGER NOT NULL, day INTEGER NOT NULL,
+        rounds_a INTEGER NOT NULL, rejected_a INTEGER NOT NULL, fp_a INTEGER NOT NULL, fp_acc_a INTEGER NOT NULL,
+        rounds_r INTEGER NOT NULL, rejected_r INTEGER NOT NULL, agr_docs INTEGER NOT NULL,
+        matched INTEGER NOT NULL, gt INTEGER NOT NULL, pred INTEGER NOT NULL,
+        labels_correct INTEGER NOT NULL, labels_total INTEGER NOT NULL,
+        cer_edits INTEGER NOT NULL, cer_ref_chars INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, user_id, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_rounds (
+        user_id INTEGER NOT NULL, day INTEGER NOT NULL,
+        rounds_a INTEGER NOT NULL, rejected_a INTEGER NOT NULL, fp_a INTEGER NOT NULL, fp_acc_a INTEGER NOT NULL,
+        rounds_r INTEGER NOT NULL, rejected_r INTEGER NOT NULL, agr_docs INTEGER NOT NULL,
+        matched INTEGER NOT NULL, gt INTEGER NOT NULL, pred INTEGER NOT NULL,
+        labels_correct INTEGER NOT NULL, labels_total INTEGER NOT NULL,
+        cer_edits INTEGER NOT NULL, cer_ref_chars INTEGER NOT NULL,
+        PRIMARY KEY (day, user_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_doc_people (
+        doc_id INTEGER NOT NULL, role INTEGER NOT NULL, user_id INTEGER NOT NULL, day INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, role, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX stats_doc_people_user ON stats_doc_people(user_id);
+    CREATE TABLE stats_doc_time (
+        idle_ms INTEGER NOT NULL, role INTEGER NOT NULL, day INTEGER NOT NULL, user_id INTEGER NOT NULL,
+        doc_id INTEGER NOT NULL, work_ms INTEGER NOT NULL, wall_ms INTEGER NOT NULL,
+        PRIMARY KEY (idle_ms, role, day, user_id, doc_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX stats_doc_time_user ON stats_doc_time(idle_ms, user_id);
+    "#,
 ];
 
 /// The schema version this build of Facture writes.

@@ -152,11 +152,104 @@ pub struct AgreementRow {
     pub counts: AgreementCounts,
 }
 
-/// A recomputed document: its fact rows and (for accepted documents) its agreement.
+/// Review rounds and agreement of one (user, UTC day): as the annotator whose work was
+/// reviewed (`_a`, by finish day), as the reviewer (`_r`), and agreement of first submissions
+/// with accepted versions (by acceptance day). Summable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundFacts {
+    pub rounds_a: i64,
+    pub rejected_a: i64,
+    /// First rounds (first pass), and how many accepted.
+    pub fp_a: i64,
+    pub fp_acc_a: i64,
+    pub rounds_r: i64,
+    pub rejected_r: i64,
+    pub agr_docs: i64,
+    pub agreement: AgreementCounts,
+}
+
+const ROUND_COLS: &str = "rounds_a, rejected_a, fp_a, fp_acc_a, rounds_r, rejected_r, agr_docs, matched, gt, pred, \
+                          labels_correct, labels_total, cer_edits, cer_ref_chars";
+
+impl RoundFacts {
+    fn to_array(self) -> [i64; 14] {
+        let a = self.agreement;
+        [
+            self.rounds_a,
+            self.rejected_a,
+            self.fp_a,
+            self.fp_acc_a,
+            self.rounds_r,
+            self.rejected_r,
+            self.agr_docs,
+            a.matched,
+            a.gt,
+            a.pred,
+            a.labels_correct,
+            a.labels_total,
+            a.cer_edits,
+            a.cer_ref_chars,
+        ]
+    }
+
+    fn from_array(v: [i64; 14]) -> Self {
+        Self {
+            rounds_a: v[0],
+            rejected_a: v[1],
+            fp_a: v[2],
+            fp_acc_a: v[3],
+            rounds_r: v[4],
+            rejected_r: v[5],
+            agr_docs: v[6],
+            agreement: AgreementCounts {
+                matched: v[7],
+                gt: v[8],
+                pred: v[9],
+                labels_correct: v[10],
+                labels_total: v[11],
+                cer_edits: v[12],
+                cer_ref_chars: v[13],
+            },
+        }
+    }
+
+    fn read(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Self> {
+        let mut a = [0i64; 14];
+        for (i, v) in a.iter_mut().enumerate() {
+            *v = r.get::<_, Option<i64>>(first + i)?.unwrap_or(0);
+        }
+        Ok(Self::from_array(a))
+    }
+}
+
+impl std::ops::AddAssign for RoundFacts {
+    fn add_assign(&mut self, o: Self) {
+        let mut a = self.to_array();
+        for (x, y) in a.iter_mut().zip(o.to_array()) {
+            *x += y;
+        }
+        *self = Self::from_array(a);
+    }
+}
+
+/// Who worked on a document, for per-document times: the first submitter (role 0, day of the
+/// first submission that was not undone) and each reviewer of finished rounds (role 1, day of
+/// their last finished round, `wall_ms` summed over their rounds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocPerson {
+    pub role: i64,
+    pub user: UserId,
+    pub day: i64,
+    pub wall_ms: i64,
+}
+
+/// A recomputed document: its fact rows, round rows, people and (if accepted) agreement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DocFactsUpdate {
     pub doc: DocId,
     pub rows: Vec<FactRow>,
+    pub rounds: Vec<(UserId, i64, RoundFacts)>,
+    pub people: Vec<DocPerson>,
     pub agreement: Option<AgreementRow>,
 }
 
@@ -189,6 +282,13 @@ pub struct ObjectiveRow {
     pub target: f64,
 }
 
+/// A box verdict to bulk-insert: (round, box id, rect, verdict, reviewer, ts).
+pub type BulkVerdict = (RoundId, i64, [f32; 4], &'static str, UserId, TimestampMs);
+/// A document's final state to bulk-write: (doc, status, assignee, reviewer, is_gold).
+pub type BulkDocState = (DocId, &'static str, Option<UserId>, Option<UserId>, bool);
+/// Gold results of one (user, day): count and sums of f1, label accuracy and CER.
+pub type GoldDay = (UserId, i64, i64, [f64; 3]);
+
 /// Rows for [`Store::bulk_insert`]: ids are given, so edits can refer to boxes and rounds.
 #[derive(Debug, Clone, Default)]
 pub struct BulkBatch {
@@ -198,9 +298,9 @@ pub struct BulkBatch {
     pub activity: Vec<(TimestampMs, UserId, Option<DocId>, &'static str)>,
     pub rounds: Vec<ReviewRound>,
     /// (round, ann, x0, y0, x1, y1, verdict, reviewer, ts)
-    pub verdicts: Vec<(RoundId, i64, [f32; 4], &'static str, UserId, TimestampMs)>,
+    pub verdicts: Vec<BulkVerdict>,
     /// (doc, status, assignee, reviewer, is_gold)
-    pub doc_states: Vec<(DocId, &'static str, Option<UserId>, Option<UserId>, bool)>,
+    pub doc_states: Vec<BulkDocState>,
     /// (doc, user, ts, precision, recall, f1, label accuracy, cer)
     pub gold_scores: Vec<(DocId, UserId, TimestampMs, [f32; 5])>,
 }
@@ -268,6 +368,29 @@ fn add_facts(tx: &Transaction, user: i64, day: i64, label: i64, f: BoxFacts) -> 
     Ok(())
 }
 
+fn add_rounds(tx: &Transaction, user: i64, day: i64, f: RoundFacts) -> rusqlite::Result<()> {
+    let a = f.to_array();
+    let sets: Vec<String> = ROUND_COLS.split(", ").map(|c| c.trim()).map(|c| format!("{c}={c}+excluded.{c}")).collect();
+    tx.prepare_cached(&format!(
+        "INSERT INTO stats_rounds (user_id, day, {ROUND_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT(day, user_id) DO UPDATE SET {}",
+        sets.join(", ")
+    ))?
+    .execute(params![
+        user, day, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]
+    ])?;
+    Ok(())
+}
+
+/// Rebuilds pre-joined per-document times from `stats_doc_people` rows (filtered by the
+/// caller's WHERE) for every idle threshold the active-time cache holds.
+const DOC_TIME_INSERT: &str = "INSERT INTO stats_doc_time (idle_ms, role, day, user_id, doc_id, work_ms, wall_ms)
+     SELECT s.idle_ms, p.role, p.day, p.user_id, p.doc_id,
+       coalesce((SELECT sum(a.active_ms) FROM stats_active_doc a WHERE a.idle_ms=s.idle_ms AND a.user_id=p.user_id
+                 AND a.doc_id=p.doc_id AND ((p.role=0 AND a.phase IN (0, 2)) OR (p.role=1 AND a.phase=1))), 0),
+       p.wall_ms
+     FROM stats_doc_people p, stats_active_state s";
+
 impl Store {
     // ---- cache bookkeeping ----
 
@@ -282,7 +405,8 @@ impl Store {
         tx.execute_batch(
             "DELETE FROM stats_state; DELETE FROM stats_doc_facts; DELETE FROM stats_facts; DELETE FROM stats_agreement;
              DELETE FROM stats_active; DELETE FROM stats_active_day; DELETE FROM stats_active_doc;
-             DELETE FROM stats_active_state;",
+             DELETE FROM stats_active_state; DELETE FROM stats_doc_rounds; DELETE FROM stats_rounds;
+             DELETE FROM stats_doc_people; DELETE FROM stats_doc_time;",
         )?;
         set_state(&tx, "version", version)?;
         tx.commit()?;
@@ -339,6 +463,39 @@ impl Store {
                 ])?;
                 add_facts(&tx, row.user.0, row.day, row.label, row.facts)?;
             }
+            let old: Vec<(i64, i64, RoundFacts)> = tx
+                .prepare_cached(&format!("SELECT user_id, day, {ROUND_COLS} FROM stats_doc_rounds WHERE doc_id=?1"))?
+                .query_map([u.doc.0], |r| Ok((r.get(0)?, r.get(1)?, RoundFacts::read(r, 2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (user, day, f) in old {
+                add_rounds(&tx, user, day, RoundFacts::from_array(f.to_array().map(|v| -v)))?;
+            }
+            tx.prepare_cached("DELETE FROM stats_doc_rounds WHERE doc_id=?1")?.execute([u.doc.0])?;
+            for &(user, day, f) in &u.rounds {
+                let a = f.to_array();
+                tx.prepare_cached(&format!(
+                    "INSERT INTO stats_doc_rounds (doc_id, user_id, day, {ROUND_COLS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                ))?
+                .execute(params![
+                    u.doc.0, user.0, day, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+                    a[12], a[13]
+                ])?;
+                add_rounds(&tx, user.0, day, f)?;
+            }
+            tx.prepare_cached(
+                "DELETE FROM stats_doc_time WHERE (role, day, user_id, doc_id) IN
+                 (SELECT role, day, user_id, doc_id FROM stats_doc_people WHERE doc_id=?1)",
+            )?
+            .execute([u.doc.0])?;
+            tx.prepare_cached("DELETE FROM stats_doc_people WHERE doc_id=?1")?.execute([u.doc.0])?;
+            for p in &u.people {
+                tx.prepare_cached(
+                    "INSERT INTO stats_doc_people (doc_id, role, user_id, day, wall_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![u.doc.0, p.role, p.user.0, p.day, p.wall_ms])?;
+            }
+            tx.prepare_cached(&format!("{DOC_TIME_INSERT} WHERE p.doc_id=?1"))?.execute([u.doc.0])?;
             tx.prepare_cached("DELETE FROM stats_agreement WHERE doc_id=?1")?.execute([u.doc.0])?;
             if let Some(a) = &u.agreement {
                 let c = a.counts;
@@ -362,6 +519,7 @@ impl Store {
                 ])?;
             }
         }
+        tx.execute("DELETE FROM stats_rounds WHERE rounds_a=0 AND rounds_r=0 AND agr_docs=0", [])?;
         tx.execute("DELETE FROM stats_facts WHERE boxes=0 AND sugg_unchanged=0 AND sugg_adjusted=0 AND sugg_replaced=0 AND sugg_rejected=0 AND v_ok=0 AND v_wrong_box=0 AND v_wrong_label=0 AND v_wrong_text=0 AND v_missing=0 AND v_spurious=0", [])?;
         set_state(&tx, "facts_edit_wm", watermark)?;
         tx.commit()?;
@@ -498,6 +656,11 @@ impl Store {
              ON CONFLICT(idle_ms) DO UPDATE SET edit_wm=excluded.edit_wm, activity_wm=excluded.activity_wm",
             params![idle_ms, edit_wm, activity_wm],
         )?;
+        for u in updates {
+            tx.execute("DELETE FROM stats_doc_time WHERE idle_ms=?1 AND user_id=?2", params![idle_ms, u.user.0])?;
+            tx.prepare_cached(&format!("{DOC_TIME_INSERT} WHERE p.user_id=?1 AND s.idle_ms=?2"))?
+                .execute(params![u.user.0, idle_ms])?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -514,63 +677,7 @@ impl Store {
         Ok(rows)
     }
 
-    /// For each document a user submitted (first time) in `[from_ms, to_ms]`: the user's total
-    /// annotating + reworking active ms on it (all days). Submits later undone are left out.
-    /// Rows are (user, document, first submission ms, active ms).
-    pub fn submitted_doc_times(
-        &self,
-        idle_ms: i64,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(UserId, DocId, TimestampMs, i64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "WITH undone AS (SELECT target, count(*) AS n FROM edits WHERE target IS NOT NULL GROUP BY target),
-             sub AS (SELECT e.user_id, e.doc_id, min(e.ts_ms) AS first_ms FROM edits e INDEXED BY edits_stats_actions
-                     LEFT JOIN undone u ON u.target = e.id
-                     WHERE e.action='submit' AND e.kind='do' AND e.user_id IS NOT NULL AND coalesce(u.n, 0) % 2 = 0
-                     GROUP BY e.user_id, e.doc_id)
-             SELECT sub.user_id, sub.doc_id, sub.first_ms, coalesce((SELECT sum(a.active_ms) FROM stats_active_doc a
-                     WHERE a.idle_ms=?1 AND a.user_id=sub.user_id AND a.doc_id=sub.doc_id AND a.phase IN (0, 2)), 0)
-             FROM sub WHERE sub.first_ms BETWEEN ?2 AND ?3",
-        )?;
-        let rows = stmt
-            .query_map([idle_ms, from_ms, to_ms], |r| Ok((UserId(r.get(0)?), DocId(r.get(1)?), r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
-    /// For each (reviewer, document) with a round finished in `[from_ms, to_ms]`: the reviewer's
-    /// reviewing active ms on that document (all rounds).
-    pub fn reviewed_doc_times(&self, idle_ms: i64, from_ms: i64, to_ms: i64) -> Result<Vec<(UserId, DocId, i64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT r.reviewer, r.doc_id, coalesce((SELECT a.active_ms FROM stats_active_doc a
-                 WHERE a.idle_ms=?1 AND a.user_id=r.reviewer AND a.doc_id=r.doc_id AND a.phase=1), 0)
-             FROM (SELECT DISTINCT reviewer, doc_id FROM review_rounds
-                   WHERE finished_ms BETWEEN ?2 AND ?3) r",
-        )?;
-        let rows = stmt
-            .query_map([idle_ms, from_ms, to_ms], |r| Ok((UserId(r.get(0)?), DocId(r.get(1)?), r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
     // ---- aggregates read by the report ----
-
-    /// Distinct documents submitted per (user, UTC day) in `[from_ms, to_ms]`, undone submits left out.
-    pub fn submits_by_day(&self, from_ms: i64, to_ms: i64) -> Result<Vec<(UserId, i64, i64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "WITH undone AS (SELECT target, count(*) AS n FROM edits WHERE target IS NOT NULL GROUP BY target)
-             SELECT e.user_id, e.ts_ms / 86400000 AS day, count(DISTINCT e.doc_id)
-             FROM edits e INDEXED BY edits_stats_actions LEFT JOIN undone u ON u.target = e.id
-             WHERE e.action='submit' AND e.ts_ms BETWEEN ?1 AND ?2 AND e.kind='do' AND e.user_id IS NOT NULL
-               AND coalesce(u.n, 0) % 2 = 0
-             GROUP BY e.user_id, day",
-        )?;
-        let rows = stmt
-            .query_map([from_ms, to_ms], |r| Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
 
     /// Box facts per (user, day) for days in `[from_day, to_day]`, summed over `labels` (all when empty).
     pub fn facts_by_day(&self, from_day: i64, to_day: i64, labels: &[LabelId]) -> Result<Vec<(UserId, i64, BoxFacts)>> {
@@ -585,63 +692,38 @@ impl Store {
         Ok(rows)
     }
 
-    /// Review rounds finished in `[from_ms, to_ms]` (covering index; no comments read).
-    pub fn rounds_finished(&self, from_ms: i64, to_ms: i64) -> Result<Vec<FinishedRound>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT number, annotator, reviewer, verdict, started_ms, finished_ms
-             FROM review_rounds INDEXED BY review_rounds_finished WHERE finished_ms BETWEEN ?1 AND ?2",
-        )?;
+    /// Round and agreement facts per (user, day) for days in `[from_day, to_day]`.
+    pub fn rounds_by_day(&self, from_day: i64, to_day: i64) -> Result<Vec<(UserId, i64, RoundFacts)>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT user_id, day, {ROUND_COLS} FROM stats_rounds WHERE day BETWEEN ?1 AND ?2"
+        ))?;
         let rows = stmt
-            .query_map([from_ms, to_ms], |r| {
-                let v: Option<String> = r.get(3)?;
-                Ok(FinishedRound {
-                    number: r.get(0)?,
-                    annotator: r.get::<_, Option<i64>>(1)?.map(UserId),
-                    reviewer: UserId(r.get(2)?),
-                    rejected: v.as_deref() == Some("reject"),
-                    started_ms: r.get(4)?,
-                    finished_ms: r.get(5)?,
-                })
-            })?
+            .query_map([from_day, to_day], |r| Ok((UserId(r.get(0)?), r.get(1)?, RoundFacts::read(r, 2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
-    /// Agreement counts per (annotator, UTC day of acceptance) in `[from_ms, to_ms]`, with the
-    /// number of documents.
-    pub fn agreement_by_day(
+    /// Per-document times (user, day, work ms, wall ms) of one role — 0: first submitter's
+    /// annotating + reworking time, 1: reviewer's reviewing time — for days in the range.
+    pub fn doc_times(
         &self,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(Option<UserId>, i64, i64, AgreementCounts)>> {
+        idle_ms: i64,
+        role: i64,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<(UserId, i64, i64, i64)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT annotator, accepted_ms / 86400000 AS day, count(*), sum(matched), sum(gt), sum(pred),
-                    sum(labels_correct), sum(labels_total), sum(cer_edits), sum(cer_ref_chars)
-             FROM stats_agreement WHERE accepted_ms BETWEEN ?1 AND ?2 GROUP BY annotator, day",
+            "SELECT user_id, day, work_ms, wall_ms FROM stats_doc_time
+             WHERE idle_ms=?1 AND role=?2 AND day BETWEEN ?3 AND ?4",
         )?;
         let rows = stmt
-            .query_map([from_ms, to_ms], |r| {
-                Ok((
-                    r.get::<_, Option<i64>>(0)?.map(UserId),
-                    r.get(1)?,
-                    r.get(2)?,
-                    AgreementCounts {
-                        matched: r.get(3)?,
-                        gt: r.get(4)?,
-                        pred: r.get(5)?,
-                        labels_correct: r.get(6)?,
-                        labels_total: r.get(7)?,
-                        cer_edits: r.get(8)?,
-                        cer_ref_chars: r.get(9)?,
-                    },
-                ))
-            })?
+            .query_map([idle_ms, role, from_day, to_day], |r| Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
     /// Gold results per (user, day): count and sums of f1, label accuracy and CER.
-    pub fn gold_by_day(&self, from_ms: i64, to_ms: i64) -> Result<Vec<(UserId, i64, i64, [f64; 3])>> {
+    pub fn gold_by_day(&self, from_ms: i64, to_ms: i64) -> Result<Vec<GoldDay>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT user_id, ts_ms / 86400000 AS day, count(*), sum(f1), sum(label_accuracy), sum(cer)
              FROM gold_scores WHERE ts_ms BETWEEN ?1 AND ?2 GROUP BY user_id, day",
@@ -839,17 +921,6 @@ impl Store {
     }
 }
 
-/// A finished review round as the report reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FinishedRound {
-    pub number: u32,
-    pub annotator: Option<UserId>,
-    pub reviewer: UserId,
-    pub rejected: bool,
-    pub started_ms: TimestampMs,
-    pub finished_ms: TimestampMs,
-}
-
 fn round_row(r: &rusqlite::Row) -> rusqlite::Result<ReviewRound> {
     let verdict: Option<String> = r.get(7)?;
     Ok(ReviewRound {
@@ -880,14 +951,10 @@ mod tests {
         let mut s = Store::open_in_memory().unwrap();
         let u = s.add_user("ann", Role::Annotator).unwrap().id;
         let row = |boxes| FactRow { user: u, day: 5, label: 1, facts: BoxFacts { boxes, ..Default::default() } };
-        let upd = |rows| DocFactsUpdate { doc: DocId(1), rows, agreement: None };
-        s.write_doc_facts(
-            &[upd(vec![row(3)]), DocFactsUpdate { doc: DocId(2), rows: vec![row(4)], agreement: None }],
-            10,
-        )
-        .unwrap();
+        let upd = |doc, rows| DocFactsUpdate { doc: DocId(doc), rows, rounds: vec![], people: vec![], agreement: None };
+        s.write_doc_facts(&[upd(1, vec![row(3)]), upd(2, vec![row(4)])], 10).unwrap();
         assert_eq!(s.facts_by_day(0, 9, &[]).unwrap()[0].2.boxes, 7);
-        s.write_doc_facts(&[upd(vec![row(1)])], 11).unwrap();
+        s.write_doc_facts(&[upd(1, vec![row(1)])], 11).unwrap();
         assert_eq!(s.facts_by_day(0, 9, &[]).unwrap()[0].2.boxes, 5);
         assert_eq!(s.facts_by_day(0, 9, &[LabelId(2)]).unwrap(), vec![]);
         assert_eq!(s.facts_watermark().unwrap(), 11);

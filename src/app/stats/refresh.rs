@@ -16,15 +16,17 @@ use std::time::Instant;
 
 use crate::app::scoring::{ScoredBox, agreement};
 use crate::domain::{
-    AnnId, AnnState, Annotation, BoxVerdict, Change, DocId, DocStatus, DocVerdict, Edit, LabelId, Rect, ReviewRound,
-    Role, Source, UserId, Verdict,
+    AnnId, AnnState, Annotation, BoxVerdict, Change, DocId, DocStatus, DocVerdict, Edit, EditKind, LabelId, Rect,
+    ReviewRound, Role, Source, UserId, Verdict,
 };
 use crate::metrics::activity::{self, MS_PER_DAY, Phase, RoundSpan, TimelineEvent, active_time, classify_phase};
-use crate::store::stats::{ActiveUpdate, AgreementCounts, AgreementRow, BoxFacts, DocFactsUpdate, FactRow};
+use crate::store::stats::{
+    ActiveUpdate, AgreementCounts, AgreementRow, BoxFacts, DocFactsUpdate, DocPerson, FactRow, RoundFacts,
+};
 use crate::store::{Store, StoreError};
 
 /// Bump when the derivation changes: caches filled by older code are then rebuilt.
-pub const CACHE_VERSION: i64 = 1;
+pub const CACHE_VERSION: i64 = 2;
 
 /// Documents per write transaction during a refresh.
 const DOCS_PER_BATCH: usize = 500;
@@ -261,7 +263,52 @@ pub fn derive_doc_facts(
         facts.into_iter().map(|((user, day, label), facts)| FactRow { user, day, label, facts }).collect();
     rows.sort_by_key(|r| (r.user, r.day, r.label));
     let agreement = if accepted { first_pass_agreement(edits, boxes, rounds) } else { None };
-    DocFactsUpdate { doc, rows, agreement }
+
+    // Rounds per (user, finish day), as annotator and as reviewer; agreement by acceptance day.
+    let mut per_day: HashMap<(UserId, i64), RoundFacts> = HashMap::new();
+    let mut reviewed: HashMap<UserId, (i64, i64)> = HashMap::new();
+    for r in &finished {
+        let Some(end) = r.finished_ms else { continue };
+        let (day, rejected) = (activity::utc_day(end), i64::from(r.verdict == Some(DocVerdict::Reject)));
+        if let Some(a) = r.annotator {
+            let f = per_day.entry((a, day)).or_default();
+            f.rounds_a += 1;
+            f.rejected_a += rejected;
+            if r.number == 1 {
+                f.fp_a += 1;
+                f.fp_acc_a += 1 - rejected;
+            }
+        }
+        let f = per_day.entry((r.reviewer, day)).or_default();
+        f.rounds_r += 1;
+        f.rejected_r += rejected;
+        let e = reviewed.entry(r.reviewer).or_insert((day, 0));
+        e.0 = e.0.max(day);
+        e.1 += end - r.started_ms;
+    }
+    if let Some(ag) = &agreement
+        && let Some(a) = ag.annotator
+    {
+        let f = per_day.entry((a, activity::utc_day(ag.accepted_ms))).or_default();
+        f.agr_docs += 1;
+        f.agreement += ag.counts;
+    }
+    let mut rounds: Vec<(UserId, i64, RoundFacts)> = per_day.into_iter().map(|((u, d), f)| (u, d, f)).collect();
+    rounds.sort_by_key(|r| (r.0, r.1));
+
+    // The first submission that was not undone (an odd number of undo/redo edits targets it).
+    let toggles =
+        |id| edits.iter().filter(|e| matches!(e.kind, EditKind::Undo(t) | EditKind::Redo(t) if t == id)).count();
+    let mut people: Vec<DocPerson> = edits
+        .iter()
+        .filter(|e| e.action == "submit" && e.kind == EditKind::Do && toggles(e.id) % 2 == 0)
+        .find_map(|e| e.user.map(|u| DocPerson { role: 0, user: u, day: activity::utc_day(e.ts_ms), wall_ms: 0 }))
+        .into_iter()
+        .collect();
+    let mut reviewers: Vec<_> = reviewed.into_iter().collect();
+    reviewers.sort_by_key(|r| r.0);
+    people.extend(reviewers.into_iter().map(|(user, (day, wall_ms))| DocPerson { role: 1, user, day, wall_ms }));
+    DocFactsUpdate { doc, rows, rounds, people, agreement }
 }
 
 /// Agreement of the first submission with the accepted version, when the last round accepted.
