@@ -1,15 +1,17 @@
 //! Keeping the stats caches current, incrementally.
 //!
 //! Two caches, two invalidation keys:
-//! - **Per-document facts** (boxes made, suggestion outcomes, verdict mix, agreement of the first
-//!   submission with the accepted version) need the edit log's JSON. They are recomputed only
+//! - **Per-document facts** (boxes made, suggestion outcomes, verdict mix, review rounds, who
+//!   submitted and reviewed, agreement of the first submission with the accepted version) need
+//!   the edit log's JSON. They are recomputed only
 //!   for documents with edits after the facts watermark, each by replaying that document's own
 //!   log; aggregates are kept by subtracting the old contribution and adding the new one. The
 //!   first refresh of a big workspace replays everything once; afterwards a refresh costs what
 //!   changed since the last one.
 //! - **Active time** (per idle threshold) needs only timestamps, documents and actions, read
 //!   from covering indexes. A user's days are recomputed from the earliest day that has new
-//!   events; older days are final.
+//!   events; older days are final. Per-document work times (for medians) are the two joined,
+//!   rebuilt for the users and documents that changed, so the report reads them in one scan.
 
 use std::collections::HashMap;
 use std::time::Instant;
