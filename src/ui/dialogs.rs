@@ -12,6 +12,11 @@ pub trait FileDialogs {
     fn pick_image(&mut self, near: &Path) -> Option<PathBuf>;
     /// A folder to search for moved image files by content hash.
     fn pick_folder(&mut self, near: &Path) -> Option<PathBuf>;
+    /// Where to save an export (stats as CSV or JSON), proposing `file_name`.
+    fn save_export(&mut self, file_name: &str) -> Option<PathBuf> {
+        let _ = file_name;
+        None
+    }
 }
 
 /// The real dialogs (rfd, through the desktop portal).
@@ -56,6 +61,15 @@ impl FileDialogs for RfdDialogs {
         }
         d.pick_folder()
     }
+
+    fn save_export(&mut self, file_name: &str) -> Option<PathBuf> {
+        let ext = Path::new(file_name).extension().and_then(|e| e.to_str()).unwrap_or("*").to_string();
+        rfd::FileDialog::new()
+            .set_title("Export the stats")
+            .set_file_name(file_name)
+            .add_filter(ext.to_uppercase(), &[ext.as_str()])
+            .save_file()
+    }
 }
 
 /// Answers from a script, in order; `None` once the script runs out (like a cancelled dialog).
@@ -89,5 +103,8 @@ impl FileDialogs for ScriptedDialogs {
     }
     fn pick_folder(&mut self, _near: &Path) -> Option<PathBuf> {
         self.next("pick_folder")
+    }
+    fn save_export(&mut self, _file_name: &str) -> Option<PathBuf> {
+        self.next("save_export")
     }
 }

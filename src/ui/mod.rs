@@ -10,12 +10,14 @@ mod dialogs;
 mod draw;
 mod extension;
 mod palette_ui;
+mod prelabel_ui;
 mod queue_ui;
 mod review_draw;
 mod review_state;
 mod review_ui;
 mod shortcuts;
 mod start_ui;
+mod stats_plots;
 mod stats_ui;
 mod text_edit_ui;
 mod tiles_ui;
@@ -28,8 +30,10 @@ pub use annotator::{After, Annotator, PageState, QueueFilter, Status};
 pub use app::FactureApp;
 pub use dialogs::{FileDialogs, RfdDialogs, ScriptedDialogs};
 pub use extension::{Extension, ExtensionCtx};
+pub use prelabel_ui::PrelabelPanel;
 pub use review_state::{DocReview, ReviewState, WorkView};
 pub use shortcuts::{Action, ReviewKey, SHORTCUTS, Shortcut};
+pub use stats_ui::{Col as StatsColumn, StatsState};
 pub use text_edit_ui::TEXT_FIELD_ID;
 
 /// How the binary opens the window.

@@ -198,7 +198,7 @@ fn reviewing_ui(a: &mut Annotator, ui: &mut egui::Ui, doc: crate::domain::DocId)
         a.push(Command::AddComment { doc, ann: None, text }, After::Nothing);
     }
     for c in a.review.doc.doc_comments() {
-        ui.label(RichText::new(format!("• {}", c.text)).italics());
+        ui.label(RichText::new(format!("- {}", c.text)).italics());
     }
     ui.add_space(6.0);
     let accept = egui::Button::new(RichText::new("Accept document").strong()).fill(ACCEPT_GREEN);
@@ -273,7 +273,7 @@ fn notes_list_ui(a: &Annotator, ui: &mut egui::Ui, id: AnnId) {
         ui.label(RichText::new(format!("{}: {}", verdict_name(v.verdict), v.comment)).color(verdict_color(v.verdict)));
     }
     for c in a.review.doc.box_comments(id) {
-        ui.label(RichText::new(format!("• {}", c.text)).italics());
+        ui.label(RichText::new(format!("- {}", c.text)).italics());
     }
 }
 

@@ -1,0 +1,171 @@
+//! The lead's stats view, driven headlessly (egui_kittest): the table shows the figures of a
+//! hand-built workspace, "no data" for an annotator without reviewed work, sorts on a header
+//! click, filters by date, and exports through the scripted file dialog.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use eframe::egui::{Event, Key};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use facture::app::{Command, Session};
+use facture::domain::{DocId, DocVerdict, Rect, Role};
+use facture::store::{NewDocument, Store};
+use facture::ui::{FactureApp, ScriptedDialogs, StatsColumn, WorkView};
+
+/// 2025-03-10 09:00 UTC.
+const T0: i64 = 1_741_597_200_000;
+
+fn session(ws: &Path, name: &str, clock: &Arc<AtomicI64>) -> Session {
+    let store = Store::open(ws).unwrap();
+    let user = store.user_by_name(name).unwrap().unwrap();
+    let clock = clock.clone();
+    Session::new(store, user).with_clock(move || clock.fetch_add(10_000, Ordering::Relaxed))
+}
+
+/// alice submits two documents (3 and 2 boxes); bob accepts the first and rejects the second;
+/// carl has done nothing yet. All on 2025-03-10.
+fn workspace(dir: &Path) -> PathBuf {
+    let ws = dir.join("ws.sqlite");
+    let mut store = Store::create(&ws).unwrap();
+    for name in ["alice", "carl"] {
+        store.add_user(name, Role::Annotator).unwrap();
+    }
+    store.add_user("bob", Role::Reviewer).unwrap();
+    store.add_user("lea", Role::Lead).unwrap();
+    let docs: Vec<DocId> = (0..2)
+        .map(|i| {
+            let d = NewDocument {
+                path: format!("/nowhere/doc{i}.png"),
+                sha256: format!("{i:064}"),
+                page: 0,
+                width: 1000,
+                height: 800,
+            };
+            store.add_document(&d, T0 - 3_600_000).unwrap().unwrap()
+        })
+        .collect();
+    drop(store);
+    let clock = Arc::new(AtomicI64::new(T0));
+    let mut alice = session(&ws, "alice", &clock);
+    for (doc, n) in [(docs[0], 3), (docs[1], 2)] {
+        for i in 0..n {
+            let y = 20.0 + 40.0 * i as f32;
+            let rect = Rect::new(10.0, y, 200.0, y + 30.0);
+            alice.apply(Command::AddBox { doc, rect, quad: None, label: None, text: format!("line {i}") }).unwrap();
+        }
+        alice.apply(Command::Submit { doc }).unwrap();
+    }
+    let mut bob = session(&ws, "bob", &clock);
+    for (doc, verdict) in [(docs[0], DocVerdict::Accept), (docs[1], DocVerdict::Reject)] {
+        bob.apply(Command::StartReview { doc }).unwrap();
+        bob.apply(Command::AcceptRemaining { doc }).unwrap();
+        bob.apply(Command::FinishReview { doc, verdict, comment: "see the second line".into() }).unwrap();
+    }
+    ws
+}
+
+fn wait_for_report(h: &mut Harness<'static, FactureApp>) {
+    for _ in 0..1000 {
+        h.step();
+        let a = h.state().annotator().unwrap();
+        if a.stats_state().report().is_some() && !a.stats_state().is_computing() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.step();
+    assert!(!h.state().annotator().unwrap().stats_state().is_computing(), "the report never arrived");
+}
+
+fn cells(h: &Harness<'static, FactureApp>, name: &str) -> Vec<String> {
+    let s = h.state().annotator().unwrap().stats_state();
+    let row = s.sorted_annotators().into_iter().find(|r| r.name == name).unwrap().clone();
+    StatsColumn::ALL.iter().map(|c| c.cell(&row)).collect()
+}
+
+fn col(c: StatsColumn) -> usize {
+    StatsColumn::ALL.iter().position(|x| *x == c).unwrap()
+}
+
+#[test]
+fn lead_sees_the_known_figures_sorts_filters_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let out = dir.path().join("stats.csv");
+    let dialogs = ScriptedDialogs::new([Some(out.clone())]);
+    let app = FactureApp::with_user(&ws, "lea", None, Box::new(dialogs)).unwrap();
+    let mut h = Harness::builder()
+        .with_size([1500.0, 950.0])
+        .with_max_steps(40)
+        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    for _ in 0..50 {
+        h.step();
+    }
+
+    h.get_by_label("Stats").click();
+    h.step();
+    assert_eq!(h.state().annotator().unwrap().view(), WorkView::Stats);
+    wait_for_report(&mut h);
+
+    // alice: 2 documents, 5 boxes, 1 of 2 first reviews accepted, 1 of 2 rounds rejected
+    let alice = cells(&h, "alice");
+    assert_eq!(alice[col(StatsColumn::Docs)], "2");
+    assert_eq!(alice[col(StatsColumn::Boxes)], "5");
+    assert_eq!(alice[col(StatsColumn::FirstPass)], "50.0 %");
+    assert_eq!(alice[col(StatsColumn::Rework)], "50.0 %");
+    assert_eq!(alice[col(StatsColumn::OkShare)], "100.0 %");
+    // carl has no reviewed work: no data, not 0 % or NaN
+    let carl = cells(&h, "carl");
+    assert_eq!(carl[col(StatsColumn::Docs)], "0");
+    assert_eq!(carl[col(StatsColumn::FirstPass)], "no data");
+    assert_eq!(carl[col(StatsColumn::BoxesPerHour)], "no data");
+    // and the window shows them
+    assert!(h.query_all_by_label("50.0 %").count() >= 2);
+    assert!(h.query_all_by_label("no data").count() >= 2);
+    // bob's review line
+    let report = h.state().annotator().unwrap().stats_state().report().unwrap().clone();
+    let bob = report.reviewers.iter().find(|r| r.name == "bob").unwrap();
+    assert_eq!((bob.rounds_reviewed, bob.rounds_rejected), (2, 1));
+    assert!(h.query_all_by_label("bob").count() >= 1);
+
+    // a header click sorts: most boxes first, again: fewest first
+    h.get_by_label("Boxes").click();
+    h.step();
+    h.step();
+    let order = |h: &Harness<'static, FactureApp>| -> Vec<String> {
+        h.state().annotator().unwrap().stats_state().sorted_annotators().iter().map(|r| r.name.clone()).collect()
+    };
+    assert_eq!(order(&h).first().map(String::as_str), Some("alice"));
+    h.get_by_label("Boxes").click();
+    h.step();
+    h.step();
+    assert_eq!(order(&h).last().map(String::as_str), Some("alice"));
+
+    // export CSV through the (scripted) dialog
+    h.get_by_label("Export CSV…").click();
+    h.step();
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(csv.starts_with("kind,user_id,name"), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("annotator,") && l.contains(",alice,")), "{csv}");
+
+    // a bad date says how to write it; a later start date leaves alice without documents
+    h.get_by_label("from").click();
+    h.step();
+    h.event(Event::Text("2025-13-01".into()));
+    h.key_press(Key::Enter);
+    h.step();
+    let err = h.state().annotator().unwrap().stats_state().error.clone().unwrap_or_default();
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    h.get_by_label("from").click();
+    h.step();
+    h.key_press_modifiers(eframe::egui::Modifiers::COMMAND, Key::A);
+    h.event(Event::Text("2025-03-11".into()));
+    h.key_press(Key::Enter);
+    h.step();
+    wait_for_report(&mut h);
+    assert_eq!(cells(&h, "alice")[col(StatsColumn::Docs)], "0");
+    assert_eq!(cells(&h, "alice")[col(StatsColumn::FirstPass)], "no data");
+}
