@@ -43,11 +43,10 @@ impl Classifier {
                 return Err(ModelError::inference(format!("classifier returned shape {shape:?}")));
             }
             for (k, &i) in idx.iter().enumerate() {
-                if probs[2 * k + 1] > probs[2 * k] && probs[2 * k + 1] >= self.spec.thresh {
-                    if let Some(c) = crops[i].as_mut() {
-                        image::imageops::rotate180_in_place(&mut c.image);
-                        c.turned = true;
-                    }
+                let upside_down = probs[2 * k + 1] > probs[2 * k] && probs[2 * k + 1] >= self.spec.thresh;
+                if upside_down && let Some(c) = crops[i].as_mut() {
+                    image::imageops::rotate180_in_place(&mut c.image);
+                    c.turned = true;
                 }
             }
         }

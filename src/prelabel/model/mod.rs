@@ -20,11 +20,14 @@ use image::{DynamicImage, RgbImage};
 
 use self::cls::Classifier;
 use self::det::Detector;
-use self::rec::{Crop, Dictionary, Reading, Recognizer, crop_quad};
+use self::rec::{Crop, Dictionary, Reading, ReadingSink, Recognizer, crop_quad};
 use self::runtime::{PROVISION_HINT, io_shapes, open_session};
 use self::spec::{DictionarySource, ModelSet};
 use super::{Level, Proposal, ProposalSource};
 use crate::domain::{Quad, Rect};
+
+/// Receives each recognised batch as `(region index, text, confidence)`; `Break` cancels.
+pub type TextSink<'a> = dyn FnMut(&[(usize, String, f32)]) -> ControlFlow<()> + 'a;
 
 /// Why the model pass cannot run (or failed); every message ends in what to do.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +179,7 @@ impl ModelSource {
         &mut self,
         page: &DynamicImage,
         regions: &[Quad],
-        on_batch: &mut dyn FnMut(&[(usize, String, f32)]) -> ControlFlow<()>,
+        on_batch: &mut TextSink<'_>,
     ) -> Result<Vec<(String, f32)>, ModelError> {
         let rgb = page.to_rgb8();
         let readings = self.read(&rgb, regions, &mut |done| {
@@ -244,7 +247,7 @@ impl ModelSource {
         &mut self,
         page: &RgbImage,
         regions: &[Quad],
-        on_batch: &mut dyn FnMut(&[(usize, Reading)]) -> ControlFlow<()>,
+        on_batch: &mut ReadingSink<'_>,
     ) -> Result<Vec<Reading>, ModelError> {
         let mut crops: Vec<Option<Crop>> = regions.iter().map(|q| crop_quad(page, q)).collect();
         if let Some(cls) = self.cls.as_mut() {
@@ -366,6 +369,13 @@ fn load_dictionary(
 mod tests {
     use super::*;
     use crate::domain::Point;
+
+    #[test]
+    fn model_source_can_move_to_a_worker_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<ModelSource>();
+        assert_send::<ModelError>();
+    }
 
     #[test]
     fn only_leaning_quads_are_kept_as_quads() {

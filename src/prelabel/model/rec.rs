@@ -99,6 +99,9 @@ pub fn ctc_greedy(probs: &[f32], steps: usize, classes: usize, dict: &Dictionary
     reading
 }
 
+/// Receives each finished batch as `(crop index, reading)`; `Break` stops recognition.
+pub type ReadingSink<'a> = dyn FnMut(&[(usize, Reading)]) -> ControlFlow<()> + 'a;
+
 /// A line crop ready for recognition.
 pub struct Crop {
     pub image: RgbImage,
@@ -192,7 +195,7 @@ impl Recognizer {
     pub fn recognize(
         &mut self,
         crops: &[Option<Crop>],
-        on_batch: &mut dyn FnMut(&[(usize, Reading)]) -> ControlFlow<()>,
+        on_batch: &mut ReadingSink<'_>,
     ) -> Result<Vec<Reading>, ModelError> {
         let mut out = vec![Reading::default(); crops.len()];
         let present: Vec<usize> = (0..crops.len()).filter(|&i| crops[i].is_some()).collect();

@@ -77,10 +77,11 @@ pub fn split_at_wide_gaps(line: &Rect, reading: &Reading, gap_factor: f32) -> Ve
             space_since = true;
             continue;
         }
-        if let Some(j) = last_solid {
-            if space_since && c.x_px - reading.chars[j].x_px > gap_factor * h {
-                groups.push(Vec::new());
-            }
+        if let Some(j) = last_solid
+            && space_since
+            && c.x_px - reading.chars[j].x_px > gap_factor * h
+        {
+            groups.push(Vec::new());
         }
         if let Some(g) = groups.last_mut() {
             g.push(i);
