@@ -17,6 +17,8 @@ use facture::store::{DocFilter, Store};
 struct Cli {
     /// Workspace to open in the window (default: the demo workspace, created on first run).
     workspace: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -93,6 +95,66 @@ enum Cmd {
     Versions { workspace: PathBuf },
     /// Load ground-truth JSONs (with their images) as annotations.
     ImportGt { workspace: PathBuf, dir: PathBuf },
+    /// Add pre-annotation suggestions (CV proposals or the OCR model) to documents.
+    Prelabel {
+        workspace: PathBuf,
+        /// cv or model
+        #[arg(long)]
+        source: String,
+        /// One document (default: every document not yet submitted).
+        #[arg(long, conflicts_with = "all")]
+        doc: Option<i64>,
+        #[arg(long)]
+        all: bool,
+        /// Whose suggestions these are (created as a lead if missing).
+        #[arg(long, default_value = "facture-cli")]
+        user: String,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Score a pre-annotation source against ground-truth JSONs (images beside them).
+    Eval {
+        #[arg(long)]
+        gt: PathBuf,
+        /// cv or model
+        #[arg(long)]
+        source: String,
+        #[arg(long, default_value_t = 0.5)]
+        iou: f32,
+        /// One machine-readable JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Throughput and accuracy per person, from the workspace's own edit log.
+    Stats {
+        workspace: PathBuf,
+        /// First day, YYYY-MM-DD (UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (UTC), included.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a large, realistic workspace (for benchmarks and trying the stats panel).
+    SynthWorkspace {
+        workspace: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        users: usize,
+        #[arg(long, default_value_t = 2000)]
+        documents: usize,
+        #[arg(long, default_value_t = 50_000)]
+        annotations: usize,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Review queue and review history, for scripting.
     Review {
         workspace: PathBuf,
@@ -123,6 +185,27 @@ enum UsersCmd {
         role: String,
     },
     List,
+}
+
+/// Where the OCR model pass finds ONNX Runtime and its models (defaults: provisioned at build).
+#[derive(clap::Args, Clone, Default)]
+struct ModelArgs {
+    /// Path to libonnxruntime (else ORT_DYLIB_PATH, else the build-time copy).
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
+    /// Directory with the ONNX models (and optionally facture-models.json).
+    #[arg(long)]
+    model_dir: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    fn config(&self) -> facture::prelabel::model::ModelConfig {
+        facture::prelabel::model::ModelConfig {
+            ort_lib: self.ort_lib.clone(),
+            model_dir: self.model_dir.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -164,7 +247,7 @@ fn open(ws: &Path) -> Result<Store> {
 
 fn run(cli: Cli) -> Result<()> {
     let Some(cmd) = cli.command else {
-        return open_window(cli.workspace);
+        return open_window(cli.workspace, &cli.model);
     };
     match cmd {
         Cmd::Init { workspace } => {
@@ -280,6 +363,45 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("nothing loaded");
             }
         }
+        Cmd::Prelabel { workspace, source, doc, all, user, model } => {
+            prelabel(&workspace, &source, doc, all, &user, &model)?
+        }
+        Cmd::Eval { gt, source, iou, json, model } => {
+            let mut src: Box<dyn facture::prelabel::ProposalSource> = match source.as_str() {
+                "cv" => Box::new(facture::prelabel::cv::CvSource::default()),
+                "model" => Box::new(facture::prelabel::model::ModelSource::load(&model.config())?),
+                other => bail!("unknown source '{other}' (expected cv or model)"),
+            };
+            let report = facture::prelabel::eval::evaluate(&gt, src.as_mut(), iou)?;
+            for (file, reason) in &report.skipped {
+                eprintln!("skipped {file}: {reason}");
+            }
+            if json { println!("{}", report.to_json()) } else { println!("{}", report.to_table().trim_end()) }
+        }
+        Cmd::Stats { workspace, from, to, csv, json } => {
+            use facture::app::stats::CliFormat;
+            let format = if csv {
+                CliFormat::Csv
+            } else if json {
+                CliFormat::Json
+            } else {
+                CliFormat::Table
+            };
+            let out =
+                facture::app::stats::stats_cli_output(&mut open(&workspace)?, from.as_deref(), to.as_deref(), format)?;
+            print!("{out}");
+        }
+        Cmd::SynthWorkspace { workspace, users, documents, annotations, days, seed } => {
+            let spec = facture::app::synth_workspace::SynthWorkspaceSpec {
+                users,
+                documents,
+                annotations_target: annotations,
+                days,
+                seed,
+            };
+            let report = facture::app::synth_workspace::generate(&workspace, &spec)?;
+            println!("{report:?}");
+        }
         Cmd::Review { workspace, action } => review(&open(&workspace)?, action)?,
         Cmd::Relink { workspace, dir } => {
             let n = relink_dir(&mut open(&workspace)?, &dir)?;
@@ -287,6 +409,47 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::ScriptEdits { workspace, doc, count, user } => script_edits(&workspace, DocId(doc), count, &user)?,
     }
+    Ok(())
+}
+
+fn prelabel(ws: &Path, source: &str, doc: Option<i64>, all: bool, user: &str, model: &ModelArgs) -> Result<()> {
+    use facture::app::prelabel_job::{JobEvent, JobKind, run};
+    let kind = match source {
+        "cv" => JobKind::Cv(Default::default()),
+        "model" => JobKind::Model(model.config()),
+        other => bail!("unknown source '{other}' (expected cv or model)"),
+    };
+    let mut store = open(ws)?;
+    let user = match store.user_by_name(user)? {
+        Some(u) => u,
+        None => store.add_user(user, Role::Lead)?,
+    };
+    let docs: Vec<DocId> = match doc {
+        Some(d) => vec![store.document(DocId(d))?.id],
+        None => store
+            .documents(&DocFilter::default())?
+            .into_iter()
+            .filter(|d| all || d.status.is_editable_by_annotator())
+            .map(|d| d.id)
+            .collect(),
+    };
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let printer = std::thread::spawn(move || {
+        for ev in rx {
+            match ev {
+                JobEvent::DocFailed { doc, reason } => eprintln!("document {doc}: {reason}"),
+                JobEvent::Progress { done, total, phase } if phase != "done" => {
+                    eprintln!("[{}/{total}] {phase}", done + 1)
+                }
+                _ => {}
+            }
+        }
+    });
+    let result = run(Session::new(store, user), &docs, kind, &cancel, &tx);
+    drop(tx);
+    let _ = printer.join();
+    println!("{}", result.map_err(anyhow::Error::msg)?);
     Ok(())
 }
 
@@ -344,7 +507,7 @@ fn review(store: &Store, action: ReviewCmd) -> Result<()> {
     Ok(())
 }
 
-fn open_window(workspace: Option<PathBuf>) -> Result<()> {
+fn open_window(workspace: Option<PathBuf>, model: &ModelArgs) -> Result<()> {
     let (path, demo) = match workspace {
         Some(p) => {
             if !p.exists() {
@@ -358,7 +521,8 @@ fn open_window(workspace: Option<PathBuf>) -> Result<()> {
             (facture::app::demo::ensure_demo_workspace(&dir, system_now_ms())?, true)
         }
     };
-    facture::ui::run(facture::ui::RunOptions { workspace: path, demo })
+    let panels: Vec<Box<dyn facture::ui::Extension>> = vec![Box::new(facture::ui::PrelabelPanel::new(model.config()))];
+    facture::ui::run_with(facture::ui::RunOptions { workspace: path, demo }, panels)
 }
 
 /// Deterministic edits on a document; every "ack" line is printed only after the edit is durable.

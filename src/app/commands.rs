@@ -75,6 +75,15 @@ pub enum Command {
         items: Vec<SuggestionInput>,
         skip_iou: f32,
     },
+    /// Removes machine suggestions and adds new ones in one step (a model pass refining its
+    /// first, unread boxes into read and split lines).
+    ReplaceSuggestions {
+        doc: DocId,
+        remove: Vec<AnnId>,
+        source: Source,
+        items: Vec<SuggestionInput>,
+        skip_iou: f32,
+    },
     AcceptSuggestions {
         doc: DocId,
         ids: Vec<AnnId>,
@@ -174,6 +183,7 @@ impl Command {
             | AddLink { doc, .. }
             | DeleteLinks { doc, .. }
             | AddSuggestions { doc, .. }
+            | ReplaceSuggestions { doc, .. }
             | AcceptSuggestions { doc, .. }
             | RejectSuggestions { doc, .. }
             | FillText { doc, .. }
@@ -209,6 +219,7 @@ impl Command {
             AddLink { .. } => "add_link",
             DeleteLinks { .. } => "delete_links",
             AddSuggestions { .. } => "add_suggestions",
+            ReplaceSuggestions { .. } => "replace_suggestions",
             AcceptSuggestions { .. } => "accept_suggestions",
             RejectSuggestions { .. } => "reject_suggestions",
             FillText { .. } => "fill_text",
@@ -365,6 +376,53 @@ impl Session {
         Ok(Outcome::Applied(edit))
     }
 
+    /// Suggestion boxes for `items`, skipping any that overlap `existing` boxes or each other.
+    #[allow(clippy::too_many_arguments)]
+    fn suggestion_changes(
+        &self,
+        d: DocId,
+        existing: &[Rect],
+        source: Source,
+        items: Vec<SuggestionInput>,
+        skip_iou: f32,
+        w: f32,
+        h: f32,
+        now: TimestampMs,
+    ) -> Vec<Change> {
+        let mut added: Vec<Rect> = Vec::new();
+        let mut out = Vec::new();
+        for s in items {
+            let Ok(rect) = valid_rect(s.rect, w, h) else {
+                continue;
+            };
+            let overlaps = |r: &Rect| r.iou(&rect) >= skip_iou || contains_most(r, &rect);
+            if existing.iter().any(overlaps) || added.iter().any(overlaps) {
+                continue;
+            }
+            added.push(rect);
+            out.push(Change::Annotation {
+                before: None,
+                after: Some(Annotation {
+                    id: AnnId(0),
+                    doc: d,
+                    rect,
+                    quad: s.quad,
+                    label: None,
+                    text: s.text.unwrap_or_default(),
+                    source: source.clone(),
+                    // Machine-made (or still empty) text: re-recognition may refresh it.
+                    text_source: source.clone(),
+                    confidence: Some(s.score),
+                    state: AnnState::Suggested,
+                    author: Some(self.user.id),
+                    created_ms: now,
+                    updated_ms: now,
+                }),
+            });
+        }
+        out
+    }
+
     pub(super) fn boxes(&self, doc: DocId, ids: &[AnnId]) -> Result<Vec<Annotation>, CommandError> {
         let wanted: HashSet<AnnId> = ids.iter().copied().collect();
         let found: Vec<Annotation> =
@@ -487,40 +545,22 @@ impl Session {
                 .filter(|l| ids.contains(&l.id))
                 .map(|l| Change::Link { before: Some(l), after: None })
                 .collect(),
+            Command::ReplaceSuggestions { doc: d, remove, source, items, skip_iou } => {
+                let mut out: Vec<Change> = self
+                    .boxes(d, &remove)?
+                    .into_iter()
+                    .filter(|b| b.state == AnnState::Suggested)
+                    .map(|b| Change::Annotation { before: Some(b), after: None })
+                    .collect();
+                let removed: HashSet<AnnId> = remove.iter().copied().collect();
+                let existing: Vec<Rect> =
+                    self.store.annotations(d)?.iter().filter(|a| !removed.contains(&a.id)).map(|a| a.rect).collect();
+                out.extend(self.suggestion_changes(d, &existing, source, items, skip_iou, w, h, now));
+                out
+            }
             Command::AddSuggestions { doc: d, source, items, skip_iou } => {
                 let existing: Vec<Rect> = self.store.annotations(d)?.iter().map(|a| a.rect).collect();
-                let mut added: Vec<Rect> = Vec::new();
-                let mut out = Vec::new();
-                for s in items {
-                    let Ok(rect) = valid_rect(s.rect, w, h) else {
-                        continue;
-                    };
-                    let overlaps = |r: &Rect| r.iou(&rect) >= skip_iou || contains_most(r, &rect);
-                    if existing.iter().any(overlaps) || added.iter().any(overlaps) {
-                        continue;
-                    }
-                    added.push(rect);
-                    let text_source = if s.text.is_some() { source.clone() } else { Source::Manual };
-                    out.push(Change::Annotation {
-                        before: None,
-                        after: Some(Annotation {
-                            id: AnnId(0),
-                            doc: d,
-                            rect,
-                            quad: s.quad,
-                            label: None,
-                            text: s.text.unwrap_or_default(),
-                            source: source.clone(),
-                            text_source,
-                            confidence: Some(s.score),
-                            state: AnnState::Suggested,
-                            author: Some(self.user.id),
-                            created_ms: now,
-                            updated_ms: now,
-                        }),
-                    });
-                }
-                out
+                self.suggestion_changes(d, &existing, source, items, skip_iou, w, h, now)
             }
             Command::AcceptSuggestions { doc: d, ids } => self
                 .boxes(d, &ids)?

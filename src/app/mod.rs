@@ -5,6 +5,7 @@ pub mod canvas;
 pub mod commands;
 pub mod demo;
 pub mod import;
+pub mod prelabel_job;
 pub mod review;
 pub mod scoring;
 
@@ -13,6 +14,6 @@ pub mod activity;
 pub mod loader;
 pub mod settings;
 pub mod stats;
-pub mod synth_workspace;
 pub mod dataset;
 pub mod export;
+pub mod synth_workspace;

@@ -38,6 +38,7 @@ pub struct ExtensionCtx<'a> {
     pub(crate) commands: &'a mut Vec<Command>,
     pub(crate) status: &'a mut Option<String>,
     pub(crate) repaint: &'a egui::Context,
+    pub(crate) reload: &'a mut bool,
 }
 
 impl ExtensionCtx<'_> {
@@ -49,6 +50,12 @@ impl ExtensionCtx<'_> {
     /// A sentence for the status line.
     pub fn set_status(&mut self, message: impl Into<String>) {
         *self.status = Some(message.into());
+    }
+
+    /// The current document changed in the workspace behind the UI's back (e.g. a background
+    /// job added suggestions): reload its boxes and status after this call.
+    pub fn request_reload(&mut self) {
+        *self.reload = true;
     }
 
     /// The egui context, e.g. to clone into a worker that calls `request_repaint`.

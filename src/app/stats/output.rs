@@ -207,7 +207,7 @@ impl StatsReport {
         let num = |x: f64| format!("{x:.1}");
         let hours = |s: i64| format!("{:.2}", s as f64 / 3600.0);
         let mut out = format!(
-            "Stats {} to {} (UTC days), idle gaps over {} s not counted\n\n",
+            "Stats from {} to {} (UTC days), idle gaps over {} s not counted\n\n",
             self.from_date.as_deref().unwrap_or("the beginning"),
             self.to_date.as_deref().unwrap_or("now"),
             self.query.idle_gap_secs
