@@ -123,7 +123,8 @@ impl Extension for PrelabelPanel {
                 self.start(cx, JobKind::Model(self.model.clone()), "Model suggestions");
             }
         });
-        egui::ComboBox::from_label("for")
+        ui.label("on");
+        egui::ComboBox::from_id_salt("prelabel_scope")
             .selected_text(match self.scope {
                 Scope::Page => "this page",
                 Scope::Queue => "the queue",
