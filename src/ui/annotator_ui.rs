@@ -323,8 +323,9 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
     }
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
         if let Some(d) = a.doc.clone() {
+            // in review, Accept / Reject in the review panel finish the document instead
             let submit = ui.add_enabled(
-                a.editable(),
+                a.editable() && !a.reviewing(),
                 egui::Button::new(RichText::new("Submit").strong()).fill(Color32::from_rgb(40, 110, 70)),
             );
             if submit.on_hover_text("submit for review (Ctrl+Enter)").clicked() {
