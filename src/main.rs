@@ -521,7 +521,10 @@ fn open_window(workspace: Option<PathBuf>, model: &ModelArgs) -> Result<()> {
             (facture::app::demo::ensure_demo_workspace(&dir, system_now_ms())?, true)
         }
     };
-    let panels: Vec<Box<dyn facture::ui::Extension>> = vec![Box::new(facture::ui::PrelabelPanel::new(model.config()))];
+    let panels: Vec<Box<dyn facture::ui::Extension>> = vec![
+        Box::new(facture::ui::PrelabelPanel::new(model.config())),
+        Box::new(facture::ui::DatasetPanel::new(Box::new(facture::ui::RfdDialogs))),
+    ];
     facture::ui::run_with(facture::ui::RunOptions { workspace: path, demo }, panels)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod canvas;
 pub mod commands;
+pub mod dataset_job;
 pub mod demo;
 pub mod import;
 pub mod prelabel_job;

@@ -6,6 +6,7 @@ mod annotator;
 mod annotator_ui;
 mod app;
 mod canvas_ui;
+mod dataset_ui;
 mod dialogs;
 mod draw;
 mod extension;
@@ -28,6 +29,7 @@ use eframe::egui;
 
 pub use annotator::{After, Annotator, PageState, QueueFilter, Status};
 pub use app::FactureApp;
+pub use dataset_ui::DatasetPanel;
 pub use dialogs::{FileDialogs, RfdDialogs, ScriptedDialogs};
 pub use extension::{Extension, ExtensionCtx};
 pub use prelabel_ui::PrelabelPanel;
