@@ -12,9 +12,9 @@ pub mod scoring;
 
 pub use commands::{Command, CommandError, Outcome, Session, SuggestionInput};
 pub mod activity;
+pub mod dataset;
+pub mod export;
 pub mod loader;
 pub mod settings;
 pub mod stats;
-pub mod dataset;
-pub mod export;
 pub mod synth_workspace;

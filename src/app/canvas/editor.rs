@@ -167,9 +167,7 @@ impl Editor {
             self.link_from = None;
         }
         let gesture_lost = match &self.gesture {
-            Gesture::Resize { id, .. } | Gesture::QuadCorner { id, .. } => {
-                !self.by_id.contains(*id)
-            }
+            Gesture::Resize { id, .. } | Gesture::QuadCorner { id, .. } => !self.by_id.contains(*id),
             Gesture::Move { .. } => self.selection.len() != before,
             _ => false,
         };
@@ -188,9 +186,8 @@ impl Editor {
 
     pub fn set_selection(&mut self, ids: impl IntoIterator<Item = AnnId>, primary: Option<AnnId>) {
         self.selection = ids.into_iter().collect();
-        self.primary = primary
-            .filter(|p| self.selection.contains(p))
-            .or_else(|| self.selection.iter().next_back().copied());
+        self.primary =
+            primary.filter(|p| self.selection.contains(p)).or_else(|| self.selection.iter().next_back().copied());
     }
 
     pub fn set_tool(&mut self, tool: Tool) {
@@ -216,8 +213,7 @@ impl Editor {
 
     /// Indices into [`Editor::boxes`] of the boxes in view, in drawing order.
     pub fn visible_boxes(&self, out: &mut Vec<u32>) {
-        self.index
-            .query_rect(&self.viewport.visible_image_rect(), out);
+        self.index.query_rect(&self.viewport.visible_image_rect(), out);
     }
 
     pub fn selection(&self) -> &BTreeSet<AnnId> {
@@ -257,25 +253,13 @@ impl Editor {
     /// Where to draw `b` this frame: moved or resized while a gesture previews it.
     pub fn displayed(&self, b: &CanvasBox) -> CanvasBox {
         match &self.gesture {
-            Gesture::Move {
-                dx,
-                dy,
-                duplicate: false,
-                ..
-            } if self.selection.contains(&b.id) => CanvasBox {
-                id: b.id,
-                rect: b.rect.translated(*dx, *dy),
-                quad: b.quad.map(|q| q.translated(*dx, *dy)),
-            },
-            Gesture::Resize { id, current, .. } if *id == b.id => CanvasBox {
-                rect: *current,
-                ..*b
-            },
-            Gesture::QuadCorner { id, current, .. } if *id == b.id => CanvasBox {
-                id: b.id,
-                rect: current.bounds(),
-                quad: Some(*current),
-            },
+            Gesture::Move { dx, dy, duplicate: false, .. } if self.selection.contains(&b.id) => {
+                CanvasBox { id: b.id, rect: b.rect.translated(*dx, *dy), quad: b.quad.map(|q| q.translated(*dx, *dy)) }
+            }
+            Gesture::Resize { id, current, .. } if *id == b.id => CanvasBox { rect: *current, ..*b },
+            Gesture::QuadCorner { id, current, .. } if *id == b.id => {
+                CanvasBox { id: b.id, rect: current.bounds(), quad: Some(*current) }
+            }
             _ => *b,
         }
     }
@@ -289,19 +273,11 @@ impl Editor {
             Gesture::RubberBand { from, to } => {
                 return Preview::RubberBand(Rect::from_corners(*from, *to));
             }
-            Gesture::Move {
-                dx,
-                dy,
-                duplicate: true,
-                ..
-            } => return Preview::Copies { dx: *dx, dy: *dy },
+            Gesture::Move { dx, dy, duplicate: true, .. } => return Preview::Copies { dx: *dx, dy: *dy },
             _ => {}
         }
         match self.tool {
-            Tool::DrawQuad if !self.quad_points.is_empty() => Preview::NewQuad {
-                points: &self.quad_points,
-                pointer,
-            },
+            Tool::DrawQuad if !self.quad_points.is_empty() => Preview::NewQuad { points: &self.quad_points, pointer },
             Tool::Link(_) => match self.link_from {
                 Some(from) => Preview::Link { from, pointer },
                 None => Preview::None,
@@ -375,19 +351,12 @@ impl Editor {
         out
     }
 
-    fn pointer_down(
-        &mut self,
-        pos: ScreenPos,
-        button: PointerButton,
-        mods: Modifiers,
-        out: &mut Vec<Intent>,
-    ) {
+    fn pointer_down(&mut self, pos: ScreenPos, button: PointerButton, mods: Modifiers, out: &mut Vec<Intent>) {
         if self.is_gesture_active() {
             return; // a second button during a drag
         }
         let at_img = self.viewport.to_image(pos);
-        let pan = button == PointerButton::Middle
-            || (button == PointerButton::Primary && self.space_held);
+        let pan = button == PointerButton::Middle || (button == PointerButton::Primary && self.space_held);
         if pan {
             self.gesture = Gesture::Pan { button, last: pos };
             return;
@@ -405,9 +374,7 @@ impl Editor {
                 return;
             }
             (PointerButton::Primary, Tool::Select) => self.hit_at(at_img),
-            (PointerButton::Primary, Tool::Link(_)) => {
-                self.body_at(at_img).map(|id| Hit::Body { id })
-            }
+            (PointerButton::Primary, Tool::Link(_)) => self.body_at(at_img).map(|id| Hit::Body { id }),
             (PointerButton::Primary, Tool::DrawBox | Tool::DrawQuad) => None,
         };
         // Pressing an unselected box selects it at once so that dragging it moves it. A
@@ -420,13 +387,7 @@ impl Editor {
             self.select_only(id);
             out.push(self.selection_changed());
         }
-        self.gesture = Gesture::Pressed {
-            at: pos,
-            at_img,
-            button,
-            mods,
-            target,
-        };
+        self.gesture = Gesture::Pressed { at: pos, at_img, button, mods, target };
     }
 
     fn pointer_move(&mut self, pos: ScreenPos, out: &mut Vec<Intent>) {
@@ -448,39 +409,17 @@ impl Editor {
                 self.viewport.pan_by(dx, dy);
             }
             Gesture::DrawRect { to, .. } | Gesture::RubberBand { to, .. } => *to = p,
-            Gesture::Move {
-                from,
-                dx,
-                dy,
-                bounds,
-                ..
-            } => {
+            Gesture::Move { from, dx, dy, bounds, .. } => {
                 // whole pixels, and the moved group's bounds stay on the page (without forcing
                 // boxes that already stick out to jump in)
-                *dx = (p.x - from.x)
-                    .round()
-                    .clamp((-bounds.x0).min(0.0), (w - bounds.x1).max(0.0));
-                *dy = (p.y - from.y)
-                    .round()
-                    .clamp((-bounds.y0).min(0.0), (h - bounds.y1).max(0.0));
+                *dx = (p.x - from.x).round().clamp((-bounds.x0).min(0.0), (w - bounds.x1).max(0.0));
+                *dy = (p.y - from.y).round().clamp((-bounds.y0).min(0.0), (h - bounds.y1).max(0.0));
             }
-            Gesture::Resize {
-                handle,
-                original,
-                grab,
-                current,
-                ..
-            } => {
+            Gesture::Resize { handle, original, grab, current, .. } => {
                 let target = Point::new(p.x - grab.0, p.y - grab.1);
                 *current = handle.drag(original, snap(target, w, h));
             }
-            Gesture::QuadCorner {
-                corner,
-                original,
-                grab,
-                current,
-                ..
-            } => {
+            Gesture::QuadCorner { corner, original, grab, current, .. } => {
                 let target = Point::new(p.x - grab.0, p.y - grab.1);
                 let mut q = *original;
                 q.0[*corner] = snap(target, w, h);
@@ -491,28 +430,17 @@ impl Editor {
 
     /// The pointer moved far enough while pressed: decide what the drag is.
     fn start_drag(&mut self, out: &mut Vec<Intent>) {
-        let Gesture::Pressed {
-            at_img,
-            button,
-            mods,
-            target,
-            ..
-        } = self.gesture.clone()
-        else {
+        let Gesture::Pressed { at_img, button, mods, target, .. } = self.gesture.clone() else {
             return;
         };
         if button != PointerButton::Primary {
             return;
         }
         self.gesture = match (self.tool, target) {
-            (Tool::Select, None) if mods.shift => Gesture::RubberBand {
-                from: at_img,
-                to: at_img,
-            },
-            (Tool::DrawBox, _) | (Tool::Select, None) => Gesture::DrawRect {
-                from: self.snap_point(at_img),
-                to: at_img,
-            },
+            (Tool::Select, None) if mods.shift => Gesture::RubberBand { from: at_img, to: at_img },
+            (Tool::DrawBox, _) | (Tool::Select, None) => {
+                Gesture::DrawRect { from: self.snap_point(at_img), to: at_img }
+            }
             (Tool::Select, Some(Hit::Handle { id, handle })) => {
                 let Some(b) = self.box_by_id(id) else { return };
                 let h = handle.position(&b.rect);
@@ -529,13 +457,7 @@ impl Editor {
                     return;
                 };
                 let c = q.0[corner];
-                Gesture::QuadCorner {
-                    id,
-                    corner,
-                    original: q,
-                    grab: (at_img.x - c.x, at_img.y - c.y),
-                    current: q,
-                }
+                Gesture::QuadCorner { id, corner, original: q, grab: (at_img.x - c.x, at_img.y - c.y), current: q }
             }
             (Tool::Select, Some(Hit::Body { id })) => {
                 if !self.selection.contains(&id) {
@@ -545,13 +467,7 @@ impl Editor {
                     out.push(self.selection_changed());
                 }
                 let bounds = self.selection_bounds().unwrap_or_default();
-                Gesture::Move {
-                    from: at_img,
-                    dx: 0.0,
-                    dy: 0.0,
-                    duplicate: mods.command,
-                    bounds,
-                }
+                Gesture::Move { from: at_img, dx: 0.0, dy: 0.0, duplicate: mods.command, bounds }
             }
             // quad and link tools work by clicks; a sloppy click is still a click
             (Tool::DrawQuad | Tool::Link(_), _) => return,
@@ -570,11 +486,7 @@ impl Editor {
         let gesture = std::mem::replace(&mut self.gesture, Gesture::Idle);
         match gesture {
             Gesture::Idle | Gesture::Pan { .. } => {}
-            Gesture::Pressed {
-                target,
-                mods: press_mods,
-                ..
-            } => self.click(pos, target, press_mods, out),
+            Gesture::Pressed { target, mods: press_mods, .. } => self.click(pos, target, press_mods, out),
             Gesture::DrawRect { from, to } => {
                 let r = self.snap_rect(Rect::from_corners(from, to));
                 if r.width() >= MIN_BOX_SIDE_PX && r.height() >= MIN_BOX_SIDE_PX {
@@ -599,9 +511,7 @@ impl Editor {
                     out.push(self.selection_changed());
                 }
             }
-            Gesture::Move {
-                dx, dy, duplicate, ..
-            } => {
+            Gesture::Move { dx, dy, duplicate, .. } => {
                 if dx != 0.0 || dy != 0.0 {
                     let ids = self.selection_ids();
                     out.push(if duplicate {
@@ -611,28 +521,13 @@ impl Editor {
                     });
                 }
             }
-            Gesture::Resize {
-                id,
-                original,
-                current,
-                ..
-            } => {
-                if current != original
-                    && current.width() >= MIN_BOX_SIDE_PX
-                    && current.height() >= MIN_BOX_SIDE_PX
-                {
+            Gesture::Resize { id, original, current, .. } => {
+                if current != original && current.width() >= MIN_BOX_SIDE_PX && current.height() >= MIN_BOX_SIDE_PX {
                     out.push(Intent::ResizeBox { id, rect: current });
                 }
             }
-            Gesture::QuadCorner {
-                id,
-                original,
-                current,
-                ..
-            } => {
-                if current != original
-                    && hit::quad_area(&current) >= MIN_BOX_SIDE_PX * MIN_BOX_SIDE_PX
-                {
+            Gesture::QuadCorner { id, original, current, .. } => {
+                if current != original && hit::quad_area(&current) >= MIN_BOX_SIDE_PX * MIN_BOX_SIDE_PX {
                     out.push(Intent::EditQuad { id, quad: current });
                 }
             }
@@ -641,13 +536,7 @@ impl Editor {
     }
 
     /// A press and release without (much) movement.
-    fn click(
-        &mut self,
-        pos: ScreenPos,
-        target: Option<Hit>,
-        mods: Modifiers,
-        out: &mut Vec<Intent>,
-    ) {
+    fn click(&mut self, pos: ScreenPos, target: Option<Hit>, mods: Modifiers, out: &mut Vec<Intent>) {
         let p = self.viewport.to_image(pos);
         match self.tool {
             Tool::Select => match target {
@@ -706,19 +595,8 @@ impl Editor {
 
     fn hit_at(&mut self, p: Point) -> Option<Hit> {
         let params = self.hit_params();
-        let selected = self
-            .selection
-            .iter()
-            .filter_map(|id| self.by_id.get(*id))
-            .map(|i| &self.boxes[i]);
-        hit::hit_test(
-            &self.boxes,
-            &self.index,
-            selected,
-            p,
-            &params,
-            &mut self.scratch,
-        )
+        let selected = self.selection.iter().filter_map(|id| self.by_id.get(*id)).map(|i| &self.boxes[i]);
+        hit::hit_test(&self.boxes, &self.index, selected, p, &params, &mut self.scratch)
     }
 
     fn body_at(&mut self, p: Point) -> Option<AnnId> {
@@ -751,18 +629,11 @@ impl Editor {
     }
 
     fn selection_changed(&self) -> Intent {
-        Intent::SelectionChanged {
-            ids: self.selection_ids(),
-            primary: self.primary,
-        }
+        Intent::SelectionChanged { ids: self.selection_ids(), primary: self.primary }
     }
 
     fn selection_bounds(&self) -> Option<Rect> {
-        self.selection
-            .iter()
-            .filter_map(|id| self.box_by_id(*id))
-            .map(|b| b.rect)
-            .reduce(|a, b| a.union(&b))
+        self.selection.iter().filter_map(|id| self.box_by_id(*id)).map(|b| b.rect).reduce(|a, b| a.union(&b))
     }
 
     /// Clamped to the page and rounded to whole pixels.
@@ -772,10 +643,7 @@ impl Editor {
     }
 
     fn snap_rect(&self, r: Rect) -> Rect {
-        Rect::from_corners(
-            self.snap_point(Point::new(r.x0, r.y0)),
-            self.snap_point(Point::new(r.x1, r.y1)),
-        )
+        Rect::from_corners(self.snap_point(Point::new(r.x0, r.y0)), self.snap_point(Point::new(r.x1, r.y1)))
     }
 }
 
@@ -790,20 +658,13 @@ struct IdMap(Vec<(AnnId, u32)>);
 
 impl IdMap {
     fn new(boxes: &[CanvasBox]) -> Self {
-        let mut v: Vec<(AnnId, u32)> = boxes
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.id, i as u32))
-            .collect();
+        let mut v: Vec<(AnnId, u32)> = boxes.iter().enumerate().map(|(i, b)| (b.id, i as u32)).collect();
         v.sort_unstable();
         Self(v)
     }
 
     fn get(&self, id: AnnId) -> Option<usize> {
-        self.0
-            .binary_search_by_key(&id, |&(k, _)| k)
-            .ok()
-            .map(|k| self.0[k].1 as usize)
+        self.0.binary_search_by_key(&id, |&(k, _)| k).ok().map(|k| self.0[k].1 as usize)
     }
 
     fn contains(&self, id: AnnId) -> bool {
@@ -827,14 +688,8 @@ fn clockwise_from_top_left(points: [Point; 4]) -> Quad {
     let cy = points.iter().map(|p| p.y).sum::<f32>() / 4.0;
     let mut pts = points;
     // with y down, increasing atan2 angle runs clockwise on screen
-    pts.sort_by(|a, b| {
-        (a.y - cy)
-            .atan2(a.x - cx)
-            .total_cmp(&(b.y - cy).atan2(b.x - cx))
-    });
-    let start = (0..4)
-        .min_by(|&i, &j| (pts[i].x + pts[i].y).total_cmp(&(pts[j].x + pts[j].y)))
-        .unwrap_or(0);
+    pts.sort_by(|a, b| (a.y - cy).atan2(a.x - cx).total_cmp(&(b.y - cy).atan2(b.x - cx)));
+    let start = (0..4).min_by(|&i, &j| (pts[i].x + pts[i].y).total_cmp(&(pts[j].x + pts[j].y))).unwrap_or(0);
     pts.rotate_left(start);
     Quad(pts)
 }

@@ -12,21 +12,9 @@ pub struct Modifiers {
 }
 
 impl Modifiers {
-    pub const NONE: Modifiers = Modifiers {
-        shift: false,
-        command: false,
-        alt: false,
-    };
-    pub const SHIFT: Modifiers = Modifiers {
-        shift: true,
-        command: false,
-        alt: false,
-    };
-    pub const COMMAND: Modifiers = Modifiers {
-        shift: false,
-        command: true,
-        alt: false,
-    };
+    pub const NONE: Modifiers = Modifiers { shift: false, command: false, alt: false };
+    pub const SHIFT: Modifiers = Modifiers { shift: true, command: false, alt: false };
+    pub const COMMAND: Modifiers = Modifiers { shift: false, command: true, alt: false };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +68,10 @@ pub enum CanvasEvent {
         mods: Modifiers,
     },
     /// Also sent while no button is down (hover, cursor shape, quad preview).
-    PointerMove { pos: ScreenPos, mods: Modifiers },
+    PointerMove {
+        pos: ScreenPos,
+        mods: Modifiers,
+    },
     PointerUp {
         pos: ScreenPos,
         button: PointerButton,
@@ -96,9 +87,15 @@ pub enum CanvasEvent {
         mods: Modifiers,
     },
     /// Mouse wheel with Ctrl, or pinch: multiply zoom by `factor` about `pos`.
-    Zoom { pos: ScreenPos, factor: f32 },
+    Zoom {
+        pos: ScreenPos,
+        factor: f32,
+    },
     /// Plain wheel or two-finger scroll: pan by a screen delta.
-    Scroll { dx: f32, dy: f32 },
+    Scroll {
+        dx: f32,
+        dy: f32,
+    },
     /// The window lost focus: drop a held Space and cancel any gesture.
     FocusLost,
 }

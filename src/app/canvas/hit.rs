@@ -34,10 +34,7 @@ impl Handle {
     ];
 
     pub fn is_corner(self) -> bool {
-        matches!(
-            self,
-            Handle::TopLeft | Handle::TopRight | Handle::BottomRight | Handle::BottomLeft
-        )
+        matches!(self, Handle::TopLeft | Handle::TopRight | Handle::BottomRight | Handle::BottomLeft)
     }
 
     /// Which edges the handle drags: (left, top, right, bottom).
@@ -155,11 +152,7 @@ pub struct HitParams {
 /// The handle (or quad corner) of a selected box nearest to `p` within the handle radius.
 /// On a box too small on screen to have room for both, handles answer only outside the box so
 /// its inside can still be grabbed to move it.
-pub fn hit_handles<'a>(
-    selected: impl IntoIterator<Item = &'a CanvasBox>,
-    p: Point,
-    params: &HitParams,
-) -> Option<Hit> {
+pub fn hit_handles<'a>(selected: impl IntoIterator<Item = &'a CanvasBox>, p: Point, params: &HitParams) -> Option<Hit> {
     let radius = params.handle_radius;
     let mut best: Option<(f32, AnnId, Hit)> = None;
     let mut consider = |d: f32, id: AnnId, hit: Hit| {
@@ -221,8 +214,7 @@ pub fn hit_test<'a>(
     params: &HitParams,
     scratch: &mut Vec<u32>,
 ) -> Option<Hit> {
-    hit_handles(selected, p, params)
-        .or_else(|| hit_body(boxes, index, p, params, scratch).map(|id| Hit::Body { id }))
+    hit_handles(selected, p, params).or_else(|| hit_body(boxes, index, p, params, scratch).map(|id| Hit::Body { id }))
 }
 
 fn box_area(b: &CanvasBox) -> f32 {
@@ -239,9 +231,7 @@ fn dist(a: Point, b: Point) -> f32 {
 /// Shoelace area of a quad (absolute).
 pub fn quad_area(q: &Quad) -> f32 {
     let p = &q.0;
-    let twice: f32 = (0..4)
-        .map(|i| p[i].x * p[(i + 1) % 4].y - p[(i + 1) % 4].x * p[i].y)
-        .sum();
+    let twice: f32 = (0..4).map(|i| p[i].x * p[(i + 1) % 4].y - p[(i + 1) % 4].x * p[i].y).sum();
     twice.abs() * 0.5
 }
 
@@ -267,11 +257,7 @@ pub fn quad_contains(q: &Quad, p: Point, tolerance: f32) -> bool {
 fn segment_distance(p: Point, a: Point, b: Point) -> f32 {
     let (dx, dy) = (b.x - a.x, b.y - a.y);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let t = if len2 > 0.0 { (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
     dist(p, Point::new(a.x + t * dx, a.y + t * dy))
 }
 
@@ -279,10 +265,7 @@ fn segment_distance(p: Point, a: Point, b: Point) -> f32 {
 mod tests {
     use super::*;
 
-    const PARAMS: HitParams = HitParams {
-        handle_radius: 4.0,
-        body_tolerance: 1.0,
-    };
+    const PARAMS: HitParams = HitParams { handle_radius: 4.0, body_tolerance: 1.0 };
 
     fn b(id: i64, x0: f32, y0: f32, x1: f32, y1: f32) -> CanvasBox {
         CanvasBox::new(AnnId(id), Rect::new(x0, y0, x1, y1))
@@ -295,11 +278,8 @@ mod tests {
 
     #[test]
     fn smallest_box_wins_among_nested_boxes() {
-        let boxes = [
-            b(1, 0.0, 0.0, 1000.0, 1000.0),
-            b(2, 100.0, 100.0, 600.0, 140.0),
-            b(3, 110.0, 105.0, 180.0, 135.0),
-        ];
+        let boxes =
+            [b(1, 0.0, 0.0, 1000.0, 1000.0), b(2, 100.0, 100.0, 600.0, 140.0), b(3, 110.0, 105.0, 180.0, 135.0)];
         assert_eq!(body(&boxes, Point::new(150.0, 120.0)), Some(AnnId(3)));
         assert_eq!(body(&boxes, Point::new(300.0, 120.0)), Some(AnnId(2)));
         assert_eq!(body(&boxes, Point::new(800.0, 800.0)), Some(AnnId(1)));
@@ -311,11 +291,7 @@ mod tests {
 
     #[test]
     fn equal_areas_go_to_the_most_recent_box() {
-        let boxes = [
-            b(7, 0.0, 0.0, 10.0, 10.0),
-            b(9, 5.0, 5.0, 15.0, 15.0),
-            b(8, 2.0, 2.0, 12.0, 12.0),
-        ];
+        let boxes = [b(7, 0.0, 0.0, 10.0, 10.0), b(9, 5.0, 5.0, 15.0, 15.0), b(8, 2.0, 2.0, 12.0, 12.0)];
         assert_eq!(body(&boxes, Point::new(7.0, 7.0)), Some(AnnId(9)));
         assert_eq!(body(&boxes, Point::new(3.0, 3.0)), Some(AnnId(8)));
         assert_eq!(body(&boxes, Point::new(0.5, 0.5)), Some(AnnId(7)));
@@ -330,23 +306,11 @@ mod tests {
 
     #[test]
     fn quads_are_hit_by_their_shape_not_their_bounds() {
-        let q = Quad([
-            Point::new(0.0, 50.0),
-            Point::new(100.0, 0.0),
-            Point::new(110.0, 20.0),
-            Point::new(10.0, 70.0),
-        ]);
+        let q = Quad([Point::new(0.0, 50.0), Point::new(100.0, 0.0), Point::new(110.0, 20.0), Point::new(10.0, 70.0)]);
         let boxes = [CanvasBox::with_quad(AnnId(1), q)];
         assert_eq!(body(&boxes, Point::new(55.0, 35.0)), Some(AnnId(1)));
-        assert_eq!(
-            body(&boxes, Point::new(5.0, 5.0)),
-            None,
-            "inside the bounds, outside the quad"
-        );
-        assert_eq!(
-            quad_area(&Quad::from_rect(&Rect::new(0.0, 0.0, 4.0, 3.0))),
-            12.0
-        );
+        assert_eq!(body(&boxes, Point::new(5.0, 5.0)), None, "inside the bounds, outside the quad");
+        assert_eq!(quad_area(&Quad::from_rect(&Rect::new(0.0, 0.0, 4.0, 3.0))), 12.0);
     }
 
     #[test]
@@ -357,17 +321,11 @@ mod tests {
         let index = SpatialIndex::new(boxes.iter().map(|b| b.rect));
         let p = Point::new(100.0, 100.0);
         // nothing selected: the smaller box's body
-        assert_eq!(
-            hit_test(&boxes, &index, [], p, &PARAMS, &mut Vec::new()),
-            Some(Hit::Body { id: AnnId(2) })
-        );
+        assert_eq!(hit_test(&boxes, &index, [], p, &PARAMS, &mut Vec::new()), Some(Hit::Body { id: AnnId(2) }));
         // big selected: its bottom-right handle wins over the small box's body
         assert_eq!(
             hit_test(&boxes, &index, [&big], p, &PARAMS, &mut Vec::new()),
-            Some(Hit::Handle {
-                id: AnnId(1),
-                handle: Handle::BottomRight
-            })
+            Some(Hit::Handle { id: AnnId(1), handle: Handle::BottomRight })
         );
     }
 
@@ -377,13 +335,7 @@ mod tests {
         for h in Handle::ALL {
             let at = h.position(&r.rect);
             let p = Point::new(at.x + 1.5, at.y - 1.0);
-            assert_eq!(
-                hit_handles([&r], p, &PARAMS),
-                Some(Hit::Handle {
-                    id: AnnId(1),
-                    handle: h
-                })
-            );
+            assert_eq!(hit_handles([&r], p, &PARAMS), Some(Hit::Handle { id: AnnId(1), handle: h }));
         }
         assert_eq!(hit_handles([&r], Point::new(50.0, 30.0), &PARAMS), None);
     }
@@ -394,10 +346,7 @@ mod tests {
         assert_eq!(hit_handles([&tiny], Point::new(3.0, 3.0), &PARAMS), None);
         assert_eq!(
             hit_handles([&tiny], Point::new(7.0, 7.0), &PARAMS),
-            Some(Hit::Handle {
-                id: AnnId(1),
-                handle: Handle::BottomRight
-            })
+            Some(Hit::Handle { id: AnnId(1), handle: Handle::BottomRight })
         );
         // no edge-midpoint handles on it
         assert_eq!(visible_handles(&tiny.rect, PARAMS.handle_radius).count(), 4);
@@ -405,19 +354,11 @@ mod tests {
 
     #[test]
     fn quad_boxes_offer_corners() {
-        let q = Quad([
-            Point::new(0.0, 50.0),
-            Point::new(100.0, 0.0),
-            Point::new(110.0, 20.0),
-            Point::new(10.0, 70.0),
-        ]);
+        let q = Quad([Point::new(0.0, 50.0), Point::new(100.0, 0.0), Point::new(110.0, 20.0), Point::new(10.0, 70.0)]);
         let qb = CanvasBox::with_quad(AnnId(4), q);
         assert_eq!(
             hit_handles([&qb], Point::new(109.0, 21.0), &PARAMS),
-            Some(Hit::QuadCorner {
-                id: AnnId(4),
-                corner: 2
-            })
+            Some(Hit::QuadCorner { id: AnnId(4), corner: 2 })
         );
     }
 
@@ -445,46 +386,14 @@ mod tests {
         let r = Rect::new(10.0, 20.0, 110.0, 80.0);
         // each handle dragged beyond the edge(s) opposite it
         let cases = [
-            (
-                Handle::TopLeft,
-                Point::new(200.0, 200.0),
-                Rect::new(110.0, 80.0, 200.0, 200.0),
-            ),
-            (
-                Handle::Top,
-                Point::new(0.0, 200.0),
-                Rect::new(10.0, 80.0, 110.0, 200.0),
-            ),
-            (
-                Handle::TopRight,
-                Point::new(-40.0, 200.0),
-                Rect::new(-40.0, 80.0, 10.0, 200.0),
-            ),
-            (
-                Handle::Right,
-                Point::new(-40.0, 0.0),
-                Rect::new(-40.0, 20.0, 10.0, 80.0),
-            ),
-            (
-                Handle::BottomRight,
-                Point::new(-40.0, -40.0),
-                Rect::new(-40.0, -40.0, 10.0, 20.0),
-            ),
-            (
-                Handle::Bottom,
-                Point::new(0.0, -40.0),
-                Rect::new(10.0, -40.0, 110.0, 20.0),
-            ),
-            (
-                Handle::BottomLeft,
-                Point::new(200.0, -40.0),
-                Rect::new(110.0, -40.0, 200.0, 20.0),
-            ),
-            (
-                Handle::Left,
-                Point::new(200.0, 0.0),
-                Rect::new(110.0, 20.0, 200.0, 80.0),
-            ),
+            (Handle::TopLeft, Point::new(200.0, 200.0), Rect::new(110.0, 80.0, 200.0, 200.0)),
+            (Handle::Top, Point::new(0.0, 200.0), Rect::new(10.0, 80.0, 110.0, 200.0)),
+            (Handle::TopRight, Point::new(-40.0, 200.0), Rect::new(-40.0, 80.0, 10.0, 200.0)),
+            (Handle::Right, Point::new(-40.0, 0.0), Rect::new(-40.0, 20.0, 10.0, 80.0)),
+            (Handle::BottomRight, Point::new(-40.0, -40.0), Rect::new(-40.0, -40.0, 10.0, 20.0)),
+            (Handle::Bottom, Point::new(0.0, -40.0), Rect::new(10.0, -40.0, 110.0, 20.0)),
+            (Handle::BottomLeft, Point::new(200.0, -40.0), Rect::new(110.0, -40.0, 200.0, 20.0)),
+            (Handle::Left, Point::new(200.0, 0.0), Rect::new(110.0, 20.0, 200.0, 80.0)),
         ];
         for (h, to, want) in cases {
             let got = h.drag(&r, to);

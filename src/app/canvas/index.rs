@@ -36,29 +36,20 @@ impl SpatialIndex {
         let finite = || rects.iter().filter(|r| r.is_finite());
         let n = finite().count();
         if n == 0 {
-            return Self {
-                rects,
-                ..Self::default()
-            };
+            return Self { rects, ..Self::default() };
         }
         let bounds = finite().fold(*finite().next().expect("n > 0"), |a, b| a.union(b));
-        let (sum_w, sum_h) = finite().fold((0.0f64, 0.0f64), |(w, h), r| {
-            (w + f64::from(r.width()), h + f64::from(r.height()))
-        });
+        let (sum_w, sum_h) =
+            finite().fold((0.0f64, 0.0f64), |(w, h), r| (w + f64::from(r.width()), h + f64::from(r.height())));
         let mean_w = ((sum_w / n as f64) as f32).max(1.0) * CELL_PER_MEAN_BOX;
         let mean_h = ((sum_h / n as f64) as f32).max(1.0) * CELL_PER_MEAN_BOX;
 
-        let axis_cells =
-            |extent: f32, cell: f32| ((extent / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS);
+        let axis_cells = |extent: f32, cell: f32| ((extent / cell).ceil() as u32).clamp(1, MAX_CELLS_PER_AXIS);
         let mut cols = axis_cells(bounds.width(), mean_w);
         let mut rows = axis_cells(bounds.height(), mean_h);
         let budget = 4 * n as u64 + 64;
         while u64::from(cols) * u64::from(rows) > budget {
-            if cols >= rows {
-                cols = cols.div_ceil(2)
-            } else {
-                rows = rows.div_ceil(2)
-            }
+            if cols >= rows { cols = cols.div_ceil(2) } else { rows = rows.div_ceil(2) }
         }
         let cell_w = (bounds.width() / cols as f32).max(f32::MIN_POSITIVE);
         let cell_h = (bounds.height() / rows as f32).max(f32::MIN_POSITIVE);
@@ -130,8 +121,7 @@ impl SpatialIndex {
         for y in qy {
             for x in qx.clone() {
                 let c = (y * self.cols + x) as usize;
-                for &i in &self.items[self.cell_start[c] as usize..self.cell_start[c + 1] as usize]
-                {
+                for &i in &self.items[self.cell_start[c] as usize..self.cell_start[c + 1] as usize] {
                     let r = &self.rects[i as usize];
                     if !intersects(r, &q) {
                         continue;
@@ -166,10 +156,7 @@ impl SpatialIndex {
 
     #[inline]
     fn cell_range(&self, r: &Rect) -> (std::ops::Range<u32>, std::ops::Range<u32>) {
-        (
-            self.cell_x(r.x0)..self.cell_x(r.x1) + 1,
-            self.cell_y(r.y0)..self.cell_y(r.y1) + 1,
-        )
+        (self.cell_x(r.x0)..self.cell_x(r.x1) + 1, self.cell_y(r.y0)..self.cell_y(r.y1) + 1)
     }
 }
 
@@ -216,12 +203,7 @@ mod tests {
             for _ in 0..200 {
                 let x = rng.random_range(-500.0..5500.0);
                 let y = rng.random_range(-500.0..7500.0);
-                let q = Rect::new(
-                    x,
-                    y,
-                    x + rng.random_range(0.0..3000.0),
-                    y + rng.random_range(0.0..3000.0),
-                );
+                let q = Rect::new(x, y, x + rng.random_range(0.0..3000.0), y + rng.random_range(0.0..3000.0));
                 index.query_rect(&q, &mut out);
                 assert_eq!(out, brute(&rects, &q), "n={n} q={q:?}");
             }
@@ -240,10 +222,7 @@ mod tests {
                 let r = rects[k % rects.len()];
                 Point::new(r.x1, r.y1)
             } else {
-                Point::new(
-                    rng.random_range(-10.0..4970.0),
-                    rng.random_range(-10.0..7030.0),
-                )
+                Point::new(rng.random_range(-10.0..4970.0), rng.random_range(-10.0..7030.0))
             };
             let tol = if k % 2 == 0 { 0.0 } else { 3.0 };
             index.query_point(p, tol, &mut out);
@@ -280,10 +259,6 @@ mod tests {
         let elapsed = start.elapsed();
         // generous: unoptimised test builds on a loaded 2-core machine (release is well under 1 ms)
         assert!(elapsed.as_millis() < 100, "rebuild took {elapsed:?}");
-        assert!(
-            index.items.len() < 20 * rects.len(),
-            "items blew up: {}",
-            index.items.len()
-        );
+        assert!(index.items.len() < 20 * rects.len(), "items blew up: {}", index.items.len());
     }
 }

@@ -14,9 +14,7 @@ mod order;
 mod tiles;
 mod viewport;
 
-pub use editor::{
-    DRAG_THRESHOLD_SCREEN_PX, Editor, HANDLE_RADIUS_SCREEN_PX, MIN_BOX_SIDE_PX, Preview,
-};
+pub use editor::{DRAG_THRESHOLD_SCREEN_PX, Editor, HANDLE_RADIUS_SCREEN_PX, MIN_BOX_SIDE_PX, Preview};
 pub use events::{CanvasEvent, CursorHint, Intent, Key, Modifiers, PointerButton, Tool};
 pub use hit::{Handle, Hit, HitParams, visible_handles};
 pub use index::SpatialIndex;
@@ -41,18 +39,10 @@ pub struct CanvasBox {
 
 impl CanvasBox {
     pub fn new(id: AnnId, rect: Rect) -> Self {
-        Self {
-            id,
-            rect: rect.normalized(),
-            quad: None,
-        }
+        Self { id, rect: rect.normalized(), quad: None }
     }
 
     pub fn with_quad(id: AnnId, quad: Quad) -> Self {
-        Self {
-            id,
-            rect: quad.bounds(),
-            quad: Some(quad),
-        }
+        Self { id, rect: quad.bounds(), quad: Some(quad) }
     }
 }

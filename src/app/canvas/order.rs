@@ -16,22 +16,14 @@ pub fn reading_order(boxes: &[CanvasBox]) -> Vec<usize> {
     let mut by_centre: Vec<usize> = (0..boxes.len()).collect();
     by_centre.sort_by(|&a, &b| {
         let (ca, cb) = (boxes[a].rect.center().y, boxes[b].rect.center().y);
-        ca.total_cmp(&cb)
-            .then(boxes[a].rect.x0.total_cmp(&boxes[b].rect.x0))
-            .then(boxes[a].id.cmp(&boxes[b].id))
+        ca.total_cmp(&cb).then(boxes[a].rect.x0.total_cmp(&boxes[b].rect.x0)).then(boxes[a].id.cmp(&boxes[b].id))
     });
 
     let mut order = Vec::with_capacity(boxes.len());
     let mut line: Vec<usize> = Vec::new();
     let mut line_band_end = f32::NEG_INFINITY;
     let flush = |line: &mut Vec<usize>, order: &mut Vec<usize>| {
-        line.sort_by(|&a, &b| {
-            boxes[a]
-                .rect
-                .x0
-                .total_cmp(&boxes[b].rect.x0)
-                .then(boxes[a].id.cmp(&boxes[b].id))
-        });
+        line.sort_by(|&a, &b| boxes[a].rect.x0.total_cmp(&boxes[b].rect.x0).then(boxes[a].id.cmp(&boxes[b].id)));
         order.append(line);
     };
     for i in by_centre {
@@ -57,10 +49,7 @@ mod tests {
     }
 
     fn ids(boxes: &[CanvasBox]) -> Vec<i64> {
-        reading_order(boxes)
-            .into_iter()
-            .map(|i| boxes[i].id.0)
-            .collect()
+        reading_order(boxes).into_iter().map(|i| boxes[i].id.0).collect()
     }
 
     #[test]

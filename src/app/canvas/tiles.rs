@@ -79,10 +79,7 @@ impl TileGrid {
 
     /// Size of the downscaled page this grid tiles (rounded up, so no image pixel is dropped).
     pub fn level_size(&self) -> (u32, u32) {
-        (
-            self.image_w_px.div_ceil(self.scale()),
-            self.image_h_px.div_ceil(self.scale()),
-        )
+        (self.image_w_px.div_ceil(self.scale()), self.image_h_px.div_ceil(self.scale()))
     }
 
     pub fn cols(&self) -> u32 {
@@ -97,12 +94,7 @@ impl TileGrid {
         let (lw, lh) = self.level_size();
         let t = self.tile_side_px;
         let (x, y) = (col * t, row * t);
-        let source = PixelRect {
-            x,
-            y,
-            w: t.min(lw - x),
-            h: t.min(lh - y),
-        };
+        let source = PixelRect { x, y, w: t.min(lw - x), h: t.min(lh - y) };
         let s = self.scale();
         let image_rect = Rect::new(
             (x * s) as f32,
@@ -110,15 +102,7 @@ impl TileGrid {
             ((x + source.w) * s).min(self.image_w_px) as f32,
             ((y + source.h) * s).min(self.image_h_px) as f32,
         );
-        Tile {
-            key: TileKey {
-                level: self.level,
-                col,
-                row,
-            },
-            image_rect,
-            source,
-        }
+        Tile { key: TileKey { level: self.level, col, row }, image_rect, source }
     }
 
     pub fn tiles(&self) -> impl Iterator<Item = Tile> + '_ {
@@ -138,16 +122,8 @@ impl TileGrid {
             let last = ((hi / side_img).ceil() as u32).min(n);
             first.min(n)..last
         };
-        let cols = range(
-            visible.x0,
-            visible.x1.min(self.image_w_px as f32),
-            self.cols(),
-        );
-        let rows = range(
-            visible.y0,
-            visible.y1.min(self.image_h_px as f32),
-            self.rows(),
-        );
+        let cols = range(visible.x0, visible.x1.min(self.image_w_px as f32), self.cols());
+        let rows = range(visible.y0, visible.y1.min(self.image_h_px as f32), self.rows());
         rows.flat_map(move |row| cols.clone().map(move |col| self.tile(col, row)))
     }
 }
@@ -165,47 +141,20 @@ mod tests {
         let mut level_area = 0u64;
         for (i, t) in tiles.iter().enumerate() {
             let r = t.image_rect;
-            assert!(
-                r.x0 >= 0.0 && r.y0 >= 0.0 && r.x1 <= w as f32 && r.y1 <= h as f32,
-                "{t:?}"
-            );
-            assert!(
-                r.x0.fract() == 0.0
-                    && r.x1.fract() == 0.0
-                    && r.y0.fract() == 0.0
-                    && r.y1.fract() == 0.0
-            );
-            assert!(
-                t.source.w > 0
-                    && t.source.h > 0
-                    && t.source.x + t.source.w <= lw
-                    && t.source.y + t.source.h <= lh
-            );
+            assert!(r.x0 >= 0.0 && r.y0 >= 0.0 && r.x1 <= w as f32 && r.y1 <= h as f32, "{t:?}");
+            assert!(r.x0.fract() == 0.0 && r.x1.fract() == 0.0 && r.y0.fract() == 0.0 && r.y1.fract() == 0.0);
+            assert!(t.source.w > 0 && t.source.h > 0 && t.source.x + t.source.w <= lw && t.source.y + t.source.h <= lh);
             image_area += (r.width() * r.height()) as u64;
             level_area += u64::from(t.source.w) * u64::from(t.source.h);
             for u in &tiles[i + 1..] {
-                assert!(
-                    r.intersection(&u.image_rect).is_none(),
-                    "overlap {t:?} {u:?}"
-                );
+                assert!(r.intersection(&u.image_rect).is_none(), "overlap {t:?} {u:?}");
                 let (a, b) = (t.source, u.source);
-                let disjoint =
-                    a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y;
+                let disjoint = a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y;
                 assert!(disjoint, "source overlap {a:?} {b:?}");
             }
         }
-        assert_eq!(
-            image_area,
-            u64::from(w) * u64::from(h),
-            "image gaps at level {}",
-            g.level()
-        );
-        assert_eq!(
-            level_area,
-            u64::from(lw) * u64::from(lh),
-            "level gaps at level {}",
-            g.level()
-        );
+        assert_eq!(image_area, u64::from(w) * u64::from(h), "image gaps at level {}", g.level());
+        assert_eq!(level_area, u64::from(lw) * u64::from(lh), "level gaps at level {}", g.level());
     }
 
     #[test]
@@ -231,26 +180,10 @@ mod tests {
         let g = TileGrid::new(4961, 7016, 0, 2048);
         assert_eq!((g.cols(), g.rows()), (3, 4));
         let last = g.tile(2, 3);
-        assert_eq!(
-            last.source,
-            PixelRect {
-                x: 4096,
-                y: 6144,
-                w: 865,
-                h: 872
-            }
-        );
+        assert_eq!(last.source, PixelRect { x: 4096, y: 6144, w: 865, h: 872 });
         assert_eq!(last.image_rect, Rect::new(4096.0, 6144.0, 4961.0, 7016.0));
         let first = g.tile(0, 0);
-        assert_eq!(
-            first.source,
-            PixelRect {
-                x: 0,
-                y: 0,
-                w: 2048,
-                h: 2048
-            }
-        );
+        assert_eq!(first.source, PixelRect { x: 0, y: 0, w: 2048, h: 2048 });
     }
 
     #[test]
@@ -259,15 +192,7 @@ mod tests {
         assert_eq!(g.level_size(), (1241, 1754));
         assert_eq!((g.cols(), g.rows()), (2, 2));
         let t = g.tile(1, 1);
-        assert_eq!(
-            t.source,
-            PixelRect {
-                x: 1024,
-                y: 1024,
-                w: 217,
-                h: 730
-            }
-        );
+        assert_eq!(t.source, PixelRect { x: 1024, y: 1024, w: 217, h: 730 });
         // the last level pixel covers only one image column (4960) of its four
         assert_eq!(t.image_rect, Rect::new(4096.0, 4096.0, 4961.0, 7016.0));
     }
@@ -292,11 +217,7 @@ mod tests {
         assert_eq!(level_for_zoom(0.25, w, h), 2);
         assert_eq!(level_for_zoom(0.128, w, h), 2); // fit-page on a 900 px tall canvas
         assert_eq!(level_for_zoom(1.0 / 64.0, w, h), 6);
-        assert_eq!(
-            level_for_zoom(1e-6, w, h),
-            12,
-            "capped where the page is a few texels"
-        );
+        assert_eq!(level_for_zoom(1e-6, w, h), 12, "capped where the page is a few texels");
         assert_eq!(level_for_zoom(f32::NAN, w, h), 0);
         // texels per screen pixel stay in [1, 2)
         for i in 1..200 {
@@ -310,48 +231,17 @@ mod tests {
     #[test]
     fn visible_tiles_are_those_intersecting_the_view() {
         let g = TileGrid::new(4961, 7016, 0, 2048);
-        let all: Vec<_> = g
-            .visible_tiles(&Rect::new(-10.0, -10.0, 9999.0, 9999.0))
-            .collect();
+        let all: Vec<_> = g.visible_tiles(&Rect::new(-10.0, -10.0, 9999.0, 9999.0)).collect();
         assert_eq!(all.len(), 12);
-        let some: Vec<_> = g
-            .visible_tiles(&Rect::new(2000.0, 2100.0, 2100.0, 2200.0))
-            .map(|t| t.key)
-            .collect();
-        assert_eq!(
-            some,
-            vec![
-                TileKey {
-                    level: 0,
-                    col: 0,
-                    row: 1
-                },
-                TileKey {
-                    level: 0,
-                    col: 1,
-                    row: 1
-                }
-            ]
-        );
-        assert_eq!(
-            g.visible_tiles(&Rect::new(6000.0, 0.0, 7000.0, 10.0))
-                .count(),
-            0
-        );
-        assert_eq!(
-            g.visible_tiles(&Rect::new(10.0, 10.0, 10.0, 20.0)).count(),
-            0,
-            "empty view"
-        );
+        let some: Vec<_> = g.visible_tiles(&Rect::new(2000.0, 2100.0, 2100.0, 2200.0)).map(|t| t.key).collect();
+        assert_eq!(some, vec![TileKey { level: 0, col: 0, row: 1 }, TileKey { level: 0, col: 1, row: 1 }]);
+        assert_eq!(g.visible_tiles(&Rect::new(6000.0, 0.0, 7000.0, 10.0)).count(), 0);
+        assert_eq!(g.visible_tiles(&Rect::new(10.0, 10.0, 10.0, 20.0)).count(), 0, "empty view");
         // brute force agreement on a downscaled level
         let g = TileGrid::new(4961, 7016, 1, 512);
         let view = Rect::new(1500.0, 3000.0, 2600.0, 4100.0);
         let fast: Vec<_> = g.visible_tiles(&view).map(|t| t.key).collect();
-        let slow: Vec<_> = g
-            .tiles()
-            .filter(|t| t.image_rect.intersection(&view).is_some())
-            .map(|t| t.key)
-            .collect();
+        let slow: Vec<_> = g.tiles().filter(|t| t.image_rect.intersection(&view).is_some()).map(|t| t.key).collect();
         assert_eq!(fast, slow);
     }
 }

@@ -200,9 +200,7 @@ impl Viewport {
     /// The whole page, centred.
     pub fn fit_page(&mut self) {
         let (sw, sh) = self.screen_size_f64();
-        self.zoom = (sw / self.image_w_px)
-            .min(sh / self.image_h_px)
-            .clamp(f64::from(MIN_ZOOM), f64::from(MAX_ZOOM));
+        self.zoom = (sw / self.image_w_px).min(sh / self.image_h_px).clamp(f64::from(MIN_ZOOM), f64::from(MAX_ZOOM));
         self.centre_on_f64(self.image_w_px * 0.5, self.image_h_px * 0.5);
         self.clamp_pan();
     }
@@ -263,10 +261,7 @@ impl Viewport {
     }
 
     fn screen_size_f64(&self) -> (f64, f64) {
-        (
-            f64::from(self.screen_rect.width()).max(1.0),
-            f64::from(self.screen_rect.height()).max(1.0),
-        )
+        (f64::from(self.screen_rect.width()).max(1.0), f64::from(self.screen_rect.height()).max(1.0))
     }
 
     fn centre_image_f64(&self) -> (f64, f64) {
@@ -290,11 +285,7 @@ impl Viewport {
             // image spans [pan, pan + extent]; need pan + extent >= lo + keep and pan <= hi - keep
             let min_pan = lo + keep - extent;
             let max_pan = hi - keep;
-            if min_pan <= max_pan {
-                pan.clamp(min_pan, max_pan)
-            } else {
-                pan
-            }
+            if min_pan <= max_pan { pan.clamp(min_pan, max_pan) } else { pan }
         };
         self.pan_x = clamp_axis(self.pan_x, self.image_w_px * self.zoom, sr.x0, sr.x1);
         self.pan_y = clamp_axis(self.pan_y, self.image_h_px * self.zoom, sr.y0, sr.y1);
@@ -314,43 +305,24 @@ mod tests {
     #[test]
     fn transforms_round_trip() {
         let v = a4();
-        for p in [
-            Point::new(0.0, 0.0),
-            Point::new(4961.0, 7016.0),
-            Point::new(1234.5, 6000.25),
-        ] {
+        for p in [Point::new(0.0, 0.0), Point::new(4961.0, 7016.0), Point::new(1234.5, 6000.25)] {
             let back = v.to_image(v.to_screen(p));
-            assert!(
-                (back.x - p.x).abs() < 1e-2 && (back.y - p.y).abs() < 1e-2,
-                "{p:?} -> {back:?}"
-            );
+            assert!((back.x - p.x).abs() < 1e-2 && (back.y - p.y).abs() < 1e-2, "{p:?} -> {back:?}");
         }
     }
 
     #[test]
     fn zoom_keeps_the_point_under_the_anchor_fixed() {
         let mut v = a4();
-        let anchors = [
-            ScreenPos::new(640.0, 480.0),
-            ScreenPos::new(101.0, 51.0),
-            ScreenPos::new(1299.5, 949.5),
-        ];
+        let anchors = [ScreenPos::new(640.0, 480.0), ScreenPos::new(101.0, 51.0), ScreenPos::new(1299.5, 949.5)];
         let factors = [1.1f32, 2.0, 8.0, 1.0 / 1.1, 0.5, 3.7, 0.25];
         for anchor in anchors {
             for &f in &factors {
                 let (ix, iy) = v.to_image_f64(f64::from(anchor.x), f64::from(anchor.y));
                 v.zoom_at(anchor, f);
                 let (sx, sy) = v.to_screen_f64(ix, iy);
-                assert!(
-                    (sx - f64::from(anchor.x)).abs() < 1e-3,
-                    "x drift {sx} vs {}",
-                    anchor.x
-                );
-                assert!(
-                    (sy - f64::from(anchor.y)).abs() < 1e-3,
-                    "y drift {sy} vs {}",
-                    anchor.y
-                );
+                assert!((sx - f64::from(anchor.x)).abs() < 1e-3, "x drift {sx} vs {}", anchor.x);
+                assert!((sy - f64::from(anchor.y)).abs() < 1e-3, "y drift {sy} vs {}", anchor.y);
             }
         }
     }
@@ -393,10 +365,7 @@ mod tests {
         assert!((c.x - sc.x).abs() < 1e-2 && (c.y - sc.y).abs() < 1e-2);
         let vis = v.visible_image_rect();
         assert!(vis.x0.abs() < 1e-3 && vis.y0.abs() < 1e-3, "{vis:?}");
-        assert!(
-            (vis.x1 - 4961.0).abs() < 1e-3 && (vis.y1 - 7016.0).abs() < 1e-3,
-            "{vis:?}"
-        );
+        assert!((vis.x1 - 4961.0).abs() < 1e-3 && (vis.y1 - 7016.0).abs() < 1e-3, "{vis:?}");
     }
 
     #[test]
@@ -456,9 +425,7 @@ mod tests {
         let before = v.to_screen(p);
         v.pan_by(-30.0, 12.5);
         let after = v.to_screen(p);
-        assert!(
-            (after.x - before.x + 30.0).abs() < 1e-3 && (after.y - before.y - 12.5).abs() < 1e-3
-        );
+        assert!((after.x - before.x + 30.0).abs() < 1e-3 && (after.y - before.y - 12.5).abs() < 1e-3);
     }
 
     #[test]
@@ -479,10 +446,7 @@ mod tests {
         let target = Rect::new(4800.0, 6900.0, 4900.0, 6950.0);
         v.reveal(&target);
         let s = v.rect_to_screen(&target);
-        assert!(
-            SCREEN.contains(ScreenPos::new(s.x0, s.y0))
-                && SCREEN.contains(ScreenPos::new(s.x1, s.y1))
-        );
+        assert!(SCREEN.contains(ScreenPos::new(s.x0, s.y0)) && SCREEN.contains(ScreenPos::new(s.x1, s.y1)));
         let pan = v.pan();
         v.reveal(&target);
         assert_eq!(pan, v.pan(), "already visible: no movement");

@@ -26,11 +26,7 @@ impl Editor {
         match key {
             Key::W => self.toggle_tool(Tool::DrawBox),
             Key::Q => self.toggle_tool(Tool::DrawQuad),
-            Key::L => self.toggle_tool(Tool::Link(if mods.shift {
-                LinkKind::Row
-            } else {
-                LinkKind::KeyValue
-            })),
+            Key::L => self.toggle_tool(Tool::Link(if mods.shift { LinkKind::Row } else { LinkKind::KeyValue })),
             Key::A if mods.command => {
                 let all: BTreeSet<AnnId> = self.boxes.iter().map(|b| b.id).collect();
                 if all != self.selection {
@@ -43,45 +39,23 @@ impl Editor {
             }
             Key::D if mods.command && !self.selection.is_empty() => {
                 let (w, h) = self.viewport.image_size();
-                let off = self
-                    .viewport
-                    .screen_len_to_image(DUPLICATE_OFFSET_SCREEN_PX)
-                    .round()
-                    .max(1.0);
+                let off = self.viewport.screen_len_to_image(DUPLICATE_OFFSET_SCREEN_PX).round().max(1.0);
                 let b = self.selection_bounds().unwrap_or_default();
                 // keep the copies on the page: go up/left instead when down/right has no room
-                let dx = if b.x1 + off <= w {
-                    off
-                } else {
-                    -off.min(b.x0.max(0.0))
-                };
-                let dy = if b.y1 + off <= h {
-                    off
-                } else {
-                    -off.min(b.y0.max(0.0))
-                };
-                out.push(Intent::DuplicateBoxes {
-                    ids: self.selection_ids(),
-                    dx,
-                    dy,
-                });
+                let dx = if b.x1 + off <= w { off } else { -off.min(b.x0.max(0.0)) };
+                let dy = if b.y1 + off <= h { off } else { -off.min(b.y0.max(0.0)) };
+                out.push(Intent::DuplicateBoxes { ids: self.selection_ids(), dx, dy });
             }
             Key::Delete | Key::Backspace if !self.selection.is_empty() => {
-                out.push(Intent::DeleteBoxes {
-                    ids: self.selection_ids(),
-                });
+                out.push(Intent::DeleteBoxes { ids: self.selection_ids() });
                 self.selection.clear();
                 self.primary = None;
                 out.push(self.selection_changed());
             }
-            Key::ArrowLeft | Key::ArrowRight | Key::ArrowUp | Key::ArrowDown => {
-                self.arrow(key, mods, out)
-            }
+            Key::ArrowLeft | Key::ArrowRight | Key::ArrowUp | Key::ArrowDown => self.arrow(key, mods, out),
             Key::Tab => self.tab(!mods.shift, out),
             Key::Plus => self.viewport.zoom_at(self.zoom_anchor(), KEY_ZOOM_FACTOR),
-            Key::Minus => self
-                .viewport
-                .zoom_at(self.zoom_anchor(), 1.0 / KEY_ZOOM_FACTOR),
+            Key::Minus => self.viewport.zoom_at(self.zoom_anchor(), 1.0 / KEY_ZOOM_FACTOR),
             Key::Num0 if mods.command => self.viewport.fit_page(),
             Key::Num1 if mods.command => self.viewport.one_to_one(),
             Key::Num2 if mods.command => self.viewport.fit_width(),
@@ -103,11 +77,7 @@ impl Editor {
     }
 
     fn toggle_tool(&mut self, tool: Tool) {
-        self.set_tool(if self.tool == tool {
-            Tool::Select
-        } else {
-            tool
-        });
+        self.set_tool(if self.tool == tool { Tool::Select } else { tool });
     }
 
     /// Nudges the selection by whole pixels, or pans the view when nothing is selected.
@@ -122,8 +92,7 @@ impl Editor {
             let sr = self.viewport.screen_rect();
             let step = if mods.shift { 0.5 } else { 0.1 };
             // arrow right shows more to the right: the image moves left
-            self.viewport
-                .pan_by(-ux * sr.width() * step, -uy * sr.height() * step);
+            self.viewport.pan_by(-ux * sr.width() * step, -uy * sr.height() * step);
             return;
         };
         let step = if mods.shift { NUDGE_SHIFT_PX } else { 1.0 };
@@ -131,11 +100,7 @@ impl Editor {
         let dx = (ux * step).clamp((-b.x0).min(0.0), (w - b.x1).max(0.0));
         let dy = (uy * step).clamp((-b.y0).min(0.0), (h - b.y1).max(0.0));
         if dx != 0.0 || dy != 0.0 {
-            out.push(Intent::Nudge {
-                ids: self.selection_ids(),
-                dx,
-                dy,
-            });
+            out.push(Intent::Nudge { ids: self.selection_ids(), dx, dy });
         }
     }
 
@@ -147,10 +112,7 @@ impl Editor {
         }
         let order = reading_order(&self.boxes);
         let n = order.len();
-        let current = self
-            .primary
-            .and_then(|id| self.by_id.get(id))
-            .and_then(|i| order.iter().position(|&j| j == i));
+        let current = self.primary.and_then(|id| self.by_id.get(id)).and_then(|i| order.iter().position(|&j| j == i));
         let next = match (current, forward) {
             (None, true) => 0,
             (None, false) => n - 1,

@@ -16,28 +16,11 @@ fn ctrl_a_selects_all_and_set_boxes_prunes_deleted_ids() {
 
 #[test]
 fn ctrl_d_duplicates_with_an_offset_that_stays_on_the_page() {
-    let mut e = editor(&[
-        bx(1, 100.0, 100.0, 200.0, 150.0),
-        bx(2, 900.0, 700.0, 1000.0, 800.0),
-    ]);
+    let mut e = editor(&[bx(1, 100.0, 100.0, 200.0, 150.0), bx(2, 900.0, 700.0, 1000.0, 800.0)]);
     click(&mut e, 150.0, 120.0, NONE);
-    assert_eq!(
-        key(&mut e, Key::D, CMD),
-        vec![Intent::DuplicateBoxes {
-            ids: vec![AnnId(1)],
-            dx: 12.0,
-            dy: 12.0
-        }]
-    );
+    assert_eq!(key(&mut e, Key::D, CMD), vec![Intent::DuplicateBoxes { ids: vec![AnnId(1)], dx: 12.0, dy: 12.0 }]);
     click(&mut e, 950.0, 750.0, NONE);
-    assert_eq!(
-        key(&mut e, Key::D, CMD),
-        vec![Intent::DuplicateBoxes {
-            ids: vec![AnnId(2)],
-            dx: -12.0,
-            dy: -12.0
-        }]
-    );
+    assert_eq!(key(&mut e, Key::D, CMD), vec![Intent::DuplicateBoxes { ids: vec![AnnId(2)], dx: -12.0, dy: -12.0 }]);
 }
 
 #[test]
@@ -50,11 +33,7 @@ fn escape_cancels_the_gesture_then_the_selection() {
     assert_eq!(e.displayed(&b), b);
     assert!(!e.is_gesture_active());
     assert_eq!(mv(&mut e, 260.0, 230.0), vec![]);
-    assert_eq!(
-        up(&mut e, 260.0, 230.0),
-        vec![],
-        "the release after Esc does nothing"
-    );
+    assert_eq!(up(&mut e, 260.0, 230.0), vec![], "the release after Esc does nothing");
     assert_eq!(key(&mut e, Key::Escape, NONE), vec![sel(&[])]);
     // Esc while drawing: no box
     down(&mut e, 400.0, 400.0, NONE);
@@ -71,41 +50,13 @@ fn escape_cancels_the_gesture_then_the_selection() {
 fn arrows_nudge_by_one_or_ten_and_stop_at_the_page_edge() {
     let mut e = editor(&[bx(1, 5.0, 100.0, 50.0, 150.0)]);
     click(&mut e, 20.0, 120.0, NONE);
-    assert_eq!(
-        key(&mut e, Key::ArrowRight, NONE),
-        vec![Intent::Nudge {
-            ids: vec![AnnId(1)],
-            dx: 1.0,
-            dy: 0.0
-        }]
-    );
-    assert_eq!(
-        key(&mut e, Key::ArrowUp, SHIFT),
-        vec![Intent::Nudge {
-            ids: vec![AnnId(1)],
-            dx: 0.0,
-            dy: -10.0
-        }]
-    );
-    assert_eq!(
-        key(&mut e, Key::ArrowLeft, SHIFT),
-        vec![Intent::Nudge {
-            ids: vec![AnnId(1)],
-            dx: -5.0,
-            dy: 0.0
-        }]
-    );
+    assert_eq!(key(&mut e, Key::ArrowRight, NONE), vec![Intent::Nudge { ids: vec![AnnId(1)], dx: 1.0, dy: 0.0 }]);
+    assert_eq!(key(&mut e, Key::ArrowUp, SHIFT), vec![Intent::Nudge { ids: vec![AnnId(1)], dx: 0.0, dy: -10.0 }]);
+    assert_eq!(key(&mut e, Key::ArrowLeft, SHIFT), vec![Intent::Nudge { ids: vec![AnnId(1)], dx: -5.0, dy: 0.0 }]);
     // the editor does not move boxes itself; the app does and calls set_boxes
     e.set_boxes(vec![bx(1, 0.0, 100.0, 45.0, 150.0)]);
     assert_eq!(key(&mut e, Key::ArrowLeft, NONE), vec![]);
-    assert_eq!(
-        key(&mut e, Key::ArrowDown, NONE),
-        vec![Intent::Nudge {
-            ids: vec![AnnId(1)],
-            dx: 0.0,
-            dy: 1.0
-        }]
-    );
+    assert_eq!(key(&mut e, Key::ArrowDown, NONE), vec![Intent::Nudge { ids: vec![AnnId(1)], dx: 0.0, dy: 1.0 }]);
 }
 
 #[test]
@@ -120,21 +71,13 @@ fn arrows_without_selection_pan() {
 
 #[test]
 fn delete_emits_delete_and_clears_selection() {
-    let mut e = editor(&[
-        bx(1, 100.0, 100.0, 200.0, 150.0),
-        bx(2, 300.0, 100.0, 400.0, 150.0),
-    ]);
+    let mut e = editor(&[bx(1, 100.0, 100.0, 200.0, 150.0), bx(2, 300.0, 100.0, 400.0, 150.0)]);
     assert_eq!(key(&mut e, Key::Delete, NONE), vec![], "nothing selected");
     click(&mut e, 150.0, 120.0, NONE);
     click(&mut e, 350.0, 120.0, SHIFT);
     assert_eq!(
         key(&mut e, Key::Backspace, NONE),
-        vec![
-            Intent::DeleteBoxes {
-                ids: vec![AnnId(1), AnnId(2)]
-            },
-            sel(&[])
-        ]
+        vec![Intent::DeleteBoxes { ids: vec![AnnId(1), AnnId(2)] }, sel(&[])]
     );
 }
 
@@ -165,12 +108,7 @@ fn tab_scrolls_the_box_into_view() {
     let mut e = editor(&[bx(1, 900.0, 700.0, 990.0, 790.0)]);
     e.viewport.set_zoom_at(sp(0.0, 0.0), 4.0);
     key(&mut e, Key::Tab, NONE);
-    let s = e
-        .viewport
-        .rect_to_screen(&Rect::new(900.0, 700.0, 990.0, 790.0));
+    let s = e.viewport.rect_to_screen(&Rect::new(900.0, 700.0, 990.0, 790.0));
     let view = e.viewport.screen_rect();
-    assert!(
-        view.contains(sp(s.x0, s.y0)) && view.contains(sp(s.x1, s.y1)),
-        "{s:?}"
-    );
+    assert!(view.contains(sp(s.x0, s.y0)) && view.contains(sp(s.x1, s.y1)), "{s:?}");
 }
