@@ -243,7 +243,7 @@ impl StatsState {
         let mut rows: Vec<&AnnotatorRow> = r.annotators.iter().collect();
         if let Some((col, desc)) = self.sort {
             if col == Col::Name {
-                rows.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+                rows.sort_by_key(|a| a.name.to_lowercase());
                 if desc {
                     rows.reverse();
                 }
