@@ -32,7 +32,7 @@ fn good_files_go_in_and_bad_ones_are_reported_by_name() {
 
     let mut store = Store::open_in_memory().unwrap();
     let mut calls = 0;
-    let report = import_paths(&mut store, &[scans.clone()], 5, |_, _| calls += 1).unwrap();
+    let report = import_paths(&mut store, std::slice::from_ref(&scans), 5, |_, _| calls += 1).unwrap();
     assert_eq!(report.added.len(), 4, "{report:?}");
     assert_eq!(calls, 7, "progress once per image file");
     let failed: Vec<(String, String)> =
@@ -86,7 +86,7 @@ fn moved_files_are_relinked_by_hash() {
     common::write_png(&old.join("p.png"), 30, 30, 3);
     common::write_png(&old.join("q.png"), 30, 30, 4);
     let mut store = Store::open_in_memory().unwrap();
-    import_paths(&mut store, &[old.clone()], 0, |_, _| {}).unwrap();
+    import_paths(&mut store, std::slice::from_ref(&old), 0, |_, _| {}).unwrap();
     std::fs::rename(old.join("p.png"), new.join("renamed.png")).unwrap();
     std::fs::rename(old.join("q.png"), new.join("q.png")).unwrap();
     // Re-importing a moved file re-links it instead of duplicating it.
