@@ -141,6 +141,12 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Targets per annotator or for everyone (leads): shown as met/missed in the stats.
+    Objectives {
+        workspace: PathBuf,
+        #[command(subcommand)]
+        action: ObjectivesCmd,
+    },
     /// Generate a large, realistic workspace (for benchmarks and trying the stats panel).
     SynthWorkspace {
         workspace: PathBuf,
@@ -221,6 +227,31 @@ enum ReviewCmd {
     },
     /// Every review round of a document with its verdicts and comments.
     Show { doc: i64 },
+}
+
+#[derive(Subcommand)]
+enum ObjectivesCmd {
+    /// Set a target, e.g. `set boxes_per_hour '>=' 40 --lead lea` (ratios as fractions: 0.9).
+    Set {
+        metric: String,
+        /// >= or <=
+        op: String,
+        target: f64,
+        /// Only for this person (default: everyone).
+        #[arg(long)]
+        user: Option<String>,
+        /// The lead setting it.
+        #[arg(long)]
+        lead: String,
+    },
+    Remove {
+        metric: String,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        lead: String,
+    },
+    List,
 }
 
 #[derive(Subcommand)]
@@ -391,6 +422,7 @@ fn run(cli: Cli) -> Result<()> {
                 facture::app::stats::stats_cli_output(&mut open(&workspace)?, from.as_deref(), to.as_deref(), format)?;
             print!("{out}");
         }
+        Cmd::Objectives { workspace, action } => objectives(&workspace, action)?,
         Cmd::SynthWorkspace { workspace, users, documents, annotations, days, seed } => {
             let spec = facture::app::synth_workspace::SynthWorkspaceSpec {
                 users,
@@ -450,6 +482,44 @@ fn prelabel(ws: &Path, source: &str, doc: Option<i64>, all: bool, user: &str, mo
     drop(tx);
     let _ = printer.join();
     println!("{}", result.map_err(anyhow::Error::msg)?);
+    Ok(())
+}
+
+fn objectives(ws: &Path, action: ObjectivesCmd) -> Result<()> {
+    use facture::app::stats::{OBJECTIVE_METRICS, ObjectiveOp, remove_objective, set_objective};
+    let store = open(ws)?;
+    let user_id = |store: &Store, name: &Option<String>| -> Result<Option<facture::domain::UserId>> {
+        match name {
+            Some(n) => Ok(Some(store.user_by_name(n)?.with_context(|| format!("no user named {n}"))?.id)),
+            None => Ok(None),
+        }
+    };
+    let session_of = |store: Store, lead: &str| -> Result<Session> {
+        let u = store.user_by_name(lead)?.with_context(|| format!("no user named {lead}"))?;
+        Ok(Session::new(store, u))
+    };
+    match action {
+        ObjectivesCmd::List => {
+            for o in store.objectives()? {
+                println!("{}\t{} {} {}", user_name(&store, o.user), o.metric, o.op, o.target);
+            }
+            if store.objectives()?.is_empty() {
+                let names: Vec<&str> = OBJECTIVE_METRICS.iter().map(|m| m.0).collect();
+                eprintln!("no objectives; metrics: {}", names.join(", "));
+            }
+        }
+        ObjectivesCmd::Set { metric, op, target, user, lead } => {
+            let user = user_id(&store, &user)?;
+            let op = ObjectiveOp::parse(&op).with_context(|| format!("'{op}' is not >= or <="))?;
+            set_objective(&mut session_of(store, &lead)?, user, &metric, op, target)?;
+            println!("set {metric} {} {target}", op.as_str());
+        }
+        ObjectivesCmd::Remove { metric, user, lead } => {
+            let user = user_id(&store, &user)?;
+            let removed = remove_objective(&mut session_of(store, &lead)?, user, &metric)?;
+            println!("{}", if removed { "removed" } else { "no such objective" });
+        }
+    }
     Ok(())
 }
 

@@ -216,3 +216,22 @@ fn dataset_export_versions_and_import_through_the_binary() {
     let bad = facture(&["export", s(&ws), "--format", "docx", "--out", s(&dir.path().join("x"))]);
     assert!(!bad.status.success());
 }
+
+#[test]
+fn objectives_are_set_by_leads_only_and_show_in_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws.sqlite");
+    ok(&["init", s(&ws)]);
+    ok(&["users", s(&ws), "add", "lea", "--role", "lead"]);
+    ok(&["users", s(&ws), "add", "ann", "--role", "annotator"]);
+    ok(&["objectives", s(&ws), "set", "boxes_per_hour", ">=", "40", "--lead", "lea"]);
+    let refused = facture(&["objectives", s(&ws), "set", "cer", "<=", "0.02", "--lead", "ann"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("only a lead"));
+    let bad = facture(&["objectives", s(&ws), "set", "happiness", ">=", "1", "--lead", "lea"]);
+    assert!(!bad.status.success());
+    assert_eq!(ok(&["objectives", s(&ws), "list"]), "-\tboxes_per_hour >= 40\n");
+    let stats = ok(&["stats", s(&ws), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert!(v.get("annotators").is_some(), "{stats}");
+}
