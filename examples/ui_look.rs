@@ -22,6 +22,9 @@ fn main() -> anyhow::Result<()> {
         s.save(p)?;
     }
     let mut app = FactureApp::new(&ws, true, settings_path, Box::new(RfdDialogs));
+    // the same panels `facture` itself shows
+    app.add_extension(Box::new(facture::ui::PrelabelPanel::new(Default::default())));
+    app.add_extension(Box::new(facture::ui::DatasetPanel::new(Box::new(RfdDialogs))));
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_inner_size([1600.0, 1000.0]),
         ..Default::default()
