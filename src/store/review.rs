@@ -12,10 +12,10 @@ fn corrupt(col: usize, msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, msg.into())
 }
 
-const ROUND_COLS: &str =
+pub(crate) const ROUND_COLS: &str =
     "id, doc_id, number, reviewer, annotator, started_ms, finished_ms, verdict, comment, start_edit";
 
-fn round(r: &Row) -> rusqlite::Result<ReviewRound> {
+pub(crate) fn round(r: &Row) -> rusqlite::Result<ReviewRound> {
     let verdict: Option<String> = r.get(7)?;
     Ok(ReviewRound {
         id: RoundId(r.get(0)?),

@@ -532,7 +532,7 @@ impl Store {
             "SELECT id, doc_id, number, reviewer, annotator, started_ms, finished_ms, verdict, comment, start_edit
              FROM review_rounds ORDER BY doc_id, number",
         )?;
-        let rows = stmt.query_map([], round_row)?.collect::<rusqlite::Result<_>>()?;
+        let rows = stmt.query_map([], super::review::round)?.collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
@@ -919,26 +919,6 @@ impl Store {
         self.conn.execute_batch("ANALYZE;")?;
         Ok(())
     }
-}
-
-fn round_row(r: &rusqlite::Row) -> rusqlite::Result<ReviewRound> {
-    let verdict: Option<String> = r.get(7)?;
-    Ok(ReviewRound {
-        id: RoundId(r.get(0)?),
-        doc: DocId(r.get(1)?),
-        number: r.get(2)?,
-        reviewer: UserId(r.get(3)?),
-        annotator: r.get::<_, Option<i64>>(4)?.map(UserId),
-        started_ms: r.get(5)?,
-        finished_ms: r.get(6)?,
-        verdict: match verdict.as_deref() {
-            Some("accept") => Some(DocVerdict::Accept),
-            Some("reject") => Some(DocVerdict::Reject),
-            _ => None,
-        },
-        comment: r.get(8)?,
-        start_edit: r.get(9)?,
-    })
 }
 
 #[cfg(test)]
