@@ -190,6 +190,22 @@ fn tab_in_the_text_field_saves_and_moves_to_the_next_box_and_del_deletes() {
 }
 
 #[test]
+fn ctrl_enter_in_the_text_field_saves_the_text_and_submits() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let mut h = open(&ws, "alice");
+    drag(&mut h, (50.0, 50.0), (200.0, 80.0));
+    h.key_press(Key::F2);
+    h.run();
+    h.event(Event::Text("TOTAL".into()));
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    h.run();
+    assert_eq!(boxes(&ws)[0].text, "TOTAL", "typed text saved before submitting");
+    let store = Store::open(&ws).unwrap();
+    assert_eq!(store.documents(&DocFilter::default()).unwrap()[0].status, DocStatus::Submitted);
+}
+
+#[test]
 fn start_screen_picks_a_user_and_a_missing_image_is_relinked() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path());

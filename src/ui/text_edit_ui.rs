@@ -63,7 +63,15 @@ pub fn text_edit_ui(a: &mut Annotator, ui: &mut egui::Ui, canvas: Rect) {
                 if focused {
                     let tab_back = ui.input_mut(|i| i.consume_key(Modifiers::SHIFT, Key::Tab));
                     let tab = !tab_back && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Tab));
-                    if ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
+                    if ui.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::Enter)) {
+                        // Ctrl+Enter submits from the text field too, with the typed text saved first.
+                        a.commit_text_draft();
+                        ui.memory_mut(|m| m.surrender_focus(field));
+                        if let Some(doc) = a.doc.as_ref().map(|d| d.id) {
+                            a.push(crate::app::Command::Submit { doc }, super::annotator::After::Nothing);
+                        }
+                        done = true;
+                    } else if ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
                         a.commit_text_draft();
                         ui.memory_mut(|m| m.surrender_focus(field));
                         done = true;
