@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::domain::{AnnId, AnnState, Annotation, Change, DocId, EditKind, LabelId, Link, LinkId, Source, UserId};
+use crate::domain::{AnnId, Annotation, Change, DocId, EditKind, LabelId, Link, LinkId, UserId};
 use crate::formats::gt::{GroundTruth, gt_files_in};
 use crate::formats::model::{Format, FormatError, Page, PageBox, file_name};
 use crate::formats::{coco, csv, funsd, labelstudio, ppocr, voc, yolo};
@@ -385,18 +385,8 @@ pub fn import_dataset(
                 after: Some(Annotation {
                     // Negative ids are placeholders the links below refer to.
                     id: AnnId(-(k as i64) - 1),
-                    doc,
-                    rect: b.rect,
                     quad: b.quad,
-                    label: *label,
-                    text: b.text.clone(),
-                    source: Source::Import,
-                    text_source: Source::Import,
-                    confidence: None,
-                    state: AnnState::Active,
-                    author: user,
-                    created_ms: now_ms,
-                    updated_ms: now_ms,
+                    ..Annotation::new_imported(doc, b.rect, *label, b.text.clone(), user, now_ms)
                 }),
             });
         }

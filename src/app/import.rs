@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::domain::{AnnId, AnnState, Annotation, Change, DocId, Document, EditKind, Source, UserId};
+use crate::domain::{AnnState, Annotation, Change, DocId, Document, EditKind, UserId};
 use crate::formats::gt::{GroundTruth, GtBox, gt_files_in};
 use crate::imageio::{self, has_image_extension};
 use crate::store::{DocFilter, NewDocument, NewEdit, Store, StoreError};
@@ -208,21 +208,7 @@ pub fn import_gt(
             };
             changes.push(Change::Annotation {
                 before: None,
-                after: Some(Annotation {
-                    id: AnnId(0),
-                    doc: doc.id,
-                    rect: b.rect(),
-                    quad: None,
-                    label,
-                    text: b.text.clone(),
-                    source: Source::Import,
-                    text_source: Source::Import,
-                    confidence: None,
-                    state: AnnState::Active,
-                    author: user,
-                    created_ms: now_ms,
-                    updated_ms: now_ms,
-                }),
+                after: Some(Annotation::new_imported(doc.id, b.rect(), label, b.text.clone(), user, now_ms)),
             });
         }
         report.boxes += changes.len();

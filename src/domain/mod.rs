@@ -167,6 +167,33 @@ pub struct Annotation {
 }
 
 impl Annotation {
+    /// An active box brought in from ground truth or another tool (source `import`); the
+    /// store assigns the id on insert.
+    pub fn new_imported(
+        doc: DocId,
+        rect: Rect,
+        label: Option<LabelId>,
+        text: String,
+        author: Option<UserId>,
+        now: TimestampMs,
+    ) -> Self {
+        Self {
+            id: AnnId(0),
+            doc,
+            rect,
+            quad: None,
+            label,
+            text,
+            source: Source::Import,
+            text_source: Source::Import,
+            confidence: None,
+            state: AnnState::Active,
+            author,
+            created_ms: now,
+            updated_ms: now,
+        }
+    }
+
     /// A new manual box; the store assigns the id on insert.
     pub fn new_manual(doc: DocId, rect: Rect, author: UserId, now: TimestampMs) -> Self {
         Self {
