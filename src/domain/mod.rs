@@ -1,5 +1,6 @@
 //! Plain domain types shared by every layer: no I/O here, serde only.
 
+pub mod calendar;
 pub mod edit;
 pub mod geometry;
 pub mod review;

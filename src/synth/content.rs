@@ -1,6 +1,7 @@
 //! What an invoice says: parties, dates, items and amounts in French, German or English,
 //! formatted the way each locale prints them. No geometry here.
 
+use crate::domain::calendar::civil_from_days;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -130,19 +131,6 @@ impl MoneyFormat {
             format!("{}{}{}", tenths / 10, self.decimal, tenths % 10)
         }
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's civil_from_days.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 const MONTHS_FR: [&str; 12] = [

@@ -2,6 +2,7 @@
 //! `facture stats WS.sqlite [--from DATE --to DATE] [--csv|--json]`.
 
 use super::{AnnotatorRow, ReviewerRow, StatsError, StatsQuery, StatsReport, report};
+use crate::domain::calendar::civil_from_days;
 use crate::metrics::activity::MS_PER_DAY;
 use crate::store::Store;
 
@@ -22,18 +23,6 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Parses `YYYY-MM-DD` into its UTC day (days since 1970-01-01).
