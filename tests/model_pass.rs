@@ -85,6 +85,49 @@ fn detection_gives_boxes_and_recognition_reads_a_moved_box() {
 }
 
 #[test]
+fn parallel_recogniser_sessions_read_what_one_reads_and_stop_when_told() {
+    let Some(_) = provisioned() else { return };
+    let page = facture::synth::render_page(7, 4);
+    let image = image::DynamicImage::ImageRgb8(page.image);
+    let regions: Vec<Quad> = page.gt.boxes.iter().map(|b| Quad::from_rect(&b.rect())).collect();
+    assert!(regions.len() >= 20);
+    let read_with = |threads: usize| {
+        let mut source =
+            ModelSource::load(&ModelConfig { threads, ..ModelConfig::default() }).unwrap_or_else(|e| panic!("{e}"));
+        let mut order = Vec::new();
+        let texts = source
+            .recognize_streaming(&image, &regions, &mut |batch| {
+                order.extend(batch.iter().map(|(i, ..)| *i));
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        (texts, order)
+    };
+    let (one, one_order) = read_with(1);
+    let (two, mut two_order) = read_with(2);
+    // one session reads in the order given (reading order); two finish in any order, but
+    // every line is handed on exactly once and each text lands at its own index
+    assert_eq!(one_order, (0..regions.len()).collect::<Vec<_>>());
+    two_order.sort_unstable();
+    assert_eq!(two_order, one_order);
+    assert_eq!(one.iter().map(|t| &t.0).collect::<Vec<_>>(), two.iter().map(|t| &t.0).collect::<Vec<_>>());
+    assert!(one.iter().filter(|t| !t.0.is_empty()).count() >= regions.len() * 9 / 10);
+
+    // Break after the first batch: the workers stop, most lines stay unread
+    let mut source =
+        ModelSource::load(&ModelConfig { threads: 2, ..ModelConfig::default() }).unwrap_or_else(|e| panic!("{e}"));
+    let mut calls = 0;
+    let texts = source
+        .recognize_streaming(&image, &regions, &mut |_| {
+            calls += 1;
+            std::ops::ControlFlow::Break(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(calls, 1);
+    assert!(texts.iter().filter(|t| !t.0.is_empty()).count() <= 2, "{texts:?}");
+}
+
+#[test]
 fn missing_runtime_is_a_clear_error() {
     let cfg = ModelConfig { ort_lib: Some("/no/such/dir/libonnxruntime.so".into()), ..ModelConfig::default() };
     match ModelSource::load(&cfg) {

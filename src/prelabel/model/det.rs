@@ -73,6 +73,85 @@ pub fn to_chw(img: &RgbImage, norm: &Normalization, out: &mut [f32]) {
     }
 }
 
+/// Resizes `img` to `dw`×`dh` straight into the normalised CHW tensor: bilinear with
+/// half-pixel centres (what OpenCV's `INTER_LINEAR`, and so the models' training, uses), after
+/// an integer box pre-shrink when shrinking by 2× or more so a large scan does not alias.
+/// One pass over the output instead of an antialiased resample and a second conversion.
+pub fn resize_to_chw(img: &RgbImage, dw: u32, dh: u32, norm: &Normalization, out: &mut [f32]) {
+    let (sw, sh) = img.dimensions();
+    let k = (sw / dw.max(1)).min(sh / dh.max(1)).max(1);
+    let shrunk;
+    let src = if k >= 2 {
+        shrunk = box_shrink(img, k);
+        &shrunk
+    } else {
+        img
+    };
+    let (sw, sh) = (src.width() as usize, src.height() as usize);
+    let (dw, dh) = (dw as usize, dh as usize);
+    // for each output column: left source column and its weight (the right one gets 1 - w)
+    let taps = |dst: usize, src_len: usize| -> Vec<(usize, usize, f32)> {
+        let scale = src_len as f32 / dst as f32;
+        (0..dst)
+            .map(|d| {
+                let s = ((d as f32 + 0.5) * scale - 0.5).clamp(0.0, (src_len - 1) as f32);
+                let i0 = s.floor() as usize;
+                let i1 = (i0 + 1).min(src_len - 1);
+                (i0, i1, 1.0 - (s - i0 as f32))
+            })
+            .collect()
+    };
+    let (xs, ys) = (taps(dw, sw), taps(dh, sh));
+    let affine = norm.affine();
+    let raw = src.as_raw();
+    let plane = dw * dh;
+    let mut row = vec![[0f32; 3]; sw];
+    for (y, &(y0, y1, wy)) in ys.iter().enumerate() {
+        // blend the two source rows once, then sample columns from the blend
+        let (r0, r1) = (&raw[y0 * sw * 3..(y0 + 1) * sw * 3], &raw[y1 * sw * 3..(y1 + 1) * sw * 3]);
+        for (x, px) in row.iter_mut().enumerate() {
+            for (c, v) in px.iter_mut().enumerate() {
+                *v = r0[x * 3 + c] as f32 * wy + r1[x * 3 + c] as f32 * (1.0 - wy);
+            }
+        }
+        for (c, &(a, b)) in affine.iter().enumerate() {
+            let ch = norm.source_channel(c);
+            let dst = &mut out[c * plane + y * dw..c * plane + (y + 1) * dw];
+            for (d, &(x0, x1, wx)) in dst.iter_mut().zip(&xs) {
+                let v = row[x0][ch] * wx + row[x1][ch] * (1.0 - wx);
+                *d = v * a + b;
+            }
+        }
+    }
+}
+
+/// Averages `k`×`k` blocks (the right and bottom remainder is dropped).
+fn box_shrink(img: &RgbImage, k: u32) -> RgbImage {
+    let (w, h) = (img.width() / k, img.height() / k);
+    let (k, sw) = (k as usize, img.width() as usize);
+    let raw = img.as_raw();
+    let mut out = RgbImage::new(w, h);
+    let mut acc = vec![0u32; w as usize * 3];
+    for (y, out_row) in out.chunks_exact_mut(w as usize * 3).enumerate() {
+        acc.fill(0);
+        for sy in y * k..(y + 1) * k {
+            let src_row = &raw[sy * sw * 3..sy * sw * 3 + w as usize * k * 3];
+            for (x, block) in src_row.chunks_exact(k * 3).enumerate() {
+                for px in block.chunks_exact(3) {
+                    acc[x * 3] += px[0] as u32;
+                    acc[x * 3 + 1] += px[1] as u32;
+                    acc[x * 3 + 2] += px[2] as u32;
+                }
+            }
+        }
+        let n = (k * k) as u32;
+        for (o, a) in out_row.iter_mut().zip(&acc) {
+            *o = ((a + n / 2) / n) as u8;
+        }
+    }
+    out
+}
+
 pub struct Detector {
     session: Session,
     pub spec: DetectorSpec,
@@ -87,15 +166,12 @@ impl Detector {
     pub fn detect(&mut self, page: &RgbImage) -> Result<Vec<DetectedBox>, ModelError> {
         let (w, h) = page.dimensions();
         let (iw, ih) = input_size(w, h, self.spec.min_side_px, self.spec.max_side_px);
-        let resized;
-        let input = if (iw, ih) == (w, h) {
-            page
-        } else {
-            resized = image::imageops::resize(page, iw, ih, image::imageops::FilterType::Triangle);
-            &resized
-        };
         let mut data = vec![0f32; 3 * (iw * ih) as usize];
-        to_chw(input, &self.spec.normalization, &mut data);
+        if (iw, ih) == (w, h) {
+            to_chw(page, &self.spec.normalization, &mut data);
+        } else {
+            resize_to_chw(page, iw, ih, &self.spec.normalization, &mut data);
+        }
         let shape = [1usize, 3, ih as usize, iw as usize];
         let tensor = TensorRef::from_array_view((shape, &data[..])).map_err(ModelError::inference)?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(ModelError::inference)?;
@@ -364,6 +440,39 @@ mod tests {
         let q =
             order_clockwise([Point::new(10.0, 5.0), Point::new(0.0, 5.0), Point::new(10.0, 0.0), Point::new(0.0, 0.0)]);
         assert_eq!(q.0, [Point::new(0.0, 0.0), Point::new(10.0, 0.0), Point::new(10.0, 5.0), Point::new(0.0, 5.0)]);
+    }
+
+    #[test]
+    fn resize_to_chw_interpolates_like_a_half_pixel_bilinear() {
+        // a horizontal ramp 0, 4, 8, .. 116 over 30 px, shrunk to 20: output x samples
+        // source x = 1.5x + 0.25, i.e. the value 6x + 1
+        let img = RgbImage::from_fn(30, 4, |x, _| image::Rgb([(x * 4) as u8, 0, 0]));
+        let norm = Normalization::default();
+        let mut out = vec![0f32; 3 * 20 * 2];
+        resize_to_chw(&img, 20, 2, &norm, &mut out);
+        let (a, b) = norm.affine()[2]; // BGR: the red input is the third plane
+        let red: Vec<f32> = out[2 * 40..2 * 40 + 20].iter().map(|v| ((v - b) / a).round()).collect();
+        let want: Vec<f32> = (0..20).map(|x| (6 * x + 1) as f32).collect();
+        assert_eq!(red, want);
+        // enlarging keeps a flat image flat
+        let flat = RgbImage::from_pixel(7, 5, image::Rgb([200, 100, 50]));
+        let mut big = vec![0f32; 3 * 31 * 17];
+        resize_to_chw(&flat, 31, 17, &norm, &mut big);
+        let first = big[0];
+        assert!(big[..31 * 17].iter().all(|v| (v - first).abs() < 1e-5));
+    }
+
+    #[test]
+    fn large_shrinks_average_blocks_instead_of_aliasing() {
+        // 1-px black/white stripes shrunk 4×: a plain bilinear would pick stripes, the box
+        // pre-shrink gives mid grey everywhere
+        let img = RgbImage::from_fn(400, 40, |x, _| if x % 2 == 0 { image::Rgb([0; 3]) } else { image::Rgb([255; 3]) });
+        let norm = Normalization::default();
+        let mut out = vec![0f32; 3 * 100 * 10];
+        resize_to_chw(&img, 100, 10, &norm, &mut out);
+        let (a, b) = norm.affine()[0];
+        assert!(out[..1000].iter().all(|v| ((v - b) / a - 127.5).abs() <= 1.0), "{:?}", &out[..5]);
+        assert_eq!(box_shrink(&img, 4).dimensions(), (100, 10));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod runtime;
 pub mod spec;
 pub mod split;
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -73,7 +74,8 @@ pub struct ModelConfig {
     /// Model directory; else `FACTURE_MODEL_DIR`, the build-time dir, next to the executable.
     /// A `facture-models.json` inside replaces the default PP-OCRv6 small spec set.
     pub model_dir: Option<PathBuf>,
-    /// ONNX Runtime intra-op threads per model.
+    /// CPU threads for the pass: the detector's intra-op threads, and the number of
+    /// single-threaded recogniser sessions reading lines in parallel (at most 4).
     pub threads: usize,
     /// Run the 0°/180° classifier on every line (for scans fed in upside down).
     pub direction_classifier: bool,
@@ -84,6 +86,14 @@ pub struct ModelConfig {
     /// Shrink level boxes to their ink plus this margin; `None` keeps the detector's
     /// unclipped (loose) boxes.
     pub tighten_margin_px: Option<f32>,
+}
+
+impl ModelConfig {
+    /// Parallel recogniser sessions: one per thread, at most 4 (each holds its own copy of
+    /// the model's weights).
+    pub fn recognizer_workers(&self) -> usize {
+        self.threads.clamp(1, 4)
+    }
 }
 
 impl Default for ModelConfig {
@@ -135,9 +145,13 @@ impl ModelSource {
         check_detector(&det_path, &det_session)?;
 
         let rec_path = dir.join(&rec_spec.file);
-        let rec_session = open_session(&env, &rec_path, config.threads)?;
+        let rec_session = open_session(&env, &rec_path, 1)?;
         let dict = load_dictionary(&dir, &rec_path, &rec_spec.dictionary, &rec_session)?;
         check_recognizer(&rec_path, &rec_session, &dict)?;
+        let mut rec_sessions = vec![rec_session];
+        for _ in 1..config.recognizer_workers() {
+            rec_sessions.push(open_session(&env, &rec_path, 1)?);
+        }
 
         let cls = match set.classifier().filter(|_| config.direction_classifier) {
             Some(c) => {
@@ -152,7 +166,7 @@ impl ModelSource {
             name: set.name.clone(),
             config: config.clone(),
             det: Detector::new(det_session, det_spec),
-            rec: Recognizer::new(rec_session, rec_spec, dict),
+            rec: Recognizer::new(rec_sessions, rec_spec, dict),
             cls,
         })
     }
@@ -163,7 +177,7 @@ impl ModelSource {
 
     /// Line boxes without text, in reading order: what the UI shows first.
     pub fn detect(&mut self, page: &DynamicImage) -> Result<Vec<Proposal>, ModelError> {
-        let rgb = page.to_rgb8();
+        let rgb = as_rgb(page);
         Ok(self.det.detect(&rgb)?.into_iter().map(|b| line_proposal(b.quad, None, b.score)).collect())
     }
 
@@ -181,7 +195,7 @@ impl ModelSource {
         regions: &[Quad],
         on_batch: &mut TextSink<'_>,
     ) -> Result<Vec<(String, f32)>, ModelError> {
-        let rgb = page.to_rgb8();
+        let rgb = as_rgb(page);
         let readings = self.read(&rgb, regions, &mut |done| {
             let batch: Vec<(usize, String, f32)> =
                 done.iter().map(|(i, r)| (*i, r.text.trim().to_string(), r.score)).collect();
@@ -198,7 +212,7 @@ impl ModelSource {
 
     /// Detected lines with their readings, before filtering and splitting.
     pub fn read_lines(&mut self, page: &DynamicImage) -> Result<Vec<Line>, ModelError> {
-        let rgb = page.to_rgb8();
+        let rgb = as_rgb(page);
         let boxes = self.det.detect(&rgb)?;
         let quads: Vec<Quad> = boxes.iter().map(|b| b.quad).collect();
         let readings = self.read(&rgb, &quads, &mut |_| ControlFlow::Continue(()))?;
@@ -212,9 +226,9 @@ impl ModelSource {
     /// Proposals from read lines under the current config: unreadable lines dropped,
     /// level lines split at wide gaps.
     pub fn line_proposals(&self, page: &DynamicImage, lines: &[Line]) -> Vec<Proposal> {
-        let gray = self.config.tighten_margin_px.map(|_| page.to_luma8());
-        let tighten = |r: Rect| match (&gray, self.config.tighten_margin_px) {
-            (Some(g), Some(m)) => split::tighten_to_ink(g, &r, m),
+        let rgb = self.config.tighten_margin_px.map(|_| as_rgb(page));
+        let tighten = |r: Rect| match (&rgb, self.config.tighten_margin_px) {
+            (Some(page), Some(m)) => split::tighten_to_ink(page, &r, m),
             _ => r,
         };
         let mut out = Vec::new();
@@ -264,6 +278,15 @@ impl ProposalSource for ModelSource {
 
     fn propose(&mut self, page: &DynamicImage) -> anyhow::Result<Vec<Proposal>> {
         Ok(self.read_page(page)?)
+    }
+}
+
+/// The page as 8-bit RGB, borrowed when it already is (a decoded JPEG scan of 35 megapixels
+/// costs ~50 ms to copy).
+fn as_rgb(page: &DynamicImage) -> Cow<'_, RgbImage> {
+    match page {
+        DynamicImage::ImageRgb8(rgb) => Cow::Borrowed(rgb),
+        other => Cow::Owned(other.to_rgb8()),
     }
 }
 

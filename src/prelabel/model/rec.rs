@@ -2,6 +2,8 @@
 //! a fixed height → CTC recogniser → greedy decode with per-character positions.
 
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use image::RgbImage;
 use imageproc::geometric_transformations::{Border, Interpolation, Projection, warp_into};
@@ -140,10 +142,12 @@ pub fn crop_quad(page: &RgbImage, quad: &Quad) -> Option<Crop> {
 }
 
 /// Indices of `aspect_ratios` grouped into batches of `batch_size`, narrowest first, so
-/// each batch pads little.
+/// each batch pads little; batches of one keep the given order.
 pub fn batch_order(aspect_ratios: &[f32], batch_size: usize) -> Vec<Vec<usize>> {
     let mut idx: Vec<usize> = (0..aspect_ratios.len()).collect();
-    idx.sort_by(|&a, &b| aspect_ratios[a].total_cmp(&aspect_ratios[b]));
+    if batch_size > 1 {
+        idx.sort_by(|&a, &b| aspect_ratios[a].total_cmp(&aspect_ratios[b]));
+    }
     idx.chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect()
 }
 
@@ -179,19 +183,25 @@ pub fn resized_width(img: &RgbImage, height: u32, max_w: u32) -> u32 {
     ((height as f32 * ratio).ceil() as u32).clamp(1, max_w)
 }
 
+/// The recogniser: one ONNX Runtime session per worker. On a CPU, two single-threaded
+/// sessions reading different lines at once beat one session with two intra-op threads
+/// (a line crop is too small a job to split well across cores).
 pub struct Recognizer {
-    session: Session,
+    sessions: Vec<Session>,
     pub spec: RecognizerSpec,
     pub dict: Dictionary,
 }
 
 impl Recognizer {
-    pub fn new(session: Session, spec: RecognizerSpec, dict: Dictionary) -> Self {
-        Self { session, spec, dict }
+    /// `sessions` must not be empty; each is used by one worker thread.
+    pub fn new(sessions: Vec<Session>, spec: RecognizerSpec, dict: Dictionary) -> Self {
+        Self { sessions, spec, dict }
     }
 
     /// Reads every crop; `on_batch` gets `(index, reading)` pairs as each batch finishes and
-    /// may stop early (the rest stay empty).
+    /// may stop early (the rest stay empty). With batches of one, lines are read in the
+    /// order given (reading order, so streamed text fills the page top-down); larger batches
+    /// are grouped by width so they pad little.
     pub fn recognize(
         &mut self,
         crops: &[Option<Crop>],
@@ -204,56 +214,92 @@ impl Recognizer {
             .filter_map(|&i| crops[i].as_ref())
             .map(|c| c.image.width() as f32 / c.image.height().max(1) as f32)
             .collect();
-        let h = self.spec.height_px;
-        for batch in batch_order(&ratios, self.spec.batch_size) {
-            let items: Vec<(usize, &Crop)> =
-                batch.iter().filter_map(|&k| crops[present[k]].as_ref().map(|c| (present[k], c))).collect();
-            let widest =
-                items.iter().map(|(_, c)| resized_width(&c.image, h, self.spec.max_width_px)).max().unwrap_or(1);
-            let batch_w = widest.max(self.spec.min_width_px.min(self.spec.max_width_px));
-            let slot_len = (3 * h * batch_w) as usize;
-            let mut data = vec![0f32; slot_len * items.len()];
-            let mut resized = Vec::with_capacity(items.len());
-            for ((_, crop), slot) in items.iter().zip(data.chunks_exact_mut(slot_len)) {
-                let rw =
-                    write_normalized(&crop.image, h, self.spec.max_width_px, batch_w, &self.spec.normalization, slot);
-                resized.push(rw);
-            }
-            let shape = [items.len(), 3, h as usize, batch_w as usize];
-            let tensor = TensorRef::from_array_view((shape, &data[..])).map_err(ModelError::inference)?;
-            let outputs = self.session.run(ort::inputs![tensor]).map_err(ModelError::inference)?;
-            let (out_shape, probs) = outputs[0].try_extract_tensor::<f32>().map_err(ModelError::inference)?;
-            let (steps, classes) = match **out_shape {
-                [n, t, c] if n as usize == items.len() && (n * t * c) as usize == probs.len() => {
-                    (t as usize, c as usize)
-                }
-                _ => return Err(ModelError::inference(format!("recogniser returned shape {out_shape:?}"))),
-            };
-            let mut done = Vec::with_capacity(items.len());
-            for (k, ((i, crop), rw)) in items.iter().zip(resized).enumerate() {
-                // one time step covers batch_w / steps input pixels; map back to crop pixels
-                let step_px = batch_w as f32 / steps as f32 * crop.image.width() as f32 / rw as f32;
-                let mut r = ctc_greedy(
-                    &probs[k * steps * classes..(k + 1) * steps * classes],
-                    steps,
-                    classes,
-                    &self.dict,
-                    step_px,
-                );
-                r.height_px = crop.image.height() as f32;
-                r.turned = crop.turned;
-                done.push((*i, r));
-            }
+        let batches: Vec<Vec<usize>> = batch_order(&ratios, self.spec.batch_size)
+            .into_iter()
+            .map(|b| b.iter().map(|&k| present[k]).collect())
+            .collect();
+        let (spec, dict) = (&self.spec, &self.dict);
+        let mut keep = |done: Vec<(usize, Reading)>| {
             let flow = on_batch(&done);
             for (i, r) in done {
                 out[i] = r;
             }
-            if flow.is_break() {
-                break;
+            flow
+        };
+        if let [session] = self.sessions.as_mut_slice() {
+            for batch in &batches {
+                if keep(read_batch(session, spec, dict, crops, batch)?).is_break() {
+                    break;
+                }
             }
+            return Ok(out);
         }
-        Ok(out)
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let (tx, rx) = mpsc::channel();
+        let result = std::thread::scope(|scope| {
+            for session in &mut self.sessions {
+                let (tx, next, stop, batches) = (tx.clone(), &next, &stop, &batches);
+                scope.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                        if tx.send(read_batch(session, spec, dict, crops, batch)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            // the calling thread only hands results on; the workers do the reading
+            for done in rx {
+                let flow = done.map(&mut keep);
+                if !matches!(flow, Ok(ControlFlow::Continue(()))) {
+                    stop.store(true, Ordering::Relaxed);
+                    return flow.map(|_| ());
+                }
+            }
+            Ok(())
+        });
+        result.map(|()| out)
     }
+}
+
+/// Runs one batch of crops through `session` and decodes each.
+fn read_batch(
+    session: &mut Session,
+    spec: &RecognizerSpec,
+    dict: &Dictionary,
+    crops: &[Option<Crop>],
+    batch: &[usize],
+) -> Result<Vec<(usize, Reading)>, ModelError> {
+    let items: Vec<(usize, &Crop)> = batch.iter().filter_map(|&i| crops[i].as_ref().map(|c| (i, c))).collect();
+    let h = spec.height_px;
+    let widest = items.iter().map(|(_, c)| resized_width(&c.image, h, spec.max_width_px)).max().unwrap_or(1);
+    let batch_w = widest.max(spec.min_width_px.min(spec.max_width_px));
+    let slot_len = (3 * h * batch_w) as usize;
+    let mut data = vec![0f32; slot_len * items.len()];
+    let mut resized = Vec::with_capacity(items.len());
+    for ((_, crop), slot) in items.iter().zip(data.chunks_exact_mut(slot_len)) {
+        resized.push(write_normalized(&crop.image, h, spec.max_width_px, batch_w, &spec.normalization, slot));
+    }
+    let shape = [items.len(), 3, h as usize, batch_w as usize];
+    let tensor = TensorRef::from_array_view((shape, &data[..])).map_err(ModelError::inference)?;
+    let outputs = session.run(ort::inputs![tensor]).map_err(ModelError::inference)?;
+    let (out_shape, probs) = outputs[0].try_extract_tensor::<f32>().map_err(ModelError::inference)?;
+    let (steps, classes) = match **out_shape {
+        [n, t, c] if n as usize == items.len() && (n * t * c) as usize == probs.len() => (t as usize, c as usize),
+        _ => return Err(ModelError::inference(format!("recogniser returned shape {out_shape:?}"))),
+    };
+    let mut done = Vec::with_capacity(items.len());
+    for (k, ((i, crop), rw)) in items.iter().zip(resized).enumerate() {
+        // one time step covers batch_w / steps input pixels; map back to crop pixels
+        let step_px = batch_w as f32 / steps as f32 * crop.image.width() as f32 / rw as f32;
+        let mut r = ctc_greedy(&probs[k * steps * classes..(k + 1) * steps * classes], steps, classes, dict, step_px);
+        r.height_px = crop.image.height() as f32;
+        r.turned = crop.turned;
+        done.push((*i, r));
+    }
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -304,6 +350,7 @@ mod tests {
         let b = batch_order(&[5.0, 1.0, 3.0, 2.0, 4.0], 2);
         assert_eq!(b, vec![vec![1, 3], vec![2, 4], vec![0]]);
         assert!(batch_order(&[], 6).is_empty());
+        assert_eq!(batch_order(&[5.0, 1.0, 3.0], 1), vec![vec![0], vec![1], vec![2]]);
     }
 
     #[test]

@@ -102,6 +102,9 @@ pub struct RecognizerSpec {
     pub min_width_px: u32,
     /// Longer lines are squeezed to this width.
     pub max_width_px: u32,
+    /// Lines per model run. 1 (the default) reads each line unpadded, in reading order, on
+    /// parallel sessions: measured faster on CPU than PaddleOCR's 6, since padding a batch
+    /// to its widest line is wasted work. Larger batches are grouped by width.
     pub batch_size: usize,
     pub dictionary: DictionarySource,
 }
@@ -161,7 +164,7 @@ impl ModelSet {
                     height_px: 48,
                     min_width_px: 0,
                     max_width_px: 3200,
-                    batch_size: 6,
+                    batch_size: 1,
                     dictionary: DictionarySource::Metadata { key: "character".into() },
                 }),
                 ModelSpec::TextDirectionCls(ClassifierSpec {

@@ -3,7 +3,7 @@
 //! truth) want two segments. The CTC time steps say where each character sits, so a run of
 //! spaces much wider than the line is tall marks the cut.
 
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 
 use super::rec::Reading;
 use crate::domain::Rect;
@@ -11,14 +11,18 @@ use crate::domain::Rect;
 /// Shrinks a detected box to the ink inside it, plus `margin_px`. DB boxes are grown by the
 /// unclip offset (good for the recogniser, too loose for an annotation); a box without clear
 /// ink (contrast under 40 grey levels) is returned as it is.
-pub fn tighten_to_ink(gray: &GrayImage, r: &Rect, margin_px: f32) -> Rect {
-    let c = r.clamped(gray.width() as f32, gray.height() as f32);
+pub fn tighten_to_ink(page: &RgbImage, r: &Rect, margin_px: f32) -> Rect {
+    let c = r.clamped(page.width() as f32, page.height() as f32);
     let (x0, y0) = (c.x0.floor() as u32, c.y0.floor() as u32);
-    let (x1, y1) = ((c.x1.ceil() as u32).min(gray.width()), (c.y1.ceil() as u32).min(gray.height()));
+    let (x1, y1) = ((c.x1.ceil() as u32).min(page.width()), (c.y1.ceil() as u32).min(page.height()));
     if x1 <= x0 + 1 || y1 <= y0 + 1 {
         return *r;
     }
-    let crop = image::imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image();
+    // grey only the box, not the page: a 35-megapixel scan has a few hundred KB of lines
+    let crop = GrayImage::from_fn(x1 - x0, y1 - y0, |x, y| {
+        let [r, g, b] = page.get_pixel(x0 + x, y0 + y).0;
+        image::Luma([((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b)) >> 8) as u8])
+    });
     let (lo, hi) = crop.pixels().fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
     if hi.saturating_sub(lo) < 40 {
         return *r;
@@ -139,16 +143,16 @@ mod tests {
 
     #[test]
     fn boxes_shrink_to_the_ink_and_blank_boxes_stay() {
-        let mut gray = GrayImage::from_pixel(100, 60, image::Luma([240]));
+        let mut page = RgbImage::from_pixel(100, 60, image::Rgb([240, 235, 230]));
         for y in 20..32 {
             for x in 30..70 {
-                gray.put_pixel(x, y, image::Luma([20]));
+                page.put_pixel(x, y, image::Rgb([20, 30, 60]));
             }
         }
         let loose = Rect::new(20.0, 10.0, 80.0, 45.0);
-        assert_eq!(tighten_to_ink(&gray, &loose, 1.0), Rect::new(29.0, 19.0, 71.0, 33.0));
+        assert_eq!(tighten_to_ink(&page, &loose, 1.0), Rect::new(29.0, 19.0, 71.0, 33.0));
         let blank = Rect::new(0.0, 40.0, 20.0, 60.0);
-        assert_eq!(tighten_to_ink(&gray, &blank, 1.0), blank);
+        assert_eq!(tighten_to_ink(&page, &blank, 1.0), blank);
     }
 
     #[test]
