@@ -128,6 +128,84 @@ fn parallel_recogniser_sessions_read_what_one_reads_and_stop_when_told() {
 }
 
 #[test]
+fn model_pass_streams_read_lines_into_the_workspace_and_undoes_in_one_step() {
+    use facture::app::prelabel_job::{JobEvent, JobKind, STREAM_LINES, run};
+    use facture::app::{Command, Session};
+    use facture::domain::{AnnState, EditKind, Role};
+    use facture::store::{NewDocument, Store};
+
+    let Some(_) = provisioned() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = facture::synth::render_page(7, 5);
+    let png = dir.path().join("page.png");
+    page.image.save(&png).unwrap();
+    let ws = dir.path().join("ws.sqlite");
+    let mut store = Store::create(&ws).unwrap();
+    let user = store.add_user("ann", Role::Annotator).unwrap();
+    let (w, h) = page.image.dimensions();
+    let doc = store
+        .add_document(
+            &NewDocument { path: png.display().to_string(), sha256: "0".repeat(64), page: 0, width: w, height: h },
+            0,
+        )
+        .unwrap()
+        .unwrap();
+    // what the one-shot pass proposes for this page, to compare the streamed result with
+    let image = image::DynamicImage::ImageRgb8(page.image.clone());
+    let mut source = ModelSource::load(&ModelConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut expected: Vec<(String, [i32; 4])> = source
+        .read_page(&image)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|p| {
+            (p.text.clone().unwrap_or_default(), [p.rect.x0, p.rect.y0, p.rect.x1, p.rect.y1].map(|v| v.round() as i32))
+        })
+        .collect();
+    assert!(expected.len() > 2 * STREAM_LINES, "{} lines", expected.len());
+
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let summary = run(Session::new(store, user.clone()), &[doc], JobKind::Model(ModelConfig::default()), &cancel, &tx)
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(tx);
+    let changed = rx.iter().filter(|e| *e == JobEvent::Changed(doc)).count();
+
+    let mut session = Session::new(Store::open(&ws).unwrap(), user.clone());
+    let anns = session.store().annotations(doc).unwrap();
+    let mut got: Vec<(String, [i32; 4])> = anns
+        .iter()
+        .map(|a| (a.text.clone(), [a.rect.x0, a.rect.y0, a.rect.x1, a.rect.y1].map(|v| v.round() as i32)))
+        .collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "{summary}");
+    assert!(anns.iter().all(|a| a.state == AnnState::Suggested && !a.text.is_empty()));
+
+    // the boxes first, then the lines in several durable edits that continue the first
+    let edits = session.store().edits_for(doc, user.id).unwrap();
+    let head = edits[0].id;
+    assert_eq!((edits[0].action.as_str(), edits[0].kind), ("add_suggestions", EditKind::Do));
+    assert!(edits.len() >= 3, "{} edits", edits.len());
+    assert!(edits[1..].iter().all(|e| e.kind == EditKind::Continues(head) && e.action == "replace_suggestions"));
+    // the UI was told to redraw after the boxes and after every batch, plus once at the end
+    assert_eq!(changed, edits.len() + 1);
+
+    // one undo takes the whole pass back, one redo brings it all again
+    session.apply(Command::Undo { doc }).unwrap();
+    assert!(session.store().annotations(doc).unwrap().is_empty());
+    session.apply(Command::Redo { doc }).unwrap();
+    let mut again: Vec<(String, [i32; 4])> = session
+        .store()
+        .annotations(doc)
+        .unwrap()
+        .iter()
+        .map(|a| (a.text.clone(), [a.rect.x0, a.rect.y0, a.rect.x1, a.rect.y1].map(|v| v.round() as i32)))
+        .collect();
+    again.sort();
+    assert_eq!(again, got);
+}
+
+#[test]
 fn missing_runtime_is_a_clear_error() {
     let cfg = ModelConfig { ort_lib: Some("/no/such/dir/libonnxruntime.so".into()), ..ModelConfig::default() };
     match ModelSource::load(&cfg) {

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use crate::domain::{
-    AnnId, AnnState, Annotation, Change, DocId, DocStatus, DocVerdict, Edit, EditKind, LabelId, Link, LinkId, LinkKind,
-    Quad, Rect, Source, TimestampMs, UndoStacks, User, UserId, Verdict,
+    AnnId, AnnState, Annotation, Change, DocId, DocStatus, DocVerdict, Edit, EditId, EditKind, LabelId, Link, LinkId,
+    LinkKind, Quad, Rect, Source, TimestampMs, UndoStacks, User, UserId, Verdict,
 };
 use crate::store::{NewEdit, Store, StoreError};
 
@@ -76,10 +76,12 @@ pub enum Command {
         skip_iou: f32,
     },
     /// Removes machine suggestions and adds new ones in one step (a model pass refining its
-    /// first, unread boxes into read and split lines).
+    /// first, unread boxes into read and split lines). New items do not avoid the boxes in
+    /// `pass_boxes` (the same pass's boxes that are still to be replaced).
     ReplaceSuggestions {
         doc: DocId,
         remove: Vec<AnnId>,
+        pass_boxes: Vec<AnnId>,
         source: Source,
         items: Vec<SuggestionInput>,
         skip_iou: f32,
@@ -329,6 +331,19 @@ impl Session {
 
     /// Applies one command: checks the rules, builds the changes, writes them in one transaction.
     pub fn apply(&mut self, cmd: Command) -> Result<Outcome, CommandError> {
+        self.apply_as(cmd, EditKind::Do)
+    }
+
+    /// Applies `cmd` as part of the step that edit `head` began (see [`EditKind::Continues`]):
+    /// written and durable on its own, undone and redone together with `head`.
+    pub fn continue_edit(&mut self, head: EditId, cmd: Command) -> Result<Outcome, CommandError> {
+        if matches!(cmd, Command::Undo { .. } | Command::Redo { .. }) {
+            return Err(CommandError::Refused("undo and redo cannot continue an edit".into()));
+        }
+        self.apply_as(cmd, EditKind::Continues(head))
+    }
+
+    fn apply_as(&mut self, cmd: Command, new_work: EditKind) -> Result<Outcome, CommandError> {
         let doc_id = cmd.doc();
         let doc = self.store.document(doc_id)?;
         let now = self.now();
@@ -336,18 +351,26 @@ impl Session {
         let (kind, mut changes) = match cmd {
             Command::Undo { .. } => {
                 let stacks = self.undo_stacks(doc_id)?;
-                let target = *stacks.undoable.last().ok_or(CommandError::NothingToUndo)?;
-                let original = self.store.edit(target)?;
-                (EditKind::Undo(target), original.changes.iter().rev().map(Change::inverse).collect())
+                let step = stacks.undoable.last().ok_or(CommandError::NothingToUndo)?;
+                // the step's edits undone newest first, each one's changes in reverse
+                let mut changes = Vec::new();
+                for &id in step.iter().rev() {
+                    changes.extend(self.store.edit(id)?.changes.iter().rev().map(Change::inverse));
+                }
+                (EditKind::Undo(step[0]), changes)
             }
             Command::Redo { .. } => {
                 let stacks = self.undo_stacks(doc_id)?;
-                let target = *stacks.redoable.last().ok_or(CommandError::NothingToRedo)?;
-                (EditKind::Redo(target), self.store.edit(target)?.changes)
+                let step = stacks.redoable.last().ok_or(CommandError::NothingToRedo)?;
+                let mut changes = Vec::new();
+                for &id in step {
+                    changes.extend(self.store.edit(id)?.changes);
+                }
+                (EditKind::Redo(step[0]), changes)
             }
             other => {
                 self.permit(&doc, &other)?;
-                (EditKind::Do, self.build_changes(other, now)?)
+                (new_work, self.build_changes(other, now)?)
             }
         };
         changes.retain(|c| !c.is_noop());
@@ -355,7 +378,7 @@ impl Session {
             return Ok(Outcome::NoChange);
         }
         // The first edit of a fresh or rejected document starts (re)work on it, in the same step.
-        if kind == EditKind::Do && !changes.iter().any(|c| matches!(c, Change::Status { .. })) {
+        if kind.is_new_work() && !changes.iter().any(|c| matches!(c, Change::Status { .. })) {
             let next = match doc.status {
                 DocStatus::New => Some(DocStatus::InProgress),
                 DocStatus::Rejected => Some(DocStatus::Rework),
@@ -545,14 +568,14 @@ impl Session {
                 .filter(|l| ids.contains(&l.id))
                 .map(|l| Change::Link { before: Some(l), after: None })
                 .collect(),
-            Command::ReplaceSuggestions { doc: d, remove, source, items, skip_iou } => {
+            Command::ReplaceSuggestions { doc: d, remove, pass_boxes, source, items, skip_iou } => {
                 let mut out: Vec<Change> = self
                     .boxes(d, &remove)?
                     .into_iter()
                     .filter(|b| b.state == AnnState::Suggested)
                     .map(|b| Change::Annotation { before: Some(b), after: None })
                     .collect();
-                let removed: HashSet<AnnId> = remove.iter().copied().collect();
+                let removed: HashSet<AnnId> = remove.iter().chain(&pass_boxes).copied().collect();
                 let existing: Vec<Rect> =
                     self.store.annotations(d)?.iter().filter(|a| !removed.contains(&a.id)).map(|a| a.rect).collect();
                 out.extend(self.suggestion_changes(d, &existing, source, items, skip_iou, w, h, now));

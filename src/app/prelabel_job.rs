@@ -2,17 +2,20 @@
 //! a worker thread with its own connection to the workspace, applying suggestions through the
 //! same command layer as the UI. The UI polls [`JobEvent`]s and reloads what changed.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-use crate::app::{Command, Session, SuggestionInput};
-use crate::domain::{AnnId, AnnState, DocId, Quad, Source, User};
+use crate::app::{Command, Outcome, Session, SuggestionInput};
+use crate::domain::{AnnId, Annotation, Change, DocId, Edit, Quad, Source, User};
 use crate::prelabel::Proposal;
 use crate::prelabel::cv::{CvConfig, propose};
-use crate::prelabel::model::{ModelConfig, ModelSource};
+use crate::prelabel::model::det::DetectedBox;
+use crate::prelabel::model::{Line, ModelConfig, ModelSource, line_proposals};
 use crate::store::Store;
 
 /// Suggestions overlapping an existing box this much (IoU) are not added.
@@ -85,6 +88,124 @@ fn to_inputs(ps: &[Proposal]) -> Vec<SuggestionInput> {
     ps.iter().map(|p| SuggestionInput { rect: p.rect, quad: p.quad, text: p.text.clone(), score: p.score }).collect()
 }
 
+/// Read lines are written to the workspace in batches of this many lines (or sooner, see
+/// [`STREAM_EVERY`]): each batch is a durable edit, so text fills the page as it is read.
+pub const STREAM_LINES: usize = 12;
+/// …or when this much time has passed since the last batch.
+pub const STREAM_EVERY: Duration = Duration::from_millis(150);
+
+/// The model pass on one page, streamed: the detected boxes are written at once (one `Do`
+/// edit, `shown` is called so the UI can draw them), then each batch of read lines replaces
+/// its boxes by the final ones (split at wide gaps, shrunk to the ink, with text) in an edit
+/// that continues the first, so one undo removes the whole pass. A detected box the
+/// annotator touched meanwhile (moved, typed in, labelled, accepted or rejected) is left as
+/// it is and its reading dropped. Returns the number of line suggestions the pass left.
+fn stream_model_pass(
+    session: &mut Session,
+    model: &mut ModelSource,
+    doc: DocId,
+    page: &image::DynamicImage,
+    source: &Source,
+    cancel: &AtomicBool,
+    shown: &dyn Fn(),
+) -> Result<usize, String> {
+    let boxes = model.detect_boxes(page).map_err(|e| e.to_string())?;
+    let proposals: Vec<Proposal> = boxes.iter().map(DetectedBox::proposal).collect();
+    let first = session
+        .apply(Command::AddSuggestions {
+            doc,
+            source: source.clone(),
+            items: to_inputs(&proposals),
+            skip_iou: SKIP_IOU,
+        })
+        .map_err(|e| e.to_string())?;
+    let Outcome::Applied(head) = first else {
+        return Ok(0); // every detected line overlaps a box that is already there
+    };
+    let created = created_for(&proposals, &head);
+    shown();
+
+    let config = model.config().clone();
+    let mut pending: Vec<(usize, Line)> = Vec::new();
+    let mut last_write = Instant::now();
+    let mut written = 0usize;
+    let mut failure: Option<String> = None;
+    let mut write = |session: &mut Session, pending: &mut Vec<(usize, Line)>| -> Result<(), String> {
+        let current = session.store().annotations(doc).map_err(|e| e.to_string())?;
+        let (remove, lines) = untouched_lines(&created, &current, std::mem::take(pending));
+        if remove.is_empty() {
+            return Ok(());
+        }
+        // the pass's other boxes still waiting for their text do not block these lines
+        let pass_boxes: Vec<AnnId> = created.iter().flatten().filter(|a| current.contains(a)).map(|a| a.id).collect();
+        let items = to_inputs(&line_proposals(&config, page, &lines));
+        let cmd =
+            Command::ReplaceSuggestions { doc, remove, pass_boxes, source: source.clone(), items, skip_iou: SKIP_IOU };
+        let out = session.continue_edit(head.id, cmd).map_err(|e| e.to_string())?;
+        written += out.created_boxes().len();
+        shown();
+        Ok(())
+    };
+    model
+        .read_boxes(page, &boxes, &mut |done| {
+            pending.extend(done.iter().cloned());
+            if pending.len() >= STREAM_LINES || last_write.elapsed() >= STREAM_EVERY {
+                if let Err(e) = write(session, &mut pending) {
+                    failure = Some(e);
+                    return ControlFlow::Break(());
+                }
+                last_write = Instant::now();
+            }
+            if cancel.load(Ordering::Relaxed) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })
+        .map_err(|e| e.to_string())?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    write(session, &mut pending)?;
+    Ok(written)
+}
+
+/// For each proposal, the suggestion the first edit created for it (`None` where it was
+/// skipped because it overlapped an existing box).
+fn created_for(proposals: &[Proposal], head: &Edit) -> Vec<Option<Annotation>> {
+    let mut made: Vec<&Annotation> = head
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Annotation { before: None, after: Some(a) } => Some(a),
+            _ => None,
+        })
+        .collect();
+    proposals
+        .iter()
+        .map(|p| {
+            // suggestions are created in proposal order, each at its (page-clamped) rect
+            let at = made.iter().position(|a| a.rect.iou(&p.rect) > 0.9)?;
+            Some(made.remove(at).clone())
+        })
+        .collect()
+}
+
+/// Which read lines may replace their detected box: those whose box is still exactly as the
+/// pass created it. Returns the boxes to remove and the lines to turn into suggestions.
+fn untouched_lines(
+    created: &[Option<Annotation>],
+    current: &[Annotation],
+    lines: Vec<(usize, Line)>,
+) -> (Vec<AnnId>, Vec<Line>) {
+    let mut remove = Vec::new();
+    let mut keep = Vec::new();
+    for (i, line) in lines {
+        let Some(Some(made)) = created.get(i) else { continue };
+        if current.iter().any(|a| a == made) {
+            remove.push(made.id);
+            keep.push(line);
+        }
+    }
+    (remove, keep)
+}
+
 /// Runs a job to the end (used by the worker and, synchronously, by the CLI).
 pub fn run(
     mut session: Session,
@@ -129,40 +250,10 @@ pub fn run(
                 }
                 (JobKind::Model(_), Some(m)) => {
                     send("detecting text lines");
-                    // Boxes first, so the annotator sees them while the text is being read.
-                    let detected = to_inputs(&m.detect(&page).map_err(|e| e.to_string())?);
-                    let first = session
-                        .apply(Command::AddSuggestions {
-                            doc,
-                            source: source.clone(),
-                            items: detected,
-                            skip_iou: SKIP_IOU,
-                        })
-                        .map_err(|e| e.to_string())?
-                        .created_boxes();
-                    let _ = events.send(JobEvent::Changed(doc));
-                    send("reading the text");
-                    let lines = m.read_lines(&page).map_err(|e| e.to_string())?;
-                    let items = to_inputs(&m.line_proposals(&page, &lines));
-                    // Replace the still-untouched first boxes by the read (and split) lines.
-                    let untouched: Vec<AnnId> = session
-                        .store()
-                        .annotations(doc)
-                        .map_err(|e| e.to_string())?
-                        .into_iter()
-                        .filter(|a| first.contains(&a.id) && a.state == AnnState::Suggested && a.text.is_empty())
-                        .map(|a| a.id)
-                        .collect();
-                    let out = session
-                        .apply(Command::ReplaceSuggestions {
-                            doc,
-                            remove: untouched,
-                            source: source.clone(),
-                            items,
-                            skip_iou: SKIP_IOU,
-                        })
-                        .map_err(|e| e.to_string())?;
-                    Ok(out.created_boxes().len())
+                    stream_model_pass(&mut session, m, doc, &page, &source, cancel, &|| {
+                        let _ = events.send(JobEvent::Changed(doc));
+                        send("reading the text");
+                    })
                 }
                 (JobKind::Reread { boxes, .. }, Some(m)) => {
                     send("reading the text");
@@ -209,4 +300,81 @@ pub fn run(
         summary.push_str(&format!(", {failed} document(s) failed"));
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AnnState, Rect};
+    use crate::prelabel::Level;
+    use crate::prelabel::model::rec::Reading;
+
+    fn ann(id: i64, x: f32) -> Annotation {
+        Annotation {
+            id: AnnId(id),
+            doc: DocId(1),
+            rect: Rect::new(x, 10.0, x + 50.0, 30.0),
+            quad: None,
+            label: None,
+            text: String::new(),
+            source: Source::Model("m".into()),
+            text_source: Source::Model("m".into()),
+            confidence: Some(0.9),
+            state: AnnState::Suggested,
+            author: None,
+            created_ms: 5,
+            updated_ms: 5,
+        }
+    }
+
+    fn line(text: &str) -> Line {
+        Line {
+            quad: Quad::from_rect(&Rect::new(0.0, 0.0, 10.0, 10.0)),
+            det_score: 0.9,
+            reading: Reading { text: text.into(), score: 0.9, ..Reading::default() },
+        }
+    }
+
+    #[test]
+    fn detected_boxes_map_to_the_suggestions_made_for_them_skipping_overlaps() {
+        let proposal = |x: f32| Proposal {
+            rect: Rect::new(x, 10.0, x + 50.0, 30.0),
+            quad: None,
+            text: None,
+            score: 0.9,
+            level: Level::Line,
+        };
+        // the middle proposal was skipped (it overlapped a box already there)
+        let head = Edit {
+            id: crate::domain::EditId(7),
+            ts_ms: 5,
+            user: None,
+            doc: Some(DocId(1)),
+            action: "add_suggestions".into(),
+            kind: crate::domain::EditKind::Do,
+            changes: [ann(1, 0.0), ann(2, 200.0)]
+                .into_iter()
+                .map(|a| Change::Annotation { before: None, after: Some(a) })
+                .collect(),
+        };
+        let created = created_for(&[proposal(0.0), proposal(100.0), proposal(200.0)], &head);
+        let ids: Vec<Option<AnnId>> = created.iter().map(|a| a.as_ref().map(|a| a.id)).collect();
+        assert_eq!(ids, vec![Some(AnnId(1)), None, Some(AnnId(2))]);
+    }
+
+    #[test]
+    fn only_boxes_left_as_the_pass_made_them_are_replaced() {
+        let created = vec![Some(ann(1, 0.0)), Some(ann(2, 100.0)), Some(ann(3, 200.0)), None, Some(ann(5, 400.0))];
+        let mut moved = ann(2, 100.0);
+        moved.rect = Rect::new(105.0, 10.0, 155.0, 30.0);
+        moved.updated_ms = 9;
+        let mut typed = ann(3, 200.0);
+        typed.text = "typed".into();
+        // box 5 was rejected (deleted) by the annotator
+        let current = vec![ann(1, 0.0), moved, typed, ann(9, 600.0)];
+        let lines = (0..5).map(|i| (i, line(&format!("line {i}")))).collect();
+        let (remove, keep) = untouched_lines(&created, &current, lines);
+        assert_eq!(remove, vec![AnnId(1)]);
+        assert_eq!(keep.iter().map(|l| l.reading.text.as_str()).collect::<Vec<_>>(), vec!["line 0"]);
+    }
 }

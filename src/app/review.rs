@@ -29,7 +29,7 @@ impl Session {
             rounds.iter().any(|r| r.reviewer == user && id > r.start_edit && r.finished_ms.is_none_or(|end| ts <= end))
         };
         Ok(self.store().edits_on(doc.id)?.iter().any(|e| {
-            e.user == Some(user) && e.kind == EditKind::Do && e.action != "import_gt" && !in_own_review(e.id.0, e.ts_ms)
+            e.user == Some(user) && e.kind.is_new_work() && e.action != "import_gt" && !in_own_review(e.id.0, e.ts_ms)
         }))
     }
 

@@ -100,8 +100,19 @@ impl Change {
 #[serde(tag = "kind", content = "target", rename_all = "snake_case")]
 pub enum EditKind {
     Do,
+    /// New work that finishes the gesture begun by the given `Do` edit, so that undo and redo
+    /// treat them as one step: a model pass writes its boxes at once and streams the read
+    /// lines in afterwards, each batch durable as it lands, all undone by one Ctrl+Z.
+    Continues(EditId),
     Undo(EditId),
     Redo(EditId),
+}
+
+impl EditKind {
+    /// `Do` or `Continues`: work, as opposed to undoing or redoing it.
+    pub fn is_new_work(self) -> bool {
+        matches!(self, EditKind::Do | EditKind::Continues(_))
+    }
 }
 
 /// One entry of the append-only edit log: one finished gesture, applied in one transaction.
@@ -118,33 +129,44 @@ pub struct Edit {
 }
 
 /// Undo and redo stacks (oldest first, top = last) of one user on one document,
-/// replayed from the log so they survive restarts.
+/// replayed from the log so they survive restarts. Each step is a `Do` edit followed by the
+/// edits that continue it, in log order; a step is named by its first edit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UndoStacks {
-    pub undoable: Vec<EditId>,
-    pub redoable: Vec<EditId>,
+    pub undoable: Vec<Vec<EditId>>,
+    pub redoable: Vec<Vec<EditId>>,
 }
 
 impl UndoStacks {
-    /// Replays `edits` (in log order) into stacks. A new `Do` clears the redo stack.
+    /// Replays `edits` (in log order) into stacks. New work clears the redo stack. An edit
+    /// that continues the step on top of the undo stack joins it; one whose step is no
+    /// longer on top (the user undid it, or did something else since) is a step of its own,
+    /// so undo always goes back in time.
     pub fn replay<'a>(edits: impl IntoIterator<Item = &'a Edit>) -> Self {
         let mut s = UndoStacks::default();
         for e in edits {
             match e.kind {
                 EditKind::Do => {
-                    s.undoable.push(e.id);
+                    s.undoable.push(vec![e.id]);
+                    s.redoable.clear();
+                }
+                EditKind::Continues(head) => {
+                    match s.undoable.last_mut() {
+                        Some(step) if step.first() == Some(&head) => step.push(e.id),
+                        _ => s.undoable.push(vec![e.id]),
+                    }
                     s.redoable.clear();
                 }
                 EditKind::Undo(target) => {
-                    if let Some(pos) = s.undoable.iter().rposition(|&id| id == target) {
-                        s.undoable.remove(pos);
-                        s.redoable.push(target);
+                    if let Some(pos) = s.undoable.iter().rposition(|step| step.first() == Some(&target)) {
+                        let step = s.undoable.remove(pos);
+                        s.redoable.push(step);
                     }
                 }
                 EditKind::Redo(target) => {
-                    if let Some(pos) = s.redoable.iter().rposition(|&id| id == target) {
-                        s.redoable.remove(pos);
-                        s.undoable.push(target);
+                    if let Some(pos) = s.redoable.iter().rposition(|step| step.first() == Some(&target)) {
+                        let step = s.redoable.remove(pos);
+                        s.undoable.push(step);
                     }
                 }
             }
@@ -171,14 +193,43 @@ mod tests {
             edit(5, EditKind::Redo(EditId(1))),
         ];
         let s = UndoStacks::replay(&log);
-        assert_eq!(s.undoable, vec![EditId(1)]);
-        assert_eq!(s.redoable, vec![EditId(2)]);
+        assert_eq!(s.undoable, vec![vec![EditId(1)]]);
+        assert_eq!(s.redoable, vec![vec![EditId(2)]]);
 
         let mut log2 = log.clone();
         log2.push(edit(6, EditKind::Do));
         let s = UndoStacks::replay(&log2);
-        assert_eq!(s.undoable, vec![EditId(1), EditId(6)]);
+        assert_eq!(s.undoable, vec![vec![EditId(1)], vec![EditId(6)]]);
         assert!(s.redoable.is_empty(), "new work clears redo");
+    }
+
+    #[test]
+    fn continuations_join_their_step_only_while_it_is_on_top() {
+        let id = EditId;
+        let log = vec![
+            edit(1, EditKind::Do),
+            edit(2, EditKind::Do),
+            edit(3, EditKind::Continues(id(2))),
+            edit(4, EditKind::Continues(id(2))),
+        ];
+        let s = UndoStacks::replay(&log);
+        assert_eq!(s.undoable, vec![vec![id(1)], vec![id(2), id(3), id(4)]]);
+
+        // the whole step is undone and redone as one
+        let mut undone = log.clone();
+        undone.push(edit(5, EditKind::Undo(id(2))));
+        let s = UndoStacks::replay(&undone);
+        assert_eq!((s.undoable.len(), s.redoable.clone()), (1, vec![vec![id(2), id(3), id(4)]]));
+        undone.push(edit(6, EditKind::Redo(id(2))));
+        assert_eq!(UndoStacks::replay(&undone).undoable.last(), Some(&vec![id(2), id(3), id(4)]));
+
+        // the user did something in between: a late continuation is its own step
+        let mut late = log.clone();
+        late.push(edit(5, EditKind::Do));
+        late.push(edit(6, EditKind::Continues(id(2))));
+        let s = UndoStacks::replay(&late);
+        assert_eq!(s.undoable, vec![vec![id(1)], vec![id(2), id(3), id(4)], vec![id(5)], vec![id(6)]]);
+        assert!(EditKind::Continues(id(2)).is_new_work() && !EditKind::Undo(id(2)).is_new_work());
     }
 
     #[test]

@@ -130,7 +130,9 @@ pub(crate) fn edit(r: &Row) -> rusqlite::Result<Edit> {
     let kind: String = r.get(5)?;
     let target: Option<i64> = r.get(6)?;
     let kind = match (kind.as_str(), target) {
-        ("do", _) => EditKind::Do,
+        // a `do` row with a target continues that edit (older builds read it as plain `do`)
+        ("do", None) => EditKind::Do,
+        ("do", Some(t)) => EditKind::Continues(EditId(t)),
         ("undo", Some(t)) => EditKind::Undo(EditId(t)),
         ("redo", Some(t)) => EditKind::Redo(EditId(t)),
         (other, _) => return Err(corrupt(5, format!("bad edit kind {other}"))),
@@ -150,6 +152,7 @@ pub(crate) fn edit(r: &Row) -> rusqlite::Result<Edit> {
 pub(crate) fn kind_parts(k: EditKind) -> (&'static str, Option<i64>) {
     match k {
         EditKind::Do => ("do", None),
+        EditKind::Continues(t) => ("do", Some(t.0)),
         EditKind::Undo(t) => ("undo", Some(t.0)),
         EditKind::Redo(t) => ("redo", Some(t.0)),
     }

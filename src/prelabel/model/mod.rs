@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use image::{DynamicImage, RgbImage};
 
 use self::cls::Classifier;
-use self::det::Detector;
+use self::det::{DetectedBox, Detector};
 use self::rec::{Crop, Dictionary, Reading, ReadingSink, Recognizer, crop_quad};
 use self::runtime::{PROVISION_HINT, io_shapes, open_session};
 use self::spec::{DictionarySource, ModelSet};
@@ -177,8 +177,31 @@ impl ModelSource {
 
     /// Line boxes without text, in reading order: what the UI shows first.
     pub fn detect(&mut self, page: &DynamicImage) -> Result<Vec<Proposal>, ModelError> {
+        Ok(self.detect_boxes(page)?.iter().map(DetectedBox::proposal).collect())
+    }
+
+    /// The detector's line quads, in reading order, to read with [`Self::read_boxes`].
+    pub fn detect_boxes(&mut self, page: &DynamicImage) -> Result<Vec<DetectedBox>, ModelError> {
+        self.det.detect(&as_rgb(page))
+    }
+
+    /// Reads detected boxes, handing each finished batch of lines `(index into boxes, line)`
+    /// to `on_lines` as recognition completes (in reading order per worker), so text can
+    /// stream into the UI; `Break` stops early and the rest stay unread (empty).
+    pub fn read_boxes(
+        &mut self,
+        page: &DynamicImage,
+        boxes: &[DetectedBox],
+        on_lines: &mut LineSink<'_>,
+    ) -> Result<Vec<Line>, ModelError> {
         let rgb = as_rgb(page);
-        Ok(self.det.detect(&rgb)?.into_iter().map(|b| line_proposal(b.quad, None, b.score)).collect())
+        let quads: Vec<Quad> = boxes.iter().map(|b| b.quad).collect();
+        let line = |i: usize, reading: Reading| Line { quad: boxes[i].quad, det_score: boxes[i].score, reading };
+        let readings = self.read(&rgb, &quads, &mut |done| {
+            let lines: Vec<(usize, Line)> = done.iter().map(|(i, r)| (*i, line(*i, r.clone()))).collect();
+            on_lines(&lines)
+        })?;
+        Ok(readings.into_iter().enumerate().map(|(i, r)| line(i, r)).collect())
     }
 
     /// Reads the text in each region (a rect is `Quad::from_rect`), e.g. after an annotator
@@ -212,44 +235,13 @@ impl ModelSource {
 
     /// Detected lines with their readings, before filtering and splitting.
     pub fn read_lines(&mut self, page: &DynamicImage) -> Result<Vec<Line>, ModelError> {
-        let rgb = as_rgb(page);
-        let boxes = self.det.detect(&rgb)?;
-        let quads: Vec<Quad> = boxes.iter().map(|b| b.quad).collect();
-        let readings = self.read(&rgb, &quads, &mut |_| ControlFlow::Continue(()))?;
-        Ok(boxes
-            .into_iter()
-            .zip(readings)
-            .map(|(b, reading)| Line { quad: b.quad, det_score: b.score, reading })
-            .collect())
+        let boxes = self.detect_boxes(page)?;
+        self.read_boxes(page, &boxes, &mut |_| ControlFlow::Continue(()))
     }
 
-    /// Proposals from read lines under the current config: unreadable lines dropped,
-    /// level lines split at wide gaps.
+    /// Proposals from read lines under the current config (see [`line_proposals`]).
     pub fn line_proposals(&self, page: &DynamicImage, lines: &[Line]) -> Vec<Proposal> {
-        let rgb = self.config.tighten_margin_px.map(|_| as_rgb(page));
-        let tighten = |r: Rect| match (&rgb, self.config.tighten_margin_px) {
-            (Some(page), Some(m)) => split::tighten_to_ink(page, &r, m),
-            _ => r,
-        };
-        let mut out = Vec::new();
-        for Line { quad, reading, .. } in lines {
-            if reading.text.trim().is_empty() || reading.score < self.config.min_text_score {
-                continue;
-            }
-            if is_skewed(quad) {
-                out.push(line_proposal(*quad, Some(reading.text.trim().to_string()), reading.score));
-                continue;
-            }
-            // an infinite factor never splits: the whole line is one piece
-            let factor = self.config.split_gap_factor.unwrap_or(f32::INFINITY);
-            for piece in split::split_at_wide_gaps(&quad.bounds(), reading, factor) {
-                if !piece.text.is_empty() {
-                    let rect = tighten(piece.rect);
-                    out.push(line_proposal(Quad::from_rect(&rect), Some(piece.text), piece.score));
-                }
-            }
-        }
-        out
+        line_proposals(&self.config, page, lines)
     }
 
     /// Changes thresholds that apply after recognition (split factor, minimum text score).
@@ -278,6 +270,46 @@ impl ProposalSource for ModelSource {
 
     fn propose(&mut self, page: &DynamicImage) -> anyhow::Result<Vec<Proposal>> {
         Ok(self.read_page(page)?)
+    }
+}
+
+/// Receives read lines as `(index into the detected boxes, line)`; `Break` cancels.
+pub type LineSink<'a> = dyn FnMut(&[(usize, Line)]) -> ControlFlow<()> + 'a;
+
+/// Proposals from read lines under `config`: unreadable lines dropped, level lines split at
+/// wide gaps and shrunk to their ink. Works on any subset of a page's lines, so a model pass
+/// can turn each batch into final boxes as it is read.
+pub fn line_proposals(config: &ModelConfig, page: &DynamicImage, lines: &[Line]) -> Vec<Proposal> {
+    let rgb = config.tighten_margin_px.map(|_| as_rgb(page));
+    let tighten = |r: Rect| match (&rgb, config.tighten_margin_px) {
+        (Some(page), Some(m)) => split::tighten_to_ink(page, &r, m),
+        _ => r,
+    };
+    let mut out = Vec::new();
+    for Line { quad, reading, .. } in lines {
+        if reading.text.trim().is_empty() || reading.score < config.min_text_score {
+            continue;
+        }
+        if is_skewed(quad) {
+            out.push(line_proposal(*quad, Some(reading.text.trim().to_string()), reading.score));
+            continue;
+        }
+        // an infinite factor never splits: the whole line is one piece
+        let factor = config.split_gap_factor.unwrap_or(f32::INFINITY);
+        for piece in split::split_at_wide_gaps(&quad.bounds(), reading, factor) {
+            if !piece.text.is_empty() {
+                let rect = tighten(piece.rect);
+                out.push(line_proposal(Quad::from_rect(&rect), Some(piece.text), piece.score));
+            }
+        }
+    }
+    out
+}
+
+impl DetectedBox {
+    /// The box as a suggestion without text (a rect, or a quad when it leans).
+    pub fn proposal(&self) -> Proposal {
+        line_proposal(self.quad, None, self.score)
     }
 }
 
