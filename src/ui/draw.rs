@@ -92,16 +92,22 @@ fn box_shape(
                 out.push(Shape::Path(PathShape::convex_polygon(pts, fill, PathStroke::new(width, color))));
             }
         }
+        // Outlines sit just outside the box: a box shrunk to its ink would otherwise have its
+        // line drawn across the glyphs, and "1,487.43" would read as "1,4872.43".
         None if suggested => {
-            let c = [r.left_top(), r.right_top(), r.right_bottom(), r.left_bottom(), r.left_top()];
+            let o = r.expand(width / 2.0 + 1.0);
+            let c = [o.left_top(), o.right_top(), o.right_bottom(), o.left_bottom(), o.left_top()];
             out.extend(Shape::dashed_line(&c, stroke, 6.0, 4.0));
         }
-        None => out.push(Shape::Rect(RectShape::new(r, 0.0, fill, stroke, StrokeKind::Middle))),
+        None => {
+            out.push(Shape::Rect(RectShape::filled(r, 0.0, fill)));
+            out.push(Shape::Rect(RectShape::stroke(r.expand(1.0), 0.0, stroke, StrokeKind::Outside)));
+        }
     }
     if selected {
         // a white outer line so the selection reads on any label colour
         out.push(Shape::Rect(RectShape::stroke(
-            r.expand(2.0),
+            r.expand(width + 2.0),
             0.0,
             Stroke::new(1.0, Color32::WHITE),
             StrokeKind::Middle,
