@@ -2,7 +2,7 @@
 # Same pages, same run: RapidOCR 3.10.0 (Python, same PP-OCRv6 small models, pinned, in a
 # throwaway venv) against Facture's model pass, both with 2 ONNX Runtime threads, both scored
 # by Facture's metrics module. Prints seconds per page, the ratio and Facture's time to first
-# boxes (detection only). Usage: benches/rapidocr_baseline.sh [GT_DIR ...]
+# boxes (detection only), and the CER of both on the lines both matched. Usage: benches/rapidocr_baseline.sh [GT_DIR ...]
 # (default: ../shared/data/sroie-dev and 20 synthetic invoices). Needs python3 with venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ BENCH_THREADS=2 "$work/venv/bin/python" benches/rapidocr_baseline.py "$work/rapi
 for set in "${sets[@]}"; do
   name=$(basename "$set")
   rapid=$("$eval_bin" eval "$set" --pred "$work/rapid/$name" --name rapidocr-3.10.0)
-  ours=$("$eval_bin" eval "$set" --threads 2)
+  ours=$("$eval_bin" eval "$set" --threads 2 --common-with "$work/rapid/$name")
   echo "$rapid"
   echo "$ours"
   python3 - "$rapid" "$ours" "$(cat "$work/rapid/$name/_timing.txt")" <<'EOF'
@@ -34,5 +34,8 @@ print(f"{f['set']}: rapidocr {rs:.3f} s/page (P {r['precision']:.3f} R {r['recal
       f"cer {r['cer']:.4f} folded {r['cer_folded']:.4f}) | facture {f['s_per_page']:.3f} s/page "
       f"(P {f['precision']:.3f} R {f['recall']:.3f} cer {f['cer']:.4f} folded {f['cer_folded']:.4f}), "
       f"first boxes {f['first_boxes_s_per_page']:.3f} s | ratio {f['s_per_page'] / rs:.2f}x")
+print(f"{f['set']}: on the {f['common_lines']} lines both matched: cer facture {f['cer_common']:.4f} "
+      f"rapidocr {f['other_cer_common']:.4f}, folded facture {f['cer_folded_common']:.4f} "
+      f"rapidocr {f['other_cer_folded_common']:.4f}")
 EOF
 done

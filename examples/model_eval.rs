@@ -8,6 +8,7 @@
 //!     --max-side N      detector max side px;  --min-side N;  --box-thresh X;  --unclip X
 //!     --min-width N     recogniser minimum batch width;  --batch N
 //!     --threads N  --cls  --name LABEL
+//!     --common-with DIR also CER of both on the lines both matched (DIR: stored predictions)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -87,6 +88,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
         bail!("no ground-truth JSON in {}", gt_dir.display());
     }
     let mut counts = Counts::default();
+    let mut common: Option<String> = None;
     let (mut cer, mut cer_folded) = (CerCounts::default(), CerCounts::default());
     let (mut det_secs, mut full_secs) = (0.0f64, 0.0f64);
     let name;
@@ -152,6 +154,38 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
                 variants.push(ModelConfig { split_gap_factor: factor, tighten_margin_px: margin, ..config.clone() });
             }
         }
+        // --common-with DIR: CER of both on the ground-truth lines both matched, so a source
+        // that finds more (harder) lines is not charged for reading them
+        if let Some(other) = opt(args, "--common-with") {
+            let (mut n, mut ours, mut theirs) = (0usize, CerCounts::default(), CerCounts::default());
+            let (mut ours_f, mut theirs_f) = (CerCounts::default(), CerCounts::default());
+            for (((path, gt), lines), img) in pages.iter().zip(&all_lines).zip(&images) {
+                let file = Path::new(other).join(path.file_name().unwrap_or_default());
+                let pred = GroundTruth::load(&file)?;
+                let gt_rects: Vec<_> = gt.boxes.iter().map(|b| b.rect()).collect();
+                let props = source.line_proposals(img, lines);
+                let mine = match_boxes(&gt_rects, &props.iter().map(|p| p.rect).collect::<Vec<_>>(), 0.5);
+                let rapid = match_boxes(&gt_rects, &pred.boxes.iter().map(|b| b.rect()).collect::<Vec<_>>(), 0.5);
+                for a in &mine.pairs {
+                    if let Some(b) = rapid.pairs.iter().find(|b| b.gt == a.gt) {
+                        let r = &gt.boxes[a.gt].text;
+                        let (h1, h2) = (props[a.pred].text.as_deref().unwrap_or(""), &pred.boxes[b.pred].text);
+                        n += 1;
+                        ours += cer_counts(r, h1);
+                        theirs += cer_counts(r, h2);
+                        ours_f += cer_folded_counts(r, h1);
+                        theirs_f += cer_folded_counts(r, h2);
+                    }
+                }
+            }
+            common = Some(format!(
+                ",\"common_lines\":{n},\"cer_common\":{:.4},\"cer_folded_common\":{:.4},\"other_cer_common\":{:.4},\"other_cer_folded_common\":{:.4}",
+                ours.rate(),
+                ours_f.rate(),
+                theirs.rate(),
+                theirs_f.rate()
+            ));
+        }
         let sweeping = variants.len() > 1;
         for variant in variants {
             let (factor, margin) = (variant.split_gap_factor, variant.tighten_margin_px);
@@ -174,7 +208,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
     }
     let n = pages.len() as f64;
     println!(
-        "{{\"source\":\"{name}\",\"set\":\"{}\",\"documents\":{},\"precision\":{:.3},\"recall\":{:.3},\"f1\":{:.3},\"cer\":{:.4},\"cer_folded\":{:.4},\"s_per_page\":{:.3},\"first_boxes_s_per_page\":{:.3}}}",
+        "{{\"source\":\"{name}\",\"set\":\"{}\",\"documents\":{},\"precision\":{:.3},\"recall\":{:.3},\"f1\":{:.3},\"cer\":{:.4},\"cer_folded\":{:.4},\"s_per_page\":{:.3},\"first_boxes_s_per_page\":{:.3}{}}}",
         gt_dir.file_name().unwrap_or_default().to_string_lossy(),
         pages.len(),
         counts.precision(),
@@ -184,6 +218,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
         cer_folded.rate(),
         full_secs / n,
         det_secs / n,
+        common.unwrap_or_default(),
     );
     Ok(())
 }
