@@ -466,7 +466,7 @@ fn prelabel(ws: &Path, source: &str, doc: Option<i64>, all: bool, user: &str, mo
             .collect(),
     };
     let (tx, rx) = crossbeam_channel::unbounded();
-    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let control = facture::app::prelabel_job::JobControl::default();
     let printer = std::thread::spawn(move || {
         for ev in rx {
             match ev {
@@ -478,7 +478,7 @@ fn prelabel(ws: &Path, source: &str, doc: Option<i64>, all: bool, user: &str, mo
             }
         }
     });
-    let result = run(Session::new(store, user), &docs, kind, &cancel, &tx);
+    let result = run(Session::new(store, user), &docs, kind, &control, &tx);
     drop(tx);
     let _ = printer.join();
     println!("{}", result.map_err(anyhow::Error::msg)?);

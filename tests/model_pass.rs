@@ -129,7 +129,7 @@ fn parallel_recogniser_sessions_read_what_one_reads_and_stop_when_told() {
 
 #[test]
 fn model_pass_streams_read_lines_into_the_workspace_and_undoes_in_one_step() {
-    use facture::app::prelabel_job::{JobEvent, JobKind, STREAM_LINES, run};
+    use facture::app::prelabel_job::{JobControl, JobEvent, JobKind, STREAM_LINES, run};
     use facture::app::{Command, Session};
     use facture::domain::{AnnState, EditKind, Role};
     use facture::store::{NewDocument, Store};
@@ -164,8 +164,8 @@ fn model_pass_streams_read_lines_into_the_workspace_and_undoes_in_one_step() {
     assert!(expected.len() > 2 * STREAM_LINES, "{} lines", expected.len());
 
     let (tx, rx) = crossbeam_channel::unbounded();
-    let cancel = std::sync::atomic::AtomicBool::new(false);
-    let summary = run(Session::new(store, user.clone()), &[doc], JobKind::Model(ModelConfig::default()), &cancel, &tx)
+    let control = JobControl::default();
+    let summary = run(Session::new(store, user.clone()), &[doc], JobKind::Model(ModelConfig::default()), &control, &tx)
         .unwrap_or_else(|e| panic!("{e}"));
     drop(tx);
     let changed = rx.iter().filter(|e| *e == JobEvent::Changed(doc)).count();

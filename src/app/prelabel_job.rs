@@ -4,8 +4,8 @@
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
@@ -55,33 +55,63 @@ pub enum JobEvent {
     Failed(String),
 }
 
-/// A running job: events to poll, and a cancel switch.
+/// What the UI tells a running job: stop, and which boxes the annotator has in hand.
+#[derive(Debug, Default)]
+pub struct JobControl {
+    cancel: AtomicBool,
+    held: Mutex<Vec<AnnId>>,
+}
+
+impl JobControl {
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Boxes the annotator has selected (and may be typing into): a model pass leaves them
+    /// as they are instead of replacing them with its read lines.
+    pub fn hold(&self, ids: &[AnnId]) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if held.as_slice() != ids {
+            *held = ids.to_vec();
+        }
+    }
+
+    fn held(&self) -> Vec<AnnId> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A running job: events to poll, and its control.
 pub struct JobHandle {
     pub events: Receiver<JobEvent>,
-    cancel: Arc<AtomicBool>,
+    pub control: Arc<JobControl>,
 }
 
 impl JobHandle {
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.control.cancel();
     }
 }
 
 /// Starts a job on a worker thread.
 pub fn spawn(workspace: PathBuf, user: User, docs: Vec<DocId>, kind: JobKind) -> JobHandle {
     let (tx, rx) = unbounded();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
+    let control = Arc::new(JobControl::default());
+    let worker = control.clone();
     std::thread::spawn(move || {
         let result = Store::open(&workspace)
             .map_err(|e| e.to_string())
-            .and_then(|store| run(Session::new(store, user), &docs, kind, &flag, &tx));
+            .and_then(|store| run(Session::new(store, user), &docs, kind, &worker, &tx));
         let _ = tx.send(match result {
             Ok(summary) => JobEvent::Finished { summary },
             Err(e) => JobEvent::Failed(e),
         });
     });
-    JobHandle { events: rx, cancel }
+    JobHandle { events: rx, control }
 }
 
 fn to_inputs(ps: &[Proposal]) -> Vec<SuggestionInput> {
@@ -106,7 +136,7 @@ fn stream_model_pass(
     doc: DocId,
     page: &image::DynamicImage,
     source: &Source,
-    cancel: &AtomicBool,
+    control: &JobControl,
     shown: &dyn Fn(),
 ) -> Result<usize, String> {
     let boxes = model.detect_boxes(page).map_err(|e| e.to_string())?;
@@ -132,7 +162,7 @@ fn stream_model_pass(
     let mut failure: Option<String> = None;
     let mut write = |session: &mut Session, pending: &mut Vec<(usize, Line)>| -> Result<(), String> {
         let current = session.store().annotations(doc).map_err(|e| e.to_string())?;
-        let (remove, lines) = untouched_lines(&created, &current, std::mem::take(pending));
+        let (remove, lines) = untouched_lines(&created, &current, &control.held(), std::mem::take(pending));
         if remove.is_empty() {
             return Ok(());
         }
@@ -156,7 +186,7 @@ fn stream_model_pass(
                 }
                 last_write = Instant::now();
             }
-            if cancel.load(Ordering::Relaxed) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            if control.is_cancelled() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })
         .map_err(|e| e.to_string())?;
     if let Some(e) = failure {
@@ -188,17 +218,19 @@ fn created_for(proposals: &[Proposal], head: &Edit) -> Vec<Option<Annotation>> {
 }
 
 /// Which read lines may replace their detected box: those whose box is still exactly as the
-/// pass created it. Returns the boxes to remove and the lines to turn into suggestions.
+/// pass created it and not `held` (selected) by the annotator. Returns the boxes to remove
+/// and the lines to turn into suggestions.
 fn untouched_lines(
     created: &[Option<Annotation>],
     current: &[Annotation],
+    held: &[AnnId],
     lines: Vec<(usize, Line)>,
 ) -> (Vec<AnnId>, Vec<Line>) {
     let mut remove = Vec::new();
     let mut keep = Vec::new();
     for (i, line) in lines {
         let Some(Some(made)) = created.get(i) else { continue };
-        if current.iter().any(|a| a == made) {
+        if !held.contains(&made.id) && current.iter().any(|a| a == made) {
             remove.push(made.id);
             keep.push(line);
         }
@@ -211,7 +243,7 @@ pub fn run(
     mut session: Session,
     docs: &[DocId],
     kind: JobKind,
-    cancel: &AtomicBool,
+    control: &JobControl,
     events: &Sender<JobEvent>,
 ) -> Result<String, String> {
     let mut model = match &kind {
@@ -229,7 +261,7 @@ pub fn run(
     };
     let (mut added, mut failed) = (0usize, 0usize);
     for (i, &doc) in docs.iter().enumerate() {
-        if cancel.load(Ordering::Relaxed) {
+        if control.is_cancelled() {
             return Ok(format!("cancelled after {i} of {} document(s); {added} suggestion(s) added", docs.len()));
         }
         let send = |phase: &str| {
@@ -250,7 +282,7 @@ pub fn run(
                 }
                 (JobKind::Model(_), Some(m)) => {
                     send("detecting text lines");
-                    stream_model_pass(&mut session, m, doc, &page, &source, cancel, &|| {
+                    stream_model_pass(&mut session, m, doc, &page, &source, control, &|| {
                         let _ = events.send(JobEvent::Changed(doc));
                         send("reading the text");
                     })
@@ -371,10 +403,14 @@ mod tests {
         let mut typed = ann(3, 200.0);
         typed.text = "typed".into();
         // box 5 was rejected (deleted) by the annotator
-        let current = vec![ann(1, 0.0), moved, typed, ann(9, 600.0)];
-        let lines = (0..5).map(|i| (i, line(&format!("line {i}")))).collect();
-        let (remove, keep) = untouched_lines(&created, &current, lines);
+        let current = vec![ann(1, 0.0), moved, typed, ann(9, 600.0), ann(6, 500.0)];
+        let created = [created, vec![Some(ann(6, 500.0))]].concat();
+        let lines: Vec<_> = (0..6).map(|i| (i, line(&format!("line {i}")))).collect();
+        let (remove, keep) = untouched_lines(&created, &current, &[], lines.clone());
+        assert_eq!(remove, vec![AnnId(1), AnnId(6)]);
+        assert_eq!(keep.iter().map(|l| l.reading.text.as_str()).collect::<Vec<_>>(), vec!["line 0", "line 5"]);
+        // box 6 is selected in the UI (the annotator may be typing into it): left alone
+        let (remove, _) = untouched_lines(&created, &current, &[AnnId(6)], lines);
         assert_eq!(remove, vec![AnnId(1)]);
-        assert_eq!(keep.iter().map(|l| l.reading.text.as_str()).collect::<Vec<_>>(), vec!["line 0"]);
     }
 }

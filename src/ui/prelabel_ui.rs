@@ -87,6 +87,8 @@ impl Extension for PrelabelPanel {
             self.reread(cx, false);
         }
         let Some(run) = self.running.as_mut() else { return };
+        // what the annotator has selected (and may be typing into) is theirs: the pass leaves it
+        run.handle.control.hold(&cx.selection);
         let current = cx.document.map(|d| d.id);
         let mut finished = None;
         while let Ok(ev) = run.handle.events.try_recv() {
