@@ -80,6 +80,23 @@ fn wait_for_report(h: &mut Harness<'static, FactureApp>) {
     assert!(!h.state().annotator().unwrap().stats_state().is_computing(), "the report never arrived");
 }
 
+/// The window as lea, switched to the stats view with its first report in.
+fn stats_as_lea(ws: &Path, dialogs: ScriptedDialogs, height: f32) -> Harness<'static, FactureApp> {
+    let app = FactureApp::with_user(ws, "lea", None, Box::new(dialogs)).unwrap();
+    let mut h = Harness::builder()
+        .with_size([1500.0, height])
+        .with_max_steps(40)
+        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    for _ in 0..50 {
+        h.step();
+    }
+    h.get_by_label("Stats").click();
+    h.step();
+    assert_eq!(h.state().annotator().unwrap().view(), WorkView::Stats);
+    wait_for_report(&mut h);
+    h
+}
+
 fn cells(h: &Harness<'static, FactureApp>, name: &str) -> Vec<String> {
     let s = h.state().annotator().unwrap().stats_state();
     let row = s.sorted_annotators().into_iter().find(|r| r.name == name).unwrap().clone();
@@ -95,20 +112,7 @@ fn lead_sees_the_known_figures_sorts_filters_and_exports() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path());
     let out = dir.path().join("stats.csv");
-    let dialogs = ScriptedDialogs::new([Some(out.clone())]);
-    let app = FactureApp::with_user(&ws, "lea", None, Box::new(dialogs)).unwrap();
-    let mut h = Harness::builder()
-        .with_size([1500.0, 950.0])
-        .with_max_steps(40)
-        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
-    for _ in 0..50 {
-        h.step();
-    }
-
-    h.get_by_label("Stats").click();
-    h.step();
-    assert_eq!(h.state().annotator().unwrap().view(), WorkView::Stats);
-    wait_for_report(&mut h);
+    let mut h = stats_as_lea(&ws, ScriptedDialogs::new([Some(out.clone())]), 950.0);
 
     // alice: 2 documents, 5 boxes, 1 of 2 first reviews accepted, 1 of 2 rounds rejected
     let alice = cells(&h, "alice");
@@ -168,4 +172,48 @@ fn lead_sees_the_known_figures_sorts_filters_and_exports() {
     wait_for_report(&mut h);
     assert_eq!(cells(&h, "alice")[col(StatsColumn::Docs)], "0");
     assert_eq!(cells(&h, "alice")[col(StatsColumn::FirstPass)], "no data");
+}
+
+#[test]
+fn lead_sets_and_removes_objectives_in_the_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let mut h = stats_as_lea(&ws, ScriptedDialogs::new([]), 1400.0);
+    let objectives = || Store::open(&ws).unwrap().objectives().unwrap();
+
+    // a target that is not a number is refused with a sentence, and nothing is stored
+    h.get_by_label("target").click();
+    h.step();
+    h.event(Event::Text("lots".into()));
+    h.step();
+    h.get_by_label("Set objective").click();
+    h.step();
+    assert!(h.query_by_label_contains("not a number").is_some());
+    assert!(objectives().is_empty());
+
+    // boxes_per_hour >= 30 for everyone (the form's defaults), typed and set
+    h.get_by_label("target").click();
+    h.step();
+    h.key_press_modifiers(eframe::egui::Modifiers::COMMAND, Key::A);
+    h.event(Event::Text("30".into()));
+    h.step();
+    h.get_by_label("Set objective").click();
+    h.step();
+    let set = objectives();
+    assert_eq!(set.len(), 1);
+    assert_eq!(
+        (set[0].user, set[0].metric.as_str(), set[0].op.as_str(), set[0].target),
+        (None, "boxes_per_hour", ">=", 30.0)
+    );
+    wait_for_report(&mut h);
+    // one row per annotator, each removable
+    let report = h.state().annotator().unwrap().stats_state().report().unwrap().clone();
+    assert!(report.objectives.iter().any(|o| o.name == "alice" && o.metric == "boxes_per_hour"));
+    assert!(h.query_all_by_label("Remove").count() >= 2);
+
+    h.query_all_by_label("Remove").next().unwrap().click();
+    h.step();
+    assert!(objectives().is_empty());
+    wait_for_report(&mut h);
+    assert!(h.state().annotator().unwrap().stats_state().report().unwrap().objectives.is_empty());
 }

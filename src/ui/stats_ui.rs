@@ -8,9 +8,10 @@ use eframe::egui;
 use egui::{Color32, RichText};
 
 use crate::app::stats::{
-    AnnotatorRow, ObjectiveStatus, ReviewerRow, StatsError, StatsQuery, StatsReport, parse_date, spawn_report,
+    AnnotatorRow, OBJECTIVE_METRICS, ObjectiveOp, ObjectiveStatus, ReviewerRow, StatsError, StatsQuery, StatsReport,
+    parse_date, remove_objective, set_objective, spawn_report,
 };
-use crate::domain::{LabelId, UserId};
+use crate::domain::{LabelId, Role, UserId};
 use crate::metrics::activity::MS_PER_DAY;
 
 use super::annotator::{Annotator, Status};
@@ -166,6 +167,34 @@ pub struct StatsState {
     pub error: Option<String>,
     pub sort: Option<(Col, bool)>,
     pub plot_metric: usize,
+    /// The objective form: for whom (None: everyone), which metric, at most or at least, target.
+    pub objective: ObjectiveForm,
+}
+
+/// The leads' form for setting an objective, and what became of the last attempt.
+#[derive(Debug, Default)]
+pub struct ObjectiveForm {
+    pub user: Option<UserId>,
+    pub metric: usize,
+    pub at_most: bool,
+    pub target: String,
+    pub message: Option<Result<String, String>>,
+}
+
+/// A target as typed: a number, or a percentage ("90 %") for ratio metrics.
+pub fn parse_target(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("type a target first (e.g. 30, 0.9 or 90 %)".into());
+    }
+    let (number, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), 0.01),
+        None => (t, 1.0),
+    };
+    match number.replace(',', ".").parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v * scale),
+        _ => Err(format!("'{t}' is not a number (e.g. 30, 0.9 or 90 %)")),
+    }
 }
 
 impl StatsState {
@@ -306,7 +335,15 @@ pub fn stats_ui(a: &mut Annotator, ui: &mut egui::Ui, dialogs: &mut dyn FileDial
         reviewers_table_ui(ui, &report.reviewers);
         ui.add_space(8.0);
         ui.heading("Objectives");
-        objectives_ui(ui, &report);
+        let lead = a.session.user().role == Role::Lead;
+        let mut changed = objectives_ui(ui, &report, lead.then_some(&mut a.session));
+        if lead {
+            let users = a.review.users.clone();
+            changed |= objective_form_ui(ui, &mut a.stats.objective, &users, &mut a.session);
+        }
+        if changed {
+            a.stats.refresh(&a.workspace);
+        }
         ui.add_space(8.0);
         super::stats_plots::plots_ui(ui, &report, &mut a.stats.plot_metric);
     });
@@ -461,14 +498,20 @@ fn reviewers_table_ui(ui: &mut egui::Ui, rows: &[ReviewerRow]) {
     });
 }
 
-fn objectives_ui(ui: &mut egui::Ui, report: &StatsReport) {
+/// The objectives table; with a lead's session, each row can be removed. Returns whether an
+/// objective changed.
+fn objectives_ui(ui: &mut egui::Ui, report: &StatsReport, mut lead: Option<&mut crate::app::Session>) -> bool {
     if report.objectives.is_empty() {
         ui.weak("No objectives set for this selection.");
-        return;
+        return false;
     }
+    let mut changed = false;
     egui::Grid::new("stats_objectives").striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
         for h in ["Person", "Objective", "Actual", "Result", "Margin"] {
             ui.strong(h);
+        }
+        if lead.is_some() {
+            ui.label("");
         }
         ui.end_row();
         for o in &report.objectives {
@@ -491,9 +534,78 @@ fn objectives_ui(ui: &mut egui::Ui, report: &StatsReport) {
                     ui.weak(NO_DATA);
                 }
             }
+            if let Some(session) = lead.as_deref_mut() {
+                let (who, hint) = if o.personal {
+                    (Some(o.user), format!("remove {}'s target for {}", o.name, o.metric))
+                } else {
+                    (None, format!("remove the target for {} for everyone", o.metric))
+                };
+                if ui.small_button("Remove").on_hover_text(hint).clicked() {
+                    // a failure here (not a lead any more, target gone) leaves nothing to undo
+                    changed |= remove_objective(session, who, &o.metric).unwrap_or(false);
+                }
+            }
             ui.end_row();
         }
     });
+    changed
+}
+
+/// "[everyone] person [metric] metric [>=] comparison [target] target [Set objective]", the
+/// same layout as the filters above. Returns whether one was set.
+fn objective_form_ui(
+    ui: &mut egui::Ui,
+    form: &mut ObjectiveForm,
+    users: &[crate::domain::User],
+    session: &mut crate::app::Session,
+) -> bool {
+    let mut set = false;
+    ui.horizontal_wrapped(|ui| {
+        let name = |id: Option<UserId>| {
+            id.and_then(|id| users.iter().find(|u| u.id == id)).map_or("everyone".to_string(), |u| u.name.clone())
+        };
+        egui::ComboBox::new("objective_user", "person").selected_text(name(form.user)).show_ui(ui, |ui| {
+            ui.selectable_value(&mut form.user, None, "everyone");
+            for u in users.iter().filter(|u| u.role != Role::Lead) {
+                ui.selectable_value(&mut form.user, Some(u.id), &u.name);
+            }
+        });
+        let metric = OBJECTIVE_METRICS.get(form.metric).map_or("", |m| m.0);
+        egui::ComboBox::new("objective_metric", "metric").selected_text(metric).show_ui(ui, |ui| {
+            for (i, (m, whose)) in OBJECTIVE_METRICS.iter().enumerate() {
+                ui.selectable_value(&mut form.metric, i, *m).on_hover_text(format!("a figure of each {whose}"));
+            }
+        });
+        let op = if form.at_most { ObjectiveOp::AtMost } else { ObjectiveOp::AtLeast };
+        egui::ComboBox::new("objective_op", "comparison").selected_text(op.as_str()).width(48.0).show_ui(ui, |ui| {
+            ui.selectable_value(&mut form.at_most, false, ">=");
+            ui.selectable_value(&mut form.at_most, true, "<=");
+        });
+        let l = ui.label("target");
+        let r = ui.add(egui::TextEdit::singleline(&mut form.target).hint_text("30, 0.9 or 90 %").desired_width(120.0));
+        let r = r.labelled_by(l.id);
+        let submit = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("Set objective").clicked() || submit {
+            form.message = Some(
+                parse_target(&form.target)
+                    .and_then(|target| {
+                        set_objective(session, form.user, metric, op, target).map_err(|e| e.to_string())?;
+                        Ok(format!("{} {metric} {} {target} set", name(form.user), op.as_str()))
+                    })
+                    .inspect(|_| set = true),
+            );
+        }
+    });
+    match &form.message {
+        Some(Ok(m)) => {
+            ui.weak(m);
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        None => {}
+    }
+    set
 }
 
 /// A metric's value in its unit: ratios as percentages, times as durations.
@@ -516,5 +628,20 @@ impl Annotator {
     /// The stats view's state (filters, the last report, the sort order).
     pub fn stats_state(&self) -> &StatsState {
         &self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_target;
+
+    #[test]
+    fn targets_read_numbers_and_percentages() {
+        assert_eq!(parse_target("30"), Ok(30.0));
+        assert_eq!(parse_target(" 0,9 "), Ok(0.9));
+        assert!((parse_target("90 %").unwrap() - 0.9).abs() < 1e-12);
+        assert!(parse_target("lots").unwrap_err().contains("not a number"));
+        assert!(parse_target("NaN").is_err());
+        assert!(parse_target("  ").unwrap_err().contains("type a target"));
     }
 }
