@@ -8,8 +8,8 @@ use eframe::egui;
 use egui::{Color32, RichText};
 
 use crate::app::stats::{
-    AnnotatorRow, OBJECTIVE_METRICS, ObjectiveOp, ObjectiveStatus, ReviewerRow, StatsError, StatsQuery, StatsReport,
-    parse_date, remove_objective, set_objective, spawn_report,
+    AnnotatorRow, CliFormat, OBJECTIVE_METRICS, ObjectiveOp, ObjectiveStatus, ReviewerRow, StatsError, StatsQuery,
+    StatsReport, parse_date, remove_objective, set_objective, spawn_report,
 };
 use crate::domain::{LabelId, Role, UserId};
 use crate::metrics::activity::MS_PER_DAY;
@@ -404,10 +404,10 @@ fn export(a: &mut Annotator, dialogs: &mut dyn FileDialogs, ext: &str) {
     let Some(report) = &a.stats.report else { return };
     let name = format!("facture-stats-{}.{ext}", report.to_date.as_deref().unwrap_or("all"));
     let Some(path) = dialogs.save_export(&name) else { return };
-    let text = if ext == "json" { report.to_json() } else { report.to_csv() };
-    a.status = match std::fs::write(&path, text) {
+    let format = if ext == "json" { CliFormat::Json } else { CliFormat::Csv };
+    a.status = match report.write_to(&path, format) {
         Ok(()) => Status::Info(format!("Stats exported to {}.", path.display())),
-        Err(e) => Status::Error(format!("Cannot write {}: {e}. Choose another place.", path.display())),
+        Err(e) => Status::Error(format!("{e}. Choose another place.")),
     };
 }
 

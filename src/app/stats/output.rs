@@ -1,6 +1,8 @@
 //! The report as CSV, JSON and a plain-text table, UTC dates as YYYY-MM-DD, and the backend of
 //! `facture stats WS.sqlite [--from DATE --to DATE] [--csv|--json]`.
 
+use std::path::Path;
+
 use super::{AnnotatorRow, ReviewerRow, StatsError, StatsQuery, StatsReport, report};
 use crate::domain::calendar::civil_from_days;
 use crate::metrics::activity::MS_PER_DAY;
@@ -268,6 +270,26 @@ impl StatsReport {
     }
 }
 
+impl StatsReport {
+    /// Writes the report as CSV or JSON to `path` (what the panel's export buttons do): to a
+    /// temporary file beside it first, renamed over `path` once complete, so a full disk or a
+    /// crash never leaves a half-written export where a good one was. The error is a sentence.
+    pub fn write_to(&self, path: &Path, format: CliFormat) -> Result<(), String> {
+        let text = match format {
+            CliFormat::Csv => self.to_csv(),
+            CliFormat::Json => self.to_json(),
+            CliFormat::Table => self.to_table(),
+        };
+        let tmp = path.with_extension("facture-tmp");
+        let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+        std::fs::write(&tmp, text).map_err(fail).and_then(|()| std::fs::rename(&tmp, path).map_err(fail)).inspect_err(
+            |_| {
+                let _ = std::fs::remove_file(&tmp);
+            },
+        )
+    }
+}
+
 /// The report for `facture stats`: dates are `YYYY-MM-DD` UTC days, both ends included.
 pub fn stats_cli_output(
     store: &mut Store,
@@ -303,6 +325,26 @@ mod tests {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
         assert!(parse_date("2024-02-29").is_ok());
+    }
+
+    #[test]
+    fn exports_are_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(&dir.path().join("ws.sqlite")).unwrap();
+        let r = report(&mut store, &StatsQuery::default()).unwrap();
+        let out = dir.path().join("stats.csv");
+        std::fs::write(&out, "an older export").unwrap();
+        r.write_to(&out, CliFormat::Csv).unwrap();
+        assert!(std::fs::read_to_string(&out).unwrap().starts_with("kind,user_id,name"));
+        r.write_to(&out, CliFormat::Json).unwrap();
+        assert!(std::fs::read_to_string(&out).unwrap().trim_start().starts_with('{'));
+        // an impossible place: a sentence naming it, and nothing left behind
+        let bad = dir.path().join("no/such/dir/stats.csv");
+        let err = r.write_to(&bad, CliFormat::Csv).unwrap_err();
+        assert!(err.contains("cannot write") && err.contains("no/such/dir"), "{err}");
+        assert!(!dir.path().join("no").exists());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(!left.iter().any(|f| f.to_string_lossy().contains("tmp")), "{left:?}");
     }
 
     #[test]
