@@ -190,6 +190,40 @@ fn tab_in_the_text_field_saves_and_moves_to_the_next_box_and_del_deletes() {
 }
 
 #[test]
+fn a_burst_of_arrow_nudges_is_saved_each_time_and_undone_in_one_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let mut h = open(&ws, "alice");
+    drag(&mut h, (50.0, 50.0), (200.0, 80.0));
+    let start = boxes(&ws)[0].rect;
+    for i in 1..=4 {
+        h.key_press(Key::ArrowRight);
+        h.run();
+        // every nudge is on disk as soon as it is drawn
+        assert!(near(boxes(&ws)[0].rect.x0, start.x0 + i as f32), "after {i}: {:?}", boxes(&ws)[0].rect);
+    }
+    h.key_press(Key::ArrowDown);
+    h.run();
+    assert!(near(boxes(&ws)[0].rect.y0, start.y0 + 1.0));
+    // one undo takes the whole burst back; the box itself stays
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    let r = boxes(&ws)[0].rect;
+    assert!(near(r.x0, start.x0) && near(r.y0, start.y0), "{r:?} vs {start:?}");
+    // one redo brings it all back
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    h.run();
+    let r = boxes(&ws)[0].rect;
+    assert!(near(r.x0, start.x0 + 4.0) && near(r.y0, start.y0 + 1.0), "{r:?}");
+    // the next undo is the box itself
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert!(boxes(&ws).is_empty());
+}
+
+#[test]
 fn ctrl_enter_in_the_text_field_saves_the_text_and_submits() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path());

@@ -12,7 +12,9 @@ use crate::app::canvas::{CanvasBox, Editor, Intent, ScreenRect, Viewport};
 use crate::app::commands::system_now_ms;
 use crate::app::loader::{LoadError, LoadEvent, LoadedPage, PageLoader};
 use crate::app::{Command, CommandError, Outcome, Session};
-use crate::domain::{AnnId, AnnState, Annotation, DocId, DocStatus, Document, Label, LabelId, Link, Role, User};
+use crate::domain::{
+    AnnId, AnnState, Annotation, DocId, DocStatus, Document, EditId, Label, LabelId, Link, Role, User,
+};
 use crate::store::{DocFilter, Store};
 
 use super::tiles_ui::TileCache;
@@ -68,9 +70,22 @@ pub struct ViewFlags {
 }
 
 /// What to do once a queued command is applied.
+/// Nudges of the same boxes less than this apart are one undo step (each is saved at once).
+pub const NUDGE_MERGE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// A nudge that later nudges may continue: which boxes, the step's first edit, when.
+struct LastNudge {
+    boxes: (DocId, Vec<AnnId>),
+    head: EditId,
+    at: std::time::Instant,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum After {
     Nothing,
+    /// An arrow-key nudge: saved at once, and one undo step with the nudges of the same boxes
+    /// just before it (see [`NUDGE_MERGE`]).
+    Nudge,
     /// Select the boxes the command created (new box, duplicates).
     SelectCreated,
     /// Select the created box and put the cursor in its text field.
@@ -95,6 +110,8 @@ pub struct Annotator {
     /// Fit the page to the canvas on the next canvas frame (after opening a document).
     pub(crate) fit_pending: bool,
     pub(crate) pending: Vec<(Command, After)>,
+    /// The last applied nudge, so the next one of the same boxes joins its undo step.
+    last_nudge: Option<LastNudge>,
     pub(crate) status: Status,
     pub(crate) edits_saved: u64,
     pub(crate) activity: ActivityTracker,
@@ -130,6 +147,7 @@ impl Annotator {
             load_wanted: false,
             fit_pending: true,
             pending: Vec::new(),
+            last_nudge: None,
             status: Status::Idle,
             edits_saved: 0,
             activity: ActivityTracker::new(user.id),
@@ -395,9 +413,8 @@ impl Annotator {
                     Command::AddBox { doc, rect: quad.bounds(), quad: Some(quad), label: None, text: String::new() },
                     After::SelectCreated,
                 ),
-                Intent::MoveBoxes { ids, dx, dy } | Intent::Nudge { ids, dx, dy } => {
-                    self.push(Command::MoveBoxes { doc, ids, dx, dy }, After::Nothing)
-                }
+                Intent::MoveBoxes { ids, dx, dy } => self.push(Command::MoveBoxes { doc, ids, dx, dy }, After::Nothing),
+                Intent::Nudge { ids, dx, dy } => self.push(Command::MoveBoxes { doc, ids, dx, dy }, After::Nudge),
                 Intent::ResizeBox { id, rect } => {
                     self.push(Command::SetGeometry { doc, boxes: vec![(id, rect, None)] }, After::Nothing)
                 }
@@ -477,8 +494,27 @@ impl Annotator {
         for (cmd, after) in std::mem::take(&mut self.pending) {
             let message = super::review_state::done_message(&cmd);
             let changes_queue = super::review_state::changes_queue(&cmd);
-            match self.session.apply(cmd) {
+            let nudged = match (&cmd, after) {
+                (Command::MoveBoxes { doc, ids, .. }, After::Nudge) => Some((*doc, ids.clone())),
+                _ => None,
+            };
+            // a nudge right after a nudge of the same boxes continues its undo step
+            let head = self
+                .last_nudge
+                .as_ref()
+                .filter(|n| nudged.as_ref() == Some(&n.boxes) && n.at.elapsed() <= NUDGE_MERGE)
+                .map(|n| n.head);
+            let result = match head {
+                Some(head) => self.session.continue_edit(head, cmd),
+                None => self.session.apply(cmd),
+            };
+            match result {
                 Ok(Outcome::Applied(edit)) => {
+                    self.last_nudge = nudged.map(|boxes| LastNudge {
+                        boxes,
+                        head: head.unwrap_or(edit.id),
+                        at: std::time::Instant::now(),
+                    });
                     self.edits_saved += 1;
                     queue_changed |= changes_queue;
                     self.status = message.map_or(Status::Saved, Status::Info);
