@@ -89,6 +89,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
     }
     let mut counts = Counts::default();
     let mut common: Option<String> = None;
+    let mut load_secs = 0.0f64;
     let (mut cer, mut cer_folded) = (CerCounts::default(), CerCounts::default());
     let (mut det_secs, mut full_secs) = (0.0f64, 0.0f64);
     let name;
@@ -125,7 +126,9 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
             Some(v) => config.split_gap_factor = Some(v.parse()?),
             None => {}
         }
+        let t_load = Instant::now();
         let mut source = ModelSource::load(&config)?;
+        load_secs = t_load.elapsed().as_secs_f64();
         let config = config.clone();
         name = opt(args, "--name").unwrap_or("facture").to_string();
         let images: Vec<image::DynamicImage> =
@@ -208,7 +211,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
     }
     let n = pages.len() as f64;
     println!(
-        "{{\"source\":\"{name}\",\"set\":\"{}\",\"documents\":{},\"precision\":{:.3},\"recall\":{:.3},\"f1\":{:.3},\"cer\":{:.4},\"cer_folded\":{:.4},\"s_per_page\":{:.3},\"first_boxes_s_per_page\":{:.3}{}}}",
+        "{{\"source\":\"{name}\",\"set\":\"{}\",\"documents\":{},\"precision\":{:.3},\"recall\":{:.3},\"f1\":{:.3},\"cer\":{:.4},\"cer_folded\":{:.4},\"s_per_page\":{:.3},\"first_boxes_s_per_page\":{:.3},\"load_s\":{:.3}{}}}",
         gt_dir.file_name().unwrap_or_default().to_string_lossy(),
         pages.len(),
         counts.precision(),
@@ -218,6 +221,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
         cer_folded.rate(),
         full_secs / n,
         det_secs / n,
+        load_secs,
         common.unwrap_or_default(),
     );
     Ok(())

@@ -203,6 +203,14 @@ fn model_pass_streams_read_lines_into_the_workspace_and_undoes_in_one_step() {
         .collect();
     again.sort();
     assert_eq!(again, got);
+
+    // a second job (re-read every machine-made box) reuses the loaded models
+    let loads = facture::app::prelabel_job::model_loads();
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    let reread = JobKind::Reread { config: ModelConfig::default(), boxes: vec![] };
+    run(Session::new(Store::open(&ws).unwrap(), user.clone()), &[doc], reread, &JobControl::default(), &tx)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(facture::app::prelabel_job::model_loads(), loads, "the second job loaded the models again");
 }
 
 #[test]

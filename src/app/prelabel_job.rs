@@ -238,6 +238,46 @@ fn untouched_lines(
     (remove, keep)
 }
 
+/// The models the last job loaded, kept for the next one: loading three ONNX Runtime
+/// sessions takes about half a second, which would otherwise precede the first boxes of every
+/// "Suggest (model)" click. Models on disk are read again when the configuration changes.
+static KEPT_MODEL: Mutex<Option<ModelSource>> = Mutex::new(None);
+
+/// A job's models, handed back to [`KEPT_MODEL`] however the job ends.
+struct LoadedModel(Option<ModelSource>);
+
+impl LoadedModel {
+    /// The kept models if they were loaded the way `cfg` asks, else freshly loaded ones.
+    fn take(cfg: &ModelConfig) -> Result<ModelSource, crate::prelabel::model::ModelError> {
+        let kept = KEPT_MODEL.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match kept {
+            Some(mut m) if m.config().loads_like(cfg) => {
+                m.set_config(cfg.clone());
+                Ok(m)
+            }
+            _ => {
+                MODEL_LOADS.fetch_add(1, Ordering::Relaxed);
+                ModelSource::load(cfg)
+            }
+        }
+    }
+}
+
+static MODEL_LOADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many times jobs in this process have loaded the models (the rest reused kept ones).
+pub fn model_loads() -> usize {
+    MODEL_LOADS.load(Ordering::Relaxed)
+}
+
+impl Drop for LoadedModel {
+    fn drop(&mut self) {
+        if let Some(m) = self.0.take() {
+            *KEPT_MODEL.lock().unwrap_or_else(|p| p.into_inner()) = Some(m);
+        }
+    }
+}
+
 /// Runs a job to the end (used by the worker and, synchronously, by the CLI).
 pub fn run(
     mut session: Session,
@@ -247,14 +287,15 @@ pub fn run(
     events: &Sender<JobEvent>,
 ) -> Result<String, String> {
     let mut model = match &kind {
-        JobKind::Cv(_) => None,
+        JobKind::Cv(_) => LoadedModel(None),
         JobKind::Model(cfg) | JobKind::Reread { config: cfg, .. } => {
             let _ =
                 events.send(JobEvent::Progress { done: 0, total: docs.len(), phase: "loading the OCR model".into() });
-            Some(ModelSource::load(cfg).map_err(|e| e.to_string())?)
+            LoadedModel(Some(LoadedModel::take(cfg).map_err(|e| e.to_string())?))
         }
     };
-    let source = match (&kind, &model) {
+    let model = &mut model.0;
+    let source = match (&kind, &*model) {
         (JobKind::Cv(_), _) => Source::Cv,
         (_, Some(m)) => Source::Model(crate::prelabel::ProposalSource::name(m)),
         (_, None) => Source::Cv,

@@ -89,6 +89,13 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// True when a [`ModelSource`] loaded with `self` is what `other` would load (same
+    /// runtime, model directory, sessions); only post-recognition thresholds differ.
+    pub fn loads_like(&self, other: &ModelConfig) -> bool {
+        (&self.ort_lib, &self.model_dir, self.threads, self.direction_classifier)
+            == (&other.ort_lib, &other.model_dir, other.threads, other.direction_classifier)
+    }
+
     /// Parallel recogniser sessions: one per thread, at most 4 (each holds its own copy of
     /// the model's weights).
     pub fn recognizer_workers(&self) -> usize {
@@ -441,6 +448,15 @@ mod tests {
         let p = line_proposal(lean, Some("x".into()), 0.9);
         assert_eq!(p.quad, Some(lean));
         assert_eq!(p.rect, Rect::new(0.0, 0.0, 102.0, 30.0));
+    }
+
+    #[test]
+    fn configs_differing_only_in_thresholds_load_alike() {
+        let a = ModelConfig::default();
+        assert!(a.loads_like(&ModelConfig { min_text_score: 0.9, split_gap_factor: None, ..a.clone() }));
+        assert!(!a.loads_like(&ModelConfig { threads: 1, ..a.clone() }));
+        assert!(!a.loads_like(&ModelConfig { model_dir: Some("/elsewhere".into()), ..a.clone() }));
+        assert!(!a.loads_like(&ModelConfig { direction_classifier: true, ..a.clone() }));
     }
 
     #[test]
