@@ -27,13 +27,14 @@ for set in "${sets[@]}"; do
   ours=$("$eval_bin" eval "$set" --threads 2 --common-with "$work/rapid/$name")
   echo "$rapid"
   echo "$ours"
-  python3 - "$rapid" "$ours" "$(cat "$work/rapid/$name/_timing.txt")" <<'EOF'
+  python3 - "$rapid" "$ours" "$(cat "$work/rapid/$name/_timing.txt")" "$(cat "$work/rapid/$name/_timing_lean.txt")" <<'EOF'
 import json, sys
-r, f, rs = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
+r, f, rs, lean = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 print(f"{f['set']}: rapidocr {rs:.3f} s/page (P {r['precision']:.3f} R {r['recall']:.3f} "
       f"cer {r['cer']:.4f} folded {r['cer_folded']:.4f}) | facture {f['s_per_page']:.3f} s/page "
       f"(P {f['precision']:.3f} R {f['recall']:.3f} cer {f['cer']:.4f} folded {f['cer_folded']:.4f}), "
-      f"first boxes {f['first_boxes_s_per_page']:.3f} s | ratio {f['s_per_page'] / rs:.2f}x")
+      f"first boxes {f['first_boxes_s_per_page']:.3f} s | ratio {f['s_per_page'] / rs:.2f}x "
+      f"(vs RapidOCR without its classifier, arena on: {lean:.3f} s/page, {f['s_per_page'] / lean:.2f}x)")
 print(f"{f['set']}: on the {f['common_lines']} lines both matched: cer facture {f['cer_common']:.4f} "
       f"rapidocr {f['other_cer_common']:.4f}, folded facture {f['cer_folded_common']:.4f} "
       f"rapidocr {f['other_cer_folded_common']:.4f}")
