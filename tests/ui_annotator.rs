@@ -287,3 +287,58 @@ fn start_screen_picks_a_user_and_a_missing_image_is_relinked() {
     let bob = store.user_by_name("bob").unwrap().unwrap();
     assert!(store.activity(bob.id).unwrap().iter().any(|(_, d, k)| k == "open" && *d == Some(doc.id)));
 }
+
+#[test]
+fn right_click_menu_removes_a_link_and_deletes_the_box() {
+    use facture::app::{Command, Session};
+    use facture::domain::{LinkKind, Rect};
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    {
+        let store = Store::open(&ws).unwrap();
+        let doc = store.documents(&DocFilter::default()).unwrap()[0].id;
+        let alice = store.user_by_name("alice").unwrap().unwrap();
+        let mut s = Session::new(store, alice);
+        for (y, text) in [(100.0, "Total"), (200.0, "42.00")] {
+            let rect = Rect::new(100.0, y, 300.0, y + 30.0);
+            s.apply(Command::AddBox { doc, rect, quad: None, label: None, text: text.into() }).unwrap();
+        }
+        let ids: Vec<_> = s.store().annotations(doc).unwrap().iter().map(|a| a.id).collect();
+        s.apply(Command::AddLink { doc, from: ids[0], to: ids[1], kind: LinkKind::KeyValue }).unwrap();
+    }
+    let links = |ws: &Path| {
+        let store = Store::open(ws).unwrap();
+        let doc = store.documents(&DocFilter::default()).unwrap()[0].id;
+        store.links(doc).unwrap()
+    };
+    assert_eq!(links(&ws).len(), 1);
+    let mut h = open(&ws, "alice");
+    let right_click = |h: &mut Harness<'static, FactureApp>, x: f32, y: f32| {
+        let p = screen(h, x, y);
+        h.event(Event::PointerMoved(p));
+        for pressed in [true, false] {
+            h.event(Event::PointerButton {
+                pos: p,
+                button: egui::PointerButton::Secondary,
+                pressed,
+                modifiers: Modifiers::NONE,
+            });
+        }
+        h.run();
+    };
+
+    // on the key: its value is named, and the link goes
+    right_click(&mut h, 200.0, 115.0);
+    h.get_by_label("Remove link to value \"42.00\"").click();
+    h.run();
+    assert!(links(&ws).is_empty());
+    assert_eq!(boxes(&ws).len(), 2);
+
+    // the menu again: no links now; delete the box
+    right_click(&mut h, 200.0, 115.0);
+    assert!(h.query_by_label_contains("No links").is_some());
+    h.get_by_label("Delete box").click();
+    h.run();
+    let left = boxes(&ws);
+    assert_eq!(left.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(), vec!["42.00"]);
+}

@@ -5,12 +5,14 @@ use eframe::egui;
 
 use egui::{Color32, CursorIcon, Event, Pos2, Rect, Sense, Vec2};
 
+use crate::app::Command;
 use crate::app::canvas::{
-    CanvasEvent, CursorHint, Modifiers as CMods, PointerButton as CButton, ScreenPos, ScreenRect,
+    CanvasEvent, CursorHint, Intent, Modifiers as CMods, PointerButton as CButton, ScreenPos, ScreenRect,
 };
 use crate::app::loader::LoadError;
+use crate::domain::{AnnState, Link, LinkKind};
 
-use super::annotator::{Annotator, PageState};
+use super::annotator::{After, Annotator, PageState};
 use super::dialogs::FileDialogs;
 use super::draw;
 
@@ -39,6 +41,8 @@ pub fn canvas_ui(a: &mut Annotator, ui: &mut egui::Ui, dialogs: &mut dyn FileDia
         return;
     }
     feed_pointer(a, ui, rect, &response);
+    // right-click: the editor has already selected the box under the pointer
+    response.context_menu(|ui| box_menu_ui(a, ui));
 
     // page
     let page_rect = to_rect(a.editor.viewport.image_screen_rect());
@@ -234,4 +238,44 @@ pub fn screen_rect(r: Rect) -> ScreenRect {
 
 pub fn to_rect(r: ScreenRect) -> Rect {
     Rect::from_min_max(Pos2::new(r.x0, r.y0), Pos2::new(r.x1, r.y1))
+}
+
+/// The right-click menu of the selected box: its links, each removable, and delete (or
+/// reject, for a suggestion), the same as the Del key.
+fn box_menu_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+    let (Some(doc), Some(primary)) = (a.doc.as_ref().map(|d| d.id), a.editor.primary()) else {
+        ui.weak("Right-click a box for its links and actions.");
+        return;
+    };
+    let links: Vec<Link> = a.links.iter().filter(|l| l.from == primary || l.to == primary).cloned().collect();
+    for l in &links {
+        let (role, other) = match (l.kind, l.from == primary) {
+            (LinkKind::KeyValue, true) => ("value", l.to),
+            (LinkKind::KeyValue, false) => ("key", l.from),
+            (LinkKind::Row, true) => ("row cell", l.to),
+            (LinkKind::Row, false) => ("row cell", l.from),
+        };
+        let text = a.annotation(other).map(|o| o.text.clone()).unwrap_or_default();
+        let name = if text.is_empty() { format!("#{other}") } else { format!("\"{text}\"") };
+        if ui.button(format!("Remove link to {role} {name}")).clicked() {
+            a.push(Command::DeleteLinks { doc, ids: vec![l.id] }, After::Nothing);
+            ui.close();
+        }
+    }
+    if links.is_empty() {
+        ui.weak("No links (L draws one)");
+    }
+    ui.separator();
+    let suggested = a.annotation(primary).is_some_and(|b| b.state == AnnState::Suggested);
+    let n = a.editor.selection().len();
+    let what = match (suggested, n) {
+        (true, 1) => "Reject suggestion".to_string(),
+        (false, 1) => "Delete box".to_string(),
+        (_, n) => format!("Delete {n} boxes"),
+    };
+    if ui.button(what).clicked() {
+        let ids = a.editor.selection().iter().copied().collect();
+        a.handle_intents(vec![Intent::DeleteBoxes { ids }]);
+        ui.close();
+    }
 }
