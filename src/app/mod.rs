@@ -18,3 +18,15 @@ pub mod loader;
 pub mod settings;
 pub mod stats;
 pub mod synth_workspace;
+
+/// Writes `contents` to a temporary file beside `path`, then renames it over `path`: a crash
+/// or a full disk never leaves half a file where a good one was. The temporary file is
+/// removed again when writing fails.
+pub fn write_atomically(path: &std::path::Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".facture-tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, contents).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

@@ -139,6 +139,16 @@ fn stream_model_pass(
     control: &JobControl,
     shown: &dyn Fn(),
 ) -> Result<usize, String> {
+    // detection, reading and every batch's ink tightening want RGB: convert a grey or 16-bit
+    // scan once here, not in each of them
+    let converted;
+    let page = match page {
+        image::DynamicImage::ImageRgb8(_) => page,
+        other => {
+            converted = image::DynamicImage::ImageRgb8(other.to_rgb8());
+            &converted
+        }
+    };
     let boxes = model.detect_boxes(page).map_err(|e| e.to_string())?;
     let proposals: Vec<Proposal> = boxes.iter().map(DetectedBox::proposal).collect();
     let first = session

@@ -54,9 +54,7 @@ impl Settings {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let json = serde_json::to_vec_pretty(self)?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, json).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        super::write_atomically(path, json).map_err(io)
     }
 
     /// Puts a workspace at the top of the recent list.

@@ -21,9 +21,10 @@ pub fn status_color(s: DocStatus) -> Color32 {
     }
 }
 
-pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+/// "Title  N   < A  D >": a queue's heading with its size and previous/next buttons.
+pub fn queue_header(a: &mut Annotator, ui: &mut egui::Ui, title: &str) {
     ui.horizontal(|ui| {
-        ui.heading("Queue");
+        ui.heading(title);
         ui.weak(format!("{}", a.queue.len()));
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.small_button("D >").on_hover_text("next document (D)").clicked() {
@@ -34,6 +35,10 @@ pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
             }
         });
     });
+}
+
+pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+    queue_header(a, ui, "Queue");
     let before = a.filter.clone();
     ui.horizontal(|ui| {
         egui::ComboBox::new("queue_status", "status")

@@ -37,18 +37,7 @@ pub fn view_tabs_ui(a: &mut Annotator, ui: &mut egui::Ui) {
 
 /// The left panel in the Review view.
 pub fn review_queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
-    ui.horizontal(|ui| {
-        ui.heading("Review");
-        ui.weak(format!("{}", a.queue.len()));
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.small_button("D >").on_hover_text("next document (D)").clicked() {
-                a.step_document(1);
-            }
-            if ui.small_button("< A").on_hover_text("previous document (A)").clicked() {
-                a.step_document(-1);
-            }
-        });
-    });
+    super::queue_ui::queue_header(a, ui, "Review");
     let before = (a.review.filter_annotator, a.review.filter_label);
     let annotators: Vec<(UserId, String)> =
         a.review.users.iter().filter(|u| u.role == Role::Annotator).map(|u| (u.id, u.name.clone())).collect();

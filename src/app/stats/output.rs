@@ -280,13 +280,7 @@ impl StatsReport {
             CliFormat::Json => self.to_json(),
             CliFormat::Table => self.to_table(),
         };
-        let tmp = path.with_extension("facture-tmp");
-        let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-        std::fs::write(&tmp, text).map_err(fail).and_then(|()| std::fs::rename(&tmp, path).map_err(fail)).inspect_err(
-            |_| {
-                let _ = std::fs::remove_file(&tmp);
-            },
-        )
+        crate::app::write_atomically(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 }
 

@@ -45,7 +45,8 @@ pub(super) fn to_working(img: &DynamicImage, factor: u32) -> Working {
     Working { img, factor }
 }
 
-fn luma(r: u8, g: u8, b: u8) -> u8 {
+/// 8-bit grey of an sRGB pixel (integer BT.601 weights).
+pub(crate) fn luma(r: u8, g: u8, b: u8) -> u8 {
     ((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b)) >> 8) as u8
 }
 

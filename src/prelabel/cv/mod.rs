@@ -8,7 +8,7 @@
 
 mod binarize;
 mod components;
-mod gray;
+pub(crate) mod gray;
 mod group;
 mod skew;
 

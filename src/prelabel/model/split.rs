@@ -21,7 +21,7 @@ pub fn tighten_to_ink(page: &RgbImage, r: &Rect, margin_px: f32) -> Rect {
     // grey only the box, not the page: a 35-megapixel scan has a few hundred KB of lines
     let crop = GrayImage::from_fn(x1 - x0, y1 - y0, |x, y| {
         let [r, g, b] = page.get_pixel(x0 + x, y0 + y).0;
-        image::Luma([((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b)) >> 8) as u8])
+        image::Luma([crate::prelabel::cv::gray::luma(r, g, b)])
     });
     let (lo, hi) = crop.pixels().fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
     if hi.saturating_sub(lo) < 40 {
