@@ -7,6 +7,7 @@
 //!     --split F|none    wide-gap split factor (default: ModelConfig's)
 //!     --max-side N      detector max side px;  --min-side N;  --box-thresh X;  --unclip X
 //!     --min-width N     recogniser minimum batch width;  --batch N
+//!     --charset all|european   recogniser classes;  --no-bands  detect on the whole page
 //!     --threads N  --cls  --name LABEL
 //!     --common-with DIR also CER of both on the lines both matched (DIR: stored predictions)
 
@@ -40,8 +41,9 @@ fn opt<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 /// A temporary model dir whose spec points at the provisioned files with overrides applied.
 fn tuned_model_dir(args: &[String]) -> Result<Option<tempfile::TempDir>> {
-    let keys = ["--max-side", "--min-side", "--box-thresh", "--unclip", "--min-width", "--batch"];
-    if !keys.iter().any(|k| opt(args, k).is_some()) {
+    let keys = ["--max-side", "--min-side", "--box-thresh", "--unclip", "--min-width", "--batch", "--charset"];
+    let no_bands = args.iter().any(|a| a == "--no-bands");
+    if !no_bands && !keys.iter().any(|k| opt(args, k).is_some()) {
         return Ok(None);
     }
     let models = find_model_dir(None)?;
@@ -62,6 +64,7 @@ fn tuned_model_dir(args: &[String]) -> Result<Option<tempfile::TempDir>> {
                 if let Some(v) = opt(args, "--unclip") {
                     d.unclip_ratio = v.parse()?;
                 }
+                d.cut_blank_bands &= !no_bands;
             }
             ModelSpec::TextRecognizerCtc(r) => {
                 r.file = models.join(&r.file);
@@ -70,6 +73,9 @@ fn tuned_model_dir(args: &[String]) -> Result<Option<tempfile::TempDir>> {
                 }
                 if let Some(v) = opt(args, "--batch") {
                     r.batch_size = v.parse()?;
+                }
+                if let Some(v) = opt(args, "--charset") {
+                    r.charset = serde_json::from_value(serde_json::Value::String(v.into()))?;
                 }
             }
             ModelSpec::TextDirectionCls(c) => c.file = models.join(&c.file),

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use facture::domain::Quad;
 use facture::metrics::{CerCounts, Counts, cer_counts, match_boxes};
 use facture::prelabel::ProposalSource;
+use facture::prelabel::model::det::{band_cut, input_tensor};
 use facture::prelabel::model::runtime::{find_model_dir, find_runtime};
-use facture::prelabel::model::spec::{ModelSet, SPEC_FILE_NAME};
+use facture::prelabel::model::spec::{Charset, ModelSet, ModelSpec, SPEC_FILE_NAME};
 use facture::prelabel::model::{ModelConfig, ModelError, ModelSource};
 
 /// The provisioned runtime and model dir, or `None` (with a note) when absent and allowed.
@@ -213,6 +214,100 @@ fn model_pass_streams_read_lines_into_the_workspace_and_undoes_in_one_step() {
     assert_eq!(facture::app::prelabel_job::model_loads(), loads, "the second job loaded the models again");
 }
 
+/// A model dir whose spec is the default set, pointing at the provisioned files, as `edit`
+/// changes it.
+fn spec_dir(models: &std::path::Path, edit: impl Fn(&mut ModelSpec)) -> tempfile::TempDir {
+    let mut set = ModelSet::ppocr_v6_small();
+    for m in &mut set.models {
+        match m {
+            ModelSpec::TextDetectorDb(d) => d.file = models.join(&d.file),
+            ModelSpec::TextRecognizerCtc(r) => r.file = models.join(&r.file),
+            ModelSpec::TextDirectionCls(c) => c.file = models.join(&c.file),
+        }
+        edit(m);
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let json = serde_json::to_string_pretty(&set).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join(SPEC_FILE_NAME), json).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+/// The default recogniser is narrowed to European characters: it reads every line whose
+/// full-model reading is European exactly as the full model does, with at least its
+/// confidence (the same probabilities, renormalised over fewer classes).
+#[test]
+fn european_charset_reads_european_lines_as_the_full_model_does() {
+    let Some((_, models)) = provisioned() else { return };
+    let all = spec_dir(&models, |m| {
+        if let ModelSpec::TextRecognizerCtc(r) = m {
+            r.charset = Charset::All;
+        }
+    });
+    assert_eq!(ModelSet::ppocr_v6_small().recognizer().map(|r| r.charset), Some(Charset::European));
+    let page = facture::synth::render_page(7, 4);
+    let image = image::DynamicImage::ImageRgb8(page.image);
+    let regions: Vec<Quad> = page.gt.boxes.iter().map(|b| Quad::from_rect(&b.rect())).collect();
+    let read = |config: ModelConfig| {
+        let mut source = ModelSource::load(&config).unwrap_or_else(|e| panic!("{e}"));
+        source.recognize(&image, &regions).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let full = read(ModelConfig { model_dir: Some(all.path().into()), ..ModelConfig::default() });
+    let narrow = read(ModelConfig::default());
+    let mut compared = 0;
+    for ((ft, fs), (nt, ns)) in full.iter().zip(&narrow) {
+        if ft.chars().all(|c| Charset::European.allows(&c.to_string())) {
+            assert_eq!(ft, nt);
+            assert!(*ns >= fs - 1e-4, "{ft}: {ns} < {fs}");
+            compared += 1;
+        } else {
+            assert!(nt.chars().all(|c| Charset::European.allows(&c.to_string())), "{nt}");
+        }
+    }
+    assert!(compared >= regions.len() * 9 / 10, "{compared} of {}", regions.len());
+}
+
+/// Cutting an invoice's blank bands out of the detector input shrinks it and finds the
+/// same boxes, moved back to where the whole page puts them (to within a few pixels).
+#[test]
+fn cutting_blank_bands_finds_the_boxes_the_whole_page_gives() {
+    let Some((_, models)) = provisioned() else { return };
+    let uncut = spec_dir(&models, |m| {
+        if let ModelSpec::TextDetectorDb(d) = m {
+            d.cut_blank_bands = false;
+        }
+    });
+    let set = ModelSet::ppocr_v6_small();
+    let spec = set.detector().unwrap_or_else(|| panic!("no detector"));
+    let mut whole = ModelSource::load(&ModelConfig { model_dir: Some(uncut.path().into()), ..ModelConfig::default() })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut cut = ModelSource::load(&ModelConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut pages_cut = 0;
+    for index in 1..=3 {
+        let page = facture::synth::render_page(7, index);
+        let (data, iw, ih) = input_tensor(&page.image, spec);
+        if let Some(rows) = band_cut(&data, iw, ih, spec) {
+            assert!(rows.height() < ih as usize * 9 / 10 && rows.height() % 32 == 0);
+            pages_cut += 1;
+        }
+        let image = image::DynamicImage::ImageRgb8(page.image);
+        let a: Vec<_> = whole.detect(&image).unwrap_or_else(|e| panic!("{e}")).iter().map(|p| p.rect).collect();
+        let b: Vec<_> = cut.detect(&image).unwrap_or_else(|e| panic!("{e}")).iter().map(|p| p.rect).collect();
+        // a box moved back to the wrong band would match nothing; the network's
+        // squeeze-excitation layers average over the whole input, so a denser input moves
+        // box edges by a few pixels
+        let m = match_boxes(&a, &b, 0.6);
+        assert!(a.len() >= 20, "{} boxes", a.len());
+        assert!(
+            m.pairs.len() * 100 >= a.len().max(b.len()) * 95,
+            "page {index}: {} of {} / {}",
+            m.pairs.len(),
+            a.len(),
+            b.len()
+        );
+    }
+    assert!(pages_cut >= 2, "only {pages_cut} of 3 invoices had blank bands to cut");
+}
+
 #[test]
 fn missing_runtime_is_a_clear_error() {
     let cfg = ModelConfig { ort_lib: Some("/no/such/dir/libonnxruntime.so".into()), ..ModelConfig::default() };
@@ -250,13 +345,27 @@ fn corrupt_model_file_is_a_clear_error() {
     // deterministic garbage
     let junk: Vec<u8> = (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let dir = model_dir_with(&junk, &rec);
-    let cfg = ModelConfig { ort_lib: Some(lib), model_dir: Some(dir.path().into()), ..ModelConfig::default() };
+    let cfg = ModelConfig { ort_lib: Some(lib.clone()), model_dir: Some(dir.path().into()), ..ModelConfig::default() };
     match ModelSource::load(&cfg) {
         Err(e @ ModelError::ModelLoad { .. }) => {
             let msg = e.to_string();
             assert!(msg.contains("PP-OCRv6_det_small.onnx") && msg.contains("corrupt"), "{msg}");
         }
         other => panic!("expected ModelLoad, got {:?}", other.err()),
+    }
+    // the recogniser is read (and narrowed) by Facture before ONNX Runtime sees it
+    let det = std::fs::read(models.join("PP-OCRv6_det_small.onnx")).unwrap();
+    for bad in [junk.clone(), rec[..rec.len() / 3].to_vec()] {
+        let dir = model_dir_with(&det, &bad);
+        let cfg =
+            ModelConfig { ort_lib: Some(lib.clone()), model_dir: Some(dir.path().into()), ..ModelConfig::default() };
+        match ModelSource::load(&cfg) {
+            Err(e @ ModelError::ModelLoad { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains("PP-OCRv6_rec_small.onnx") && msg.contains("corrupt"), "{msg}");
+            }
+            other => panic!("expected ModelLoad, got {:?}", other.err()),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use super::ModelError;
+use super::bands::{self, RowMap};
 use super::spec::{DetectorSpec, Normalization};
 use crate::domain::{Point, Quad};
 
@@ -57,6 +58,30 @@ pub fn input_size(w: u32, h: u32, min_side_px: u32, max_side_px: u32) -> (u32, u
     }
     let round32 = |v: f32| (((v * ratio).floor() / 32.0).round() as u32 * 32).max(32);
     (round32(w_f), round32(h_f))
+}
+
+/// The detector's normalised CHW input for `page` and its width and height.
+pub fn input_tensor(page: &RgbImage, spec: &DetectorSpec) -> (Vec<f32>, u32, u32) {
+    let (w, h) = page.dimensions();
+    let (iw, ih) = input_size(w, h, spec.min_side_px, spec.max_side_px);
+    let mut data = vec![0f32; 3 * (iw * ih) as usize];
+    if (iw, ih) == (w, h) {
+        to_chw(page, &spec.normalization, &mut data);
+    } else {
+        resize_to_chw(page, iw, ih, &spec.normalization, &mut data);
+    }
+    (data, iw, ih)
+}
+
+/// The rows to run when the spec cuts blank bands and cutting saves enough (see
+/// [`bands`]); `None` runs the whole input.
+pub fn band_cut(data: &[f32], iw: u32, ih: u32, spec: &DetectorSpec) -> Option<RowMap> {
+    if !spec.cut_blank_bands {
+        return None;
+    }
+    let blank = bands::blank_rows(data, iw as usize, ih as usize, &spec.normalization.affine());
+    let rows = RowMap::compact(&blank, bands::KEEP_PX, bands::MIN_RUN_PX, 32);
+    ((rows.height() as f32) <= (1.0 - bands::MIN_SAVING) * ih as f32).then_some(rows)
 }
 
 /// HWC bytes → CHW floats with the model's normalisation and channel order.
@@ -165,24 +190,44 @@ impl Detector {
     /// Text regions of `page`, in its pixels, in reading order (top to bottom, left to right).
     pub fn detect(&mut self, page: &RgbImage) -> Result<Vec<DetectedBox>, ModelError> {
         let (w, h) = page.dimensions();
-        let (iw, ih) = input_size(w, h, self.spec.min_side_px, self.spec.max_side_px);
-        let mut data = vec![0f32; 3 * (iw * ih) as usize];
-        if (iw, ih) == (w, h) {
-            to_chw(page, &self.spec.normalization, &mut data);
-        } else {
-            resize_to_chw(page, iw, ih, &self.spec.normalization, &mut data);
+        let (data, iw, ih) = input_tensor(page, &self.spec);
+        if let Some(rows) = band_cut(&data, iw, ih, &self.spec) {
+            let compact = bands::gather_rows(&data, iw as usize, &rows);
+            if let Some(boxes) = self.run(&compact, iw, &rows, (w, h))? {
+                return Ok(boxes);
+            }
+            // a model whose map has not one row per input row: run the whole page
         }
-        let shape = [1usize, 3, ih as usize, iw as usize];
-        let tensor = TensorRef::from_array_view((shape, &data[..])).map_err(ModelError::inference)?;
+        let boxes = self.run(&data, iw, &RowMap::identity(ih as usize), (w, h))?;
+        boxes.ok_or_else(|| ModelError::inference("detector map does not match its input"))
+    }
+
+    /// Runs the network on a CHW input `iw` wide whose rows are `rows` of the full input;
+    /// `None` when the map's rows do not match a compacted input.
+    fn run(
+        &mut self,
+        data: &[f32],
+        iw: u32,
+        rows: &RowMap,
+        (w, h): (u32, u32),
+    ) -> Result<Option<Vec<DetectedBox>>, ModelError> {
+        let shape = [1usize, 3, rows.height(), iw as usize];
+        let tensor = TensorRef::from_array_view((shape, data)).map_err(ModelError::inference)?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(ModelError::inference)?;
         let (out_shape, prob) = outputs[0].try_extract_tensor::<f32>().map_err(ModelError::inference)?;
         let (mh, mw) = match **out_shape {
             [_, 1, mh, mw] if (mh * mw) as usize == prob.len() => (mh as usize, mw as usize),
             _ => return Err(ModelError::inference(format!("detector returned shape {out_shape:?}"))),
         };
-        let mut boxes = db_postprocess(prob, mw, mh, &DbParams::from(&self.spec), w, h);
+        // an uncut page may come back at any resolution; a cut one must keep its rows
+        let rows = match rows.is_identity() {
+            true => RowMap::identity(mh),
+            false if mh == rows.height() => rows.clone(),
+            false => return Ok(None),
+        };
+        let mut boxes = db_postprocess_rows(prob, mw, &rows, &DbParams::from(&self.spec), w, h);
         sort_reading_order(&mut boxes);
-        Ok(boxes)
+        Ok(Some(boxes))
     }
 }
 
@@ -216,9 +261,23 @@ pub fn db_postprocess(
     dest_w: u32,
     dest_h: u32,
 ) -> Vec<DetectedBox> {
+    db_postprocess_rows(prob, map_w, &RowMap::identity(map_h), params, dest_w, dest_h)
+}
+
+/// [`db_postprocess`] of a map whose rows are `rows` of the full map (blank bands cut out):
+/// each box moves back by its segment's offset before scaling to the page.
+pub fn db_postprocess_rows(
+    prob: &[f32],
+    map_w: usize,
+    rows: &RowMap,
+    params: &DbParams,
+    dest_w: u32,
+    dest_h: u32,
+) -> Vec<DetectedBox> {
+    let map_h = rows.height();
     let bitmap = binarize_dilated(prob, map_w, map_h, params.thresh);
     let contours = find_contours::<i32>(&bitmap);
-    let (sx, sy) = (dest_w as f32 / map_w as f32, dest_h as f32 / map_h as f32);
+    let (sx, sy) = (dest_w as f32 / map_w as f32, dest_h as f32 / rows.full_h.max(1) as f32);
     let mut boxes = Vec::new();
     for contour in contours.iter().filter(|c| c.border_type == BorderType::Outer).take(params.max_candidates) {
         let kernel = RotRect::from_corners(&min_area_rect(&contour.points).map(|p| Point::new(p.x as f32, p.y as f32)));
@@ -233,10 +292,12 @@ pub fn db_postprocess(
         if grown.short_side() < MIN_SIDE + 2.0 {
             continue;
         }
+        let centre_y = kernel.corners().iter().map(|p| p.y).sum::<f32>() / 4.0;
+        let dy = rows.offset_at(centre_y);
         let corners = grown.corners().map(|p| {
             Point::new(
                 (p.x * sx).round().clamp(0.0, dest_w as f32 - 1.0),
-                (p.y * sy).round().clamp(0.0, dest_h as f32 - 1.0),
+                ((p.y + dy) * sy).round().clamp(0.0, dest_h as f32 - 1.0),
             )
         });
         let quad = order_clockwise(corners);

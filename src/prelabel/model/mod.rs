@@ -6,8 +6,10 @@
 //! anything is missing or wrong, [`ModelSource::load`] returns a [`ModelError`] whose message
 //! says what to do, and the rest of the app keeps working.
 
+pub mod bands;
 mod cls;
 pub mod det;
+mod onnx_edit;
 pub mod rec;
 pub mod runtime;
 pub mod spec;
@@ -22,8 +24,8 @@ use image::{DynamicImage, RgbImage};
 use self::cls::Classifier;
 use self::det::{DetectedBox, Detector};
 use self::rec::{Crop, Dictionary, Reading, ReadingSink, Recognizer, crop_quad};
-use self::runtime::{PROVISION_HINT, io_shapes, open_session};
-use self::spec::{DictionarySource, ModelSet};
+use self::runtime::{PROVISION_HINT, io_shapes, open_session, open_session_from_memory};
+use self::spec::{Charset, DictionarySource, ModelSet, RecognizerSpec};
 use super::{Level, Proposal, ProposalSource};
 use crate::domain::{Quad, Rect};
 
@@ -152,12 +154,12 @@ impl ModelSource {
         check_detector(&det_path, &det_session)?;
 
         let rec_path = dir.join(&rec_spec.file);
-        let rec_session = open_session(&env, &rec_path, 1)?;
-        let dict = load_dictionary(&dir, &rec_path, &rec_spec.dictionary, &rec_session)?;
+        let (rec_model, dict) = load_recognizer(&dir, &rec_path, &rec_spec)?;
+        let rec_session = open_session_from_memory(&env, &rec_path, &rec_model, 1)?;
         check_recognizer(&rec_path, &rec_session, &dict)?;
         let mut rec_sessions = vec![rec_session];
         for _ in 1..config.recognizer_workers() {
-            rec_sessions.push(open_session(&env, &rec_path, 1)?);
+            rec_sessions.push(open_session_from_memory(&env, &rec_path, &rec_model, 1)?);
         }
 
         let cls = match set.classifier().filter(|_| config.direction_classifier) {
@@ -395,35 +397,52 @@ fn check_classifier(path: &Path, session: &ort::session::Session) -> Result<(), 
     })
 }
 
-fn load_dictionary(
-    dir: &Path,
-    model_path: &Path,
-    source: &DictionarySource,
-    session: &ort::session::Session,
-) -> Result<Dictionary, ModelError> {
-    match source {
+/// The recogniser's model bytes and dictionary, with its output layer narrowed to the
+/// spec's charset (see [`onnx_edit::restrict_classes`]).
+fn load_recognizer(dir: &Path, path: &Path, spec: &RecognizerSpec) -> Result<(Vec<u8>, Dictionary), ModelError> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ModelError::ModelNotFound { path: path.into() },
+        _ => ModelError::ModelLoad { path: path.into(), reason: e.to_string() },
+    })?;
+    let dict = match &spec.dictionary {
         DictionarySource::Metadata { key } => {
-            let meta = session
-                .metadata()
-                .map_err(|e| ModelError::Dictionary { path: model_path.into(), reason: e.to_string() })?;
-            match meta.custom(key) {
-                Some(text) => Ok(Dictionary::from_lines(&text)),
-                None => Err(ModelError::WrongModel {
-                    path: model_path.into(),
-                    expected: "text-recognizer-ctc",
-                    reason: format!(
-                        "it has no ONNX metadata key `{key}` holding the character dictionary (a PP-OCR recogniser has one); \
-                         if this is a recogniser, give `\"dictionary\": {{\"from\": \"file\", \"path\": ...}}`"
-                    ),
-                }),
+            let text = onnx_edit::metadata(&bytes, key)
+                .map_err(|reason| ModelError::ModelLoad { path: path.into(), reason })?;
+            match text {
+                Some(text) => Dictionary::from_lines(&text),
+                None => {
+                    return Err(ModelError::WrongModel {
+                        path: path.into(),
+                        expected: "text-recognizer-ctc",
+                        reason: format!(
+                            "it has no ONNX metadata key `{key}` holding the character dictionary (a PP-OCR recogniser has one); \
+                             if this is a recogniser, give `\"dictionary\": {{\"from\": \"file\", \"path\": ...}}`"
+                        ),
+                    });
+                }
             }
         }
         DictionarySource::File { path } => {
             let path = dir.join(path);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| ModelError::Dictionary { path: path.clone(), reason: e.to_string() })?;
-            Ok(Dictionary::from_lines(&text))
+            Dictionary::from_lines(&text)
         }
+    };
+    if spec.charset == Charset::All {
+        return Ok((bytes, dict));
+    }
+    let (keep, narrowed) = dict.restricted(spec.charset);
+    match onnx_edit::restrict_classes(&bytes, dict.num_classes(), &keep) {
+        Ok(model) => Ok((model, narrowed)),
+        Err(reason) => Err(ModelError::WrongModel {
+            path: path.into(),
+            expected: "text-recognizer-ctc",
+            reason: format!(
+                "its output layer cannot be narrowed to the {:?} charset ({reason}); set `\"charset\": \"all\"` for it",
+                spec.charset
+            ),
+        }),
     }
 }
 

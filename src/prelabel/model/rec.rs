@@ -12,7 +12,7 @@ use ort::value::TensorRef;
 
 use super::ModelError;
 use super::det::dist;
-use super::spec::{Normalization, RecognizerSpec};
+use super::spec::{Charset, Normalization, RecognizerSpec};
 use crate::domain::Quad;
 
 /// The recogniser's classes: 0 is the CTC blank, then the dictionary, then a space.
@@ -51,6 +51,15 @@ impl Dictionary {
     /// Number of classes the model must output (entries + blank + space).
     pub fn num_classes(&self) -> usize {
         self.classes.len()
+    }
+
+    /// The classes `charset` allows, as indices into this dictionary (ascending; the blank
+    /// is always kept), and the dictionary of just those, in that order.
+    pub fn restricted(&self, charset: Charset) -> (Vec<usize>, Dictionary) {
+        let keep: Vec<usize> =
+            (0..self.classes.len()).filter(|&i| i == 0 || charset.allows(&self.classes[i])).collect();
+        let classes = keep.iter().map(|&i| self.classes[i].clone()).collect();
+        (keep, Self { classes })
     }
 
     fn get(&self, class: usize) -> &str {
@@ -325,6 +334,17 @@ mod tests {
         assert_eq!((d.get(0), d.get(1), d.get(3), d.get(4)), ("", "a", "c", " "));
         // Python's splitlines also splits on \r\n and U+2028, and ignores a final newline
         assert_eq!(Dictionary::from_lines("a\r\nb\u{2028}c\n").num_classes(), 5);
+    }
+
+    #[test]
+    fn restricted_dictionary_keeps_blank_space_and_european_characters_only() {
+        let d = Dictionary::from_lines("a\n中\né\n€\nß\n口\nΩ\nЖ\n－");
+        let (keep, r) = d.restricted(Charset::European);
+        assert_eq!(keep, vec![0, 1, 3, 4, 5, 7, 8, 10]);
+        let all: Vec<&str> = (0..r.num_classes()).map(|i| r.get(i)).collect();
+        assert_eq!(all, vec!["", "a", "é", "€", "ß", "Ω", "Ж", " "]);
+        let (keep, r) = d.restricted(Charset::All);
+        assert_eq!((keep.len(), r.num_classes()), (d.num_classes(), d.num_classes()));
     }
 
     #[test]

@@ -95,6 +95,24 @@ pub fn open_session(env: &Environment, path: &Path, threads: usize) -> Result<Se
         .map_err(|e| load(e.to_string()))
 }
 
+/// Opens a model held in memory (e.g. edited after reading `path`, named in errors).
+pub fn open_session_from_memory(
+    env: &Environment,
+    path: &Path,
+    model: &[u8],
+    threads: usize,
+) -> Result<Session, ModelError> {
+    let load = |reason: String| ModelError::ModelLoad { path: path.to_path_buf(), reason };
+    Session::builder(env)
+        .map_err(|e| load(e.to_string()))?
+        .with_intra_threads(threads.max(1))
+        .map_err(|e| load(e.to_string()))?
+        .with_inter_threads(1)
+        .map_err(|e| load(e.to_string()))?
+        .commit_from_memory(model)
+        .map_err(|e| load(e.to_string()))
+}
+
 /// Rank of each input and output (-1 for unknown dims) to tell model kinds apart.
 pub fn io_shapes(session: &Session) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
     let shape = |o: &ort::value::Outlet| o.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
