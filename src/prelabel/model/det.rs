@@ -103,6 +103,12 @@ pub fn to_chw(img: &RgbImage, norm: &Normalization, out: &mut [f32]) {
 /// an integer box pre-shrink when shrinking by 2× or more so a large scan does not alias.
 /// One pass over the output instead of an antialiased resample and a second conversion.
 pub fn resize_to_chw(img: &RgbImage, dw: u32, dh: u32, norm: &Normalization, out: &mut [f32]) {
+    resize_to_chw_strided(img, dw, dh, dw as usize, norm, out);
+}
+
+/// [`resize_to_chw`] into planes `stride` values wide (≥ `dw`); the columns right of `dw`
+/// are left as they are (a recogniser batch's zero padding).
+pub fn resize_to_chw_strided(img: &RgbImage, dw: u32, dh: u32, stride: usize, norm: &Normalization, out: &mut [f32]) {
     let (sw, sh) = img.dimensions();
     let k = (sw / dw.max(1)).min(sh / dh.max(1)).max(1);
     let shrunk;
@@ -129,7 +135,7 @@ pub fn resize_to_chw(img: &RgbImage, dw: u32, dh: u32, norm: &Normalization, out
     let (xs, ys) = (taps(dw, sw), taps(dh, sh));
     let affine = norm.affine();
     let raw = src.as_raw();
-    let plane = dw * dh;
+    let plane = stride * dh;
     let mut row = vec![[0f32; 3]; sw];
     for (y, &(y0, y1, wy)) in ys.iter().enumerate() {
         // blend the two source rows once, then sample columns from the blend
@@ -141,7 +147,7 @@ pub fn resize_to_chw(img: &RgbImage, dw: u32, dh: u32, norm: &Normalization, out
         }
         for (c, &(a, b)) in affine.iter().enumerate() {
             let ch = norm.source_channel(c);
-            let dst = &mut out[c * plane + y * dw..c * plane + (y + 1) * dw];
+            let dst = &mut out[c * plane + y * stride..c * plane + y * stride + dw];
             for (d, &(x0, x1, wx)) in dst.iter_mut().zip(&xs) {
                 let v = row[x0][ch] * wx + row[x1][ch] * (1.0 - wx);
                 *d = v * a + b;
