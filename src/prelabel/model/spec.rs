@@ -317,6 +317,40 @@ mod tests {
     }
 
     #[test]
+    fn charset_and_band_cutting_default_for_older_spec_files_and_bad_values_say_why() {
+        let rec = r#"{"kind": "text-recognizer-ctc", "file": "r.onnx", "height_px": 48, "min_width_px": 0,
+            "max_width_px": 3200, "batch_size": 1, "dictionary": {"from": "metadata", "key": "character"}}"#;
+        let det = r#"{"kind": "text-detector-db", "file": "d.onnx", "thresh": 0.3, "box_thresh": 0.5,
+            "unclip_ratio": 1.6, "max_side_px": 1600, "min_side_px": 736}"#;
+        let parse = |json: &str| serde_json::from_str::<ModelSpec>(json);
+        match (parse(rec), parse(det)) {
+            (Ok(ModelSpec::TextRecognizerCtc(r)), Ok(ModelSpec::TextDetectorDb(d))) => {
+                // a team's own recogniser keeps every class unless it asks otherwise
+                assert_eq!(r.charset, Charset::All);
+                assert!(d.cut_blank_bands);
+            }
+            other => panic!("{other:?}"),
+        }
+        let european = rec.replacen("\"batch_size\"", "\"charset\": \"european\", \"batch_size\"", 1);
+        assert!(matches!(parse(&european), Ok(ModelSpec::TextRecognizerCtc(r)) if r.charset == Charset::European));
+        let bad = rec.replacen("\"batch_size\"", "\"charset\": \"klingon\", \"batch_size\"", 1);
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("klingon") && err.contains("european"), "{err}");
+    }
+
+    #[test]
+    fn european_charset_takes_accents_and_currency_but_not_ideographs_or_fullwidth_forms() {
+        for ok in ["a", "Z", "é", "ç", "ö", "ß", "ł", "€", "£", "№", "½", "−", "Ω", "Ж", "ệ", "–", "…", " "]
+        {
+            assert!(Charset::European.allows(ok), "{ok}");
+        }
+        for no in ["中", "口", "〇", "１", "，", "😀", "→"] {
+            assert!(!Charset::European.allows(no), "{no}");
+            assert!(Charset::All.allows(no));
+        }
+    }
+
+    #[test]
     fn normalisation_is_affine_per_channel_in_bgr() {
         let n = Normalization::default();
         let [(a, b), _, _] = n.affine();
