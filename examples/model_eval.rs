@@ -8,6 +8,7 @@
 //!     --max-side N      detector max side px;  --min-side N;  --box-thresh X;  --unclip X
 //!     --min-width N     recogniser minimum batch width;  --batch N
 //!     --charset all|european   recogniser classes;  --no-bands  detect on the whole page
+//!     --pad N           zero columns after each line
 //!     --threads N  --cls  --name LABEL
 //!     --common-with DIR also CER of both on the lines both matched (DIR: stored predictions)
 
@@ -41,7 +42,7 @@ fn opt<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 /// A temporary model dir whose spec points at the provisioned files with overrides applied.
 fn tuned_model_dir(args: &[String]) -> Result<Option<tempfile::TempDir>> {
-    let keys = ["--max-side", "--min-side", "--box-thresh", "--unclip", "--min-width", "--batch", "--charset"];
+    let keys = ["--max-side", "--min-side", "--box-thresh", "--unclip", "--min-width", "--batch", "--charset", "--pad"];
     let no_bands = args.iter().any(|a| a == "--no-bands");
     if !no_bands && !keys.iter().any(|k| opt(args, k).is_some()) {
         return Ok(None);
@@ -73,6 +74,9 @@ fn tuned_model_dir(args: &[String]) -> Result<Option<tempfile::TempDir>> {
                 }
                 if let Some(v) = opt(args, "--batch") {
                     r.batch_size = v.parse()?;
+                }
+                if let Some(v) = opt(args, "--pad") {
+                    r.pad_px = v.parse()?;
                 }
                 if let Some(v) = opt(args, "--charset") {
                     r.charset = serde_json::from_value(serde_json::Value::String(v.into()))?;

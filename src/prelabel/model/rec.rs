@@ -275,7 +275,8 @@ fn read_batch(
     let items: Vec<(usize, &Crop)> = batch.iter().filter_map(|&i| crops[i].as_ref().map(|c| (i, c))).collect();
     let h = spec.height_px;
     let widest = items.iter().map(|(_, c)| resized_width(&c.image, h, spec.max_width_px)).max().unwrap_or(1);
-    let batch_w = widest.max(spec.min_width_px.min(spec.max_width_px));
+    // zero columns after the widest line (see `RecognizerSpec::pad_px`)
+    let batch_w = (widest + spec.pad_px).max(spec.min_width_px.min(spec.max_width_px));
     let slot_len = (3 * h * batch_w) as usize;
     let mut data = vec![0f32; slot_len * items.len()];
     let mut resized = Vec::with_capacity(items.len());
