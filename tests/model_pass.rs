@@ -212,6 +212,40 @@ fn model_pass_streams_read_lines_into_the_workspace_and_undoes_in_one_step() {
     run(Session::new(Store::open(&ws).unwrap(), user.clone()), &[doc], reread, &JobControl::default(), &tx)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(facture::app::prelabel_job::model_loads(), loads, "the second job loaded the models again");
+
+    // models in a directory of the team's own: kept while unchanged, read again once a file
+    // there changes (a fine-tuned model dropped in while Facture runs)
+    let Some((_, models)) = provisioned() else { return };
+    let own = tempfile::tempdir().unwrap();
+    for f in ["PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx"] {
+        std::fs::copy(models.join(f), own.path().join(f)).unwrap();
+    }
+    let config = ModelConfig { model_dir: Some(own.path().into()), ..ModelConfig::default() };
+    let reread = || JobKind::Reread { config: config.clone(), boxes: vec![] };
+    let run_job = |kind: JobKind| {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        run(Session::new(Store::open(&ws).unwrap(), user.clone()), &[doc], kind, &JobControl::default(), &tx)
+            .unwrap_or_else(|e| panic!("{e}"));
+        facture::app::prelabel_job::model_loads()
+    };
+    let loaded = run_job(reread());
+    assert_eq!(loaded, loads + 1, "another model dir is another load");
+    assert_eq!(run_job(reread()), loaded, "unchanged files are kept");
+    // a spec file appears: the same models, now described by the team's spec
+    let spec = serde_json::to_string(&ModelSet::ppocr_v6_small()).unwrap();
+    std::fs::write(own.path().join(SPEC_FILE_NAME), spec).unwrap();
+    assert_eq!(run_job(reread()), loaded + 1, "a new spec file must be read");
+    // a model replaced by another file (here: a shorter copy is refused, a full one loads)
+    let rec = own.path().join("PP-OCRv6_rec_small.onnx");
+    let bytes = std::fs::read(&rec).unwrap();
+    std::fs::write(&rec, &bytes[..bytes.len() / 2]).unwrap();
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    let err = run(Session::new(Store::open(&ws).unwrap(), user.clone()), &[doc], reread(), &JobControl::default(), &tx)
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("PP-OCRv6_rec_small.onnx") && err.contains("corrupt"), "{err}");
+    std::fs::write(&rec, &bytes).unwrap();
+    assert_eq!(run_job(reread()), loaded + 3, "the restored model is read again");
 }
 
 /// A model dir whose spec is the default set, pointing at the provisioned files, as `edit`

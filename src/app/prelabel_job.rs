@@ -250,7 +250,8 @@ fn untouched_lines(
 
 /// The models the last job loaded, kept for the next one: loading three ONNX Runtime
 /// sessions takes about half a second, which would otherwise precede the first boxes of every
-/// "Suggest (model)" click. Models on disk are read again when the configuration changes.
+/// "Suggest (model)" click. Models on disk are read again when the configuration changes or
+/// a model or spec file changed on disk.
 static KEPT_MODEL: Mutex<Option<ModelSource>> = Mutex::new(None);
 
 /// A job's models, handed back to [`KEPT_MODEL`] however the job ends.
@@ -261,7 +262,7 @@ impl LoadedModel {
     fn take(cfg: &ModelConfig) -> Result<ModelSource, crate::prelabel::model::ModelError> {
         let kept = KEPT_MODEL.lock().unwrap_or_else(|p| p.into_inner()).take();
         match kept {
-            Some(mut m) if m.config().loads_like(cfg) => {
+            Some(mut m) if m.config().loads_like(cfg) && m.is_current() => {
                 m.set_config(cfg.clone());
                 Ok(m)
             }

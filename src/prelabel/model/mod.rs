@@ -131,6 +131,7 @@ pub struct Line {
 pub struct ModelSource {
     name: String,
     config: ModelConfig,
+    read_from: FileStamps,
     det: Detector,
     rec: Recognizer,
     cls: Option<Classifier>,
@@ -162,9 +163,14 @@ impl ModelSource {
             rec_sessions.push(open_session_from_memory(&env, &rec_path, &rec_model, 1)?);
         }
 
+        let mut files = vec![spec_path.clone(), det_path.clone(), rec_path.clone()];
+        if let DictionarySource::File { path } = &rec_spec.dictionary {
+            files.push(dir.join(path));
+        }
         let cls = match set.classifier().filter(|_| config.direction_classifier) {
             Some(c) => {
                 let path = dir.join(&c.file);
+                files.push(path.clone());
                 let session = open_session(&env, &path, config.threads)?;
                 check_classifier(&path, &session)?;
                 Some(Classifier::new(session, c.clone()))
@@ -174,6 +180,7 @@ impl ModelSource {
         Ok(Self {
             name: set.name.clone(),
             config: config.clone(),
+            read_from: FileStamps::of(dir, files),
             det: Detector::new(det_session, det_spec),
             rec: Recognizer::new(rec_sessions, rec_spec, dict),
             cls,
@@ -182,6 +189,13 @@ impl ModelSource {
 
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// False when loading again would read other files: the model directory now resolves
+    /// elsewhere, or a model, dictionary or spec file was replaced, changed or removed
+    /// (or a spec file appeared) since these models were loaded.
+    pub fn is_current(&self) -> bool {
+        self.read_from.is_current(self.config.model_dir.as_deref())
     }
 
     /// Line boxes without text, in reading order: what the UI shows first.
@@ -279,6 +293,31 @@ impl ProposalSource for ModelSource {
 
     fn propose(&mut self, page: &DynamicImage) -> anyhow::Result<Vec<Proposal>> {
         Ok(self.read_page(page)?)
+    }
+}
+
+/// Size and modification time of each file a [`ModelSource`] was loaded from (`None` for a
+/// file that was absent, like an optional spec file), and the model dir it resolved.
+#[derive(Debug, Clone, PartialEq)]
+struct FileStamps {
+    dir: PathBuf,
+    files: Vec<(PathBuf, Option<(u64, std::time::SystemTime)>)>,
+}
+
+impl FileStamps {
+    fn of(dir: PathBuf, files: Vec<PathBuf>) -> Self {
+        let files = files.into_iter().map(|p| (p.clone(), Self::stamp(&p))).collect();
+        Self { dir, files }
+    }
+
+    fn stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some((meta.len(), meta.modified().ok()?))
+    }
+
+    fn is_current(&self, model_dir: Option<&Path>) -> bool {
+        runtime::find_model_dir(model_dir).is_ok_and(|d| d == self.dir)
+            && self.files.iter().all(|(p, stamp)| Self::stamp(p) == *stamp)
     }
 }
 
