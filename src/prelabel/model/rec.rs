@@ -178,6 +178,10 @@ pub fn write_normalized(
     rw
 }
 
+/// PaddleOCR trains recognisers on lines resized to 48 px high and padded to 320 px wide:
+/// shorter lines always have padding after them, longer ones none.
+pub const PADDED_BELOW_PX: u32 = 320;
+
 pub fn resized_width(img: &RgbImage, height: u32, max_w: u32) -> u32 {
     let ratio = img.width() as f32 / img.height().max(1) as f32;
     ((height as f32 * ratio).ceil() as u32).clamp(1, max_w)
@@ -275,8 +279,9 @@ fn read_batch(
     let items: Vec<(usize, &Crop)> = batch.iter().filter_map(|&i| crops[i].as_ref().map(|c| (i, c))).collect();
     let h = spec.height_px;
     let widest = items.iter().map(|(_, c)| resized_width(&c.image, h, spec.max_width_px)).max().unwrap_or(1);
-    // zero columns after the widest line (see `RecognizerSpec::pad_px`)
-    let batch_w = (widest + spec.pad_px).max(spec.min_width_px.min(spec.max_width_px));
+    // zero columns after the widest line when it is short (see `RecognizerSpec::pad_px`)
+    let pad = if widest < PADDED_BELOW_PX { spec.pad_px } else { 0 };
+    let batch_w = (widest + pad).max(spec.min_width_px.min(spec.max_width_px));
     let slot_len = (3 * h * batch_w) as usize;
     let mut data = vec![0f32; slot_len * items.len()];
     let mut resized = Vec::with_capacity(items.len());
