@@ -151,10 +151,19 @@ impl ModelSource {
         let rec_spec = set.recognizer().ok_or_else(|| missing("text-recognizer-ctc"))?.clone();
 
         let det_path = dir.join(&det_spec.file);
+        let rec_path = dir.join(&rec_spec.file);
+        let cls_spec = set.classifier().filter(|_| config.direction_classifier);
+        // stamped before reading, so a file replaced while loading is read again next time
+        let mut files = vec![spec_path.clone(), det_path.clone(), rec_path.clone()];
+        if let DictionarySource::File { path } = &rec_spec.dictionary {
+            files.push(dir.join(path));
+        }
+        files.extend(cls_spec.map(|c| dir.join(&c.file)));
+        let read_from = FileStamps::of(dir.clone(), files);
+
         let det_session = open_session(&env, &det_path, config.threads)?;
         check_detector(&det_path, &det_session)?;
 
-        let rec_path = dir.join(&rec_spec.file);
         let (rec_model, dict) = load_recognizer(&dir, &rec_path, &rec_spec)?;
         let rec_session = open_session_from_memory(&env, &rec_path, &rec_model, 1)?;
         check_recognizer(&rec_path, &rec_session, &dict)?;
@@ -163,14 +172,9 @@ impl ModelSource {
             rec_sessions.push(open_session_from_memory(&env, &rec_path, &rec_model, 1)?);
         }
 
-        let mut files = vec![spec_path.clone(), det_path.clone(), rec_path.clone()];
-        if let DictionarySource::File { path } = &rec_spec.dictionary {
-            files.push(dir.join(path));
-        }
-        let cls = match set.classifier().filter(|_| config.direction_classifier) {
+        let cls = match cls_spec {
             Some(c) => {
                 let path = dir.join(&c.file);
-                files.push(path.clone());
                 let session = open_session(&env, &path, config.threads)?;
                 check_classifier(&path, &session)?;
                 Some(Classifier::new(session, c.clone()))
@@ -180,7 +184,7 @@ impl ModelSource {
         Ok(Self {
             name: set.name.clone(),
             config: config.clone(),
-            read_from: FileStamps::of(dir, files),
+            read_from,
             det: Detector::new(det_session, det_spec),
             rec: Recognizer::new(rec_sessions, rec_spec, dict),
             cls,

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use ort::environment::Environment;
 use ort::session::Session;
+use ort::session::builder::SessionBuilder;
 
 use super::ModelError;
 
@@ -84,15 +85,7 @@ pub fn open_session(env: &Environment, path: &Path, threads: usize) -> Result<Se
     if !path.is_file() {
         return Err(ModelError::ModelNotFound { path: path.to_path_buf() });
     }
-    let load = |reason: String| ModelError::ModelLoad { path: path.to_path_buf(), reason };
-    Session::builder(env)
-        .map_err(|e| load(e.to_string()))?
-        .with_intra_threads(threads.max(1))
-        .map_err(|e| load(e.to_string()))?
-        .with_inter_threads(1)
-        .map_err(|e| load(e.to_string()))?
-        .commit_from_file(path)
-        .map_err(|e| load(e.to_string()))
+    builder(env, path, threads)?.commit_from_file(path).map_err(|e| load_error(path, e))
 }
 
 /// Opens a model held in memory (e.g. edited after reading `path`, named in errors).
@@ -102,15 +95,21 @@ pub fn open_session_from_memory(
     model: &[u8],
     threads: usize,
 ) -> Result<Session, ModelError> {
-    let load = |reason: String| ModelError::ModelLoad { path: path.to_path_buf(), reason };
+    builder(env, path, threads)?.commit_from_memory(model).map_err(|e| load_error(path, e))
+}
+
+/// A session builder with `threads` intra-op threads and one inter-op thread.
+fn builder(env: &Environment, path: &Path, threads: usize) -> Result<SessionBuilder, ModelError> {
     Session::builder(env)
-        .map_err(|e| load(e.to_string()))?
+        .map_err(|e| load_error(path, e))?
         .with_intra_threads(threads.max(1))
-        .map_err(|e| load(e.to_string()))?
+        .map_err(|e| load_error(path, e))?
         .with_inter_threads(1)
-        .map_err(|e| load(e.to_string()))?
-        .commit_from_memory(model)
-        .map_err(|e| load(e.to_string()))
+        .map_err(|e| load_error(path, e))
+}
+
+fn load_error(path: &Path, e: impl std::fmt::Display) -> ModelError {
+    ModelError::ModelLoad { path: path.to_path_buf(), reason: e.to_string() }
 }
 
 /// Rank of each input and output (-1 for unknown dims) to tell model kinds apart.
