@@ -8,7 +8,7 @@
 //!     --max-side N      detector max side px;  --min-side N;  --box-thresh X;  --unclip X
 //!     --min-width N     recogniser minimum batch width;  --batch N
 //!     --charset all|european   recogniser classes;  --no-bands  detect on the whole page
-//!     --pad N           zero columns after each line
+//!     --pad N           zero columns after each line;  --precision float|int8  recogniser
 //!     --threads N  --cls  --name LABEL
 //!     --common-with DIR also CER of both on the lines both matched (DIR: stored predictions)
 
@@ -42,7 +42,17 @@ fn opt<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 /// A temporary model dir whose spec points at the provisioned files with overrides applied.
 fn tuned_model_dir(args: &[String]) -> Result<Option<tempfile::TempDir>> {
-    let keys = ["--max-side", "--min-side", "--box-thresh", "--unclip", "--min-width", "--batch", "--charset", "--pad"];
+    let keys = [
+        "--max-side",
+        "--min-side",
+        "--box-thresh",
+        "--unclip",
+        "--min-width",
+        "--batch",
+        "--charset",
+        "--pad",
+        "--precision",
+    ];
     let no_bands = args.iter().any(|a| a == "--no-bands");
     if !no_bands && !keys.iter().any(|k| opt(args, k).is_some()) {
         return Ok(None);
@@ -81,6 +91,9 @@ fn tuned_model_dir(args: &[String]) -> Result<Option<tempfile::TempDir>> {
                 if let Some(v) = opt(args, "--charset") {
                     r.charset = serde_json::from_value(serde_json::Value::String(v.into()))?;
                 }
+                if let Some(v) = opt(args, "--precision") {
+                    r.precision = serde_json::from_value(serde_json::Value::String(v.into()))?;
+                }
             }
             ModelSpec::TextDirectionCls(c) => c.file = models.join(&c.file),
         }
@@ -103,6 +116,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
     let (mut cer, mut cer_folded) = (CerCounts::default(), CerCounts::default());
     let (mut det_secs, mut full_secs) = (0.0f64, 0.0f64);
     let name;
+    let mut rec_precision = String::new();
     if let Some(pred_dir) = opt(args, "--pred") {
         name = opt(args, "--name").unwrap_or("predictions").to_string();
         for (path, gt) in &pages {
@@ -139,6 +153,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
         let t_load = Instant::now();
         let mut source = ModelSource::load(&config)?;
         load_secs = t_load.elapsed().as_secs_f64();
+        rec_precision = format!(",\"recognizer\":{:?}", source.recognizer_precision().to_string());
         let config = config.clone();
         name = opt(args, "--name").unwrap_or("facture").to_string();
         let images: Vec<image::DynamicImage> =
@@ -221,7 +236,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
     }
     let n = pages.len() as f64;
     println!(
-        "{{\"source\":\"{name}\",\"set\":\"{}\",\"documents\":{},\"precision\":{:.3},\"recall\":{:.3},\"f1\":{:.3},\"cer\":{:.4},\"cer_folded\":{:.4},\"s_per_page\":{:.3},\"first_boxes_s_per_page\":{:.3},\"load_s\":{:.3}{}}}",
+        "{{\"source\":\"{name}\",\"set\":\"{}\",\"documents\":{},\"precision\":{:.3},\"recall\":{:.3},\"f1\":{:.3},\"cer\":{:.4},\"cer_folded\":{:.4},\"s_per_page\":{:.3},\"first_boxes_s_per_page\":{:.3},\"load_s\":{:.3}{}{}}}",
         gt_dir.file_name().unwrap_or_default().to_string_lossy(),
         pages.len(),
         counts.precision(),
@@ -232,6 +247,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
         full_secs / n,
         det_secs / n,
         load_secs,
+        rec_precision,
         common.unwrap_or_default(),
     );
     Ok(())

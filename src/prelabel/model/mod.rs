@@ -25,7 +25,7 @@ use self::cls::Classifier;
 use self::det::{DetectedBox, Detector};
 use self::rec::{Crop, Dictionary, Reading, ReadingSink, Recognizer, crop_quad};
 use self::runtime::{PROVISION_HINT, io_shapes, open_session, open_session_from_memory};
-use self::spec::{Charset, DictionarySource, ModelSet, RecognizerSpec};
+use self::spec::{Charset, DictionarySource, ModelSet, Precision, RecognizerSpec};
 use super::{Level, Proposal, ProposalSource};
 use crate::domain::{Quad, Rect};
 
@@ -135,6 +135,40 @@ pub struct ModelSource {
     det: Detector,
     rec: Recognizer,
     cls: Option<Classifier>,
+    rec_precision: RecPrecision,
+}
+
+/// What the recogniser's convolutions run in once loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecPrecision {
+    Float,
+    /// This many convolutions run in 8 bits.
+    Int8 {
+        convs: usize,
+    },
+    /// The spec asked for int8 but this recogniser runs in float, and why.
+    FloatFallback(String),
+}
+
+impl std::fmt::Display for RecPrecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecPrecision::Float => write!(f, "float"),
+            RecPrecision::Int8 { convs } => write!(f, "int8 ({convs} convolutions)"),
+            RecPrecision::FloatFallback(why) => write!(f, "float ({why})"),
+        }
+    }
+}
+
+/// Activation ranges measured for the default recogniser (PP-OCRv6 rec small).
+const BUILTIN_INT8_RANGES: &str = include_str!("../../../assets/models/PP-OCRv6_rec_small.int8-ranges.json");
+
+#[derive(serde::Deserialize)]
+struct Int8RangesFile {
+    /// sha256 of the recogniser file the ranges were measured on; absent: trust the file.
+    #[serde(default)]
+    model_sha256: Option<String>,
+    convs: onnx_edit::ConvRanges,
 }
 
 impl ModelSource {
@@ -158,13 +192,15 @@ impl ModelSource {
         if let DictionarySource::File { path } = &rec_spec.dictionary {
             files.push(dir.join(path));
         }
+        files.extend(rec_spec.int8_ranges.as_ref().map(|p| dir.join(p)));
         files.extend(cls_spec.map(|c| dir.join(&c.file)));
         let read_from = FileStamps::of(dir.clone(), files);
 
         let det_session = open_session(&env, &det_path, config.threads)?;
         check_detector(&det_path, &det_session)?;
 
-        let (rec_model, dict) = load_recognizer(&dir, &rec_path, &rec_spec)?;
+        let (rec_model, dict, rec_sha) = load_recognizer(&dir, &rec_path, &rec_spec)?;
+        let (rec_model, rec_precision) = quantize_recognizer(&env, &dir, &rec_path, &rec_spec, rec_model, &rec_sha)?;
         let rec_session = open_session_from_memory(&env, &rec_path, &rec_model, 1)?;
         check_recognizer(&rec_path, &rec_session, &dict)?;
         let mut rec_sessions = vec![rec_session];
@@ -188,7 +224,13 @@ impl ModelSource {
             det: Detector::new(det_session, det_spec),
             rec: Recognizer::new(rec_sessions, rec_spec, dict),
             cls,
+            rec_precision,
         })
+    }
+
+    /// What the recogniser's convolutions run in (the spec's `precision`, or why not).
+    pub fn recognizer_precision(&self) -> &RecPrecision {
+        &self.rec_precision
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -440,13 +482,65 @@ fn check_classifier(path: &Path, session: &ort::session::Session) -> Result<(), 
     })
 }
 
+/// The recogniser in the spec's precision. `int8` needs activation ranges measured on this
+/// very model: when they are for another file, or the graph cannot be quantised, the
+/// recogniser runs in float and the reason is kept (a slower pass, never a failed one). A
+/// ranges file the spec names but that cannot be read is a spec error.
+fn quantize_recognizer(
+    env: &ort::environment::Environment,
+    dir: &Path,
+    path: &Path,
+    spec: &RecognizerSpec,
+    model: Vec<u8>,
+    file_sha256: &str,
+) -> Result<(Vec<u8>, RecPrecision), ModelError> {
+    if spec.precision == Precision::Float {
+        return Ok((model, RecPrecision::Float));
+    }
+    let (ranges, source) = match &spec.int8_ranges {
+        Some(rel) => {
+            let p = dir.join(rel);
+            let bad = |reason: String| ModelError::BadSpec { path: p.clone(), reason };
+            let text = std::fs::read_to_string(&p).map_err(|e| bad(format!("cannot read int8 ranges: {e}")))?;
+            let ranges: Int8RangesFile =
+                serde_json::from_str(&text).map_err(|e| bad(format!("not an int8 ranges file: {e}")))?;
+            (ranges, p.display().to_string())
+        }
+        None => match serde_json::from_str::<Int8RangesFile>(BUILTIN_INT8_RANGES) {
+            Ok(r) => (r, "the built-in ranges".to_string()),
+            Err(e) => return Ok((model, RecPrecision::FloatFallback(format!("built-in int8 ranges unreadable: {e}")))),
+        },
+    };
+    let fallback = |why: String| Ok((model.clone(), RecPrecision::FloatFallback(why)));
+    if ranges.model_sha256.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case(file_sha256)) {
+        return fallback(format!("{source} were measured on another recogniser file"));
+    }
+    let optimized = match runtime::optimize_basic(env, path, &model) {
+        Ok(m) => m,
+        Err(e) => return fallback(format!("cannot prepare it for int8: {e}")),
+    };
+    match onnx_edit::quantize_convs(&optimized, &ranges.convs) {
+        Ok((_, 0)) => fallback(format!("no convolution of it is named in {source}")),
+        Ok((quantized, convs)) => Ok((quantized, RecPrecision::Int8 { convs })),
+        Err(e) => fallback(format!("cannot quantise it: {e}")),
+    }
+}
+
 /// The recogniser's model bytes and dictionary, with its output layer narrowed to the
-/// spec's charset (see [`onnx_edit::restrict_classes`]).
-fn load_recognizer(dir: &Path, path: &Path, spec: &RecognizerSpec) -> Result<(Vec<u8>, Dictionary), ModelError> {
+/// spec's charset (see [`onnx_edit::restrict_classes`]), and the file's sha256.
+fn load_recognizer(
+    dir: &Path,
+    path: &Path,
+    spec: &RecognizerSpec,
+) -> Result<(Vec<u8>, Dictionary, String), ModelError> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ModelError::ModelNotFound { path: path.into() },
         _ => ModelError::ModelLoad { path: path.into(), reason: e.to_string() },
     })?;
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
     let dict = match &spec.dictionary {
         DictionarySource::Metadata { key } => {
             let text = onnx_edit::metadata(&bytes, key)
@@ -473,11 +567,11 @@ fn load_recognizer(dir: &Path, path: &Path, spec: &RecognizerSpec) -> Result<(Ve
         }
     };
     if spec.charset == Charset::All {
-        return Ok((bytes, dict));
+        return Ok((bytes, dict, sha));
     }
     let (keep, narrowed) = dict.restricted(spec.charset);
     match onnx_edit::restrict_classes(&bytes, dict.num_classes(), &keep) {
-        Ok(model) => Ok((model, narrowed)),
+        Ok(model) => Ok((model, narrowed, sha)),
         Err(reason) => Err(ModelError::WrongModel {
             path: path.into(),
             expected: "text-recognizer-ctc",

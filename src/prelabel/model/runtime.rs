@@ -98,6 +98,29 @@ pub fn open_session_from_memory(
     builder(env, path, threads)?.commit_from_memory(model).map_err(|e| load_error(path, e))
 }
 
+/// `model` after ONNX Runtime's basic graph optimisations (constant folding, Conv+Add and
+/// Conv+BatchNormalization fusion, Identity removal), which depend only on the graph, not
+/// on the machine. The optimised graph is written to a temporary file and read back.
+pub fn optimize_basic(env: &Environment, path: &Path, model: &[u8]) -> Result<Vec<u8>, ModelError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let tmp = std::env::temp_dir().join(format!(
+        "facture-{}-{}.basic.onnx",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = builder(env, path, 1)?
+        .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Level1)
+        .map_err(|e| load_error(path, e))?
+        .with_optimized_model_path(&tmp)
+        .map_err(|e| load_error(path, e))?
+        .commit_from_memory(model)
+        .map_err(|e| load_error(path, e))
+        .and_then(|_session| std::fs::read(&tmp).map_err(|e| load_error(path, e)));
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
 /// A session builder with `threads` intra-op threads and one inter-op thread.
 fn builder(env: &Environment, path: &Path, threads: usize) -> Result<SessionBuilder, ModelError> {
     Session::builder(env)
