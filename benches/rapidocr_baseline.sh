@@ -2,7 +2,8 @@
 # Same pages, same run: RapidOCR 3.10.0 (Python, same PP-OCRv6 small models, pinned, in a
 # throwaway venv) against Facture's model pass, both with 2 ONNX Runtime threads, both scored
 # by Facture's metrics module. Prints seconds per page, the ratio and Facture's time to first
-# boxes (detection only), and the CER of both on the lines both matched. Usage: benches/rapidocr_baseline.sh [GT_DIR ...]
+# boxes (detection only), the CER of both on the lines both matched, and Facture with its
+# recogniser in float instead of int8. Usage: benches/rapidocr_baseline.sh [GT_DIR ...]
 # (default: ../shared/data/sroie-dev and 20 synthetic invoices). Needs python3 with venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,11 +26,17 @@ for set in "${sets[@]}"; do
   name=$(basename "$set")
   rapid=$("$eval_bin" eval "$set" --pred "$work/rapid/$name" --name rapidocr-3.10.0)
   ours=$("$eval_bin" eval "$set" --threads 2 --common-with "$work/rapid/$name")
+  # the same pass with the recogniser in float (the spec's "precision": "float")
+  ours_float=$("$eval_bin" eval "$set" --threads 2 --precision float --name facture-float)
   echo "$rapid"
   echo "$ours"
-  python3 - "$rapid" "$ours" "$(cat "$work/rapid/$name/_timing.txt")" "$(cat "$work/rapid/$name/_timing_lean.txt")" <<'EOF'
+  echo "$ours_float"
+  python3 - "$rapid" "$ours" "$(cat "$work/rapid/$name/_timing.txt")" "$(cat "$work/rapid/$name/_timing_lean.txt")" "$ours_float" <<'EOF'
 import json, sys
 r, f, rs, lean = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+fl = json.loads(sys.argv[5])
+print(f"{fl['set']}: facture with a float recogniser {fl['s_per_page']:.3f} s/page (P {fl['precision']:.3f} "
+      f"R {fl['recall']:.3f} cer {fl['cer']:.4f} folded {fl['cer_folded']:.4f}) | ratio {fl['s_per_page'] / rs:.2f}x")
 print(f"{f['set']}: rapidocr {rs:.3f} s/page (P {r['precision']:.3f} R {r['recall']:.3f} "
       f"cer {r['cer']:.4f} folded {r['cer_folded']:.4f}) | facture {f['s_per_page']:.3f} s/page "
       f"(P {f['precision']:.3f} R {f['recall']:.3f} cer {f['cer']:.4f} folded {f['cer_folded']:.4f}), "

@@ -10,7 +10,8 @@
 //!     --charset all|european   recogniser classes;  --no-bands  detect on the whole page
 //!     --pad N           zero columns after each line;  --precision float|int8  recogniser
 //!     --threads N  --cls  --name LABEL
-//!     --common-with DIR also CER of both on the lines both matched (DIR: stored predictions)
+//!     --common-with DIR also CER of both on the lines both matched (DIR: stored predictions);
+//!                       with --show-diffs, print each of those lines either read differently
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -199,6 +200,13 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
                         let r = &gt.boxes[a.gt].text;
                         let (h1, h2) = (props[a.pred].text.as_deref().unwrap_or(""), &pred.boxes[b.pred].text);
                         n += 1;
+                        if args.iter().any(|a| a == "--show-diffs") && (h1 != r || h2 != r) {
+                            let (g, p) = (gt.boxes[a.gt].rect(), props[a.pred].rect);
+                            eprintln!(
+                                "gt {r:?} | facture {h1:?} | other {h2:?} | gt box {g:?} facture box {p:?} {}",
+                                path.display()
+                            );
+                        }
                         ours += cer_counts(r, h1);
                         theirs += cer_counts(r, h2);
                         ours_f += cer_folded_counts(r, h1);
