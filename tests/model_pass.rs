@@ -364,10 +364,30 @@ fn int8_ranges_for_another_recogniser_fall_back_to_float_with_the_reason() {
         p => panic!("expected a float fallback, got {p}"),
     }
     let page = facture::synth::render_page(7, 1);
-    let image = image::DynamicImage::ImageRgb8(page.image);
+    let image = image::DynamicImage::ImageRgb8(page.image.clone());
     let regions: Vec<Quad> = page.gt.boxes.iter().take(5).map(|b| Quad::from_rect(&b.rect())).collect();
     let read = source.recognize(&image, &regions).unwrap_or_else(|e| panic!("{e}"));
     assert!(read.iter().filter(|(t, _)| !t.is_empty()).count() >= 4, "{read:?}");
+
+    // a job on that config reads the page and its summary says the recogniser ran in float
+    {
+        use facture::app::Session;
+        use facture::app::prelabel_job::{JobControl, JobKind, run};
+        use facture::domain::Role;
+        use facture::store::{NewDocument, Store};
+        let png = dir.path().join("page.png");
+        page.image.save(&png).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::create(&dir.path().join("ws.sqlite")).unwrap_or_else(|e| panic!("{e}"));
+        let user = store.add_user("ann", Role::Annotator).unwrap_or_else(|e| panic!("{e}"));
+        let (w, h) = page.image.dimensions();
+        let new = NewDocument { path: png.display().to_string(), sha256: "0".repeat(64), page: 0, width: w, height: h };
+        let doc = store.add_document(&new, 0).ok().flatten().unwrap_or_else(|| panic!("document not added"));
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let summary =
+            run(Session::new(store, user), &[doc], JobKind::Model(config.clone()), &JobControl::default(), &tx)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(summary.contains("recogniser ran in float") && summary.contains("another recogniser"), "{summary}");
+    }
 
     // the same file with this recogniser's checksum is used
     other["model_sha256"] =

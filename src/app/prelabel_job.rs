@@ -15,7 +15,7 @@ use crate::domain::{AnnId, Annotation, Change, DocId, Edit, Quad, Source, User};
 use crate::prelabel::Proposal;
 use crate::prelabel::cv::{CvConfig, propose};
 use crate::prelabel::model::det::DetectedBox;
-use crate::prelabel::model::{Line, ModelConfig, ModelSource, line_proposals};
+use crate::prelabel::model::{Line, ModelConfig, ModelSource, RecPrecision, line_proposals};
 use crate::store::Store;
 
 /// Suggestions overlapping an existing box this much (IoU) are not added.
@@ -382,6 +382,10 @@ pub fn run(
     let mut summary = format!("{added} {what} on {} document(s)", docs.len() - failed);
     if failed > 0 {
         summary.push_str(&format!(", {failed} document(s) failed"));
+    }
+    // a spec that asked for int8 but got float is slower, not wrong: say so where the job ends
+    if let Some(RecPrecision::FloatFallback(why)) = model.as_ref().map(ModelSource::recognizer_precision) {
+        summary.push_str(&format!(" (recogniser ran in float: {why})"));
     }
     Ok(summary)
 }
