@@ -100,15 +100,24 @@ pub fn open_session_from_memory(
 
 /// `model` after ONNX Runtime's basic graph optimisations (constant folding, Conv+Add and
 /// Conv+BatchNormalization fusion, Identity removal), which depend only on the graph, not
-/// on the machine. The optimised graph is written to a temporary file and read back.
+/// on the machine. ONNX Runtime can only write the optimised graph to a file: it goes into a
+/// fresh directory only this process created (never a predictable path another user could
+/// plant a link at), is read back, and the directory is removed.
 pub fn optimize_basic(env: &Environment, path: &Path, model: &[u8]) -> Result<Vec<u8>, ModelError> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let tmp = std::env::temp_dir().join(format!(
-        "facture-{}-{}.basic.onnx",
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!(
+        "facture-{}-{}-{nanos}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
+    let mut create = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut create, 0o700);
+    // fails if anything already exists at that path
+    create.create(&dir).map_err(|e| load_error(path, format!("cannot create {}: {e}", dir.display())))?;
+    let tmp = dir.join("basic.onnx");
     let result = builder(env, path, 1)?
         .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Level1)
         .map_err(|e| load_error(path, e))?
@@ -117,7 +126,7 @@ pub fn optimize_basic(env: &Environment, path: &Path, model: &[u8]) -> Result<Ve
         .commit_from_memory(model)
         .map_err(|e| load_error(path, e))
         .and_then(|_session| std::fs::read(&tmp).map_err(|e| load_error(path, e)));
-    let _ = std::fs::remove_file(&tmp);
+    let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
