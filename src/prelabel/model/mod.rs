@@ -148,6 +148,25 @@ pub enum RecPrecision {
     },
     /// The spec asked for int8 but this recogniser runs in float, and why.
     FloatFallback(String),
+    /// The spec asked for int8 but this CPU lacks the instructions that make it exact and
+    /// fast (see [`int8_supported`]), so the recogniser runs in float.
+    FloatOnThisCpu,
+}
+
+/// True where int8 convolutions are both fast and exact. On x86-64 that needs VNNI
+/// (AVX-512 VNNI or AVX-VNNI): without it ONNX Runtime multiplies uint8 by int8 with
+/// instructions that add pairs of products in 16 bits and can saturate, which is why its own
+/// quantiser narrows weights to 7 bits on such CPUs. Other architectures use 32-bit dot
+/// products.
+pub fn int8_supported() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512vnni") || std::arch::is_x86_feature_detected!("avxvnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        true
+    }
 }
 
 impl std::fmt::Display for RecPrecision {
@@ -156,6 +175,7 @@ impl std::fmt::Display for RecPrecision {
             RecPrecision::Float => write!(f, "float"),
             RecPrecision::Int8 { convs } => write!(f, "int8 ({convs} convolutions)"),
             RecPrecision::FloatFallback(why) => write!(f, "float ({why})"),
+            RecPrecision::FloatOnThisCpu => write!(f, "float (this CPU has no VNNI instructions for int8)"),
         }
     }
 }
@@ -511,6 +531,10 @@ fn quantize_recognizer(
             Err(e) => return Ok((model, RecPrecision::FloatFallback(format!("built-in int8 ranges unreadable: {e}")))),
         },
     };
+    // after reading the ranges, so a bad ranges file is reported on every machine
+    if !int8_supported() {
+        return Ok((model, RecPrecision::FloatOnThisCpu));
+    }
     let fallback = |why: String| Ok((model.clone(), RecPrecision::FloatFallback(why)));
     if ranges.model_sha256.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case(file_sha256)) {
         return fallback(format!("{source} were measured on another recogniser file"));
