@@ -6,7 +6,7 @@ use eframe::egui;
 use egui::epaint::{PathShape, PathStroke, RectShape};
 use egui::{Align2, Color32, FontId, Painter, Pos2, Rect, Shape, Stroke, StrokeKind, Vec2};
 
-use crate::app::canvas::{CanvasBox, Hit, Preview, visible_handles};
+use crate::app::canvas::{CanvasBox, Hit, Preview, quad_handles, visible_handles};
 use crate::domain::{AnnState, Annotation, LinkKind, Point, Quad};
 
 use super::annotator::Annotator;
@@ -149,12 +149,13 @@ fn selection_handles(a: &Annotator, painter: &Painter) {
     for id in a.editor.selection() {
         let Some(b) = a.editor.box_by_id(*id) else { continue };
         let d = a.editor.displayed(b);
-        let corners: Vec<Point> = match d.quad {
-            Some(q) => q.0.to_vec(),
+        let corners: Vec<Point> = match &d.quad {
+            Some(q) => quad_handles(q, radius_img).map(|(_, p)| p).collect(),
             None => visible_handles(&d.rect, radius_img).map(|(_, p)| p).collect(),
         };
-        let hot = match a.editor.hover() {
-            Some(Hit::Handle { id: h, handle }) if h == *id => Some(handle.position(&d.rect)),
+        let hot = match (a.editor.hover(), &d.quad) {
+            (Some(Hit::Handle { id: h, handle }), _) if h == *id => Some(handle.position(&d.rect)),
+            (Some(Hit::Quad { id: h, handle }), Some(q)) if h == *id => Some(handle.position(q)),
             _ => None,
         };
         for p in corners {

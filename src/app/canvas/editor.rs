@@ -3,7 +3,8 @@
 //! Pointer gestures (Select tool):
 //! - press on a box body selects it (Shift/Command+click toggles instead); dragging it moves the
 //!   whole selection, Command+drag duplicates it; one intent on release.
-//! - press on a handle of a selected box and drag: resize (quad boxes: move one corner).
+//! - press on a handle of a selected box and drag: resize (quad boxes: move one corner, or
+//!   one whole edge from its midpoint).
 //! - drag on empty space draws a box (as `W` does anywhere); Shift+drag on empty space
 //!   rubber-bands, adding the boxes entirely inside the band to the selection.
 //! - click (less than 3 screen px of movement) on empty space clears the selection.
@@ -16,7 +17,7 @@ use std::collections::BTreeSet;
 
 use super::CanvasBox;
 use super::events::{CanvasEvent, CursorHint, Intent, Modifiers, PointerButton, Tool};
-use super::hit::{self, Handle, Hit, HitParams};
+use super::hit::{self, Handle, Hit, HitParams, QuadHandle};
 use super::index::SpatialIndex;
 use super::viewport::{ScreenPos, Viewport};
 use crate::domain::{AnnId, Point, Quad, Rect};
@@ -69,9 +70,9 @@ enum Gesture {
         grab: (f32, f32),
         current: Rect,
     },
-    QuadCorner {
+    QuadDrag {
         id: AnnId,
-        corner: usize,
+        handle: QuadHandle,
         original: Quad,
         grab: (f32, f32),
         current: Quad,
@@ -167,7 +168,7 @@ impl Editor {
             self.link_from = None;
         }
         let gesture_lost = match &self.gesture {
-            Gesture::Resize { id, .. } | Gesture::QuadCorner { id, .. } => !self.by_id.contains(*id),
+            Gesture::Resize { id, .. } | Gesture::QuadDrag { id, .. } => !self.by_id.contains(*id),
             Gesture::Move { .. } => self.selection.len() != before,
             _ => false,
         };
@@ -257,7 +258,7 @@ impl Editor {
                 CanvasBox { id: b.id, rect: b.rect.translated(*dx, *dy), quad: b.quad.map(|q| q.translated(*dx, *dy)) }
             }
             Gesture::Resize { id, current, .. } if *id == b.id => CanvasBox { rect: *current, ..*b },
-            Gesture::QuadCorner { id, current, .. } if *id == b.id => {
+            Gesture::QuadDrag { id, current, .. } if *id == b.id => {
                 CanvasBox { id: b.id, rect: current.bounds(), quad: Some(*current) }
             }
             _ => *b,
@@ -292,7 +293,7 @@ impl Editor {
             Gesture::DrawRect { .. } | Gesture::RubberBand { .. } => return CursorHint::Crosshair,
             Gesture::Move { .. } => return CursorHint::Move,
             Gesture::Resize { handle, .. } => return handle.cursor(),
-            Gesture::QuadCorner { .. } => return CursorHint::Crosshair,
+            Gesture::QuadDrag { .. } => return CursorHint::Crosshair,
             Gesture::Idle | Gesture::Pressed { .. } => {}
         }
         if self.space_held {
@@ -303,7 +304,7 @@ impl Editor {
             (Tool::Link(_), Some(Hit::Body { .. })) => CursorHint::PointingHand,
             (Tool::Link(_), _) => CursorHint::Crosshair,
             (Tool::Select, Some(Hit::Handle { handle, .. })) => handle.cursor(),
-            (Tool::Select, Some(Hit::QuadCorner { .. })) => CursorHint::Crosshair,
+            (Tool::Select, Some(Hit::Quad { .. })) => CursorHint::Crosshair,
             (Tool::Select, Some(Hit::Body { .. })) => CursorHint::Move,
             (Tool::Select, None) => CursorHint::Default,
         }
@@ -419,11 +420,9 @@ impl Editor {
                 let target = Point::new(p.x - grab.0, p.y - grab.1);
                 *current = handle.drag(original, snap(target, w, h));
             }
-            Gesture::QuadCorner { corner, original, grab, current, .. } => {
+            Gesture::QuadDrag { handle, original, grab, current, .. } => {
                 let target = Point::new(p.x - grab.0, p.y - grab.1);
-                let mut q = *original;
-                q.0[*corner] = snap(target, w, h);
-                *current = q;
+                *current = handle.drag(original, target, |c| snap(c, w, h));
             }
         }
     }
@@ -452,12 +451,12 @@ impl Editor {
                     current: b.rect,
                 }
             }
-            (Tool::Select, Some(Hit::QuadCorner { id, corner })) => {
+            (Tool::Select, Some(Hit::Quad { id, handle })) => {
                 let Some(q) = self.box_by_id(id).and_then(|b| b.quad) else {
                     return;
                 };
-                let c = q.0[corner];
-                Gesture::QuadCorner { id, corner, original: q, grab: (at_img.x - c.x, at_img.y - c.y), current: q }
+                let c = handle.position(&q);
+                Gesture::QuadDrag { id, handle, original: q, grab: (at_img.x - c.x, at_img.y - c.y), current: q }
             }
             (Tool::Select, Some(Hit::Body { id })) => {
                 if !self.selection.contains(&id) {
@@ -526,7 +525,7 @@ impl Editor {
                     out.push(Intent::ResizeBox { id, rect: current });
                 }
             }
-            Gesture::QuadCorner { id, original, current, .. } => {
+            Gesture::QuadDrag { id, original, current, .. } => {
                 if current != original && hit::quad_area(&current) >= MIN_BOX_SIDE_PX * MIN_BOX_SIDE_PX {
                     out.push(Intent::EditQuad { id, quad: current });
                 }

@@ -115,6 +115,56 @@ pub fn visible_handles(r: &Rect, handle_radius: f32) -> impl Iterator<Item = (Ha
         .map(|h| (h, h.position(r)))
 }
 
+/// A handle of a quad box: a corner (0..4, clockwise from top-left), or the midpoint of the
+/// edge from corner `i` to corner `i + 1`, which moves that whole edge (to take in a missed
+/// word at the end of a slanted line in one drag, keeping its slant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuadHandle {
+    Corner(usize),
+    Edge(usize),
+}
+
+impl QuadHandle {
+    pub fn position(self, q: &Quad) -> Point {
+        match self {
+            QuadHandle::Corner(i) => q.0[i % 4],
+            QuadHandle::Edge(i) => {
+                let (a, b) = (q.0[i % 4], q.0[(i + 1) % 4]);
+                Point::new((a.x + b.x) * 0.5, (a.y + b.y) * 0.5)
+            }
+        }
+    }
+
+    /// `original` with this handle moved to `to`; `place` maps each moved corner onto the
+    /// page (clamp, round). An edge moves both its corners by the same offset.
+    pub fn drag(self, original: &Quad, to: Point, place: impl Fn(Point) -> Point) -> Quad {
+        let mut q = *original;
+        match self {
+            QuadHandle::Corner(i) => q.0[i % 4] = place(to),
+            QuadHandle::Edge(i) => {
+                let from = self.position(original);
+                let (dx, dy) = (to.x - from.x, to.y - from.y);
+                for k in [i % 4, (i + 1) % 4] {
+                    let c = original.0[k];
+                    q.0[k] = place(Point::new(c.x + dx, c.y + dy));
+                }
+            }
+        }
+        q
+    }
+}
+
+/// The handles to draw (and hit) on a selected quad box: its corners, and the midpoints of
+/// edges long enough on screen not to crowd the corners.
+pub fn quad_handles(q: &Quad, handle_radius: f32) -> impl Iterator<Item = (QuadHandle, Point)> + '_ {
+    let corners = (0..4).map(QuadHandle::Corner);
+    let edges = (0..4).map(QuadHandle::Edge).filter(move |h| {
+        let QuadHandle::Edge(i) = *h else { return false };
+        dist(q.0[i], q.0[(i + 1) % 4]) >= 4.0 * handle_radius
+    });
+    corners.chain(edges).map(|h| (h, h.position(q)))
+}
+
 /// What is under the pointer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hit {
@@ -122,10 +172,10 @@ pub enum Hit {
         id: AnnId,
         handle: Handle,
     },
-    /// A corner (0..4, clockwise from top-left) of a selected quad box.
-    QuadCorner {
+    /// A corner or edge handle of a selected quad box.
+    Quad {
         id: AnnId,
-        corner: usize,
+        handle: QuadHandle,
     },
     Body {
         id: AnnId,
@@ -135,7 +185,7 @@ pub enum Hit {
 impl Hit {
     pub fn id(&self) -> AnnId {
         match *self {
-            Hit::Handle { id, .. } | Hit::QuadCorner { id, .. } | Hit::Body { id } => id,
+            Hit::Handle { id, .. } | Hit::Quad { id, .. } | Hit::Body { id } => id,
         }
     }
 }
@@ -149,7 +199,7 @@ pub struct HitParams {
     pub body_tolerance: f32,
 }
 
-/// The handle (or quad corner) of a selected box nearest to `p` within the handle radius.
+/// The handle (or quad corner or edge) of a selected box nearest to `p` within the handle radius.
 /// On a box too small on screen to have room for both, handles answer only outside the box so
 /// its inside can still be grabbed to move it.
 pub fn hit_handles<'a>(selected: impl IntoIterator<Item = &'a CanvasBox>, p: Point, params: &HitParams) -> Option<Hit> {
@@ -169,8 +219,8 @@ pub fn hit_handles<'a>(selected: impl IntoIterator<Item = &'a CanvasBox>, p: Poi
         }
         match &b.quad {
             Some(q) => {
-                for (corner, c) in q.0.iter().enumerate() {
-                    consider(dist(p, *c), b.id, Hit::QuadCorner { id: b.id, corner });
+                for (handle, c) in quad_handles(q, radius) {
+                    consider(dist(p, c), b.id, Hit::Quad { id: b.id, handle });
                 }
             }
             None => {
@@ -353,13 +403,30 @@ mod tests {
     }
 
     #[test]
-    fn quad_boxes_offer_corners() {
+    fn quad_boxes_offer_corners_and_long_edges() {
         let q = Quad([Point::new(0.0, 50.0), Point::new(100.0, 0.0), Point::new(110.0, 20.0), Point::new(10.0, 70.0)]);
         let qb = CanvasBox::with_quad(AnnId(4), q);
-        assert_eq!(
-            hit_handles([&qb], Point::new(109.0, 21.0), &PARAMS),
-            Some(Hit::QuadCorner { id: AnnId(4), corner: 2 })
-        );
+        let hit = |x, y| hit_handles([&qb], Point::new(x, y), &PARAMS);
+        assert_eq!(hit(109.0, 21.0), Some(Hit::Quad { id: AnnId(4), handle: QuadHandle::Corner(2) }));
+        // the top edge's midpoint (50, 25) and the bottom edge's (60, 45)
+        assert_eq!(hit(51.0, 26.0), Some(Hit::Quad { id: AnnId(4), handle: QuadHandle::Edge(0) }));
+        assert_eq!(hit(60.0, 44.0), Some(Hit::Quad { id: AnnId(4), handle: QuadHandle::Edge(2) }));
+        // the short ends (about 22 px) have no midpoint handle at a 6-px radius
+        let handles: Vec<QuadHandle> = quad_handles(&q, 6.0).map(|(h, _)| h).collect();
+        assert_eq!(handles.len(), 6, "{handles:?}");
+        assert!(!handles.contains(&QuadHandle::Edge(1)) && !handles.contains(&QuadHandle::Edge(3)));
+    }
+
+    #[test]
+    fn dragging_a_quad_edge_moves_its_two_corners_alike() {
+        let q = Quad([Point::new(0.0, 50.0), Point::new(100.0, 0.0), Point::new(110.0, 20.0), Point::new(10.0, 70.0)]);
+        // the right end (corners 1 and 2, midpoint (105, 10)) pulled 30 px right and 5 down
+        let moved = QuadHandle::Edge(1).drag(&q, Point::new(135.0, 15.0), |p| p);
+        assert_eq!(moved.0, [q.0[0], Point::new(130.0, 5.0), Point::new(140.0, 25.0), q.0[3]]);
+        // each moved corner goes through `place` (here: clamped to a 120-px wide page)
+        let clamped = QuadHandle::Edge(1).drag(&q, Point::new(135.0, 15.0), |p| Point::new(p.x.min(120.0), p.y));
+        assert_eq!((clamped.0[1].x, clamped.0[2].x), (120.0, 120.0));
+        assert_eq!(QuadHandle::Corner(3).drag(&q, Point::new(5.0, 75.0), |p| p).0[3], Point::new(5.0, 75.0));
     }
 
     #[test]

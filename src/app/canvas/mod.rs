@@ -16,7 +16,7 @@ mod viewport;
 
 pub use editor::{DRAG_THRESHOLD_SCREEN_PX, Editor, HANDLE_RADIUS_SCREEN_PX, MIN_BOX_SIDE_PX, Preview};
 pub use events::{CanvasEvent, CursorHint, Intent, Key, Modifiers, PointerButton, Tool};
-pub use hit::{Handle, Hit, HitParams, visible_handles};
+pub use hit::{Handle, Hit, HitParams, QuadHandle, quad_handles, visible_handles};
 pub use index::SpatialIndex;
 pub use order::reading_order;
 pub use tiles::{PixelRect, Tile, TileGrid, TileKey, level_for_zoom};

@@ -369,6 +369,21 @@ fn quad_corner_drag_emits_edit_quad() {
     assert_eq!(out, vec![Intent::EditQuad { id: AnnId(5), quad: want }]);
 }
 
+#[test]
+fn quad_edge_drag_moves_the_whole_edge() {
+    let q =
+        Quad([Point::new(100.0, 150.0), Point::new(300.0, 100.0), Point::new(310.0, 140.0), Point::new(110.0, 190.0)]);
+    let b = CanvasBox::with_quad(AnnId(5), q);
+    let mut e = editor(&[b]);
+    click(&mut e, 200.0, 145.0, NONE);
+    // the top edge's midpoint is (200, 125): drag it 10 px up
+    let out = drag(&mut e, (200.0, 125.0), (200.0, 115.0), NONE);
+    let mut want = q;
+    want.0[0] = Point::new(100.0, 140.0);
+    want.0[1] = Point::new(300.0, 90.0);
+    assert_eq!(out, vec![Intent::EditQuad { id: AnnId(5), quad: want }]);
+}
+
 // ---- quads and links -------------------------------------------------------------------------
 
 #[test]
