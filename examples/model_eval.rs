@@ -188,6 +188,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
         if let Some(other) = opt(args, "--common-with") {
             let (mut n, mut ours, mut theirs) = (0usize, CerCounts::default(), CerCounts::default());
             let (mut ours_f, mut theirs_f) = (CerCounts::default(), CerCounts::default());
+            let show_diffs = args.iter().any(|a| a == "--show-diffs");
             for (((path, gt), lines), img) in pages.iter().zip(&all_lines).zip(&images) {
                 let file = Path::new(other).join(path.file_name().unwrap_or_default());
                 let pred = GroundTruth::load(&file)?;
@@ -200,7 +201,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
                         let r = &gt.boxes[a.gt].text;
                         let (h1, h2) = (props[a.pred].text.as_deref().unwrap_or(""), &pred.boxes[b.pred].text);
                         n += 1;
-                        if args.iter().any(|a| a == "--show-diffs") && (h1 != r || h2 != r) {
+                        if show_diffs && (h1 != r || h2 != r) {
                             let (g, p) = (gt.boxes[a.gt].rect(), props[a.pred].rect);
                             eprintln!(
                                 "gt {r:?} | facture {h1:?} | other {h2:?} | gt box {g:?} facture box {p:?} {}",

@@ -149,7 +149,7 @@ fn selection_handles(a: &Annotator, painter: &Painter) {
     for id in a.editor.selection() {
         let Some(b) = a.editor.box_by_id(*id) else { continue };
         let d = a.editor.displayed(b);
-        let corners: Vec<Point> = match &d.quad {
+        let handles: Vec<Point> = match &d.quad {
             Some(q) => quad_handles(q, radius_img).map(|(_, p)| p).collect(),
             None => visible_handles(&d.rect, radius_img).map(|(_, p)| p).collect(),
         };
@@ -158,7 +158,7 @@ fn selection_handles(a: &Annotator, painter: &Painter) {
             (Some(Hit::Quad { id: h, handle }), Some(q)) if h == *id => Some(handle.position(q)),
             _ => None,
         };
-        for p in corners {
+        for p in handles {
             let c = pos(vp.to_screen(p));
             let s = if hot == Some(p) { 5.0 } else { 3.5 };
             let r = Rect::from_center_size(c, Vec2::splat(2.0 * s));

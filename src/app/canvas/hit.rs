@@ -158,10 +158,7 @@ impl QuadHandle {
 /// edges long enough on screen not to crowd the corners.
 pub fn quad_handles(q: &Quad, handle_radius: f32) -> impl Iterator<Item = (QuadHandle, Point)> + '_ {
     let corners = (0..4).map(QuadHandle::Corner);
-    let edges = (0..4).map(QuadHandle::Edge).filter(move |h| {
-        let QuadHandle::Edge(i) = *h else { return false };
-        dist(q.0[i], q.0[(i + 1) % 4]) >= 4.0 * handle_radius
-    });
+    let edges = (0..4).filter(move |&i| dist(q.0[i], q.0[(i + 1) % 4]) >= 4.0 * handle_radius).map(QuadHandle::Edge);
     corners.chain(edges).map(|h| (h, h.position(q)))
 }
 

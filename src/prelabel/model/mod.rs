@@ -153,6 +153,17 @@ pub enum RecPrecision {
     FloatOnThisCpu,
 }
 
+impl std::fmt::Display for RecPrecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecPrecision::Float => write!(f, "float"),
+            RecPrecision::Int8 { convs } => write!(f, "int8 ({convs} convolutions)"),
+            RecPrecision::FloatFallback(why) => write!(f, "float ({why})"),
+            RecPrecision::FloatOnThisCpu => write!(f, "float (this CPU has no VNNI instructions for int8)"),
+        }
+    }
+}
+
 /// True where int8 convolutions are both fast and exact. On x86-64 that needs VNNI
 /// (AVX-512 VNNI or AVX-VNNI): without it ONNX Runtime multiplies uint8 by int8 with
 /// instructions that add pairs of products in 16 bits and can saturate, which is why its own
@@ -166,17 +177,6 @@ pub fn int8_supported() -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     {
         true
-    }
-}
-
-impl std::fmt::Display for RecPrecision {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RecPrecision::Float => write!(f, "float"),
-            RecPrecision::Int8 { convs } => write!(f, "int8 ({convs} convolutions)"),
-            RecPrecision::FloatFallback(why) => write!(f, "float ({why})"),
-            RecPrecision::FloatOnThisCpu => write!(f, "float (this CPU has no VNNI instructions for int8)"),
-        }
     }
 }
 
@@ -220,7 +220,8 @@ impl ModelSource {
         check_detector(&det_path, &det_session)?;
 
         let (rec_model, dict, rec_sha) = load_recognizer(&dir, &rec_path, &rec_spec)?;
-        let (rec_model, rec_precision) = quantize_recognizer(&env, &dir, &rec_path, &rec_spec, rec_model, &rec_sha)?;
+        let (rec_model, rec_precision) =
+            quantize_recognizer(&env, &dir, &rec_path, &rec_spec, rec_model, rec_sha.as_deref())?;
         let rec_session = open_session_from_memory(&env, &rec_path, &rec_model, 1)?;
         check_recognizer(&rec_path, &rec_session, &dict)?;
         let mut rec_sessions = vec![rec_session];
@@ -512,7 +513,7 @@ fn quantize_recognizer(
     path: &Path,
     spec: &RecognizerSpec,
     model: Vec<u8>,
-    file_sha256: &str,
+    file_sha256: Option<&str>,
 ) -> Result<(Vec<u8>, RecPrecision), ModelError> {
     if spec.precision == Precision::Float {
         return Ok((model, RecPrecision::Float));
@@ -536,7 +537,9 @@ fn quantize_recognizer(
         return Ok((model, RecPrecision::FloatOnThisCpu));
     }
     let fallback = |why: String| Ok((model.clone(), RecPrecision::FloatFallback(why)));
-    if ranges.model_sha256.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case(file_sha256)) {
+    if let (Some(want), Some(have)) = (ranges.model_sha256.as_deref(), file_sha256)
+        && !want.eq_ignore_ascii_case(have)
+    {
         return fallback(format!("{source} were measured on another recogniser file"));
     }
     let optimized = match runtime::optimize_basic(env, path, &model) {
@@ -551,20 +554,22 @@ fn quantize_recognizer(
 }
 
 /// The recogniser's model bytes and dictionary, with its output layer narrowed to the
-/// spec's charset (see [`onnx_edit::restrict_classes`]), and the file's sha256.
+/// spec's charset (see [`onnx_edit::restrict_classes`]), and the file's sha256 when the spec
+/// asks for int8.
 fn load_recognizer(
     dir: &Path,
     path: &Path,
     spec: &RecognizerSpec,
-) -> Result<(Vec<u8>, Dictionary, String), ModelError> {
+) -> Result<(Vec<u8>, Dictionary, Option<String>), ModelError> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ModelError::ModelNotFound { path: path.into() },
         _ => ModelError::ModelLoad { path: path.into(), reason: e.to_string() },
     })?;
-    let sha = {
+    // only int8 needs it (to match ranges to this file); 21 MB cost ~50 ms
+    let sha = (spec.precision == Precision::Int8).then(|| {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(&bytes))
-    };
+    });
     let dict = match &spec.dictionary {
         DictionarySource::Metadata { key } => {
             let text = onnx_edit::metadata(&bytes, key)

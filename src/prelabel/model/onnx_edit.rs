@@ -448,6 +448,31 @@ fn qdq_node(op: &str, inputs: [&str; 3], output: &str, axis: Option<u64>) -> Vec
     encode(&f)
 }
 
+fn le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// An integer initializer `name` (`raw` values of `data_type`, channels along axis 0) with one
+/// scale per channel and zero points of 0, pushed onto `inits`; returns the name of its
+/// dequantised float value and the DequantizeLinear node that makes it.
+fn per_channel_dq(
+    name: &str,
+    dims: &[u64],
+    data_type: u64,
+    raw: Vec<u8>,
+    scales: &[f32],
+    inits: &mut Vec<Vec<u8>>,
+) -> (String, Vec<u8>) {
+    let m = scales.len() as u64;
+    let zero_width = if data_type == INT32 { 4 } else { 1 };
+    let (s, z, dq) = (format!("{name}_s"), format!("{name}_z"), format!("{name}_facture_dq"));
+    inits.push(scalar_or_vec_tensor(name, dims, data_type, raw));
+    inits.push(scalar_or_vec_tensor(&s, &[m], FLOAT, le_bytes(scales)));
+    inits.push(scalar_or_vec_tensor(&z, &[m], data_type, vec![0; zero_width * scales.len()]));
+    let node = qdq_node("DequantizeLinear", [name, &s, &z], &dq, Some(0));
+    (dq, node)
+}
+
 /// One convolution to quantise: its node index and its weight and bias initializers.
 struct ConvPlan<'a> {
     node: usize,
@@ -529,7 +554,7 @@ pub fn quantize_convs(model: &[u8], ranges: &ConvRanges) -> Result<(Vec<u8>, usi
     let mut dropped: Vec<&str> = Vec::new();
     let qdq_after = |t: &str, scale: f32, zp: u8, out: &mut Vec<Vec<u8>>, inits: &mut Vec<Vec<u8>>| {
         let (s, z, q) = (format!("{t}_facture_s"), format!("{t}_facture_z"), format!("{t}_facture_q"));
-        inits.push(scalar_or_vec_tensor(&s, &[], FLOAT, scale.to_le_bytes().to_vec()));
+        inits.push(scalar_or_vec_tensor(&s, &[], FLOAT, le_bytes(&[scale])));
         inits.push(scalar_or_vec_tensor(&z, &[], UINT8, vec![zp]));
         out.push(qdq_node("QuantizeLinear", [t, &s, &z], &q, None));
         out.push(qdq_node("DequantizeLinear", [&q, &s, &z], &dq_name(t), None));
@@ -557,18 +582,10 @@ pub fn quantize_convs(model: &[u8], ranges: &ConvRanges) -> Result<(Vec<u8>, usi
                 .enumerate()
                 .map(|(k, v)| (v / w_scale[k / per]).round().clamp(-127.0, 127.0) as i8 as u8)
                 .collect();
-            let base = format!("{}_facture_int8", p.weight);
-            let (ws, wz) = (format!("{base}_s"), format!("{base}_z"));
-            new_inits.push(scalar_or_vec_tensor(&base, &w_dims, INT8, wq));
-            new_inits.push(scalar_or_vec_tensor(
-                &ws,
-                &[m as u64],
-                FLOAT,
-                w_scale.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            ));
-            new_inits.push(scalar_or_vec_tensor(&wz, &[m as u64], INT8, vec![0; m]));
-            new_nodes.push(qdq_node("DequantizeLinear", [&base, &ws, &wz], &dq_name(&base), Some(0)));
-            renamed.insert(p.weight, dq_name(&base));
+            let w_dq =
+                per_channel_dq(&format!("{}_facture_int8", p.weight), &w_dims, INT8, wq, &w_scale, &mut new_inits);
+            new_nodes.push(w_dq.1);
+            renamed.insert(p.weight, w_dq.0);
             if uses(p.weight) == 1 {
                 dropped.push(p.weight);
             }
@@ -584,18 +601,10 @@ pub fn quantize_convs(model: &[u8], ranges: &ConvRanges) -> Result<(Vec<u8>, usi
                     .zip(&b_scale)
                     .flat_map(|(v, s)| ((v / s).round().clamp(i32::MIN as f32, i32::MAX as f32) as i32).to_le_bytes())
                     .collect();
-                let base = format!("{bias}_facture_int32");
-                let (bs, bz) = (format!("{base}_s"), format!("{base}_z"));
-                new_inits.push(scalar_or_vec_tensor(&base, &[m as u64], INT32, bq));
-                new_inits.push(scalar_or_vec_tensor(
-                    &bs,
-                    &[m as u64],
-                    FLOAT,
-                    b_scale.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                ));
-                new_inits.push(scalar_or_vec_tensor(&bz, &[m as u64], INT32, vec![0; 4 * m]));
-                new_nodes.push(qdq_node("DequantizeLinear", [&base, &bs, &bz], &dq_name(&base), Some(0)));
-                renamed.insert(bias, dq_name(&base));
+                let b_dq =
+                    per_channel_dq(&format!("{bias}_facture_int32"), &[m as u64], INT32, bq, &b_scale, &mut new_inits);
+                new_nodes.push(b_dq.1);
+                renamed.insert(bias, b_dq.0);
                 if uses(bias) == 1 {
                     dropped.push(bias);
                 }
