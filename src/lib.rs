@@ -1,9 +1,11 @@
 //! Facture: annotate scanned invoices for document-AI training data.
 //!
 //! Layers, lowest first: [`domain`] (plain types) ← [`store`] (SQLite), [`formats`],
-//! [`prelabel`], [`metrics`], [`synth`], [`imageio`] ← [`app`] (commands, undo, jobs) ← `ui` (egui).
+//! [`prelabel`], [`metrics`], [`synth`], [`imageio`] ← [`app`] (commands, undo, jobs) ← `ui` (egui)
+//! and [`cli`] (the command line).
 
 pub mod app;
+pub mod cli;
 pub mod domain;
 pub mod formats;
 pub mod imageio;

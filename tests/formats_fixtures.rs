@@ -31,7 +31,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn import(dir: &Path, format: Format, path: &Path) -> (Store, DatasetImportReport, Vec<Annotation>) {
     let mut store = Store::create(&dir.join("ws.sqlite")).unwrap();
-    let report = import_dataset(&mut store, format, path, None, 1, &mut |_, _| {}, &AtomicBool::new(false))
+    let report = import_dataset(&mut store, format, path, &[], None, 1, &mut |_, _| {}, &AtomicBool::new(false))
         .unwrap_or_else(|e| panic!("{format}: {e}"));
     let anns = report.documents.iter().flat_map(|d| store.annotations(*d).unwrap()).collect();
     (store, report, anns)

@@ -185,7 +185,7 @@ fn every_format_round_trips_what_it_can_hold() {
         let report = export(&mut store, &opts, &mut no_progress(), &cancel).unwrap();
         assert_eq!(report.documents, 2, "{format}");
         let mut fresh = Store::create(&dir.path().join(format!("fresh-{format}.sqlite"))).unwrap();
-        let imported = import_dataset(&mut fresh, format, &out, None, 5, &mut no_progress(), &cancel)
+        let imported = import_dataset(&mut fresh, format, &out, &[], None, 5, &mut no_progress(), &cancel)
             .unwrap_or_else(|e| panic!("{format}: {e}"));
         assert_eq!(imported.documents.len(), 2, "{format}: {}", imported.summary());
         let k = keeps(format);
@@ -212,7 +212,7 @@ fn export_is_recorded_and_reproduced_byte_for_byte_after_later_edits() {
     opts.split = Some(Split { train: 60, val: 20, test: 20 });
     opts.seed = 3;
     let r1 = export(&mut store, &opts, &mut no_progress(), &cancel).unwrap();
-    assert_eq!(r1.version, 1);
+    assert_eq!(r1.version, Some(1));
     // Later work: a box is deleted and a label changes.
     let doc = store.documents(&DocFilter::default()).unwrap()[0].id;
     let a = store.annotations(doc).unwrap()[0].clone();
@@ -229,7 +229,7 @@ fn export_is_recorded_and_reproduced_byte_for_byte_after_later_edits() {
     let r2 =
         export(&mut store, &ExportOptions::new(Format::Coco, dir.path().join("v2"), 5678), &mut no_progress(), &cancel)
             .unwrap();
-    assert_eq!(r2.version, 2);
+    assert_eq!(r2.version, Some(2));
     assert_eq!(r2.boxes + 1, r1.boxes);
 
     let again = dir.path().join("again");
@@ -317,6 +317,7 @@ fn augmented_copies_carry_transformed_boxes_and_are_recorded() {
         &mut fresh,
         Format::LabelStudio,
         &dir.path().join("aug"),
+        &[],
         None,
         1,
         &mut no_progress(),
@@ -345,9 +346,10 @@ fn malformed_file_imports_nothing_and_says_where() {
     let second = out.join("annotations/inv1.json");
     std::fs::write(&second, "{\"form\": [\n  {\"id\": 0, \"box\": [1, 2, 3]}\n]}").unwrap();
     let mut fresh = Store::create(&dir.path().join("f.sqlite")).unwrap();
-    let err = import_dataset(&mut fresh, Format::Funsd, &out, None, 1, &mut no_progress(), &AtomicBool::new(false))
-        .unwrap_err()
-        .to_string();
+    let err =
+        import_dataset(&mut fresh, Format::Funsd, &out, &[], None, 1, &mut no_progress(), &AtomicBool::new(false))
+            .unwrap_err()
+            .to_string();
     assert!(err.contains("inv1.json:2:"), "{err}");
     assert_eq!(fresh.document_count().unwrap(), 0);
     assert_eq!(fresh.annotation_count().unwrap(), 0);

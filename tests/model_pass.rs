@@ -27,6 +27,25 @@ fn provisioned() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
+/// A workspace file with one annotator, `ann`, and one synthetic invoice page (seed 7, page
+/// `n`) as its only document.
+fn one_page_workspace(
+    dir: &std::path::Path,
+    n: u32,
+) -> (PathBuf, facture::synth::SynthPage, facture::domain::User, facture::domain::DocId) {
+    use facture::store::{NewDocument, Store};
+    let page = facture::synth::render_page(7, n);
+    let png = dir.join("page.png");
+    page.image.save(&png).unwrap();
+    let ws = dir.join("ws.sqlite");
+    let mut store = Store::create(&ws).unwrap();
+    let user = store.add_user("ann", facture::domain::Role::Annotator).unwrap();
+    let (w, h) = page.image.dimensions();
+    let nd = NewDocument { path: png.display().to_string(), sha256: "0".repeat(64), page: 0, width: w, height: h };
+    let doc = store.add_document(&nd, 0).unwrap().unwrap();
+    (ws, page, user, doc)
+}
+
 #[test]
 fn required_models_are_present_when_asked_for() {
     // With FACTURE_REQUIRE_MODELS=1 this fails on a machine where build.rs could not provision.
@@ -132,25 +151,13 @@ fn parallel_recogniser_sessions_read_what_one_reads_and_stop_when_told() {
 fn model_pass_streams_read_lines_into_the_workspace_and_undoes_in_one_step() {
     use facture::app::prelabel_job::{JobControl, JobEvent, JobKind, STREAM_LINES, run};
     use facture::app::{Command, Session};
-    use facture::domain::{AnnState, EditKind, Role};
-    use facture::store::{NewDocument, Store};
+    use facture::domain::{AnnState, EditKind};
+    use facture::store::Store;
 
     let Some(_) = provisioned() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let page = facture::synth::render_page(7, 5);
-    let png = dir.path().join("page.png");
-    page.image.save(&png).unwrap();
-    let ws = dir.path().join("ws.sqlite");
-    let mut store = Store::create(&ws).unwrap();
-    let user = store.add_user("ann", Role::Annotator).unwrap();
-    let (w, h) = page.image.dimensions();
-    let doc = store
-        .add_document(
-            &NewDocument { path: png.display().to_string(), sha256: "0".repeat(64), page: 0, width: w, height: h },
-            0,
-        )
-        .unwrap()
-        .unwrap();
+    let (ws, page, user, doc) = one_page_workspace(dir.path(), 5);
+    let store = Store::open(&ws).unwrap();
     // what the one-shot pass proposes for this page, to compare the streamed result with
     let image = image::DynamicImage::ImageRgb8(page.image.clone());
     let mut source = ModelSource::load(&ModelConfig::default()).unwrap_or_else(|e| panic!("{e}"));
@@ -599,4 +606,63 @@ fn corrupt_runtime_is_a_clear_error() {
     // libtest prints the child's output on the line that names the test
     let found = stdout.find("CHILD-").map(|i| &stdout[i..]).unwrap_or_default();
     assert!(found.starts_with("CHILD-OK") && found.contains("cannot load ONNX Runtime"), "{stdout}");
+}
+
+#[test]
+fn a_model_pass_after_cv_reads_and_takes_over_machine_boxes_but_never_a_persons() {
+    use facture::app::prelabel_job::{JobControl, JobKind, run};
+    use facture::app::{Command, Session};
+    use facture::domain::{AnnState, Rect, Source};
+    use facture::store::Store;
+
+    let Some(_) = provisioned() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, _, user, doc) = one_page_workspace(dir.path(), 3);
+    let job = |kind: JobKind| {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let session = Session::new(Store::open(&ws).unwrap(), user.clone());
+        run(session, &[doc], kind, &JobControl::default(), &tx).unwrap_or_else(|e| panic!("{e}"))
+    };
+    job(JobKind::Cv(Default::default()));
+    let mut session = Session::new(Store::open(&ws).unwrap(), user.clone());
+    let cv = session.store().annotations(doc).unwrap();
+    assert!(cv.len() > 20 && cv.iter().all(|a| a.source == Source::Cv && a.text.is_empty()), "{}", cv.len());
+    // a person moves one CV box (still a suggestion) and draws and types a box of their own
+    let moved = cv[3].clone();
+    let shifted = moved.rect.translated(2.0, 1.0);
+    session.apply(Command::SetGeometry { doc, boxes: vec![(moved.id, shifted, None)] }).unwrap();
+    let theirs = cv[8].rect;
+    session.apply(Command::RejectSuggestions { doc, ids: vec![cv[8].id] }).unwrap();
+    let mine = session
+        .apply(Command::AddBox { doc, rect: theirs, quad: None, label: None, text: "MINE".into() })
+        .unwrap()
+        .created_boxes()[0];
+    let before: Vec<_> = session.store().annotations(doc).unwrap();
+
+    let summary = job(JobKind::Model(ModelConfig::default()));
+    let after = session.store().annotations(doc).unwrap();
+    let suggestions: Vec<_> = after.iter().filter(|a| a.state == AnnState::Suggested).collect();
+    let read = suggestions.iter().filter(|a| !a.text.is_empty()).count();
+    // most lines now carry text (before: none did), from the model's own boxes mostly
+    assert!(read as f32 >= 0.9 * suggestions.len() as f32, "{read} of {} read; {summary}", suggestions.len());
+    assert!(suggestions.iter().filter(|a| matches!(a.source, Source::Model(_))).count() > cv.len() / 2, "{summary}");
+    // the person's box and text are untouched, and no suggestion sits on it
+    let m = after.iter().find(|a| a.id == mine).unwrap();
+    assert_eq!((m.text.as_str(), m.rect, m.source.clone()), ("MINE", theirs, Source::Manual));
+    assert!(!suggestions.iter().any(|a| a.rect.iou(&theirs) > 0.3), "a suggestion over a person's box");
+    // the box the person moved keeps its place and is read where it is
+    let kept = after.iter().find(|a| a.id == moved.id).expect("a moved suggestion is not taken over");
+    assert_eq!(kept.rect, shifted);
+    assert!(!kept.text.is_empty(), "the moved box's text was not read");
+    assert!(matches!(kept.text_source, Source::Model(_)));
+    // one undo takes the whole model pass back, to exactly the state before it
+    session.apply(Command::Undo { doc }).unwrap();
+    let mut back = session.store().annotations(doc).unwrap();
+    let mut want = before.clone();
+    back.sort_by_key(|a| a.id);
+    want.sort_by_key(|a| a.id);
+    let key = |v: &[facture::domain::Annotation]| -> Vec<(i64, Rect, String)> {
+        v.iter().map(|a| (a.id.0, a.rect, a.text.clone())).collect()
+    };
+    assert_eq!(key(&back), key(&want));
 }

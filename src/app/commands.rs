@@ -286,8 +286,13 @@ impl Outcome {
 pub struct Session {
     store: Store,
     user: User,
+    /// Machine work (pre-annotation run from the command line) rather than a person's.
+    machine: bool,
     clock: Box<dyn Fn() -> TimestampMs + Send>,
 }
+
+/// The name shown for edits no person made (`Session::machine`).
+pub const MACHINE_NAME: &str = "machine";
 
 pub fn system_now_ms() -> TimestampMs {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -295,7 +300,27 @@ pub fn system_now_ms() -> TimestampMs {
 
 impl Session {
     pub fn new(store: Store, user: User) -> Self {
-        Self { store, user, clock: Box::new(system_now_ms) }
+        Self { store, user, machine: false, clock: Box::new(system_now_ms) }
+    }
+
+    /// A session for machine work: pre-annotation that no person asked for in the window (the
+    /// command line's `prelabel` without `--user`). Its edits are logged under no user and its
+    /// suggestions have no author, so no person's throughput, undo history or role is touched;
+    /// it may only add suggestions and fill machine text on documents still being annotated,
+    /// and never changes a document's status.
+    pub fn machine(store: Store) -> Self {
+        // a placeholder that is never written: every write uses `actor()`, which is None here
+        let user = User { id: UserId(0), name: MACHINE_NAME.into(), role: crate::domain::Role::Annotator };
+        Self { store, user, machine: true, clock: Box::new(system_now_ms) }
+    }
+
+    pub fn is_machine(&self) -> bool {
+        self.machine
+    }
+
+    /// Who the log records for this session's edits: the person, or no one for machine work.
+    pub fn actor(&self) -> Option<UserId> {
+        (!self.machine).then_some(self.user.id)
     }
 
     /// Replaces the clock (tests and replays).
@@ -349,6 +374,9 @@ impl Session {
         let now = self.now();
         let action = cmd.action();
         let (kind, mut changes) = match cmd {
+            Command::Undo { .. } | Command::Redo { .. } if self.machine => {
+                return Err(CommandError::Refused("machine work has no undo history; reject its suggestions".into()));
+            }
             Command::Undo { .. } => {
                 let stacks = self.undo_stacks(doc_id)?;
                 let step = stacks.undoable.last().ok_or(CommandError::NothingToUndo)?;
@@ -369,7 +397,11 @@ impl Session {
                 (EditKind::Redo(step[0]), changes)
             }
             other => {
-                self.permit(&doc, &other)?;
+                if self.machine {
+                    permit_machine(&doc, &other)?;
+                } else {
+                    self.permit(&doc, &other)?;
+                }
                 (new_work, self.build_changes(other, now)?)
             }
         };
@@ -378,7 +410,8 @@ impl Session {
             return Ok(Outcome::NoChange);
         }
         // The first edit of a fresh or rejected document starts (re)work on it, in the same step.
-        if kind.is_new_work() && !changes.iter().any(|c| matches!(c, Change::Status { .. })) {
+        // Machine suggestions are not work: the document stays as it is.
+        if kind.is_new_work() && !self.machine && !changes.iter().any(|c| matches!(c, Change::Status { .. })) {
             let next = match doc.status {
                 DocStatus::New => Some(DocStatus::InProgress),
                 DocStatus::Rejected => Some(DocStatus::Rework),
@@ -390,7 +423,7 @@ impl Session {
         }
         let edit = self.store.apply(NewEdit {
             ts_ms: now,
-            user: Some(self.user.id),
+            user: self.actor(),
             doc: Some(doc_id),
             action: action.to_string(),
             kind,
@@ -437,7 +470,7 @@ impl Session {
                     text_source: source.clone(),
                     confidence: Some(s.score),
                     state: AnnState::Suggested,
-                    author: Some(self.user.id),
+                    author: self.actor(),
                     created_ms: now,
                     updated_ms: now,
                 }),
@@ -652,6 +685,22 @@ impl Session {
         };
         Ok(changes)
     }
+}
+
+/// What machine work may do: add suggestions and fill machine text, on documents still being
+/// annotated.
+fn permit_machine(doc: &crate::domain::Document, cmd: &Command) -> Result<(), CommandError> {
+    if !matches!(cmd, Command::AddSuggestions { .. } | Command::ReplaceSuggestions { .. } | Command::FillText { .. }) {
+        return Err(CommandError::Refused(format!("machine work cannot {}", cmd.action().replace('_', " "))));
+    }
+    if !doc.status.is_editable_by_annotator() {
+        return Err(CommandError::Refused(format!(
+            "document {} is {}; suggestions are only added while a document is being annotated",
+            doc.id,
+            doc.status.label().to_lowercase()
+        )));
+    }
+    Ok(())
 }
 
 /// True when `inner` lies mostly (≥ 80 % of its area) inside `outer` or vice versa.

@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::app::confine::{ImageRoots, dataset_root};
 use crate::domain::{AnnId, Annotation, Change, DocId, EditKind, LabelId, Link, LinkId, UserId};
 use crate::formats::gt::{GroundTruth, gt_files_in};
 use crate::formats::model::{Format, FormatError, Page, PageBox, file_name};
 use crate::formats::{coco, csv, funsd, labelstudio, ppocr, voc, yolo};
 use crate::imageio::{self, has_image_extension};
-use crate::store::{NewDocument, NewEdit, Store, StoreError};
+use crate::store::{Guard, NewDocument, NewEdit, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -103,7 +104,7 @@ fn image_in(dir: &Path, stem: &str) -> Option<PathBuf> {
 }
 
 /// Reads the annotation files of a dataset (nothing is written).
-fn read_dataset(format: Format, path: &Path) -> Result<Vec<Found>, ImportError> {
+fn read_dataset(format: Format, path: &Path, roots: &ImageRoots) -> Result<Vec<Found>, ImportError> {
     let dir = if path.is_dir() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
     let mut out = Vec::new();
     let mut push_pages = |pages: Vec<Page>, file: &Path, base: &Path| {
@@ -239,7 +240,14 @@ fn read_dataset(format: Format, path: &Path) -> Result<Vec<Found>, ImportError> 
             for img in imgs {
                 let stem = img.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
                 let label_file = label_dir.join(format!("{stem}.txt"));
-                let probe = imageio::probe(&img)
+                // a link out of the dataset is not read, not even its header
+                let Some(admitted) = roots.admit(&img) else {
+                    return Err(ImportError::Invalid {
+                        path: img.clone(),
+                        reason: format!("not an image inside {}", roots.describe()),
+                    });
+                };
+                let probe = imageio::probe(&admitted)
                     .map_err(|e| ImportError::Invalid { path: img.clone(), reason: e.to_string() })?;
                 let (w, h) = probe.pages.first().copied().unwrap_or((0, 0));
                 // An image without a label file is a background image: no boxes.
@@ -258,13 +266,11 @@ fn read_dataset(format: Format, path: &Path) -> Result<Vec<Found>, ImportError> 
 }
 
 /// Where a page's image is: as written relative to its base, or by file name in the usual
-/// image folders (Label Studio's `/data/upload/3/1a2b3c4d-name.jpg` also as `name.jpg`).
-fn resolve_image(found: &Found) -> Option<PathBuf> {
+/// image folders (Label Studio's `/data/upload/3/1a2b3c4d-name.jpg` also as `name.jpg`), or in
+/// a folder the user named. Only files inside `roots` count, wherever the path points.
+fn resolve_image(found: &Found, roots: &ImageRoots, extra: &[PathBuf]) -> Option<PathBuf> {
     let written = found.page.image.replace('\\', "/");
     let p = Path::new(&written);
-    if p.is_absolute() && p.is_file() {
-        return Some(p.to_path_buf());
-    }
     let name = file_name(&written).to_string();
     let mut names = vec![name.clone()];
     if let Some((prefix, rest)) = name.split_once('-')
@@ -275,13 +281,17 @@ fn resolve_image(found: &Found) -> Option<PathBuf> {
     }
     let base = &found.base;
     let parent = base.parent().unwrap_or(base);
-    let mut candidates = vec![base.join(written.trim_start_matches('/')), parent.join(written.trim_start_matches('/'))];
+    let relative = written.trim_start_matches('/');
+    let mut candidates = vec![p.to_path_buf(), base.join(relative), parent.join(relative)];
     for n in &names {
         for dir in ["", "images", "JPEGImages", "../images", "../JPEGImages"] {
             candidates.push(base.join(dir).join(n));
         }
+        for dir in extra {
+            candidates.push(dir.join(n));
+        }
     }
-    first_existing(&candidates)
+    roots.first_admitted(&candidates)
 }
 
 /// One page ready to write.
@@ -295,10 +305,12 @@ struct Ready {
 
 /// Imports a dataset in one of the formats into the workspace as active boxes (source
 /// `import`). Every file is read and every image checked before the first write.
+#[allow(clippy::too_many_arguments)]
 pub fn import_dataset(
     store: &mut Store,
     format: Format,
     path: &Path,
+    images: &[PathBuf],
     user: Option<UserId>,
     now_ms: i64,
     progress: &mut dyn FnMut(usize, usize),
@@ -307,7 +319,13 @@ pub fn import_dataset(
     if !path.exists() {
         return Err(ImportError::Invalid { path: path.to_path_buf(), reason: "does not exist".into() });
     }
-    let found = read_dataset(format, path)?;
+    for dir in images {
+        if !dir.is_dir() {
+            return Err(ImportError::Invalid { path: dir.clone(), reason: "no such image folder".into() });
+        }
+    }
+    let roots = ImageRoots::new(std::iter::once(dataset_root(path)).chain(images.iter().cloned()));
+    let found = read_dataset(format, path, &roots)?;
     let schema = store.labels()?;
     let exact: HashMap<&str, LabelId> = schema.iter().map(|l| (l.name.as_str(), l.id)).collect();
     let folded: HashMap<String, LabelId> = schema.iter().map(|l| (l.name.to_lowercase(), l.id)).collect();
@@ -319,8 +337,10 @@ pub fn import_dataset(
             return Err(ImportError::Cancelled);
         }
         let file = rel(&f.file);
-        let image =
-            resolve_image(&f).ok_or_else(|| FormatError::new(&file, format!("image '{}' not found", f.page.image)))?;
+        let image = resolve_image(&f, &roots, images).ok_or_else(|| {
+            let hint = if images.is_empty() { " (name other image folders with --images)" } else { "" };
+            FormatError::new(&file, format!("image '{}' not found inside {}{hint}", f.page.image, roots.describe()))
+        })?;
         let probe = imageio::probe(&image).map_err(|e| FormatError::new(&file, e.to_string()))?;
         imageio::decode_page(&image, 0).map_err(|e| FormatError::new(&file, e.to_string()))?;
         let (w, h) = probe.pages.first().copied().unwrap_or((0, 0));
@@ -338,6 +358,8 @@ pub fn import_dataset(
             report.skipped.push((image, "the same image is listed twice; imported once".into()));
             continue;
         }
+        // checked again, with the write, in one transaction below; this early look only spares
+        // the work for pages that are plainly done
         if let Some(doc) = store.documents_with_hash(&probe.sha256)?.into_iter().find(|d| d.page == 0)
             && !store.annotations(doc.id)?.is_empty()
         {
@@ -363,21 +385,27 @@ pub fn import_dataset(
     let total = ready.len();
     for (i, r) in ready.into_iter().enumerate() {
         let path = std::fs::canonicalize(&r.image).unwrap_or(r.image.clone()).to_string_lossy().into_owned();
-        let doc = match store.documents_with_hash(&r.sha256)?.into_iter().find(|d| d.page == 0) {
-            Some(d) => d.id,
-            None => {
-                let mut first = None;
-                for (page, &(width, height)) in r.sizes.iter().enumerate() {
-                    let nd =
-                        NewDocument { path: path.clone(), sha256: r.sha256.clone(), page: page as u32, width, height };
-                    let id = store.add_document(&nd, now_ms)?;
-                    if page == 0 {
-                        first = id;
-                    }
-                }
-                first.ok_or_else(|| StoreError::Invalid(format!("{path}: could not be added")))?
-            }
-        };
+        let pages: Vec<NewDocument> = r
+            .sizes
+            .iter()
+            .enumerate()
+            .map(|(page, &(width, height))| NewDocument {
+                path: path.clone(),
+                sha256: r.sha256.clone(),
+                page: page as u32,
+                width,
+                height,
+            })
+            .collect();
+        // adds what is missing (nothing when the file is known; a concurrent import may also
+        // have added it meanwhile), then takes page 0 whoever added it
+        store.add_pages(&pages, now_ms)?;
+        let doc = store
+            .documents_with_hash(&r.sha256)?
+            .into_iter()
+            .find(|d| d.page == 0)
+            .map(|d| d.id)
+            .ok_or_else(|| StoreError::Invalid(format!("{path}: could not be added")))?;
         let mut changes = Vec::with_capacity(r.page.boxes.len() + r.page.links.len());
         for (k, (b, label)) in r.page.boxes.iter().zip(&r.labels).enumerate() {
             changes.push(Change::Annotation {
@@ -402,16 +430,22 @@ pub fn import_dataset(
                 }),
             });
         }
-        report.boxes += r.page.boxes.len();
-        report.links += r.page.links.len();
-        store.apply(NewEdit {
+        let edit = NewEdit {
             ts_ms: now_ms,
             user,
             doc: Some(doc),
             action: "import_dataset".into(),
             kind: EditKind::Do,
             changes,
-        })?;
+        };
+        // the "no boxes yet" check and the write are one transaction: two imports running at
+        // once cannot both write the same page's boxes
+        if store.apply_guarded(edit, Guard::DocumentHasNoBoxes(doc))?.is_none() {
+            report.skipped.push((r.image, format!("document {doc} already has boxes; not merged")));
+            continue;
+        }
+        report.boxes += r.page.boxes.len();
+        report.links += r.page.links.len();
         report.documents.push(doc);
         progress(i + 1, total);
     }

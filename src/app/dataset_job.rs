@@ -57,7 +57,7 @@ pub fn spawn(workspace: PathBuf, user: Option<UserId>, task: DatasetTask) -> Dat
                     export(&mut store, &opts, &mut progress, &flag).map(|r| r.summary()).map_err(|e| e.to_string())
                 }
                 DatasetTask::Import { format, path } => {
-                    import_dataset(&mut store, format, &path, user, system_now_ms(), &mut progress, &flag)
+                    import_dataset(&mut store, format, &path, &[], user, system_now_ms(), &mut progress, &flag)
                         .map(|r| r.summary())
                         .map_err(|e| e.to_string())
                 }

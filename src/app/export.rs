@@ -2,9 +2,12 @@
 //! last edit), split by vendor, augment, hand pages to a format writer, write images and a
 //! manifest with every file's sha256, and record the export as a numbered dataset version.
 //! Everything written is a function of the recorded options and the edit log, so
-//! [`reproduce`] rebuilds an old version byte for byte.
+//! [`reproduce`] rebuilds an old version byte for byte. An export is written into a fresh
+//! hidden folder and moved into place only once it is complete and recorded, so a failed or
+//! cancelled export never leaves a partial dataset behind.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -98,15 +101,40 @@ pub struct RecordedOptions {
     /// The edit the snapshot was taken at (None: a workspace without edits).
     pub as_of_edit: Option<i64>,
     pub doc_ids: Vec<i64>,
+    /// Absent (legacy) in versions recorded before file stems were made unique, and left out
+    /// when legacy, so those versions' options and manifests stay byte for byte what they were.
+    #[serde(default, skip_serializing_if = "Naming::is_legacy")]
+    pub naming: Naming,
 }
 
+/// How exported files are named.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Naming {
+    /// The file stem, or `{stem}_{doc id}` if that was taken, unchecked: two documents could
+    /// end up sharing an image or annotation file. Only for reproducing old versions.
+    #[default]
+    Legacy,
+    /// Every page image, augmented copies included, has a stem no other has (ignoring case,
+    /// across all splits); see `unique_stems`.
+    UniqueStems,
+}
+
+impl Naming {
+    fn is_legacy(&self) -> bool {
+        *self == Naming::Legacy
+    }
+}
+
+/// Why an export or reproduction failed. Unless the error is [`ExportError::NotMoved`],
+/// nothing was written to the output folder (a folder that existed stays as it was, empty).
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{path}: {source}")]
+    #[error("{path}: {source}; nothing was written to the output folder")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error(transparent)]
+    #[error("{0}; nothing was written to the output folder")]
     Image(#[from] ImageError),
     #[error("{path}: the output folder is not empty; choose a new or empty folder")]
     OutNotEmpty { path: PathBuf },
@@ -115,7 +143,8 @@ pub enum ExportError {
     #[error("nothing to export: no {0} documents")]
     NoDocuments(&'static str),
     #[error(
-        "{path}: the image changed since it was imported (sha256 {found}, expected {expected}); re-import or relink it"
+        "{path}: the image changed since it was imported (sha256 {found}, expected {expected}); re-import or \
+         relink it. Nothing was written to the output folder"
     )]
     ImageChanged { path: PathBuf, expected: String, found: String },
     #[error("dataset version {0} does not exist")]
@@ -124,18 +153,38 @@ pub enum ExportError {
     BadRecord { number: i64, reason: String },
     #[error(
         "dataset version {number} could not be reproduced exactly: {} file(s) differ (first: {}); \
-         an image was probably edited on disk",
+         an image was probably edited on disk. Nothing was written to the output folder",
         differing.len(), differing.first().map(String::as_str).unwrap_or("manifest.json")
     )]
     NotReproducible { number: i64, differing: Vec<String> },
-    #[error("export cancelled; the output folder is incomplete")]
+    #[error("export cancelled; nothing was written to the output folder")]
     Cancelled,
+    /// A naming bug: the export was about to write one path twice.
+    #[error(
+        "internal error: the export would write {path} twice and lose one of them; nothing was written to the \
+         output folder. Please report this"
+    )]
+    Collision { path: String },
+    #[error(
+        "dataset version {number} cannot be rebuilt: the older Facture that exported it gave two files the name \
+         {path}, so one overwrote the other and its boxes were lost. Export a new version instead; nothing was \
+         written to the output folder"
+    )]
+    LegacyCollision { number: i64, path: String },
+    /// The dataset is complete (and, for an export, recorded) but could not be put in place.
+    #[error(
+        "dataset version {number} is complete in {}, but it could not be moved to {}: {source}. Move its \
+         contents there yourself",
+        staged.display(), out.display()
+    )]
+    NotMoved { number: i64, staged: PathBuf, out: PathBuf, source: std::io::Error },
 }
 
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportReport {
-    pub version: i64,
+    /// The recorded dataset version; `None` when the workspace could not be written.
+    pub version: Option<i64>,
     pub out: PathBuf,
     pub documents: usize,
     /// Including augmented copies.
@@ -151,9 +200,12 @@ pub struct ExportReport {
 impl ExportReport {
     pub fn summary(&self) -> String {
         let splits: Vec<String> = self.per_split.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let what = match self.version {
+            Some(n) => format!("dataset version {n}"),
+            None => "unrecorded dataset (the workspace is read-only, so this export has no version number)".into(),
+        };
         let mut s = format!(
-            "dataset version {}: {} document(s), {} image(s), {} box(es), {} file(s) in {}",
-            self.version,
+            "{what}: {} document(s), {} image(s), {} box(es), {} file(s) in {}",
             self.documents,
             self.images,
             self.boxes,
@@ -196,7 +248,9 @@ pub struct ManifestAug {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub facture_version: String,
-    pub dataset_version: i64,
+    /// `None` (null) for an export from a workspace that could not be written, so it could not
+    /// be recorded (and cannot be reproduced with `--version`).
+    pub dataset_version: Option<i64>,
     pub created_ms: i64,
     pub workspace_id: String,
     pub format: Format,
@@ -213,12 +267,28 @@ pub struct Manifest {
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const UNLABELLED: &str = "(unlabelled)";
 
+/// How often an export renumbers itself when other exports record the number it was about to
+/// take; each round costs one manifest rewrite, and only exports finishing together collide.
+const RECORD_ATTEMPTS: usize = 20;
+
 /// Exports a new dataset version and records it in the workspace.
 pub fn export(
     store: &mut Store,
     opts: &ExportOptions,
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
+) -> Result<ExportReport, ExportError> {
+    export_with(store, opts, progress, cancel, &mut |_| Ok(()))
+}
+
+/// [`export`], calling `before_record` just before each attempt to record the version (tests
+/// use it to record a competing version at the worst moment).
+fn export_with(
+    store: &mut Store,
+    opts: &ExportOptions,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &AtomicBool,
+    before_record: &mut dyn FnMut(&mut Store) -> Result<(), StoreError>,
 ) -> Result<ExportReport, ExportError> {
     if !opts.format.can_export() {
         return Err(ExportError::NotExportable(opts.format));
@@ -237,20 +307,55 @@ pub fn export(
         augment: opts.augment.filter(|a| a.count > 0),
         as_of_edit: store.last_edit_id()?.map(|e| e.0),
         doc_ids: docs.iter().map(|d| d.id.0).collect(),
+        naming: Naming::UniqueStems,
     };
-    let number = store.next_dataset_version()?;
-    let (report, manifest_text) = run(store, &recorded, number, opts.now_ms, &opts.out, progress, cancel)?;
-    store.add_dataset_version(&DatasetVersion {
-        number,
-        created_ms: opts.now_ms,
-        user: opts.user,
-        format: opts.format.as_str().to_string(),
-        // Serialising plain data cannot fail.
-        options: serde_json::to_string(&recorded).unwrap_or_default(),
-        manifest: manifest_text,
-        manifest_sha256: report.manifest_sha256.clone(),
-    })?;
-    Ok(report)
+    let staging = Staging::new(&opts.out)?;
+    // Only the manifest names the version (no format writer embeds it), so a number taken
+    // while the files were written costs a manifest rewrite, not a second export.
+    let mut number = store.next_dataset_version()?;
+    let mut staged = run(store, &recorded, number, opts.now_ms, staging.path(), progress, cancel)?;
+    if store.is_read_only() {
+        // Nothing can be recorded in a workspace that cannot be written: the dataset is still
+        // whole, and its manifest does not claim a version number.
+        staged.manifest.dataset_version = None;
+        let manifest_text = write_manifest(staging.path(), &staged.manifest, recorded.naming, true)?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(ExportError::Cancelled);
+        }
+        staging.finish(0)?;
+        return Ok(staged.report(&opts.out, &manifest_text));
+    }
+    let mut manifest_text = write_manifest(staging.path(), &staged.manifest, recorded.naming, true)?;
+    let mut attempt = 1;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(ExportError::Cancelled);
+        }
+        before_record(store)?;
+        let version = DatasetVersion {
+            number,
+            created_ms: opts.now_ms,
+            user: opts.user,
+            format: opts.format.as_str().to_string(),
+            // Serialising plain data cannot fail.
+            options: serde_json::to_string(&recorded).unwrap_or_default(),
+            manifest: manifest_text.clone(),
+            manifest_sha256: imageio::sha256_hex(manifest_text.as_bytes()),
+        };
+        match store.add_dataset_version(&version) {
+            Ok(()) => break,
+            // A conflict on a number that is free was not another export: give up at once.
+            Err(StoreError::Conflict(_)) if attempt < RECORD_ATTEMPTS && store.dataset_version(number)?.is_some() => {
+                attempt += 1;
+                number = store.next_dataset_version()?;
+                staged.manifest.dataset_version = Some(number);
+                manifest_text = write_manifest(staging.path(), &staged.manifest, recorded.naming, false)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    staging.finish(number)?;
+    Ok(staged.report(&opts.out, &manifest_text))
 }
 
 /// Writes dataset version `number` again into `out`, byte for byte as it was first written,
@@ -265,12 +370,15 @@ pub fn reproduce(
     let v = store.dataset_version(number)?.ok_or(ExportError::NoSuchVersion(number))?;
     let recorded: RecordedOptions =
         serde_json::from_str(&v.options).map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
-    let (report, manifest_text) = run(store, &recorded, number, v.created_ms, out, progress, cancel)?;
-    if report.manifest_sha256 != v.manifest_sha256 {
-        let old: Manifest =
-            serde_json::from_str(&v.manifest).map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
-        let new: Manifest = serde_json::from_str(&manifest_text)
-            .map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
+    let old: Manifest =
+        serde_json::from_str(&v.manifest).map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
+    let staging = Staging::new(out)?;
+    let mut staged = run(store, &recorded, number, v.created_ms, staging.path(), progress, cancel)?;
+    // the version of Facture that made it, so a newer Facture still rebuilds it byte for byte
+    staged.manifest.facture_version = old.facture_version.clone();
+    let manifest_text = write_manifest(staging.path(), &staged.manifest, recorded.naming, true)?;
+    if imageio::sha256_hex(manifest_text.as_bytes()) != v.manifest_sha256 {
+        let new = &staged.manifest;
         let mut differing: Vec<String> = old
             .files
             .iter()
@@ -281,7 +389,154 @@ pub fn reproduce(
         differing.push(MANIFEST_FILE.to_string());
         return Err(ExportError::NotReproducible { number, differing });
     }
-    Ok(report)
+    if cancel.load(Ordering::Relaxed) {
+        return Err(ExportError::Cancelled);
+    }
+    staging.finish(number)?;
+    Ok(staged.report(out, &manifest_text))
+}
+
+/// Serialises the manifest into `dir`: the first time as a new file like every other, later
+/// over the first (renumbering). Returns its text.
+fn write_manifest(dir: &Path, manifest: &Manifest, naming: Naming, first: bool) -> Result<String, ExportError> {
+    let bytes = to_json_pretty(manifest);
+    let path = dir.join(MANIFEST_FILE);
+    if first {
+        create_new(&path, &bytes).map_err(|e| written_twice(e, &path, MANIFEST_FILE, naming, manifest))?;
+    } else {
+        std::fs::write(&path, &bytes).map_err(io_err(&path))?;
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn written_twice(e: std::io::Error, path: &Path, rel: &str, naming: Naming, manifest: &Manifest) -> ExportError {
+    if e.kind() != std::io::ErrorKind::AlreadyExists {
+        return ExportError::Io { path: path.to_path_buf(), source: e };
+    }
+    match naming {
+        Naming::Legacy => {
+            ExportError::LegacyCollision { number: manifest.dataset_version.unwrap_or(0), path: rel.to_string() }
+        }
+        Naming::UniqueStems => ExportError::Collision { path: rel.to_string() },
+    }
+}
+
+/// A dataset being written into a fresh hidden folder, put in place by [`Staging::finish`].
+/// Dropped unfinished, it removes that folder and any parent folders it had to create, so
+/// the output is as it was.
+struct Staging {
+    dir: Option<tempfile::TempDir>,
+    out: PathBuf,
+    /// `out` existed (empty): the dataset is staged inside it and its entries are moved up, so
+    /// the user's folder itself (permissions, a shell or file manager open in it, a mount
+    /// point) stays. Otherwise it is staged beside `out` and renamed to it.
+    fill: bool,
+    /// Folders above `out` that were created for it, deepest first.
+    created: Vec<PathBuf>,
+}
+
+impl Staging {
+    fn new(out: &Path) -> Result<Staging, ExportError> {
+        // A link to an (empty) folder is followed, as writing into it did before staging.
+        let out = if out.is_symlink() { std::fs::canonicalize(out).map_err(io_err(out))? } else { out.to_path_buf() };
+        let fill = out.exists();
+        if fill {
+            let mut entries = std::fs::read_dir(&out).map_err(io_err(&out))?;
+            if entries.next().is_some() {
+                return Err(ExportError::OutNotEmpty { path: out });
+            }
+        }
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut created = Vec::new();
+        if !fill {
+            let mut missing = parent.as_path();
+            while !missing.as_os_str().is_empty() && !missing.exists() {
+                created.push(missing.to_path_buf());
+                missing = missing.parent().unwrap_or(Path::new(""));
+            }
+        }
+        let mut staging = Staging { dir: None, out, fill, created };
+        let within = if fill { staging.out.clone() } else { parent };
+        std::fs::create_dir_all(&within).map_err(io_err(&within))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".facture-export-");
+        // A temp folder is private by default; the dataset gets the folder mode a plain
+        // `mkdir` would give it (the umask still applies).
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
+        staging.dir = Some(builder.tempdir_in(&within).map_err(io_err(&within))?);
+        Ok(staging)
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new(""), |d| d.path())
+    }
+
+    /// Puts the complete dataset in place. On failure the staged folder is kept, and named.
+    fn finish(mut self, number: i64) -> Result<(), ExportError> {
+        let Some(dir) = self.dir.take() else {
+            return Ok(());
+        };
+        let moved =
+            if self.fill { move_entries(dir.path(), &self.out) } else { std::fs::rename(dir.path(), &self.out) };
+        match moved {
+            Ok(()) => {
+                // The staged folder is gone (renamed) or now empty (its entries moved up).
+                let left = dir.keep();
+                if self.fill {
+                    let _ = std::fs::remove_dir(&left);
+                }
+                self.created.clear();
+                Ok(())
+            }
+            Err(source) => {
+                // Its parent folders hold it now: they stay too.
+                self.created.clear();
+                Err(ExportError::NotMoved { number, staged: dir.keep(), out: self.out.clone(), source })
+            }
+        }
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // The temp folder goes first: the parents it sits in are removed only when empty.
+        drop(self.dir.take());
+        for dir in &self.created {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Moves every entry of `from` into `to`, the manifest last, so a folder holding a manifest is
+/// complete; if a move fails the entries already moved are moved back.
+fn move_entries(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut names: Vec<std::ffi::OsString> =
+        std::fs::read_dir(from)?.map(|e| e.map(|e| e.file_name())).collect::<std::io::Result<_>>()?;
+    names.sort_by_key(|n| (n == MANIFEST_FILE, n.clone()));
+    for (i, name) in names.iter().enumerate() {
+        let dest = to.join(name);
+        // `rename` would replace a file that appeared meanwhile.
+        let taken = dest.symlink_metadata().is_ok();
+        let result = if taken {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{} appeared meanwhile", dest.display()),
+            ))
+        } else {
+            std::fs::rename(from.join(name), &dest)
+        };
+        if let Err(e) = result {
+            for back in &names[..i] {
+                let _ = std::fs::rename(to.join(back), from.join(back));
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// Documents with their boxes and links, as of an edit.
@@ -419,24 +674,57 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
     move |source| ExportError::Io { path: path.to_path_buf(), source }
 }
 
-fn check_out_dir(out: &Path) -> Result<(), ExportError> {
-    if out.exists() {
-        let mut entries = std::fs::read_dir(out).map_err(io_err(out))?;
-        if entries.next().is_some() {
-            return Err(ExportError::OutNotEmpty { path: out.to_path_buf() });
-        }
-    }
-    std::fs::create_dir_all(out).map_err(io_err(out))
-}
-
 fn join_rel(dir: &str, name: &str) -> String {
     if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") }
 }
 
-fn build_items(snap: &Snapshot, split: Option<&Split>, seed: u64, format: Format) -> Vec<Item> {
+/// Gives each document a file stem no other page of the export has, ignoring case (a file
+/// system that ignores case would merge them; splits do not count, the stems are unique across
+/// all of them). Documents in id order: the first to want a stem gets it, a later one
+/// `{stem}_doc{id}` (then `_2`, `_3`, …) that is also no document's own stem. A document's
+/// augmented copies `{stem}_aug{k}` are its names too. So a document that keeps its own stem
+/// keeps it whatever documents with higher ids are added, and `reserved` stems go to nobody.
+fn unique_stems(wanted: &[(DocId, String)], copies: u32, reserved: &[&str]) -> HashMap<DocId, String> {
+    let names = |stem: &str| -> Vec<String> {
+        let stem = stem.to_lowercase();
+        let mut v: Vec<String> = (0..copies).map(|k| format!("{stem}_aug{k}")).collect();
+        v.push(stem);
+        v
+    };
+    let mut given: HashSet<String> = reserved.iter().map(|r| r.to_lowercase()).collect();
+    let own: HashSet<String> = wanted.iter().flat_map(|(_, s)| names(s)).chain(given.iter().cloned()).collect();
+    let mut order: Vec<&(DocId, String)> = wanted.iter().collect();
+    order.sort_by_key(|(id, _)| *id);
+    let mut out = HashMap::with_capacity(wanted.len());
+    for (id, stem) in order {
+        let free = |cand: &str, avoid_own: bool| {
+            !names(cand).iter().any(|n| given.contains(n) || (avoid_own && own.contains(n)))
+        };
+        let chosen = if free(stem, false) {
+            stem.clone()
+        } else {
+            (1u64..)
+                .map(|n| if n == 1 { format!("{stem}_doc{id}") } else { format!("{stem}_doc{id}_{n}") })
+                .find(|c| free(c, true))
+                .unwrap_or_default()
+        };
+        given.extend(names(&chosen));
+        out.insert(*id, chosen);
+    }
+    out
+}
+
+/// A stem the format writers can use as is: they split paths at `\` as well as `/`, and
+/// PPOCR's `Label.txt` is a tab-separated line per image.
+fn clean_stem(stem: &str) -> String {
+    stem.chars().map(|c| if c == '\\' || c.is_control() { '_' } else { c }).collect()
+}
+
+fn build_items(snap: &Snapshot, rec: &RecordedOptions) -> Vec<Item> {
     let names: HashMap<LabelId, &str> = snap.labels.iter().map(|l| (l.id, l.name.as_str())).collect();
-    let mut used: HashSet<String> = HashSet::new();
     let mut items = Vec::with_capacity(snap.docs.len());
+    // Each item's stem and extension as its source file suggests them.
+    let mut natural: Vec<(String, String)> = Vec::with_capacity(snap.docs.len());
     for (doc, anns, links) in &snap.docs {
         let active: Vec<&Annotation> = anns.iter().filter(|a| a.state == AnnState::Active).collect();
         let index: HashMap<AnnId, usize> = active.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
@@ -460,16 +748,37 @@ fn build_items(snap: &Snapshot, split: Option<&Split>, seed: u64, format: Format
             file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| format!("doc{}", doc.id));
         let stem = if doc.page > 0 { format!("{stem}_p{}", doc.page + 1) } else { stem };
         let ext = if copy_as_is { ext } else { "png".to_string() };
-        let mut name = format!("{stem}.{ext}");
-        if !used.insert(name.to_lowercase()) {
-            name = format!("{stem}_{}.{ext}", doc.id);
-            used.insert(name.to_lowercase());
-        }
-        let page =
-            Page { image: join_rel(format.image_dir(), &name), width: doc.width, height: doc.height, boxes, links };
-        items.push(Item { doc: doc.clone(), page, split: String::new(), name, copy_as_is });
+        natural.push((stem, ext));
+        let page = Page { image: String::new(), width: doc.width, height: doc.height, boxes, links };
+        items.push(Item { doc: doc.clone(), page, split: String::new(), name: String::new(), copy_as_is });
     }
-    if let Some(split) = split {
+    match rec.naming {
+        Naming::Legacy => {
+            let mut used: HashSet<String> = HashSet::new();
+            for (it, (stem, ext)) in items.iter_mut().zip(&natural) {
+                it.name = format!("{stem}.{ext}");
+                if !used.insert(it.name.to_lowercase()) {
+                    it.name = format!("{stem}_{}.{ext}", it.doc.id);
+                    used.insert(it.name.to_lowercase());
+                }
+            }
+        }
+        Naming::UniqueStems => {
+            let wanted: Vec<(DocId, String)> =
+                items.iter().zip(&natural).map(|(it, (stem, _))| (it.doc.id, clean_stem(stem))).collect();
+            let copies = rec.augment.map_or(0, |a| a.count);
+            // Facture JSON writes `{stem}.json` beside `manifest.json`.
+            let reserved: &[&str] = if rec.format == Format::FactureJson { &["manifest"] } else { &[] };
+            let unique = unique_stems(&wanted, copies, reserved);
+            for (it, (_, ext)) in items.iter_mut().zip(&natural) {
+                it.name = format!("{}.{ext}", unique.get(&it.doc.id).map_or("", String::as_str));
+            }
+        }
+    }
+    for it in &mut items {
+        it.page.image = join_rel(rec.format.image_dir(), &it.name);
+    }
+    if let Some(split) = rec.split.as_ref() {
         // Group by vendor; documents without one are their own group.
         let mut group_of: Vec<String> = Vec::with_capacity(items.len());
         for it in &items {
@@ -494,7 +803,7 @@ fn build_items(snap: &Snapshot, split: Option<&Split>, seed: u64, format: Format
                 }
             }
         }
-        let assigned = assign_splits(&groups, split, seed);
+        let assigned = assign_splits(&groups, split, rec.seed);
         for (it, key) in items.iter_mut().zip(&group_of) {
             it.split = SPLIT_NAMES[assigned[gindex[key.as_str()]]].to_string();
         }
@@ -549,17 +858,61 @@ fn encode_png(img: &image::RgbImage) -> Vec<u8> {
     bytes
 }
 
-/// Writes a file under `root`, recording its sha256 under its relative path.
+/// Writes a new file under `root`, recording its sha256 under its relative path. It never
+/// replaces a file: a second write to one path means two pages were given one name.
 fn put(root: &Path, rel: &str, bytes: &[u8], files: &mut BTreeMap<String, String>) -> Result<(), ExportError> {
+    if files.contains_key(rel) {
+        return Err(ExportError::Collision { path: rel.to_string() });
+    }
     let path = root.join(rel);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
-    std::fs::write(&path, bytes).map_err(io_err(&path))?;
+    // Also catches two names that differ only in case on a file system that ignores case.
+    create_new(&path, bytes).map_err(|e| collision_or_io(e, &path, rel))?;
     files.insert(rel.to_string(), imageio::sha256_hex(bytes));
     Ok(())
 }
 
+fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)?.write_all(bytes)
+}
+
+fn collision_or_io(e: std::io::Error, path: &Path, rel: &str) -> ExportError {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        ExportError::Collision { path: rel.to_string() }
+    } else {
+        ExportError::Io { path: path.to_path_buf(), source: e }
+    }
+}
+
+/// What [`run`] staged: the manifest (not yet written) and the report's figures.
+struct Staged {
+    manifest: Manifest,
+    documents: usize,
+    images: usize,
+    boxes: usize,
+    skipped: Skipped,
+    per_split: BTreeMap<String, usize>,
+}
+
+impl Staged {
+    fn report(&self, out: &Path, manifest_text: &str) -> ExportReport {
+        ExportReport {
+            version: self.manifest.dataset_version,
+            out: out.to_path_buf(),
+            documents: self.documents,
+            images: self.images,
+            boxes: self.boxes,
+            files: self.manifest.files.len() + 1,
+            skipped: self.skipped,
+            per_split: self.per_split.clone(),
+            manifest_sha256: imageio::sha256_hex(manifest_text.as_bytes()),
+        }
+    }
+}
+
+/// Writes every file of version `number` but the manifest into `out` (a fresh folder).
 fn run(
     store: &Store,
     rec: &RecordedOptions,
@@ -568,11 +921,25 @@ fn run(
     out: &Path,
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
-) -> Result<(ExportReport, String), ExportError> {
-    check_out_dir(out)?;
+) -> Result<Staged, ExportError> {
+    write_files(store, rec, number, created_ms, out, progress, cancel).map_err(|e| match (e, rec.naming) {
+        (ExportError::Collision { path }, Naming::Legacy) => ExportError::LegacyCollision { number, path },
+        (e, _) => e,
+    })
+}
+
+fn write_files(
+    store: &Store,
+    rec: &RecordedOptions,
+    number: i64,
+    created_ms: i64,
+    out: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &AtomicBool,
+) -> Result<Staged, ExportError> {
     let snap = snapshot(store, &rec.doc_ids, rec.as_of_edit)?;
     let classes: Vec<String> = snap.labels.iter().map(|l| l.name.clone()).collect();
-    let items = build_items(&snap, rec.split.as_ref(), rec.seed, rec.format);
+    let items = build_items(&snap, rec);
     let needs_pixels = rec.augment.is_some() || matches!(rec.format, Format::Ppocr | Format::PpocrKie);
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     let mut by_split: BTreeMap<String, Vec<Page>> = BTreeMap::new();
@@ -590,12 +957,16 @@ fn run(
         let rel = join_rel(&it.split, &it.page.image);
         let mut decoded = None;
         let image_sha = if it.copy_as_is && rec.link_images {
+            if files.contains_key(&rel) {
+                return Err(ExportError::Collision { path: rel });
+            }
             let dest = out.join(&rel);
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent).map_err(io_err(parent))?;
             }
+            // Absolute, so the link still resolves once the folder is moved into place.
             let target = std::fs::canonicalize(src).map_err(io_err(src))?;
-            symlink(&target, &dest).map_err(io_err(&dest))?;
+            symlink(&target, &dest).map_err(|e| collision_or_io(e, &dest, &rel))?;
             files.insert(rel.clone(), it.doc.sha256.clone());
             it.doc.sha256.clone()
         } else if it.copy_as_is {
@@ -697,7 +1068,7 @@ fn run(
     filters.insert("status".to_string(), if rec.all { "all".to_string() } else { "accepted".to_string() });
     let manifest = Manifest {
         facture_version: env!("CARGO_PKG_VERSION").to_string(),
-        dataset_version: number,
+        dataset_version: Some(number),
         created_ms,
         workspace_id: store.workspace_id()?,
         format: rec.format,
@@ -709,21 +1080,7 @@ fn run(
         skipped_unlabelled_boxes: skipped.unlabelled_boxes,
         files,
     };
-    let bytes = to_json_pretty(&manifest);
-    let manifest_path = out.join(MANIFEST_FILE);
-    std::fs::write(&manifest_path, &bytes).map_err(io_err(&manifest_path))?;
-    let report = ExportReport {
-        version: number,
-        out: out.to_path_buf(),
-        documents: items.len(),
-        images,
-        boxes,
-        files: manifest.files.len() + 1,
-        skipped,
-        per_split: split_counts,
-        manifest_sha256: imageio::sha256_hex(&bytes),
-    };
-    Ok((report, String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(Staged { manifest, documents: items.len(), images, boxes, skipped, per_split: split_counts })
 }
 
 #[cfg(unix)]
@@ -733,8 +1090,10 @@ fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
-    // Without symlinks (or the right to make them), a copy is the honest fallback.
-    std::fs::copy(target, link).map(|_| ())
+    // Without symlinks (or the right to make them), a copy is the honest fallback; like a
+    // link, it never replaces a file.
+    let mut to = std::fs::OpenOptions::new().write(true).create_new(true).open(link)?;
+    std::io::copy(&mut std::fs::File::open(target)?, &mut to).map(|_| ())
 }
 
 /// One recorded export, for `facture versions`.
@@ -846,5 +1205,271 @@ mod tests {
     fn vendor_names_normalise() {
         assert_eq!(normalise_vendor("  ACME  Corp. "), "acme corp");
         assert_eq!(normalise_vendor("Müller-GmbH"), "müller gmbh");
+    }
+
+    fn stems(wanted: &[(i64, &str)], copies: u32, reserved: &[&str]) -> Vec<String> {
+        let wanted: Vec<(DocId, String)> = wanted.iter().map(|(id, s)| (DocId(*id), s.to_string())).collect();
+        let got = unique_stems(&wanted, copies, reserved);
+        wanted.iter().map(|(id, _)| got[id].clone()).collect()
+    }
+
+    #[test]
+    fn fallback_stems_are_checked_against_every_stem() {
+        // The old fallback gave doc 3 `a_3`, doc 2's own stem.
+        assert_eq!(stems(&[(1, "a"), (2, "a_3"), (3, "a")], 0, &[]), ["a", "a_3", "a_doc3"]);
+        // A fallback is never another document's own stem, even a later one's.
+        assert_eq!(stems(&[(1, "a"), (2, "a"), (3, "a_doc2")], 0, &[]), ["a", "a_doc2_2", "a_doc2"]);
+        // Case alone does not make two stems differ.
+        assert_eq!(stems(&[(1, "Inv"), (2, "inv")], 0, &[]), ["Inv", "inv_doc2"]);
+        // Ids decide, not the order given.
+        assert_eq!(stems(&[(7, "a"), (3, "a")], 0, &[]), ["a_doc7", "a"]);
+        assert_eq!(stems(&[(1, "manifest")], 0, &["manifest"]), ["manifest_doc1"]);
+    }
+
+    #[test]
+    fn augmented_copies_are_names_too() {
+        // Doc 1's first copy would be `a_aug0`, doc 2's own stem.
+        let got = stems(&[(1, "a"), (2, "a_aug0"), (3, "a_doc3_aug1")], 2, &[]);
+        assert_eq!(got, ["a", "a_aug0_doc2", "a_doc3_aug1"]);
+        let all: Vec<String> = got.iter().flat_map(|s| [s.clone(), format!("{s}_aug0"), format!("{s}_aug1")]).collect();
+        assert_eq!(all.iter().map(|s| s.to_lowercase()).collect::<HashSet<_>>().len(), all.len(), "{all:?}");
+    }
+
+    #[test]
+    fn stems_stay_when_later_documents_come() {
+        let before = stems(&[(1, "a"), (2, "b"), (3, "a")], 1, &[]);
+        let after = stems(&[(1, "a"), (2, "b"), (3, "a"), (4, "a"), (5, "b"), (6, "B")], 1, &[]);
+        assert_eq!(before[..], after[..3]);
+        assert_eq!(after[3..], ["a_doc4", "b_doc5", "B_doc6"]);
+    }
+
+    #[test]
+    fn options_recorded_before_unique_naming_read_as_legacy_and_write_back_the_same() {
+        let old = r#"{"format":"voc","all":true,"split":null,"seed":0,"link_images":false,"augment":null,"as_of_edit":3,"doc_ids":[1,2]}"#;
+        let rec: RecordedOptions = serde_json::from_str(old).unwrap();
+        assert_eq!(rec.naming, Naming::Legacy);
+        assert_eq!(serde_json::to_string(&rec).unwrap(), old);
+        let new = RecordedOptions { naming: Naming::UniqueStems, ..rec };
+        let text = serde_json::to_string(&new).unwrap();
+        assert!(text.ends_with(r#","naming":"unique-stems"}"#), "{text}");
+        assert_eq!(serde_json::from_str::<RecordedOptions>(&text).unwrap(), new);
+    }
+
+    #[test]
+    fn put_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = BTreeMap::new();
+        put(dir.path(), "labels/a.txt", b"one", &mut files).unwrap();
+        let again = put(dir.path(), "labels/a.txt", b"two", &mut files).unwrap_err();
+        assert!(matches!(&again, ExportError::Collision { path } if path == "labels/a.txt"), "{again}");
+        // Even one this export did not record (as a case-insensitive file system would report).
+        std::fs::write(dir.path().join("labels/b.txt"), b"other").unwrap();
+        let e = put(dir.path(), "labels/b.txt", b"two", &mut files).unwrap_err();
+        assert!(matches!(e, ExportError::Collision { .. }), "{e}");
+        assert_eq!(std::fs::read(dir.path().join("labels/a.txt")).unwrap(), b"one");
+        assert_eq!(std::fs::read(dir.path().join("labels/b.txt")).unwrap(), b"other");
+    }
+
+    #[test]
+    fn a_failed_move_puts_back_what_it_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+        for f in ["a", "c", MANIFEST_FILE] {
+            std::fs::create_dir_all(&from).unwrap();
+            std::fs::write(from.join(f), f).unwrap();
+        }
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::write(to.join("c"), "someone else's").unwrap();
+        assert!(move_entries(&from, &to).is_err());
+        let names = |d: &Path| {
+            let mut v: Vec<String> =
+                std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(&from), ["a", "c", MANIFEST_FILE]);
+        assert_eq!(names(&to), ["c"]);
+        std::fs::remove_file(to.join("c")).unwrap();
+        move_entries(&from, &to).unwrap();
+        assert_eq!(names(&to), ["a", "c", MANIFEST_FILE]);
+    }
+
+    /// A workspace of documents on real PNG files named `names` (under the temp dir), each
+    /// with one labelled box.
+    fn workspace(dir: &Path, names: &[&str]) -> Store {
+        use crate::domain::{EditKind, Rect};
+        let mut store = Store::open_in_memory().unwrap();
+        let label = store.labels().unwrap()[0].id;
+        for (i, name) in names.iter().enumerate() {
+            let path = dir.join("scans").join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8, y as u8, i as u8])).save(&path).unwrap();
+            let nd = crate::store::NewDocument {
+                path: path.to_string_lossy().into_owned(),
+                sha256: imageio::sha256_file(&path).unwrap(),
+                page: 0,
+                width: 40,
+                height: 30,
+            };
+            let doc = store.add_document(&nd, 0).unwrap().unwrap();
+            let a = Annotation::new_imported(doc, Rect::new(1.0, 1.0, 20.0, 10.0), Some(label), "x".into(), None, 0);
+            let change = Change::Annotation { before: None, after: Some(Annotation { id: AnnId(-1), ..a }) };
+            store
+                .apply(crate::store::NewEdit {
+                    ts_ms: 0,
+                    user: None,
+                    doc: Some(doc),
+                    action: "test".into(),
+                    kind: EditKind::Do,
+                    changes: vec![change],
+                })
+                .unwrap();
+        }
+        store
+    }
+
+    fn all(format: Format, out: &Path) -> ExportOptions {
+        ExportOptions { all: true, ..ExportOptions::new(format, out, 7) }
+    }
+
+    fn staging_left(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".facture-export-"))
+            .collect()
+    }
+
+    /// The version number read at the start is taken while the files are written.
+    #[test]
+    fn a_number_taken_meanwhile_is_renumbered_in_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = workspace(dir.path(), &["a.png", "b.png"]);
+        let out = dir.path().join("out");
+        let mut competitor = None;
+        let report =
+            export_with(&mut store, &all(Format::Yolo, &out), &mut |_, _| {}, &AtomicBool::new(false), &mut |s| {
+                if competitor.is_none() {
+                    let v = DatasetVersion {
+                        number: s.next_dataset_version()?,
+                        created_ms: 1,
+                        user: None,
+                        format: "coco".into(),
+                        options: "{}".into(),
+                        manifest: "{}".into(),
+                        manifest_sha256: "x".into(),
+                    };
+                    s.add_dataset_version(&v)?;
+                    competitor = Some(v);
+                }
+                Ok(())
+            })
+            .unwrap();
+        let competitor = competitor.unwrap();
+        assert_eq!((competitor.number, report.version), (1, Some(2)));
+        assert_eq!(store.dataset_version(1).unwrap(), Some(competitor));
+        let text = std::fs::read_to_string(out.join(MANIFEST_FILE)).unwrap();
+        let m: Manifest = serde_json::from_str(&text).unwrap();
+        assert_eq!(m.dataset_version, Some(2));
+        let mine = store.dataset_version(2).unwrap().unwrap();
+        assert_eq!((mine.manifest, mine.manifest_sha256), (text.clone(), imageio::sha256_hex(text.as_bytes())));
+        assert_eq!(report.manifest_sha256, imageio::sha256_hex(text.as_bytes()));
+        assert!(staging_left(dir.path()).is_empty());
+        // And it reproduces under its new number.
+        let again = dir.path().join("again");
+        reproduce(&store, 2, &again, &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
+        assert_eq!(std::fs::read_to_string(again.join(MANIFEST_FILE)).unwrap(), text);
+    }
+
+    #[test]
+    fn an_export_that_can_never_record_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = workspace(dir.path(), &["a.png"]);
+        let out = dir.path().join("deeper/still/out");
+        let mut attempts = 0;
+        let err =
+            export_with(&mut store, &all(Format::Coco, &out), &mut |_, _| {}, &AtomicBool::new(false), &mut |s| {
+                attempts += 1;
+                let number = s.next_dataset_version()?;
+                s.add_dataset_version(&DatasetVersion {
+                    number,
+                    created_ms: 1,
+                    user: None,
+                    format: "coco".into(),
+                    options: "{}".into(),
+                    manifest: "{}".into(),
+                    manifest_sha256: "x".into(),
+                })
+            })
+            .unwrap_err();
+        assert!(matches!(err, ExportError::Store(StoreError::Conflict(_))), "{err}");
+        assert_eq!(attempts, RECORD_ATTEMPTS);
+        // The folders made for it are gone too.
+        assert!(!dir.path().join("deeper").exists());
+        assert!(staging_left(dir.path()).is_empty());
+    }
+
+    /// Someone writes into the output folder while the export runs: the recorded, complete
+    /// dataset is kept where it was staged, and the error says where.
+    #[test]
+    fn a_dataset_that_cannot_be_moved_into_place_is_kept_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = workspace(dir.path(), &["a.png"]);
+        let (fresh, made) = (dir.path().join("fresh"), dir.path().join("made"));
+        std::fs::create_dir(&made).unwrap();
+        for (out, intruder) in [(&fresh, "x.txt"), (&made, MANIFEST_FILE)] {
+            let err =
+                export_with(&mut store, &all(Format::Coco, out), &mut |_, _| {}, &AtomicBool::new(false), &mut |_| {
+                    std::fs::create_dir_all(out).unwrap();
+                    std::fs::write(out.join(intruder), "not ours").unwrap();
+                    Ok(())
+                })
+                .unwrap_err();
+            let ExportError::NotMoved { number, staged, .. } = &err else { panic!("{err}") };
+            assert!(err.to_string().contains(&staged.display().to_string()), "{err}");
+            let m: Manifest = serde_json::from_slice(&std::fs::read(staged.join(MANIFEST_FILE)).unwrap()).unwrap();
+            assert_eq!((m.dataset_version, m.files.len()), (Some(*number), 2));
+            assert!(store.dataset_version(*number).unwrap().is_some());
+            // What was moved before the clash went back: the output holds only the intruder.
+            let names: Vec<_> = std::fs::read_dir(out)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .filter(|n| !n.to_string_lossy().starts_with(".facture-export-"))
+                .collect();
+            assert_eq!(names, [intruder]);
+        }
+    }
+
+    #[test]
+    fn a_legacy_version_whose_names_collided_is_refused_not_rebuilt_with_losses() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = workspace(dir.path(), &["A/a.png", "B/a_3.png", "C/a.png"]);
+        let rec = RecordedOptions {
+            format: Format::Coco,
+            all: true,
+            split: None,
+            seed: 0,
+            link_images: false,
+            augment: None,
+            as_of_edit: store.last_edit_id().unwrap().map(|e| e.0),
+            doc_ids: vec![1, 2, 3],
+            naming: Naming::Legacy,
+        };
+        store
+            .add_dataset_version(&DatasetVersion {
+                number: 1,
+                created_ms: 1,
+                user: None,
+                format: "coco".into(),
+                options: serde_json::to_string(&rec).unwrap(),
+                manifest: "{}".into(),
+                manifest_sha256: "x".into(),
+            })
+            .unwrap();
+        let out = dir.path().join("out");
+        let err = reproduce(&store, 1, &out, &mut |_, _| {}, &AtomicBool::new(false)).unwrap_err();
+        assert!(matches!(&err, ExportError::LegacyCollision { number: 1, path } if path == "images/a_3.png"), "{err}");
+        assert!(!out.exists());
+        assert!(staging_left(dir.path()).is_empty());
     }
 }

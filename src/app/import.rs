@@ -1,19 +1,24 @@
 //! Bringing page images and ground truth into a workspace, and ground truth back out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::app::confine::ImageRoots;
 use crate::domain::{AnnState, Annotation, Change, DocId, Document, EditKind, UserId};
 use crate::formats::gt::{GroundTruth, GtBox, gt_files_in};
-use crate::imageio::{self, has_image_extension};
-use crate::store::{DocFilter, NewDocument, NewEdit, Store, StoreError};
+use crate::imageio::{self, ImageError, has_image_extension};
+use crate::store::{DocFilter, Guard, NewDocument, NewEdit, Store, StoreError};
 
-/// What an import did, file by file.
+/// What an import did, file by file: every file named or found lands in exactly one list.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ImportReport {
+    /// Pages added.
     pub added: Vec<DocId>,
-    /// Files whose content is already in the workspace (same sha256).
+    /// Files whose pages were all in the workspace already (same sha256).
     pub duplicates: Vec<PathBuf>,
+    /// Files of which an earlier, interrupted import had added only some pages; the missing
+    /// pages are now added.
+    pub completed: Vec<PathBuf>,
     /// Known files found at a new place; their documents now point here.
     pub relinked: Vec<PathBuf>,
     /// Files that could not be imported, with the reason.
@@ -22,37 +27,70 @@ pub struct ImportReport {
 
 impl ImportReport {
     pub fn summary(&self) -> String {
-        format!(
-            "{} page(s) added, {} duplicate file(s) skipped, {} moved file(s) re-linked, {} file(s) failed",
-            self.added.len(),
+        let mut s = format!("{} page(s) added", self.added.len());
+        if !self.completed.is_empty() {
+            s.push_str(&format!(", {} interrupted import(s) completed", self.completed.len()));
+        }
+        s.push_str(&format!(
+            ", {} duplicate file(s) skipped, {} moved file(s) re-linked, {} file(s) failed",
             self.duplicates.len(),
             self.relinked.len(),
             self.failed.len()
-        )
+        ));
+        s
     }
 }
 
-/// Expands folders (recursively, image extensions only, sorted) and keeps named files as given.
-pub fn collect_image_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if has_image_extension(&p) {
-                out.push(p);
+/// Image files under `paths`: folders are walked recursively (image extensions only, sorted),
+/// named files are kept as given. Each real file comes once however many links lead to it, and
+/// a folder reached again through a symlink (a loop) is not walked again. Folders that cannot
+/// be read are returned with the reason.
+pub fn collect_image_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    struct Walk {
+        dirs: HashSet<PathBuf>,
+        files: HashSet<PathBuf>,
+        out: Vec<PathBuf>,
+        failed: Vec<(PathBuf, String)>,
+    }
+    impl Walk {
+        fn file(&mut self, p: &Path) {
+            // a file that cannot be resolved is kept, so import reports why it cannot be read
+            let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            if self.files.insert(key) {
+                self.out.push(p.to_path_buf());
+            }
+        }
+        fn dir(&mut self, dir: &Path) {
+            let Ok(real) = std::fs::canonicalize(dir) else {
+                self.failed.push((dir.to_path_buf(), "cannot resolve this folder".into()));
+                return;
+            };
+            if !self.dirs.insert(real) {
+                return; // seen before: a symlink loop or a second link to the same folder
+            }
+            let entries = match std::fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    self.failed.push((dir.to_path_buf(), format!("cannot read this folder: {e}")));
+                    return;
+                }
+            };
+            let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            entries.sort();
+            for p in entries {
+                if p.is_dir() {
+                    self.dir(&p);
+                } else if has_image_extension(&p) {
+                    self.file(&p);
+                }
             }
         }
     }
-    let mut out = Vec::new();
+    let mut w = Walk { dirs: HashSet::new(), files: HashSet::new(), out: Vec::new(), failed: Vec::new() };
     for p in paths {
-        if p.is_dir() { walk(p, &mut out) } else { out.push(p.clone()) }
+        if p.is_dir() { w.dir(p) } else { w.file(p) }
     }
-    out
+    (w.out, w.failed)
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -67,8 +105,8 @@ pub fn import_paths(
     now_ms: i64,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
-    let files = collect_image_files(paths);
-    let mut report = ImportReport::default();
+    let (files, unreadable) = collect_image_files(paths);
+    let mut report = ImportReport { failed: unreadable, ..ImportReport::default() };
     for (i, file) in files.iter().enumerate() {
         import_one(store, file, now_ms, &mut report)?;
         progress(i + 1, files.len());
@@ -76,26 +114,35 @@ pub fn import_paths(
     Ok(report)
 }
 
+fn read_image_file(path: &Path) -> Result<Vec<u8>, ImageError> {
+    let bytes = std::fs::read(path).map_err(|source| ImageError::Io { path: path.into(), source })?;
+    if bytes.is_empty() {
+        return Err(ImageError::Empty { path: path.into() });
+    }
+    Ok(bytes)
+}
+
+/// Imports one file: all its pages, or, when an earlier import was interrupted, the pages
+/// still missing. Every page is decoded first, so a corrupt file is reported now and adds
+/// nothing; the pages then go in with one transaction.
 fn import_one(store: &mut Store, file: &Path, now_ms: i64, report: &mut ImportReport) -> Result<(), StoreError> {
-    let probe = match imageio::probe(file) {
+    let checked = read_image_file(file).and_then(|bytes| Ok((imageio::probe_bytes(file, &bytes)?, bytes)));
+    let (probe, bytes) = match checked {
         Ok(p) => p,
         Err(e) => {
             report.failed.push((file.to_path_buf(), e.to_string()));
             return Ok(());
         }
     };
-    // Decode every page once now, so a corrupt file is reported at import and not mid-work.
-    for page in 0..probe.pages.len() as u32 {
-        if let Err(e) = imageio::decode_page(file, page) {
-            report.failed.push((file.to_path_buf(), e.to_string()));
-            return Ok(());
-        }
-    }
     let path = absolute(file);
     let path_str = path.to_string_lossy().into_owned();
     let known = store.documents_with_hash(&probe.sha256)?;
-    if let Some(existing) = known.first() {
-        if existing.path != path_str && !Path::new(&existing.path).exists() {
+    let known_pages: HashSet<u32> = known.iter().map(|d| d.page).collect();
+    let missing: Vec<u32> = (0..probe.pages.len() as u32).filter(|p| !known_pages.contains(p)).collect();
+    // the known pages' file has moved (or this is the first place it is seen again)
+    let moved = known.first().is_some_and(|d| d.path != path_str && !Path::new(&d.path).exists());
+    if missing.is_empty() {
+        if moved {
             store.relink(&probe.sha256, &path_str)?;
             report.relinked.push(path);
         } else {
@@ -103,53 +150,96 @@ fn import_one(store: &mut Store, file: &Path, now_ms: i64, report: &mut ImportRe
         }
         return Ok(());
     }
-    for (page, &(width, height)) in probe.pages.iter().enumerate() {
-        let doc =
-            NewDocument { path: path_str.clone(), sha256: probe.sha256.clone(), page: page as u32, width, height };
-        if let Some(id) = store.add_document(&doc, now_ms)? {
-            report.added.push(id);
+    for &page in &missing {
+        if let Err(e) = imageio::decode_page_bytes(file, &bytes, page) {
+            report.failed.push((file.to_path_buf(), e.to_string()));
+            return Ok(());
         }
     }
+    drop(bytes);
+    // new pages point where the file's other pages do, unless those moved
+    let doc_path = match known.first() {
+        Some(d) if !moved => d.path.clone(),
+        _ => path_str.clone(),
+    };
+    if moved {
+        store.relink(&probe.sha256, &path_str)?;
+    }
+    let pages: Vec<NewDocument> = missing
+        .iter()
+        .map(|&page| {
+            let (width, height) = probe.pages[page as usize];
+            NewDocument { path: doc_path.clone(), sha256: probe.sha256.clone(), page, width, height }
+        })
+        .collect();
+    let ids = store.add_pages(&pages, now_ms)?;
+    let added: Vec<DocId> = ids.into_iter().flatten().collect();
+    if added.is_empty() {
+        // another process added them between our look and our write
+        report.duplicates.push(path);
+        return Ok(());
+    }
+    if !known.is_empty() {
+        report.completed.push(path);
+    }
+    report.added.extend(added);
     Ok(())
 }
 
+/// What re-linking found.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RelinkReport {
+    /// Files found again by content; their documents now point there.
+    pub relinked: usize,
+    /// Files of documents still missing after the search.
+    pub still_missing: usize,
+}
+
 /// Finds moved image files under `dir` by content hash and points their documents there.
-/// Returns how many files were re-linked.
-pub fn relink_dir(store: &mut Store, dir: &Path) -> Result<usize, StoreError> {
-    let missing: HashMap<String, Document> = store
+pub fn relink_dir(store: &mut Store, dir: &Path) -> Result<RelinkReport, StoreError> {
+    if !dir.is_dir() {
+        return Err(StoreError::Invalid(format!("{}: no such folder", dir.display())));
+    }
+    let mut missing: HashMap<String, Document> = store
         .documents(&DocFilter::default())?
         .into_iter()
         .filter(|d| !Path::new(&d.path).exists())
         .map(|d| (d.sha256.clone(), d))
         .collect();
-    if missing.is_empty() {
-        return Ok(0);
-    }
-    let mut n = 0;
-    for file in collect_image_files(&[dir.to_path_buf()]) {
-        let Ok(hash) = imageio::sha256_file(&file) else {
-            continue;
-        };
-        if missing.contains_key(&hash) {
-            store.relink(&hash, &absolute(&file).to_string_lossy())?;
-            n += 1;
+    let mut report = RelinkReport::default();
+    if !missing.is_empty() {
+        let (files, _) = collect_image_files(&[dir.to_path_buf()]);
+        for file in files {
+            let Ok(hash) = imageio::sha256_file(&file) else {
+                continue;
+            };
+            if missing.remove(&hash).is_some() {
+                store.relink(&hash, &absolute(&file).to_string_lossy())?;
+                report.relinked += 1;
+            }
         }
     }
-    Ok(n)
+    report.still_missing = missing.len();
+    Ok(report)
 }
 
-/// What loading ground truth did.
+/// What loading ground truth did: every JSON file lands in one list.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct GtImportReport {
     pub documents: usize,
     pub boxes: usize,
     /// Label names in the files that the schema does not have (boxes kept, unlabelled).
     pub unknown_labels: Vec<String>,
+    /// Files not loaded because their document already has boxes (never merged into).
+    pub skipped: Vec<(PathBuf, String)>,
+    /// Files that could not be loaded, with the reason.
     pub failed: Vec<(PathBuf, String)>,
 }
 
 /// Loads ground-truth JSONs from `dir` as active annotations (source `import`), importing each
-/// image first if needed. A document that already has boxes is skipped, never merged into.
+/// image first if needed. Images are taken only from inside `dir`. A document that already has
+/// boxes is skipped, never merged into; that check and the write are one transaction, so two
+/// imports running at once cannot both write.
 pub fn import_gt(
     store: &mut Store,
     dir: &Path,
@@ -158,6 +248,7 @@ pub fn import_gt(
 ) -> Result<GtImportReport, StoreError> {
     let mut report = GtImportReport::default();
     let files = gt_files_in(dir).map_err(|e| StoreError::Invalid(format!("{}: {e}", dir.display())))?;
+    let roots = ImageRoots::new([dir]);
     let labels: HashMap<String, crate::domain::LabelId> = store.labels()?.into_iter().map(|l| (l.name, l.id)).collect();
     for json in files {
         let gt = match GroundTruth::load(&json) {
@@ -167,7 +258,11 @@ pub fn import_gt(
                 continue;
             }
         };
-        let image = gt.image_path(&json);
+        let Some(image) = roots.admit(&gt.image_path(&json)) else {
+            let reason = format!("image '{}' not found inside {}", gt.image, roots.describe());
+            report.failed.push((json.clone(), reason));
+            continue;
+        };
         let probe = match imageio::probe(&image) {
             Ok(p) => p,
             Err(e) => {
@@ -176,10 +271,8 @@ pub fn import_gt(
             }
         };
         if probe.pages.first() != Some(&(gt.width, gt.height)) {
-            report.failed.push((
-                json.clone(),
-                format!("says {}×{} but the image is {:?}", gt.width, gt.height, probe.pages.first()),
-            ));
+            let size = probe.pages.first().map_or("unreadable".into(), |(w, h)| format!("{w}×{h}"));
+            report.failed.push((json.clone(), format!("says {}×{} but the image is {size}", gt.width, gt.height)));
             continue;
         }
         let mut sub = ImportReport::default();
@@ -188,19 +281,14 @@ pub fn import_gt(
             report.failed.extend(sub.failed);
             continue;
         };
-        if !store.annotations(doc.id)?.is_empty() {
-            report.failed.push((json.clone(), format!("document {} already has boxes; not merged", doc.id)));
-            continue;
-        }
         let mut changes = Vec::with_capacity(gt.boxes.len());
+        let mut unknown = Vec::new();
         for b in &gt.boxes {
             let label = match &b.label {
                 Some(name) => match labels.get(name) {
                     Some(id) => Some(*id),
                     None => {
-                        if !report.unknown_labels.contains(name) {
-                            report.unknown_labels.push(name.clone());
-                        }
+                        unknown.push(name.clone());
                         None
                     }
                 },
@@ -211,15 +299,19 @@ pub fn import_gt(
                 after: Some(Annotation::new_imported(doc.id, b.rect(), label, b.text.clone(), user, now_ms)),
             });
         }
-        report.boxes += changes.len();
-        store.apply(NewEdit {
-            ts_ms: now_ms,
-            user,
-            doc: Some(doc.id),
-            action: "import_gt".into(),
-            kind: EditKind::Do,
-            changes,
-        })?;
+        let n = changes.len();
+        let edit =
+            NewEdit { ts_ms: now_ms, user, doc: Some(doc.id), action: "import_gt".into(), kind: EditKind::Do, changes };
+        if store.apply_guarded(edit, Guard::DocumentHasNoBoxes(doc.id))?.is_none() {
+            report.skipped.push((json.clone(), format!("document {} already has boxes; not merged", doc.id)));
+            continue;
+        }
+        for name in unknown {
+            if !report.unknown_labels.contains(&name) {
+                report.unknown_labels.push(name);
+            }
+        }
+        report.boxes += n;
         report.documents += 1;
     }
     Ok(report)

@@ -1,8 +1,10 @@
 //! Application layer: commands, undo/redo and background jobs; the only code that calls the
 //! store and the pre-annotation sources. The UI emits commands; this layer applies them.
 
+pub mod accept;
 pub mod canvas;
 pub mod commands;
+pub mod confine;
 pub mod dataset_job;
 pub mod demo;
 pub mod import;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::app::{Command, Outcome, Session, SuggestionInput};
-use crate::domain::{AnnId, Annotation, Change, DocId, Edit, Quad, Source, User};
+use crate::domain::{AnnId, AnnState, Annotation, Change, DocId, Edit, Quad, Rect, Source, User};
 use crate::prelabel::Proposal;
 use crate::prelabel::cv::{CvConfig, propose};
 use crate::prelabel::model::det::DetectedBox;
@@ -151,16 +151,34 @@ fn stream_model_pass(
     };
     let boxes = model.detect_boxes(page).map_err(|e| e.to_string())?;
     let proposals: Vec<Proposal> = boxes.iter().map(DetectedBox::proposal).collect();
-    let first = session
-        .apply(Command::AddSuggestions {
+    // Machine suggestions an earlier pass (CV, or another model) left untouched are taken over
+    // where this pass found lines: replaced by the read lines in the same step. Those a person
+    // touched, and those no line overlaps, keep their geometry and get their text read below.
+    let existing = session.store().annotations(doc).map_err(|e| e.to_string())?;
+    let held = control.held();
+    let taken_over: Vec<AnnId> = existing
+        .iter()
+        .filter(|a| is_untouched_suggestion(a) && !held.contains(&a.id))
+        .filter(|a| proposals.iter().any(|p| overlaps(&a.rect, &p.rect)))
+        .map(|a| a.id)
+        .collect();
+    let items = to_inputs(&proposals);
+    let first_step = if taken_over.is_empty() {
+        Command::AddSuggestions { doc, source: source.clone(), items, skip_iou: SKIP_IOU }
+    } else {
+        Command::ReplaceSuggestions {
             doc,
+            remove: taken_over,
+            pass_boxes: vec![],
             source: source.clone(),
-            items: to_inputs(&proposals),
+            items,
             skip_iou: SKIP_IOU,
-        })
-        .map_err(|e| e.to_string())?;
+        }
+    };
+    let first = session.apply(first_step).map_err(|e| e.to_string())?;
     let Outcome::Applied(head) = first else {
-        return Ok(0); // every detected line overlaps a box that is already there
+        // every detected line overlaps a box that is already there
+        return read_machine_suggestions(session, model, doc, page, source, &held, None);
     };
     let created = created_for(&proposals, &head);
     shown();
@@ -203,7 +221,68 @@ fn stream_model_pass(
         return Err(e);
     }
     write(session, &mut pending)?;
-    Ok(written)
+    if control.is_cancelled() {
+        return Ok(written);
+    }
+    Ok(written + read_machine_suggestions(session, model, doc, page, source, &control.held(), Some(head.id))?)
+}
+
+/// A suggestion exactly as a machine made it: not accepted, not labelled, text empty or
+/// machine-read, and never moved or edited (a person's change bumps `updated_ms`).
+fn is_untouched_suggestion(a: &Annotation) -> bool {
+    a.state == AnnState::Suggested
+        && a.source.is_machine()
+        && a.label.is_none()
+        && (a.text.is_empty() || a.text_source.is_machine())
+        && a.updated_ms == a.created_ms
+}
+
+/// The overlap test suggestions use to avoid existing boxes.
+fn overlaps(a: &Rect, b: &Rect) -> bool {
+    if a.iou(b) >= SKIP_IOU {
+        return true;
+    }
+    let inter = a.intersection(b).map_or(0.0, |r| r.area());
+    let smaller = a.area().min(b.area());
+    smaller > 0.0 && inter / smaller >= 0.8
+}
+
+/// Reads the text of machine suggestions whose text is still empty (a CV box, or one a person
+/// moved but did not type into), in their own geometry, as part of the step `head` began
+/// (or as a step of its own). Never touches a person's box or typed text. Returns how many
+/// got text.
+fn read_machine_suggestions(
+    session: &mut Session,
+    model: &mut ModelSource,
+    doc: DocId,
+    page: &image::DynamicImage,
+    source: &Source,
+    held: &[AnnId],
+    head: Option<crate::domain::EditId>,
+) -> Result<usize, String> {
+    let current = session.store().annotations(doc).map_err(|e| e.to_string())?;
+    let targets: Vec<&Annotation> = current
+        .iter()
+        .filter(|a| a.state == AnnState::Suggested && a.source.is_machine() && a.text.is_empty())
+        .filter(|a| !held.contains(&a.id))
+        .collect();
+    if targets.is_empty() {
+        return Ok(0);
+    }
+    let quads: Vec<Quad> = targets.iter().map(|a| a.quad.unwrap_or_else(|| Quad::from_rect(&a.rect))).collect();
+    let texts = model.recognize(page, &quads).map_err(|e| e.to_string())?;
+    let texts: Vec<(AnnId, String, f32)> =
+        targets.iter().zip(texts).filter(|(_, (t, _))| !t.trim().is_empty()).map(|(a, (t, c))| (a.id, t, c)).collect();
+    let cmd = Command::FillText { doc, texts, source: source.clone() };
+    let out = match head {
+        Some(h) => session.continue_edit(h, cmd),
+        None => session.apply(cmd),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(match out {
+        Outcome::Applied(e) => e.changes.len(),
+        Outcome::NoChange => 0,
+    })
 }
 
 /// For each proposal, the suggestion the first edit created for it (`None` where it was
@@ -308,7 +387,7 @@ pub fn run(
     let model = &mut model.0;
     let source = match (&kind, &*model) {
         (JobKind::Cv(_), _) => Source::Cv,
-        (_, Some(m)) => Source::Model(crate::prelabel::ProposalSource::name(m)),
+        (_, Some(m)) => Source::model(&crate::prelabel::ProposalSource::name(m)),
         (_, None) => Source::Cv,
     };
     let (mut added, mut failed) = (0usize, 0usize);
@@ -393,7 +472,6 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AnnState, Rect};
     use crate::prelabel::Level;
     use crate::prelabel::model::rec::Reading;
 

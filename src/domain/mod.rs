@@ -95,6 +95,16 @@ pub enum Source {
 }
 
 impl Source {
+    /// A model source by name; a name that already carries the `model:` prefix (as model specs
+    /// write it) is not prefixed twice.
+    pub fn model(name: &str) -> Source {
+        let mut name = name;
+        while let Some(rest) = name.strip_prefix("model:") {
+            name = rest;
+        }
+        Source::Model(name.to_string())
+    }
+
     pub fn is_machine(&self) -> bool {
         matches!(self, Source::Cv | Source::Model(_))
     }
@@ -131,8 +141,9 @@ impl std::str::FromStr for Source {
             "manual" => Ok(Source::Manual),
             "cv" => Ok(Source::Cv),
             "import" => Ok(Source::Import),
+            // earlier versions stored "model:model:NAME"; read it as the model it names
             _ => match s.strip_prefix("model:") {
-                Some(name) if !name.is_empty() => Ok(Source::Model(name.to_string())),
+                Some(name) if !name.trim_start_matches("model:").is_empty() => Ok(Source::model(name)),
                 _ => Err(format!("unknown source '{s}' (expected manual, cv, import or model:<name>)")),
             },
         }
@@ -261,6 +272,10 @@ mod tests {
             assert_eq!(text.parse::<Source>().unwrap(), s);
         }
         assert!("model:".parse::<Source>().is_err());
+        assert!("model:model:".parse::<Source>().is_err());
+        // the prefix is never doubled, and rows written doubled by earlier versions read right
+        assert_eq!(Source::model("model:ppocr-v6-small").to_string(), "model:ppocr-v6-small");
+        assert_eq!("model:model:ppocr-v6-small".parse::<Source>().unwrap(), Source::model("ppocr-v6-small"));
         assert!("robot".parse::<Source>().is_err());
     }
 

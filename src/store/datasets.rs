@@ -58,7 +58,7 @@ impl Store {
                 Some(rusqlite::ErrorCode::ConstraintViolation) => {
                     StoreError::Conflict(format!("dataset version {} was recorded meanwhile; export again", v.number))
                 }
-                _ => StoreError::Sqlite(e),
+                _ => StoreError::from(e),
             })?;
         Ok(())
     }

@@ -22,14 +22,42 @@ pub struct NewEdit {
     pub changes: Vec<Change>,
 }
 
+/// A condition checked inside an edit's own write transaction, so that no other process can
+/// make it false between the check and the write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// The document has no boxes at all (importers never merge into existing work).
+    DocumentHasNoBoxes(DocId),
+}
+
 impl Store {
     /// Applies an edit atomically. When this returns `Ok`, the edit is durable on disk.
     /// Fails with `Conflict` (changing nothing) if a row no longer matches its `before`.
     pub fn apply(&mut self, edit: NewEdit) -> Result<Edit> {
+        self.apply_inner(edit, None)?.ok_or_else(|| StoreError::Invalid("an unguarded edit was refused".into()))
+    }
+
+    /// Applies an edit only if `guard` holds when its transaction has the write lock; returns
+    /// `None` (writing nothing) when it does not.
+    pub fn apply_guarded(&mut self, edit: NewEdit, guard: Guard) -> Result<Option<Edit>> {
+        self.apply_inner(edit, Some(guard))
+    }
+
+    fn apply_inner(&mut self, edit: NewEdit, guard: Option<Guard>) -> Result<Option<Edit>> {
         if let Some(doc) = edit.doc {
             self.check_doc(doc)?;
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match guard {
+            None => {}
+            Some(Guard::DocumentHasNoBoxes(doc)) => {
+                let boxes: i64 =
+                    tx.query_row("SELECT count(*) FROM annotations WHERE doc_id=?1", [doc.0], |r| r.get(0))?;
+                if boxes > 0 {
+                    return Ok(None);
+                }
+            }
+        }
         let mut applied = Vec::with_capacity(edit.changes.len());
         // Negative ids are placeholders for rows inserted earlier in this same edit.
         let mut placeholders: HashMap<i64, i64> = HashMap::new();
@@ -49,7 +77,7 @@ impl Store {
         )?;
         let id = EditId(tx.last_insert_rowid());
         tx.commit()?;
-        Ok(Edit {
+        Ok(Some(Edit {
             id,
             ts_ms: edit.ts_ms,
             user: edit.user,
@@ -57,7 +85,7 @@ impl Store {
             action: edit.action,
             kind: edit.kind,
             changes: applied,
-        })
+        }))
     }
 
     pub fn edit(&self, id: EditId) -> Result<Edit> {
@@ -231,7 +259,7 @@ fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
                         Some(rusqlite::ErrorCode::ConstraintViolation) => {
                             StoreError::Invalid(format!("a label named '{}' already exists", l.name))
                         }
-                        _ => StoreError::Sqlite(e),
+                        _ => StoreError::from(e),
                     })?;
                     if id.is_none() {
                         l.id = LabelId(tx.last_insert_rowid());

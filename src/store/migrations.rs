@@ -260,3 +260,87 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 
 /// The schema version this build of Facture writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// What the migrations up to `version` create: tables, and columns added to earlier tables.
+struct Shape {
+    /// (version that creates it, table)
+    tables: Vec<(i64, String)>,
+    /// (version that adds it, table, column)
+    columns: Vec<(i64, String, String)>,
+}
+
+fn shape() -> Shape {
+    let mut tables = Vec::new();
+    let mut columns = Vec::new();
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        let words: Vec<&str> = sql.split(|c: char| c.is_whitespace() || c == '(' || c == ';').collect();
+        let words: Vec<&str> = words.into_iter().filter(|w| !w.is_empty()).collect();
+        for w in words.windows(6) {
+            if w[0] == "ALTER" && w[1] == "TABLE" && w[3] == "ADD" && w[4] == "COLUMN" {
+                columns.push((version, w[2].to_string(), w[5].to_string()));
+            }
+        }
+        for w in words.windows(3) {
+            if w[0] == "CREATE" && w[1] == "TABLE" {
+                tables.push((version, w[2].to_string()));
+            }
+        }
+    }
+    Shape { tables, columns }
+}
+
+/// Whether a file's tables are those of schema `version`: every table and added column of
+/// that version and none of a later one (a file whose `user_version` was set back, or
+/// edited by another tool, is refused instead of being migrated into a broken state).
+/// The outer error is a database failure; the inner one describes the mismatch.
+pub(crate) fn check_shape<E>(
+    version: i64,
+    present: &[String],
+    mut columns_of: impl FnMut(&str) -> Result<Vec<String>, E>,
+) -> Result<Result<(), String>, E> {
+    let shape = shape();
+    for (v, table) in &shape.tables {
+        let there = present.iter().any(|t| t == table);
+        if *v <= version && !there {
+            return Ok(Err(format!("table {table} of version {v} is missing")));
+        }
+        if *v > version && there {
+            return Ok(Err(format!("table {table} belongs to the later version {v}")));
+        }
+    }
+    for (v, table, column) in &shape.columns {
+        if !present.iter().any(|t| t == table) {
+            continue;
+        }
+        let there = columns_of(table)?.iter().any(|c| c == column);
+        if *v <= version && !there {
+            return Ok(Err(format!("column {table}.{column} of version {v} is missing")));
+        }
+        if *v > version && there {
+            return Ok(Err(format!("column {table}.{column} belongs to the later version {v}")));
+        }
+    }
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shape_knows_every_table_and_added_column() {
+        let s = shape();
+        assert!(s.tables.contains(&(1, "edits".to_string())));
+        assert!(s.tables.contains(&(2, "review_rounds".to_string())));
+        assert!(s.tables.contains(&(5, "stats_doc_time".to_string())));
+        assert!(s.columns.contains(&(2, "documents".to_string(), "reviewer".to_string())));
+        let v1: Vec<String> = s.tables.iter().filter(|t| t.0 == 1).map(|t| t.1.clone()).collect();
+        let no_cols = |_: &str| Ok::<_, ()>(vec!["reviewer".to_string()]);
+        // version 1's tables with version 2's column: set back
+        assert!(check_shape(1, &v1, no_cols).unwrap().unwrap_err().contains("documents.reviewer"));
+        let all: Vec<String> = s.tables.iter().map(|t| t.1.clone()).collect();
+        assert!(check_shape(1, &all, no_cols).unwrap().unwrap_err().contains("later version 2"));
+        assert_eq!(check_shape(LATEST_VERSION, &all, no_cols).unwrap(), Ok(()));
+    }
+}

@@ -3,6 +3,7 @@
 
 mod datasets;
 mod edits;
+mod error;
 mod migrations;
 mod queries;
 mod review;
@@ -12,44 +13,17 @@ pub mod stats;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use error::classify;
 
 pub use datasets::DatasetVersion;
-pub use edits::NewEdit;
+pub use edits::{Guard, NewEdit};
+pub use error::{Result, StoreError};
 pub use migrations::LATEST_VERSION;
 pub use queries::{DocFilter, NewDocument};
 
 use crate::domain::{DocId, EditId};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{path}: no such workspace file")]
-    NotFound { path: PathBuf },
-    #[error(
-        "{path}: written by a newer Facture (schema version {found}, this build knows up to {supported}); \
-         update Facture to open it — nothing was changed"
-    )]
-    NewerSchema { path: PathBuf, found: i64, supported: i64 },
-    #[error(
-        "{path}: the workspace is locked by another process (another Facture window or command?); \
-         close it and try again — nothing was changed"
-    )]
-    Locked { path: PathBuf },
-    #[error("{path}: not a Facture workspace ({reason})")]
-    NotAWorkspace { path: PathBuf, reason: String },
-    #[error("{what} {id} does not exist")]
-    Missing { what: &'static str, id: i64 },
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("corrupt record in the workspace: {0}")]
-    Corrupt(String),
-}
-
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// How long to wait for another process's write lock before giving up.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(2500);
@@ -58,11 +32,12 @@ const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(2500);
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store").field("path", &self.path).field("read_only", &self.read_only).finish()
     }
 }
 
@@ -72,13 +47,22 @@ impl Store {
         if path.exists() {
             return Err(StoreError::Invalid(format!("{}: already exists", path.display())));
         }
-        let conn = Connection::open(path)?;
+        let conn = Connection::open(path).map_err(|e| classify(e, path))?;
         Self::init(conn, Some(path.to_path_buf()), DEFAULT_BUSY_TIMEOUT)
     }
 
-    /// Opens an existing workspace, migrating it to the latest schema.
+    /// Opens an existing workspace for reading and writing, migrating it to the latest schema.
     pub fn open(path: &Path) -> Result<Store> {
         Self::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// Opens a workspace for writing after SQLite's own check that the file is sound: a damaged
+    /// file is refused before anything is written to it (a write into a damaged file can spread
+    /// the damage to pages that were still good). Costs one read of the file (~0.7 s per 500 MB).
+    pub fn open_verified(path: &Path) -> Result<Store> {
+        let store = Self::open(path)?;
+        store.verify()?;
+        Ok(store)
     }
 
     /// Opens a workspace, creating it when the file does not exist yet.
@@ -95,9 +79,125 @@ impl Store {
         Self::init(conn, Some(path.to_path_buf()), busy_timeout)
     }
 
+    /// Opens a workspace that cannot be written (a read-only disk or file, a full disk) for
+    /// reading. Nothing is migrated; a workspace that needs migrating must first be opened
+    /// where it can be written.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound { path: path.to_path_buf() });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let attempt = |uri: String| -> Result<Store> {
+            let conn = Connection::open_with_flags(uri, flags).map_err(|e| classify(e, path))?;
+            Self::init_read_only(conn, path)
+        };
+        match attempt(file_uri(path, "mode=ro")) {
+            Ok(store) => Ok(store),
+            // A WAL workspace read-only needs its -shm file, which a read-only folder (or a
+            // full disk) cannot give it. Without unsaved WAL content the file alone is the
+            // whole workspace, and `immutable` reads it without any side file.
+            Err(e) if e.is_unwritable() && !has_wal_content(path) => attempt(file_uri(path, "immutable=1")),
+            Err(e) if e.is_unwritable() => Err(StoreError::CannotOpen {
+                path: path.to_path_buf(),
+                detail: "it cannot be written here and its -wal file holds changes not yet merged into it; \
+                         copy it together with its -wal file to a writable disk and open it there"
+                    .into(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens for a command that only reads: read-write when possible, else read-only (a
+    /// read-only or full disk must not keep anyone from reading their work).
+    pub fn open_for_reading(path: &Path) -> Result<Store> {
+        match Self::open(path) {
+            Ok(store) => Ok(store),
+            Err(e) if e.is_unwritable() => Self::open_read_only(path).map_err(|ro| match ro {
+                // the read-only attempt's reason is the more useful one only when it says more
+                StoreError::CannotOpen { .. } => e,
+                other => other,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A throw-away workspace in memory, for tests and benchmarks.
     pub fn open_in_memory() -> Result<Store> {
         Self::init(Connection::open_in_memory()?, None, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// A private in-memory copy of this workspace, writable, for work that keeps derived caches
+    /// (stats) on a workspace that cannot be written. Changes to it are never saved.
+    pub fn copy_to_memory(&self) -> Result<Store> {
+        let mut mem = Connection::open_in_memory()?;
+        {
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut mem)?;
+            backup.run_to_completion(4096, Duration::ZERO, None)?;
+        }
+        mem.execute_batch("PRAGMA foreign_keys=ON;")?;
+        Ok(Store { conn: mem, path: self.path.clone(), read_only: false })
+    }
+
+    /// Whether this connection can only read.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// SQLite's quick check of every page: `Damaged` with SQLite's first complaint if the file
+    /// is malformed.
+    pub fn verify(&self) -> Result<()> {
+        let damaged = |detail: String| StoreError::Damaged { path: self.path.clone(), detail };
+        let first: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|e| StoreError::from(e).with_path(self.path.as_deref().unwrap_or(Path::new(":memory:"))))?;
+        if first == "ok" { Ok(()) } else { Err(damaged(first)) }
+    }
+
+    /// Checks that an existing file is a Facture workspace whose tables match its version.
+    fn check_schema(conn: &Connection, shown: &Path, version: i64) -> Result<()> {
+        let fail = |e: rusqlite::Error| classify(e, shown);
+        if version > LATEST_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: shown.to_path_buf(),
+                found: version,
+                supported: LATEST_VERSION,
+            });
+        }
+        let tables = table_names(conn).map_err(fail)?;
+        if version == 0 && tables.is_empty() {
+            return Ok(()); // a new, empty file
+        }
+        let has_meta = tables.iter().any(|t| t == "meta")
+            && conn
+                .query_row("SELECT count(*) FROM meta WHERE key='workspace_id'", [], |r| r.get::<_, i64>(0))
+                .map_err(fail)?
+                > 0;
+        if !has_meta {
+            let reason = if tables.is_empty() { "it has no tables" } else { "its tables are another program's" };
+            return Err(StoreError::NotAWorkspace { path: shown.to_path_buf(), reason: reason.into() });
+        }
+        let mismatch = |detail: String| StoreError::SchemaMismatch { path: shown.to_path_buf(), version, detail };
+        let columns = |table: &str| table_columns(conn, table).map_err(fail);
+        match migrations::check_shape(version, &tables, columns)? {
+            Ok(()) => Ok(()),
+            Err(detail) => Err(mismatch(detail)),
+        }
+    }
+
+    fn init_read_only(conn: Connection, path: &Path) -> Result<Store> {
+        let fail = |e: rusqlite::Error| classify(e, path);
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
+        Self::check_schema(&conn, path, version)?;
+        if version < LATEST_VERSION {
+            return Err(StoreError::Invalid(format!(
+                "{}: written by an older Facture and cannot be upgraded here (it cannot be written); open it \
+                 once where it can be written",
+                path.display()
+            )));
+        }
+        conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(fail)?;
+        Ok(Store { conn, path: Some(path.to_path_buf()), read_only: true })
     }
 
     fn init(conn: Connection, path: Option<PathBuf>, busy_timeout: Duration) -> Result<Store> {
@@ -106,20 +206,7 @@ impl Store {
         conn.busy_timeout(busy_timeout).map_err(fail)?;
         // Reading the version first means a newer or foreign file is refused before we write anything.
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
-        if version > LATEST_VERSION {
-            return Err(StoreError::NewerSchema { path: shown, found: version, supported: LATEST_VERSION });
-        }
-        if version > 0 || has_tables(&conn).map_err(fail)? {
-            let is_ours: bool = conn
-                .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='edits'", [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map_err(fail)?
-                > 0;
-            if !is_ours {
-                return Err(StoreError::NotAWorkspace { path: shown, reason: "it has no Facture tables".into() });
-            }
-        }
+        Self::check_schema(&conn, &shown, version)?;
         if path.is_some() {
             let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(fail)?;
             if !mode.eq_ignore_ascii_case("wal") {
@@ -129,10 +216,11 @@ impl Store {
             conn.execute_batch("PRAGMA synchronous=FULL;").map_err(fail)?;
         }
         conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(fail)?;
-        let mut store = Store { conn, path };
+        let mut store = Store { conn, path, read_only: false };
         store.migrate(version).map_err(|e| match e {
-            StoreError::Sqlite(e) => classify(e, &shown),
-            other => other,
+            // the shape matched, so a failing migration means the file was changed under us
+            StoreError::Database(detail) => StoreError::SchemaMismatch { path: shown.clone(), version, detail },
+            other => other.with_path(&shown),
         })?;
         Ok(store)
     }
@@ -174,19 +262,34 @@ impl Store {
     }
 }
 
-fn has_tables(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map(|n| n > 0)
+fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")?;
+    stmt.query_map([], |r| r.get(0))?.collect()
 }
 
-/// Turns SQLite's codes into the cases callers act on.
-fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
-    let path = path.to_path_buf();
-    match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked { path },
-        Some(ErrorCode::NotADatabase) => StoreError::NotAWorkspace { path, reason: "not an SQLite database".into() },
-        Some(ErrorCode::DatabaseCorrupt) => {
-            StoreError::NotAWorkspace { path, reason: "the database is corrupt".into() }
+fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    stmt.query_map([table], |r| r.get(0))?.collect()
+}
+
+/// Whether a workspace's `-wal` file exists and holds anything.
+fn has_wal_content(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(PathBuf::from(wal)).is_ok_and(|m| m.len() > 0)
+}
+
+/// An SQLite URI for a file path with one query parameter (`?`, `#` and `%` escaped).
+fn file_uri(path: &Path, param: &str) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::from("file:");
+    for c in abs.to_string_lossy().chars() {
+        match c {
+            '?' | '#' | '%' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
         }
-        _ => StoreError::Sqlite(e),
     }
+    out.push('?');
+    out.push_str(param);
+    out
 }

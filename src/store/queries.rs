@@ -75,7 +75,7 @@ impl Store {
                 Some(rusqlite::ErrorCode::ConstraintViolation) => {
                     StoreError::Invalid(format!("a user named '{name}' already exists"))
                 }
-                _ => StoreError::Sqlite(e),
+                _ => StoreError::from(e),
             })?;
         Ok(User { id: UserId(self.conn.last_insert_rowid()), name: name.to_string(), role })
     }
@@ -129,6 +129,25 @@ impl Store {
             params![d.path, d.sha256, d.page, d.width, d.height, now],
         )?;
         Ok((n == 1).then(|| DocId(self.conn.last_insert_rowid())))
+    }
+
+    /// Adds the pages of one file in one transaction, so they are all there or none is. Returns,
+    /// per page, its new id, or `None` where that (hash, page) was already in the workspace.
+    pub fn add_pages(&mut self, pages: &[NewDocument], now: TimestampMs) -> Result<Vec<Option<DocId>>> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut ids = Vec::with_capacity(pages.len());
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6) ON CONFLICT(sha256, page) DO NOTHING",
+            )?;
+            for d in pages {
+                let n = ins.execute(params![d.path, d.sha256, d.page, d.width, d.height, now])?;
+                ids.push((n == 1).then(|| DocId(tx.last_insert_rowid())));
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
     }
 
     pub fn document(&self, id: DocId) -> Result<Document> {

@@ -625,12 +625,15 @@ impl Annotator {
     /// Searches a folder for moved images of this workspace by content hash.
     pub fn relink_folder(&mut self, dir: &Path) {
         match crate::app::import::relink_dir(self.session.store_mut(), dir) {
-            Ok(0) => {
+            Ok(r) if r.relinked == 0 => {
                 self.relink_message = Some(format!("no image in {} matches a missing file's content", dir.display()))
             }
-            Ok(n) => {
+            Ok(r) => {
                 self.relink_message = None;
-                self.status = Status::Info(format!("re-linked {n} file(s) found in {}", dir.display()));
+                let left =
+                    if r.still_missing > 0 { format!("; {} still missing", r.still_missing) } else { String::new() };
+                self.status =
+                    Status::Info(format!("re-linked {} file(s) found in {}{left}", r.relinked, dir.display()));
                 self.refresh_current_doc();
                 self.refresh_queue();
                 self.reload_page();

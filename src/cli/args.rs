@@ -1,0 +1,313 @@
+//! The command line's grammar (clap types only; `cli::run` dispatches).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "facture", version, about = "Annotate scanned invoices for document-AI training data")]
+pub struct Cli {
+    /// Workspace to open in the window (default: the demo workspace, created on first run).
+    pub workspace: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Open a workspace in the window (also one whose name looks like a command).
+    Open { workspace: PathBuf },
+    /// Create a new, empty workspace with the default invoice schema.
+    Init { workspace: PathBuf },
+    /// Import page images (PNG, JPEG, TIFF incl. multi-page, BMP, WebP) from files and folders.
+    Import {
+        workspace: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Render synthetic scanned invoices with exact ground-truth JSON beside each image.
+    Synth {
+        #[arg(long, default_value_t = 10)]
+        count: u32,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// List or add users.
+    Users {
+        workspace: PathBuf,
+        #[command(subcommand)]
+        action: UsersCmd,
+    },
+    /// Show the label schema.
+    Labels {
+        workspace: PathBuf,
+        #[command(subcommand)]
+        action: LabelsCmd,
+    },
+    /// List documents with their status.
+    Docs { workspace: PathBuf },
+    /// Export a versioned dataset (accepted documents, or all with --all), or reproduce one.
+    Export {
+        workspace: PathBuf,
+        /// coco, yolo, voc, funsd, ppocr, ppocr-kie, csv, facture-json, labelstudio
+        #[arg(long, default_value = "facture-json", required_unless_present = "version")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Export every document, not only accepted ones.
+        #[arg(long)]
+        all: bool,
+        /// Train/val/test split, e.g. 80,10,10 (stratified by vendor).
+        #[arg(long)]
+        split: Option<String>,
+        /// Seed of the split and of augmentation.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Symlink images instead of copying them.
+        #[arg(long)]
+        link_images: bool,
+        /// Augmented copies per image (flips, small rotations, scaling, crops, noise).
+        #[arg(long)]
+        augment: Option<u32>,
+        /// Reproduce recorded dataset version N byte for byte instead.
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Import a dataset made with another tool into the workspace.
+    ImportDataset {
+        workspace: PathBuf,
+        /// coco, yolo, voc, funsd, ppocr, csv, labelstudio, labelstudio-min, facture-json
+        #[arg(long)]
+        format: String,
+        path: PathBuf,
+        /// Another folder the dataset's images may be taken from (images are otherwise taken
+        /// only from inside the dataset's own folder). Repeatable.
+        #[arg(long = "images", value_name = "DIR")]
+        images: Vec<PathBuf>,
+    },
+    /// List recorded dataset versions and what changed between them.
+    Versions { workspace: PathBuf },
+    /// Load ground-truth JSONs (with their images, from inside DIR) as annotations.
+    ImportGt { workspace: PathBuf, dir: PathBuf },
+    /// Add pre-annotation suggestions (CV proposals or the OCR model) to documents.
+    Prelabel {
+        workspace: PathBuf,
+        /// cv or model
+        #[arg(long)]
+        source: String,
+        /// One document (default: every document still being annotated).
+        #[arg(long, conflicts_with = "all")]
+        doc: Option<i64>,
+        /// Every document still being annotated, whoever it is assigned to (the default).
+        #[arg(long)]
+        all: bool,
+        /// Record the suggestions as this person's (undoable in their window); by default they
+        /// are machine work, recorded under no person.
+        #[arg(long)]
+        user: Option<String>,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Turn suggestions into annotations, recorded as USER's accepts (undoable in the window).
+    Accept {
+        workspace: PathBuf,
+        /// Which suggestions: cv, model, or any
+        #[arg(long)]
+        source: String,
+        /// One document (default: every document still being annotated).
+        #[arg(long, conflicts_with = "all")]
+        doc: Option<i64>,
+        /// Every document still being annotated (the default).
+        #[arg(long)]
+        all: bool,
+        /// Only suggestions whose confidence is at least this (0–1).
+        #[arg(long, default_value_t = 0.0)]
+        min_score: f32,
+        /// The person accepting (annotator of the documents, or a lead).
+        #[arg(long)]
+        user: String,
+    },
+    /// Score a pre-annotation source against ground-truth JSONs (images beside them).
+    Eval {
+        #[arg(long)]
+        gt: PathBuf,
+        /// cv or model
+        #[arg(long)]
+        source: String,
+        #[arg(long, default_value_t = 0.5)]
+        iou: f32,
+        /// One machine-readable JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Throughput and accuracy per person, from the workspace's own edit log.
+    Stats {
+        workspace: PathBuf,
+        /// First day, YYYY-MM-DD (UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (UTC), included.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Targets per annotator or for everyone (leads): shown as met/missed in the stats.
+    Objectives {
+        workspace: PathBuf,
+        #[command(subcommand)]
+        action: ObjectivesCmd,
+    },
+    /// Generate a large, realistic workspace (for benchmarks and trying the stats panel).
+    SynthWorkspace {
+        workspace: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        users: usize,
+        #[arg(long, default_value_t = 2000)]
+        documents: usize,
+        #[arg(long, default_value_t = 50_000)]
+        annotations: usize,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Review queue and review history, for scripting.
+    Review {
+        workspace: PathBuf,
+        #[command(subcommand)]
+        action: ReviewCmd,
+    },
+    /// Find moved image files under DIR by content hash and point the workspace at them.
+    Relink { workspace: PathBuf, dir: PathBuf },
+    /// Applies COUNT scripted edits through the command layer, printing "ack N" after each
+    /// durable edit (used by the crash test).
+    #[command(hide = true)]
+    ScriptEdits {
+        workspace: PathBuf,
+        #[arg(long)]
+        doc: i64,
+        #[arg(long)]
+        count: u32,
+        #[arg(long, default_value = "alice")]
+        user: String,
+    },
+}
+
+impl Cmd {
+    /// The workspace the command works on, if any (named in errors about the workspace).
+    pub fn workspace(&self) -> Option<&std::path::Path> {
+        use Cmd::*;
+        match self {
+            Open { workspace }
+            | Init { workspace }
+            | Import { workspace, .. }
+            | Users { workspace, .. }
+            | Labels { workspace, .. }
+            | Docs { workspace }
+            | Export { workspace, .. }
+            | ImportDataset { workspace, .. }
+            | Versions { workspace }
+            | ImportGt { workspace, .. }
+            | Prelabel { workspace, .. }
+            | Accept { workspace, .. }
+            | Stats { workspace, .. }
+            | Objectives { workspace, .. }
+            | SynthWorkspace { workspace, .. }
+            | Review { workspace, .. }
+            | Relink { workspace, .. }
+            | ScriptEdits { workspace, .. } => Some(workspace),
+            Synth { .. } | Eval { .. } => None,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum UsersCmd {
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+    List,
+}
+
+/// Where the OCR model pass finds ONNX Runtime and its models (defaults: provisioned at build).
+#[derive(clap::Args, Clone, Default)]
+pub struct ModelArgs {
+    /// Path to libonnxruntime (else ORT_DYLIB_PATH, else the build-time copy).
+    #[arg(long)]
+    pub ort_lib: Option<PathBuf>,
+    /// Directory with the ONNX models (and optionally facture-models.json).
+    #[arg(long)]
+    pub model_dir: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    pub fn config(&self) -> crate::prelabel::model::ModelConfig {
+        crate::prelabel::model::ModelConfig {
+            ort_lib: self.ort_lib.clone(),
+            model_dir: self.model_dir.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum ReviewCmd {
+    /// Submitted documents waiting for review, oldest first.
+    List {
+        /// Only this annotator's documents.
+        #[arg(long)]
+        annotator: Option<String>,
+        /// Only documents with a box of this label.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Every review round of a document with its verdicts and comments.
+    Show { doc: i64 },
+}
+
+#[derive(Subcommand)]
+pub enum ObjectivesCmd {
+    /// Set a target, e.g. `set boxes_per_hour '>=' 40 --lead lea` (ratios as fractions: 0.9).
+    Set {
+        metric: String,
+        /// >= or <=
+        op: String,
+        target: f64,
+        /// Only for this person (default: everyone).
+        #[arg(long)]
+        user: Option<String>,
+        /// The lead setting it.
+        #[arg(long)]
+        lead: String,
+    },
+    Remove {
+        metric: String,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        lead: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum LabelsCmd {
+    List,
+}
+
+/// Every subcommand's name as typed (for "did you mean" when a word is not one).
+pub fn command_names() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command().get_subcommands().filter(|c| !c.is_hide_set()).map(|c| c.get_name().to_string()).collect()
+}

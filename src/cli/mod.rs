@@ -1,0 +1,334 @@
+//! The command line: a contract scripts can trust. A command that did not do everything it
+//! was asked exits non-zero; every error is one line on stderr (`facture: …`) naming the file
+//! and what to do; nothing panics when its output is closed (`facture docs WS | head -1`).
+
+mod args;
+mod data;
+mod people;
+mod prelabel;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+
+pub use args::{Cli, Cmd, command_names};
+
+use crate::store::{Store, StoreError};
+
+/// Writes one line to stdout; a closed pipe ends the command quietly (see [`main`]).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?;
+    }};
+}
+pub(crate) use say;
+
+/// One line on stderr. Errors writing it are ignored: there is nowhere left to report them.
+pub(crate) fn warn(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "facture: {line}");
+}
+
+/// The command did part of what was asked and has already reported, one line each on stderr,
+/// what it could not do; the process exits non-zero without another line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Reported(pub String);
+
+/// Reports each failure on its own line; an error (exit non-zero) when there were any.
+pub(crate) fn report_failures<P: std::fmt::Display>(failures: &[(P, String)], what: &str) -> Result<()> {
+    for (item, reason) in failures {
+        // most reasons start with the path already; do not say it twice
+        let item = item.to_string();
+        if reason.starts_with(&item) { warn(reason) } else { warn(format_args!("{item}: {reason}")) }
+    }
+    if failures.is_empty() { Ok(()) } else { Err(Reported(format!("{} {what} failed", failures.len())).into()) }
+}
+
+/// Opens a workspace for a command that writes: refused when SQLite finds it damaged.
+pub(crate) fn open_write(ws: &Path) -> Result<Store> {
+    Ok(Store::open_verified(ws)?)
+}
+
+/// Opens a workspace for a command that only reads: read-only when it cannot be written.
+pub(crate) fn open_read(ws: &Path) -> Result<Store> {
+    Ok(Store::open_for_reading(ws)?)
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    let workspace = cli.command.as_ref().and_then(Cmd::workspace).map(Path::to_path_buf);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        // the reader closed the pipe: it has what it wanted, and there is no one to tell
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Reported>().is_some() => ExitCode::FAILURE,
+        Err(e) => {
+            warn(one_line(&e, workspace.as_deref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// The error and its causes as one line: a cause whose text the line already holds is not
+/// repeated, multi-line texts are folded, and a store error that does not name its file gets
+/// the workspace's path in front.
+pub fn one_line(e: &anyhow::Error, workspace: Option<&Path>) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text: Vec<String> =
+            cause.to_string().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+        let text = text.join(" ");
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if line.is_empty() {
+            line = text;
+        } else {
+            line = format!("{line}: {text}");
+        }
+    }
+    // errors about the workspace file that do not name it themselves
+    let about_workspace = e.chain().any(|c| {
+        matches!(
+            store_error(c),
+            Some(
+                StoreError::Busy
+                    | StoreError::ReadOnly
+                    | StoreError::DiskFull
+                    | StoreError::Io(_)
+                    | StoreError::Database(_)
+                    | StoreError::Corrupt(_)
+                    | StoreError::Damaged { path: None, .. }
+            )
+        )
+    });
+    if let Some(ws) = workspace
+        && about_workspace
+    {
+        let shown = ws.display().to_string();
+        if !line.contains(&shown) {
+            line = format!("{shown}: {line}");
+        }
+    }
+    line
+}
+
+/// The store error inside `e`, also when a layer above wraps it transparently.
+fn store_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a StoreError> {
+    use crate::app::{CommandError, dataset::ImportError, export::ExportError, stats::StatsError};
+    if let Some(s) = e.downcast_ref::<StoreError>() {
+        Some(s)
+    } else if let Some(CommandError::Store(s)) = e.downcast_ref::<CommandError>() {
+        Some(s)
+    } else if let Some(ExportError::Store(s)) = e.downcast_ref::<ExportError>() {
+        Some(s)
+    } else if let Some(ImportError::Store(s)) = e.downcast_ref::<ImportError>() {
+        Some(s)
+    } else if let Some(StatsError::Store(s)) = e.downcast_ref::<StatsError>() {
+        Some(s)
+    } else {
+        None
+    }
+}
+
+/// clap's errors, one line (its usage block goes; `--help` still prints in full).
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let text = e.render().to_string();
+    let usage = text.lines().find_map(|l| l.trim().strip_prefix("Usage: ")).unwrap_or("facture --help").to_string();
+    let body: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let body = body.join(" ");
+    let body = body.trim_start_matches("error: ").trim();
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand || body.is_empty() {
+        warn(format_args!("incomplete command; usage: {usage} (see --help)"));
+    } else {
+        warn(format_args!("{body} (usage: {usage})"));
+    }
+    ExitCode::from(2)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let Some(cmd) = cli.command else {
+        if let Some(p) = &cli.workspace {
+            not_a_command(p)?;
+        }
+        return open_window(cli.workspace, &cli.model);
+    };
+    match cmd {
+        Cmd::Open { workspace } => open_window(Some(workspace), &cli.model),
+        Cmd::Init { workspace } => {
+            Store::create(&workspace)?;
+            say!("created {}", workspace.display());
+            Ok(())
+        }
+        Cmd::Import { workspace, paths } => data::import(&workspace, &paths),
+        Cmd::ImportGt { workspace, dir } => data::import_gt(&workspace, &dir),
+        Cmd::ImportDataset { workspace, format, path, images } => {
+            data::import_dataset(&workspace, &format, &path, &images)
+        }
+        Cmd::Relink { workspace, dir } => data::relink(&workspace, &dir),
+        Cmd::Export { workspace, format, out, all, split, seed, link_images, augment, version } => {
+            let opts = data::ExportArgs { format, out, all, split, seed, link_images, augment, version };
+            data::export(&workspace, opts)
+        }
+        Cmd::Versions { workspace } => data::versions(&workspace),
+        Cmd::Docs { workspace } => people::docs(&workspace),
+        Cmd::Users { workspace, action } => people::users(&workspace, action),
+        Cmd::Labels { workspace, action: args::LabelsCmd::List } => people::labels(&workspace),
+        Cmd::Review { workspace, action } => people::review(&workspace, action),
+        Cmd::Objectives { workspace, action } => people::objectives(&workspace, action),
+        Cmd::Stats { workspace, from, to, csv, json } => people::stats(&workspace, from, to, csv, json),
+        Cmd::Prelabel { workspace, source, doc, all: _, user, model } => {
+            prelabel::prelabel(&workspace, &source, doc, user.as_deref(), &model)
+        }
+        Cmd::Accept { workspace, source, doc, all: _, min_score, user } => {
+            prelabel::accept(&workspace, &source, doc, min_score, &user)
+        }
+        Cmd::Eval { gt, source, iou, json, model } => prelabel::eval(&gt, &source, iou, json, &model),
+        Cmd::Synth { count, out, seed } => {
+            let files = crate::synth::write_set(&out, count, seed)?;
+            say!("wrote {} invoice(s) with ground truth to {}", files.len(), out.display());
+            Ok(())
+        }
+        Cmd::SynthWorkspace { workspace, users, documents, annotations, days, seed } => {
+            let spec = crate::app::synth_workspace::SynthWorkspaceSpec {
+                users,
+                documents,
+                annotations_target: annotations,
+                days,
+                seed,
+            };
+            let report = crate::app::synth_workspace::generate(&workspace, &spec)?;
+            say!("{report:?}");
+            Ok(())
+        }
+        Cmd::ScriptEdits { workspace, doc, count, user } => {
+            people::script_edits(&workspace, crate::domain::DocId(doc), count, &user)
+        }
+    }
+}
+
+/// `facture WORD` where WORD is no file: most likely a mistyped command, not a workspace.
+fn not_a_command(p: &Path) -> Result<()> {
+    let word = p.to_string_lossy();
+    let bare = !word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    if p.exists() || !bare {
+        return Ok(());
+    }
+    let names = command_names();
+    let close = close_words(&word, &names);
+    let hint = if close.is_empty() {
+        format!("commands: {}", names.join(", "))
+    } else {
+        format!("did you mean {}?", close.join(" or "))
+    };
+    bail!("'{word}' is not a facture command ({hint}); to open a workspace file of that name: facture open {word}")
+}
+
+/// Names within a small edit distance of `word` (or that it is a prefix of), closest first.
+pub fn close_words(word: &str, names: &[String]) -> Vec<String> {
+    let word = word.to_lowercase();
+    let mut scored: Vec<(usize, &String)> = names
+        .iter()
+        .filter_map(|n| {
+            let d = edit_distance(&word, n);
+            let near = d <= 2.max(n.chars().count() / 3);
+            (near || (word.len() >= 2 && n.starts_with(&word))).then_some((d, n))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut row = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            row.push(sub.min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()]
+}
+
+fn open_window(workspace: Option<PathBuf>, model: &args::ModelArgs) -> Result<()> {
+    let (path, demo) = match workspace {
+        Some(p) => {
+            if !p.exists() {
+                bail!("{}: no such workspace (create one with `facture init {}`)", p.display(), p.display());
+            }
+            (p, false)
+        }
+        None => {
+            let dir = crate::app::demo::demo_dir()
+                .ok_or_else(|| anyhow::anyhow!("cannot find a data directory for the demo"))?;
+            warn(format_args!("opening the demo workspace in {}", dir.display()));
+            (crate::app::demo::ensure_demo_workspace(&dir, crate::app::commands::system_now_ms())?, true)
+        }
+    };
+    let panels: Vec<Box<dyn crate::ui::Extension>> = vec![
+        Box::new(crate::ui::PrelabelPanel::new(model.config())),
+        Box::new(crate::ui::DatasetPanel::new(Box::new(crate::ui::RfdDialogs))),
+    ];
+    crate::ui::run_with(crate::ui::RunOptions { workspace: path, demo }, panels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_commands_are_suggested() {
+        let names = command_names();
+        assert!(names.contains(&"import-dataset".to_string()));
+        assert!(!names.contains(&"script-edits".to_string()), "hidden commands are not offered");
+        assert_eq!(close_words("imprt", &names).first().map(String::as_str), Some("import"));
+        assert_eq!(close_words("expor", &names).first().map(String::as_str), Some("export"));
+        assert!(close_words("frobnicate", &names).is_empty());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn causes_already_in_the_line_are_not_repeated() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("{0} — nothing was imported")]
+        struct Outer(#[source] Inner);
+        #[derive(Debug, thiserror::Error)]
+        #[error("data.json:3: bad box")]
+        struct Inner;
+        let e = anyhow::Error::new(Outer(Inner));
+        assert_eq!(one_line(&e, None), "data.json:3: bad box — nothing was imported");
+        let store = anyhow::Error::new(StoreError::Busy);
+        let line = one_line(&store, Some(Path::new("/w/ws.sqlite")));
+        assert!(line.starts_with("/w/ws.sqlite: another process"), "{line}");
+        let multi = anyhow::anyhow!("first\n  second\n");
+        assert_eq!(one_line(&multi, None), "first second");
+    }
+}

@@ -1,0 +1,124 @@
+//! Pre-annotation from the command line: prelabel, accept, eval.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use super::args::ModelArgs;
+use super::{Reported, open_write, report_failures, say, warn};
+use crate::app::Session;
+use crate::domain::DocId;
+use crate::store::{DocFilter, Store};
+
+/// The documents a command works on: one, or every document still being annotated.
+fn documents(store: &Store, doc: Option<i64>) -> Result<Vec<DocId>> {
+    Ok(match doc {
+        Some(d) => vec![store.document(DocId(d))?.id],
+        None => store
+            .documents(&DocFilter::default())?
+            .into_iter()
+            .filter(|d| d.status.is_editable_by_annotator())
+            .map(|d| d.id)
+            .collect(),
+    })
+}
+
+/// A named person, who must exist (a typo must not create anyone).
+fn person(store: &Store, name: &str) -> Result<crate::domain::User> {
+    store
+        .user_by_name(name)?
+        .with_context(|| format!("no user named '{name}' in this workspace (see `facture users WORKSPACE list`)"))
+}
+
+pub fn prelabel(ws: &Path, source: &str, doc: Option<i64>, user: Option<&str>, model: &ModelArgs) -> Result<()> {
+    use crate::app::prelabel_job::{JobControl, JobEvent, JobKind, run};
+    let kind = match source {
+        "cv" => JobKind::Cv(Default::default()),
+        "model" => JobKind::Model(model.config()),
+        other => bail!("unknown source '{other}' (expected cv or model)"),
+    };
+    let store = open_write(ws)?;
+    let docs = documents(&store, doc)?;
+    let session = match user {
+        Some(name) => {
+            let u = person(&store, name)?;
+            Session::new(store, u)
+        }
+        None => Session::machine(store),
+    };
+    let (tx, rx) = crossbeam_channel::unbounded();
+    // progress is for a person watching; scripts get the summary and one line per failure
+    let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let printer = std::thread::spawn(move || {
+        let mut failed = Vec::new();
+        for ev in rx {
+            match ev {
+                JobEvent::DocFailed { doc, reason } => failed.push((format!("document {doc}"), reason)),
+                JobEvent::Progress { done, total, phase } if show_progress && phase != "done" => {
+                    let _ = {
+                        use std::io::Write as _;
+                        writeln!(std::io::stderr(), "[{}/{total}] {phase}", done + 1)
+                    };
+                }
+                _ => {}
+            }
+        }
+        failed
+    });
+    let control = JobControl::default();
+    let result = run(session, &docs, kind, &control, &tx);
+    drop(tx);
+    let failed = printer.join().unwrap_or_default();
+    let summary = result.map_err(anyhow::Error::msg)?;
+    say!("{summary}");
+    report_failures(&failed, "document(s)")
+}
+
+pub fn accept(ws: &Path, source: &str, doc: Option<i64>, min_score: f32, user: &str) -> Result<()> {
+    use crate::app::accept::{SourceFilter, accept_suggestions};
+    let filter: SourceFilter = source.parse().map_err(anyhow::Error::msg)?;
+    if !(0.0..=1.0).contains(&min_score) {
+        bail!("--min-score {min_score}: expected a confidence between 0 and 1");
+    }
+    let store = open_write(ws)?;
+    let docs = documents(&store, doc)?;
+    let u = person(&store, user)?;
+    let mut session = Session::new(store, u);
+    let report = accept_suggestions(&mut session, &docs, filter, min_score)?;
+    say!("{}", report.summary());
+    let failed: Vec<(String, String)> =
+        report.failed.iter().map(|(d, why)| (format!("document {d}"), why.clone())).collect();
+    report_failures(&failed, "document(s)")
+}
+
+pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, model: &ModelArgs) -> Result<()> {
+    if !(iou > 0.0 && iou <= 1.0) {
+        bail!("--iou {iou}: expected a threshold above 0 and at most 1");
+    }
+    let mut src: Box<dyn crate::prelabel::ProposalSource> = match source {
+        "cv" => Box::new(crate::prelabel::cv::CvSource::default()),
+        "model" => Box::new(crate::prelabel::model::ModelSource::load(&model.config())?),
+        other => bail!("unknown source '{other}' (expected cv or model)"),
+    };
+    let report = crate::prelabel::eval::evaluate(gt, src.as_mut(), iou)?;
+    if report.documents == 0 {
+        let first = report.skipped.first().map_or(String::from("no .json files"), |(_, why)| why.clone());
+        bail!(
+            "{}: nothing to evaluate: no readable ground truth with its image ({} file(s) skipped; first: {first})",
+            gt.display(),
+            report.skipped.len()
+        );
+    }
+    if json {
+        say!("{}", report.to_json());
+    } else {
+        say!("{}", report.to_table().trim_end());
+    }
+    if !report.skipped.is_empty() {
+        for (file, reason) in &report.skipped {
+            warn(format_args!("skipped {file}: {reason}"));
+        }
+        return Err(Reported(format!("{} file(s) skipped", report.skipped.len())).into());
+    }
+    Ok(())
+}
