@@ -399,3 +399,25 @@ fn a_full_disk_refuses_writes_in_one_line_and_still_reads() {
     std::fs::remove_file(&filler).unwrap();
     Store::open(&ws).unwrap().verify().unwrap();
 }
+
+#[test]
+fn a_busy_workspace_and_a_malformed_dataset_each_say_so_once() {
+    let f = fixture();
+    let ws = s(&f.ws);
+    let holder = rusqlite::Connection::open(&f.ws).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO meta VALUES ('x', 'y');").unwrap();
+    let err = fails_in_one_line(&["users", ws, "add", "zoe", "--role", "annotator"]);
+    assert!(err.starts_with(&format!("facture: {ws}: another process")), "{err}");
+    assert_eq!(err.matches("busy").count(), 1, "said once: {err}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+
+    let data = f.root.join("coco");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("annotations.json"), "{\"images\": [{\"id\": 1, \"file_name\": 7}]}").unwrap();
+    let err = fails_in_one_line(&["import-dataset", ws, "--format", "coco", s(&data)]);
+    assert!(err.contains("annotations.json") && err.contains("nothing was imported"), "{err}");
+    let reason = err.trim_end().trim_end_matches(" — nothing was imported");
+    let tail = &reason[reason.len().saturating_sub(20)..];
+    assert_eq!(err.matches(tail).count(), 1, "the reason is said once: {err}");
+}

@@ -65,11 +65,6 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens a workspace, creating it when the file does not exist yet.
-    pub fn open_or_create(path: &Path) -> Result<Store> {
-        if path.exists() { Self::open(path) } else { Self::create(path) }
-    }
-
     pub fn open_with_timeout(path: &Path, busy_timeout: Duration) -> Result<Store> {
         if !path.is_file() {
             return Err(StoreError::NotFound { path: path.to_path_buf() });

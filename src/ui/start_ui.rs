@@ -40,7 +40,10 @@ impl StartScreen {
             new_role: Role::Annotator,
             error: None,
         };
-        match Store::open_or_create(workspace) {
+        // an existing workspace is checked before anyone can write to it (a damaged file is
+        // refused with the way to recover it); a new path is created
+        let opened = if workspace.exists() { Store::open_verified(workspace) } else { Store::create(workspace) };
+        match opened {
             Ok(store) => {
                 match store.users() {
                     Ok(u) => s.users = u,
@@ -164,4 +167,30 @@ fn who_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
         }
     });
     action
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_workspace_is_refused_on_the_start_screen_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws.sqlite");
+        {
+            let mut store = Store::create(&path).unwrap();
+            for i in 0..400 {
+                store.add_user(&format!("user number {i} with a long enough name"), Role::Annotator).unwrap();
+            }
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mid = bytes.len() / 2 / 4096 * 4096;
+        bytes[mid..mid + 4096].iter_mut().enumerate().for_each(|(i, b)| *b = (i * 31 + 7) as u8);
+        std::fs::write(&path, &bytes).unwrap();
+        let s = StartScreen::open(&path, None);
+        assert!(s.store.is_none());
+        let error = s.error.unwrap_or_default();
+        assert!(error.contains("damaged") && error.contains(".recover"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
 }
