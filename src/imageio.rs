@@ -1,11 +1,15 @@
 //! Reading page images: content hash, page count and size without decoding, and decoding
-//! one page with limits, so a corrupt or gigantic file gives a clear error instead of a crash.
+//! one page with limits, so a corrupt, cut-short or gigantic file gives a clear error instead of
+//! a crash or a silently half-grey page.
 
-use std::io::{BufReader, Cursor, Read};
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
+
+/// The reason given for a file cut short, the commonest corruption (an interrupted download or copy).
+pub const TRUNCATED: &str = "truncated: the file ends before the image data does (incomplete download?)";
 
 /// Pages larger than this on either side are refused rather than risking the machine's memory.
 pub const MAX_SIDE_PX: u32 = 40_000;
@@ -106,6 +110,167 @@ fn check_size(path: &Path, width: u32, height: u32) -> Result<(), ImageError> {
     Ok(())
 }
 
+/// Decoders do not all fail on a file cut short: the JPEG decoder fills the missing part of the
+/// picture silently, the lossy WebP decoder does not need the last bytes, the PNG decoder does not
+/// need the end chunk. These checks of the file's own structure (no decoding) catch that.
+fn check_complete(path: &Path, format: ImageFormat, bytes: &[u8]) -> Result<(), ImageError> {
+    let checked = match format {
+        ImageFormat::Jpeg => check_jpeg_structure(bytes),
+        ImageFormat::Png => check_png_structure(bytes),
+        ImageFormat::WebP => check_riff_size(bytes),
+        ImageFormat::Bmp => check_bmp_rle_size(bytes),
+        // TIFF: per page, with the decoder (`check_tiff_chunks`).
+        _ => Ok(()),
+    };
+    checked.map_err(|reason| ImageError::Corrupt { path: path.into(), reason: reason.into() })
+}
+
+/// Walks a JPEG's markers: the segments up to each SOS (start of scan), then that scan's
+/// entropy-coded data up to the next marker that is neither RSTn nor a stuffed 0xFF00, and so on
+/// for every further scan (progressive files have several), until EOI. A file that runs out
+/// before EOI is truncated; bytes after EOI are allowed (many writers leave some).
+fn check_jpeg_structure(bytes: &[u8]) -> Result<(), &'static str> {
+    let mut pos = 2; // after SOI, which `guess_format` has seen
+    loop {
+        let (ff, code) = next_marker(bytes, pos)?;
+        pos = ff + 2;
+        match code {
+            0xD9 => return Ok(()),
+            // Markers without a length: TEM, RSTn, SOI; a stray 0xFF00 between segments is skipped
+            // as decoders skip it.
+            0x00 | 0x01 | 0xD0..=0xD8 => continue,
+            _ => {
+                let len = bytes.get(pos..pos + 2).ok_or(TRUNCATED)?;
+                let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+                if len < 2 {
+                    return Err("corrupt JPEG: a segment length is less than 2 bytes");
+                }
+                pos += len;
+                if pos > bytes.len() {
+                    return Err(TRUNCATED);
+                }
+                if code == 0xDA {
+                    pos = entropy_coded_end(bytes, pos)?;
+                }
+            }
+        }
+    }
+}
+
+/// The next marker at or after `pos`: (index of its first 0xFF byte after fill bytes, code).
+/// Stray bytes before it are skipped, as decoders skip them.
+fn next_marker(bytes: &[u8], pos: usize) -> Result<(usize, u8), &'static str> {
+    let rest = bytes.get(pos..).ok_or(TRUNCATED)?;
+    let mut ff = pos + rest.iter().position(|&b| b == 0xFF).ok_or(TRUNCATED)?;
+    // 0xFF fill bytes may precede any marker.
+    while bytes.get(ff + 1) == Some(&0xFF) {
+        ff += 1;
+    }
+    let code = *bytes.get(ff + 1).ok_or(TRUNCATED)?;
+    Ok((ff, code))
+}
+
+/// Where a scan's entropy-coded data starting at `pos` ends: at the first marker that is not RSTn
+/// (restart markers sit inside the data) and not 0xFF00 (a stuffed 0xFF data byte).
+fn entropy_coded_end(bytes: &[u8], mut pos: usize) -> Result<usize, &'static str> {
+    loop {
+        let (ff, code) = next_marker(bytes, pos)?;
+        match code {
+            0x00 | 0xD0..=0xD7 => pos = ff + 2,
+            _ => return Ok(ff),
+        }
+    }
+}
+
+/// Walks a PNG's chunks up to IEND: the decoder stops at the last image data it needs, so a file
+/// that ends inside or before the IEND chunk would otherwise pass.
+fn check_png_structure(bytes: &[u8]) -> Result<(), &'static str> {
+    let mut pos = 8; // after the signature, which `guess_format` has seen
+    loop {
+        let head = bytes.get(pos..pos + 8).ok_or(TRUNCATED)?;
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        // length, type, data, CRC
+        let end = pos.checked_add(len).and_then(|e| e.checked_add(12)).ok_or(TRUNCATED)?;
+        if end > bytes.len() {
+            return Err(TRUNCATED);
+        }
+        if &head[4..8] == b"IEND" {
+            return Ok(());
+        }
+        pos = end;
+    }
+}
+
+/// A WebP file is a RIFF container whose header says how long it is: the lossy decoder does not
+/// need the last bytes of its data, so a file shorter than that would otherwise pass.
+fn check_riff_size(bytes: &[u8]) -> Result<(), &'static str> {
+    let size = bytes.get(4..8).ok_or(TRUNCATED)?;
+    let size = u64::from(u32::from_le_bytes([size[0], size[1], size[2], size[3]]));
+    if 8 + size > bytes.len() as u64 {
+        return Err(TRUNCATED);
+    }
+    Ok(())
+}
+
+/// The BMP decoder fails on a file cut inside uncompressed pixel rows, but stops decoding RLE data
+/// once every row is filled, so a file that ends inside the final end-of-bitmap code would pass:
+/// RLE data must be as long as the header says (uncompressed files often state no or a wrong size).
+fn check_bmp_rle_size(bytes: &[u8]) -> Result<(), &'static str> {
+    let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let (Some(data_offset), Some(header_len)) = (u32_at(10), u32_at(14)) else {
+        return Err(TRUNCATED);
+    };
+    // Only the Windows headers (40 bytes or more) have a compression field.
+    if header_len < 40 {
+        return Ok(());
+    }
+    let (Some(compression), Some(data_len)) = (u32_at(30), u32_at(34)) else {
+        return Err(TRUNCATED);
+    };
+    const BI_RLE8: u32 = 1;
+    const BI_RLE4: u32 = 2;
+    if matches!(compression, BI_RLE8 | BI_RLE4) && u64::from(data_offset) + u64::from(data_len) > bytes.len() as u64 {
+        return Err(TRUNCATED);
+    }
+    Ok(())
+}
+
+/// The tiff decoder reads only the part of an edge tile that lies inside the picture, so a file
+/// that ends inside the padding of its last tile would otherwise pass: every strip and tile the
+/// current page lists must lie inside the file.
+fn check_tiff_chunks<R: Read + Seek>(dec: &mut tiff::decoder::Decoder<R>, file_len: u64) -> Result<(), String> {
+    use tiff::tags::Tag;
+    for (offsets, counts) in [(Tag::StripOffsets, Tag::StripByteCounts), (Tag::TileOffsets, Tag::TileByteCounts)] {
+        let offsets = dec.find_tag_unsigned_vec::<u64>(offsets).map_err(|e| reason(&e))?.unwrap_or_default();
+        let counts = dec.find_tag_unsigned_vec::<u64>(counts).map_err(|e| reason(&e))?.unwrap_or_default();
+        for (offset, count) in offsets.into_iter().zip(counts) {
+            if offset.checked_add(count).is_none_or(|end| end > file_len) {
+                return Err(TRUNCATED.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A decoder's error as a one-line reason. A plain read past the end of the bytes says
+/// "truncated"; an end-of-data error with its own message (the tiff crate's "no lzw end code
+/// found", for a compressed strip that ends early inside the file) keeps that message.
+fn reason(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        // `image::ImageError::IoError` does not give its io::Error as `source()`.
+        let io = match c.downcast_ref::<image::ImageError>() {
+            Some(image::ImageError::IoError(io)) => Some(io),
+            _ => c.downcast_ref::<std::io::Error>(),
+        };
+        if io.is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof && io.get_ref().is_none()) {
+            return TRUNCATED.into();
+        }
+        cause = c.source();
+    }
+    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Hash, format and page sizes, reading headers only (no pixel decoding).
 pub fn probe(path: &Path) -> Result<Probe, ImageError> {
     let bytes = read(path)?;
@@ -114,18 +279,22 @@ pub fn probe(path: &Path) -> Result<Probe, ImageError> {
 
 pub fn probe_bytes(path: &Path, bytes: &[u8]) -> Result<Probe, ImageError> {
     let format = format_of(path, bytes)?;
+    check_complete(path, format, bytes)?;
     let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
     let pages = if format == ImageFormat::Tiff {
-        let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(|e| corrupt(e.to_string()))?;
-        let mut pages = vec![dec.dimensions().map_err(|e| corrupt(e.to_string()))?];
+        let file_len = bytes.len() as u64;
+        let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(|e| corrupt(reason(&e)))?;
+        check_tiff_chunks(&mut dec, file_len).map_err(corrupt)?;
+        let mut pages = vec![dec.dimensions().map_err(|e| corrupt(reason(&e)))?];
         while dec.more_images() {
-            dec.next_image().map_err(|e| corrupt(e.to_string()))?;
-            pages.push(dec.dimensions().map_err(|e| corrupt(e.to_string()))?);
+            dec.next_image().map_err(|e| corrupt(reason(&e)))?;
+            check_tiff_chunks(&mut dec, file_len).map_err(corrupt)?;
+            pages.push(dec.dimensions().map_err(|e| corrupt(reason(&e)))?);
         }
         pages
     } else {
         let reader = ImageReader::with_format(Cursor::new(bytes), format);
-        vec![reader.into_dimensions().map_err(|e| corrupt(e.to_string()))?]
+        vec![reader.into_dimensions().map_err(|e| corrupt(reason(&e)))?]
     };
     for &(w, h) in &pages {
         check_size(path, w, h)?;
@@ -141,6 +310,7 @@ pub fn decode_page(path: &Path, page: u32) -> Result<DynamicImage, ImageError> {
 
 pub fn decode_page_bytes(path: &Path, bytes: &[u8], page: u32) -> Result<DynamicImage, ImageError> {
     let format = format_of(path, bytes)?;
+    check_complete(path, format, bytes)?;
     let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
     if format == ImageFormat::Tiff {
         return decode_tiff_page(path, bytes, page);
@@ -155,21 +325,63 @@ pub fn decode_page_bytes(path: &Path, bytes: &[u8], page: u32) -> Result<Dynamic
     limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(limits);
     let (w, h) =
-        ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|e| corrupt(e.to_string()))?;
+        ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|e| corrupt(reason(&e)))?;
     check_size(path, w, h)?;
-    reader.decode().map_err(|e| corrupt(e.to_string()))
+    reader.decode().map_err(|e| corrupt(reason(&e)))
 }
 
 fn decode_tiff_page(path: &Path, bytes: &[u8], page: u32) -> Result<DynamicImage, ImageError> {
+    let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
+    let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(|e| corrupt(reason(&e)))?;
+    dec.seek_to_image(page as usize).map_err(|_| ImageError::NoSuchPage { path: path.into(), page })?;
+    read_tiff_image(path, &mut dec, bytes.len() as u64)
+}
+
+/// Decodes each of `pages` of a file (to check them), in one pass over a multi-page TIFF:
+/// seeking a fresh decoder to page n walks the n pages before it, so checking a 1,500-page
+/// scan page by page would walk about a million page headers.
+pub fn check_pages(path: &Path, bytes: &[u8], pages: &[u32]) -> Result<(), ImageError> {
+    let Some(&last) = pages.iter().max() else {
+        return Ok(());
+    };
+    if format_of(path, bytes)? != ImageFormat::Tiff {
+        for &page in pages {
+            decode_page_bytes(path, bytes, page)?;
+        }
+        return Ok(());
+    }
+    check_complete(path, ImageFormat::Tiff, bytes)?;
+    let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
+    let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(|e| corrupt(reason(&e)))?;
+    let wanted: std::collections::HashSet<u32> = pages.iter().copied().collect();
+    for page in 0..=last {
+        if page > 0 {
+            if !dec.more_images() {
+                return Err(ImageError::NoSuchPage { path: path.into(), page });
+            }
+            dec.next_image().map_err(|e| corrupt(reason(&e)))?;
+        }
+        if wanted.contains(&page) {
+            read_tiff_image(path, &mut dec, bytes.len() as u64)?;
+        }
+    }
+    Ok(())
+}
+
+/// The decoder's current page as an image.
+fn read_tiff_image<R: Read + Seek>(
+    path: &Path,
+    dec: &mut tiff::decoder::Decoder<R>,
+    file_len: u64,
+) -> Result<DynamicImage, ImageError> {
     use tiff::ColorType as C;
     use tiff::decoder::DecodingResult as D;
     let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
-    let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(|e| corrupt(e.to_string()))?;
-    dec.seek_to_image(page as usize).map_err(|_| ImageError::NoSuchPage { path: path.into(), page })?;
-    let (w, h) = dec.dimensions().map_err(|e| corrupt(e.to_string()))?;
+    let (w, h) = dec.dimensions().map_err(|e| corrupt(reason(&e)))?;
     check_size(path, w, h)?;
-    let color = dec.colortype().map_err(|e| corrupt(e.to_string()))?;
-    let data = dec.read_image().map_err(|e| corrupt(e.to_string()))?;
+    check_tiff_chunks(dec, file_len).map_err(corrupt)?;
+    let color = dec.colortype().map_err(|e| corrupt(reason(&e)))?;
+    let data = dec.read_image().map_err(|e| corrupt(reason(&e)))?;
     let bad = || corrupt(format!("pixel data does not match {w}×{h} {color:?}"));
     let img = match (color, data) {
         (C::Gray(8), D::U8(v)) => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, v).ok_or_else(bad)?),
@@ -246,6 +458,92 @@ mod tests {
         assert!(decode_page_bytes(Path::new("huge.png"), &bytes, 0).is_err());
     }
 
+    /// SOI, a table segment, SOF2, then two scans (the second with a restart marker and a
+    /// stuffed 0xFF in its data, the first with 0xFF fill bytes before the next marker), EOI.
+    fn two_scan_jpeg() -> Vec<u8> {
+        let mut b = vec![0xFF, 0xD8];
+        b.extend([0xFF, 0xDB, 0x00, 0x04, 0xAA, 0xBB]);
+        b.extend([0xFF, 0xC2, 0x00, 0x0B, 8, 0x00, 0x10, 0x00, 0x10, 1, 1, 0x11, 0]);
+        b.extend([0xFF, 0xDA, 0x00, 0x08, 1, 1, 0x00, 0, 0, 0]);
+        b.extend([0x12, 0x34, 0x56, 0xFF, 0xFF]);
+        b.extend([0xFF, 0xC4, 0x00, 0x03, 0x10]);
+        b.extend([0xFF, 0xDA, 0x00, 0x08, 1, 1, 0x00, 1, 5, 0]);
+        b.extend([0x9A, 0xFF, 0x00, 0xBC, 0xFF, 0xD0, 0xDE, 0xFF, 0xD1, 0xF0]);
+        b.extend([0xFF, 0xD9]);
+        b
+    }
+
+    #[test]
+    fn jpeg_walk_accepts_complete_files_with_several_scans_restarts_and_stuffing() {
+        assert_eq!(check_jpeg_structure(&two_scan_jpeg()), Ok(()));
+        // A baseline file from the image crate's encoder, at several qualities.
+        for q in [5, 50, 100] {
+            let img =
+                image::RgbImage::from_fn(33, 17, |x, y| image::Rgb([(x * 7) as u8, (y * 13) as u8, (x ^ y) as u8]));
+            let mut bytes = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, q).encode_image(&img).unwrap();
+            assert_eq!(check_jpeg_structure(&bytes), Ok(()), "quality {q}");
+        }
+    }
+
+    #[test]
+    fn jpeg_walk_refuses_every_cut_before_eoi() {
+        let bytes = two_scan_jpeg();
+        for n in 2..bytes.len() {
+            assert_eq!(check_jpeg_structure(&bytes[..n]), Err(TRUNCATED), "cut at {n} of {}", bytes.len());
+        }
+    }
+
+    #[test]
+    fn jpeg_walk_accepts_bytes_after_eoi() {
+        let mut bytes = two_scan_jpeg();
+        bytes.extend([0x00, 0xFF, 0xFF, 0xDA, 0x00]);
+        bytes.extend(b"trailing garbage from a camera or a careless tool");
+        assert_eq!(check_jpeg_structure(&bytes), Ok(()));
+    }
+
+    #[test]
+    fn jpeg_walk_does_not_end_a_scan_at_an_eoi_lookalike_inside_a_segment() {
+        // An APP1 segment whose payload contains FFD9 (an embedded thumbnail does) is skipped
+        // by its length, so the cut after it is still refused.
+        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD8, 0xFF, 0xD9];
+        let rest = two_scan_jpeg();
+        bytes.extend_from_slice(&rest[2..]);
+        assert_eq!(check_jpeg_structure(&bytes), Ok(()));
+        assert_eq!(check_jpeg_structure(&bytes[..12]), Err(TRUNCATED));
+    }
+
+    #[test]
+    fn jpeg_walk_refuses_a_segment_length_below_two() {
+        let bytes = [0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x01, 0xFF, 0xD9];
+        assert!(matches!(check_jpeg_structure(&bytes), Err(r) if r.contains("segment length")));
+    }
+
+    #[test]
+    fn half_downloaded_jpeg_is_refused_as_truncated() {
+        let img = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, 99]));
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&img).unwrap();
+        assert!(decode_page_bytes(Path::new("whole.jpg"), &bytes, 0).is_ok());
+        bytes.truncate(bytes.len() * 2 / 3);
+        let e = decode_page_bytes(Path::new("half.jpg"), &bytes, 0).unwrap_err();
+        assert_eq!(e.to_string(), format!("half.jpg: unreadable image: {TRUNCATED}"));
+    }
+
+    #[test]
+    fn png_and_webp_cut_inside_their_last_bytes_are_refused() {
+        let png = png_bytes(20, 10);
+        for n in [png.len() - 1, png.len() - 12] {
+            let e = decode_page_bytes(Path::new("a.png"), &png[..n], 0).unwrap_err();
+            assert!(e.to_string().ends_with(TRUNCATED), "{e}");
+        }
+        let mut webp = Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(9, 5, image::Rgb([1, 2, 3])).write_to(&mut webp, ImageFormat::WebP).unwrap();
+        let webp = webp.into_inner();
+        let e = decode_page_bytes(Path::new("a.webp"), &webp[..webp.len() - 1], 0).unwrap_err();
+        assert!(e.to_string().ends_with(TRUNCATED), "{e}");
+    }
+
     #[test]
     fn multipage_tiff_has_one_entry_per_page_and_each_page_decodes() {
         use tiff::encoder::{TiffEncoder, colortype};
@@ -262,5 +560,32 @@ mod tests {
         assert_eq!((second.width(), second.height()), (20, 30));
         assert_eq!(second.to_rgb8().get_pixel(3, 3).0, [200, 200, 200]);
         assert!(matches!(decode_page_bytes(Path::new("two.tif"), &bytes, 2), Err(ImageError::NoSuchPage { .. })));
+    }
+
+    #[test]
+    fn checking_pages_in_one_pass_finds_what_page_by_page_decoding_finds() {
+        use tiff::encoder::{TiffEncoder, colortype};
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut enc = TiffEncoder::new(&mut buf).unwrap();
+            for i in 0..4u8 {
+                enc.write_image::<colortype::Gray8>(16, 8, &[i; 128]).unwrap();
+            }
+        }
+        let bytes = buf.into_inner();
+        let path = Path::new("four.tif");
+        check_pages(path, &bytes, &[0, 1, 2, 3]).unwrap();
+        check_pages(path, &bytes, &[3, 1]).unwrap();
+        check_pages(path, &bytes, &[]).unwrap();
+        assert!(matches!(check_pages(path, &bytes, &[4]), Err(ImageError::NoSuchPage { page: 4, .. })));
+        // the last page's pixels cut off: both ways say so
+        let cut = &bytes[..bytes.len() - 200];
+        let one_pass = check_pages(path, cut, &[0, 1, 2, 3]);
+        let by_page = (0..4).try_for_each(|p| decode_page_bytes(path, cut, p).map(|_| ()));
+        assert!(one_pass.is_err() && by_page.is_err(), "{one_pass:?} {by_page:?}");
+        // other formats: page 0 only
+        let png = png_bytes(8, 8);
+        check_pages(Path::new("a.png"), &png, &[0]).unwrap();
+        assert!(check_pages(Path::new("a.png"), &png, &[1]).is_err());
     }
 }

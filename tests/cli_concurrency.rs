@@ -115,7 +115,7 @@ fn an_import_killed_mid_way_completes_when_run_again() {
     use tiff::encoder::{TiffEncoder, colortype};
     let dir = tempfile::tempdir().unwrap();
     let tif = dir.path().join("batch.tif");
-    const PAGES: u32 = 600;
+    const PAGES: u32 = 1500;
     {
         let f = std::io::BufWriter::new(std::fs::File::create(&tif).unwrap());
         let mut enc = TiffEncoder::new(f).unwrap();
@@ -124,28 +124,35 @@ fn an_import_killed_mid_way_completes_when_run_again() {
             enc.write_image::<colortype::Gray8>(400, 300, &px).unwrap();
         }
     }
-    let ws = dir.path().join("ws.sqlite");
-    ok(&["init", s(&ws)]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_facture"))
-        .args(["import", s(&ws), s(&tif)])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    let killed = child.try_wait().unwrap().is_none();
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let before = Store::open(&ws).unwrap().document_count().unwrap();
-    if killed {
-        assert!(before < PAGES as i64, "the kill came before the end");
+    // kill at growing delays, so that some kills land while the import runs, whatever this
+    // machine's speed
+    let mut interrupted = 0;
+    for (round, delay_ms) in [5u64, 15, 30, 60, 100, 160, 250, 400].into_iter().enumerate() {
+        let ws = dir.path().join(format!("ws{round}.sqlite"));
+        ok(&["init", s(&ws)]);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_facture"))
+            .args(["import", s(&ws), s(&tif)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let running = child.try_wait().unwrap().is_none();
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let before = Store::open(&ws).unwrap().document_count().unwrap();
+        assert!(before == 0 || before == PAGES as i64, "a file's pages are all there or none: {before}");
+        if running && before == 0 {
+            interrupted += 1;
+        }
+        let out = ok(&["import", s(&ws), s(&tif)]);
+        let store = Store::open(&ws).unwrap();
+        assert_eq!(store.document_count().unwrap(), PAGES as i64, "{out}");
+        let pages: std::collections::BTreeSet<u32> =
+            store.documents(&Default::default()).unwrap().iter().map(|d| d.page).collect();
+        assert_eq!(pages.len(), PAGES as usize, "each page once");
+        let again = ok(&["import", s(&ws), s(&tif)]);
+        assert!(again.starts_with("0 page(s) added, 1 duplicate"), "{again}");
     }
-    let out = ok(&["import", s(&ws), s(&tif)]);
-    let store = Store::open(&ws).unwrap();
-    assert_eq!(store.document_count().unwrap(), PAGES as i64, "{out}");
-    let pages: std::collections::BTreeSet<u32> =
-        store.documents(&Default::default()).unwrap().iter().map(|d| d.page).collect();
-    assert_eq!(pages.len(), PAGES as usize, "each page once");
-    let again = ok(&["import", s(&ws), s(&tif)]);
-    assert!(again.starts_with("0 page(s) added, 1 duplicate"), "{again}");
+    assert!(interrupted > 0, "no kill landed while an import ran");
 }

@@ -105,6 +105,7 @@ fn every_subcommand_fails_in_one_line_on_bad_input() {
         ("synth-workspace", vec!["synth-workspace".into(), ws.into()]),
         ("review", vec!["review".into(), ws.into(), "show".into(), "99".into()]),
         ("relink", vec!["relink".into(), ws.into(), "/no/such/dir".into()]),
+        ("recover", vec!["recover".into(), s(&missing_ws).into(), s(&f.root.join("saved.sqlite")).into()]),
     ];
     let covered: Vec<&str> = cases.iter().map(|c| c.0).collect();
     for name in facture::cli::command_names() {
@@ -211,8 +212,16 @@ fn a_damaged_workspace_is_refused_before_anything_is_written() {
     let extra = f.root.join("extra.png");
     image::RgbImage::from_pixel(50, 40, image::Rgb([1, 2, 3])).save(&extra).unwrap();
     let err = fails_in_one_line(&["import", s(&f.ws), s(&extra)]);
-    assert!(err.contains("damaged") && err.contains(".recover"), "{err}");
+    assert!(err.contains("damaged") && err.contains("facture recover"), "{err}");
     assert_eq!(std::fs::read(&f.ws).unwrap(), bytes, "nothing may be written to a damaged workspace");
+    // the way out the message names works: a sound workspace with what could be read
+    let saved = f.root.join("saved.sqlite");
+    let out = ok(&["recover", s(&f.ws), s(&saved)]);
+    assert!(out.contains("row(s) saved"), "{out}");
+    let docs = ok(&["docs", s(&saved)]);
+    assert!(docs.lines().count() >= 2, "{docs}");
+    ok(&["import", s(&saved), s(&extra)]);
+    assert_eq!(std::fs::read(&f.ws).unwrap(), bytes, "recovering only reads the damaged file");
 }
 
 #[test]

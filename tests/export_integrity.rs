@@ -721,3 +721,28 @@ fn a_workspace_that_cannot_be_written_exports_whole_but_unrecorded() {
     drop(store);
     assert!(Store::open(&fx.ws).unwrap().dataset_versions().unwrap().is_empty(), "nothing recorded");
 }
+
+#[test]
+fn a_version_made_by_an_older_facture_still_reproduces_byte_for_byte() {
+    let fx = fixture(&[("a.png", Kind::Png), ("b.png", Kind::Png)]);
+    let mut store = Store::open(&fx.ws).unwrap();
+    let v1 = fx.root.join("v1");
+    export(&mut store, &all_docs(Format::Yolo, &v1), &mut no_progress(), &AtomicBool::new(false)).unwrap();
+    drop(store);
+    // as if Facture 0.0.9 had written it: its manifest names that version
+    let old = std::fs::read_to_string(v1.join("manifest.json")).unwrap();
+    let current = format!("\"facture_version\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(old.contains(&current), "{old}");
+    let older = old.replace(&current, "\"facture_version\": \"0.0.9\"");
+    let conn = rusqlite::Connection::open(&fx.ws).unwrap();
+    conn.execute(
+        "UPDATE dataset_versions SET manifest=?1, manifest_sha256=?2 WHERE number=1",
+        rusqlite::params![older, facture::imageio::sha256_hex(older.as_bytes())],
+    )
+    .unwrap();
+    drop(conn);
+    let again = fx.root.join("again");
+    let store = Store::open(&fx.ws).unwrap();
+    reproduce(&store, 1, &again, &mut no_progress(), &AtomicBool::new(false)).unwrap();
+    assert_eq!(std::fs::read_to_string(again.join("manifest.json")).unwrap(), older);
+}

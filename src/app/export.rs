@@ -370,14 +370,19 @@ pub fn reproduce(
     let v = store.dataset_version(number)?.ok_or(ExportError::NoSuchVersion(number))?;
     let recorded: RecordedOptions =
         serde_json::from_str(&v.options).map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
-    let old: Manifest =
-        serde_json::from_str(&v.manifest).map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
     let staging = Staging::new(out)?;
     let mut staged = run(store, &recorded, number, v.created_ms, staging.path(), progress, cancel)?;
     // the version of Facture that made it, so a newer Facture still rebuilds it byte for byte
-    staged.manifest.facture_version = old.facture_version.clone();
+    let made_by = serde_json::from_str::<serde_json::Value>(&v.manifest)
+        .ok()
+        .and_then(|m| m.get("facture_version").and_then(|f| f.as_str()).map(str::to_string));
+    if let Some(made_by) = made_by {
+        staged.manifest.facture_version = made_by;
+    }
     let manifest_text = write_manifest(staging.path(), &staged.manifest, recorded.naming, true)?;
     if imageio::sha256_hex(manifest_text.as_bytes()) != v.manifest_sha256 {
+        let old: Manifest =
+            serde_json::from_str(&v.manifest).map_err(|e| ExportError::BadRecord { number, reason: e.to_string() })?;
         let new = &staged.manifest;
         let mut differing: Vec<String> = old
             .files

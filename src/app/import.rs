@@ -150,11 +150,9 @@ fn import_one(store: &mut Store, file: &Path, now_ms: i64, report: &mut ImportRe
         }
         return Ok(());
     }
-    for &page in &missing {
-        if let Err(e) = imageio::decode_page_bytes(file, &bytes, page) {
-            report.failed.push((file.to_path_buf(), e.to_string()));
-            return Ok(());
-        }
+    if let Err(e) = imageio::check_pages(file, &bytes, &missing) {
+        report.failed.push((file.to_path_buf(), e.to_string()));
+        return Ok(());
     }
     drop(bytes);
     // new pages point where the file's other pages do, unless those moved

@@ -188,6 +188,13 @@ pub enum Cmd {
     },
     /// Find moved image files under DIR by content hash and point the workspace at them.
     Relink { workspace: PathBuf, dir: PathBuf },
+    /// Save what can still be read from a damaged workspace into a new workspace file.
+    Recover {
+        /// The damaged workspace (only read).
+        workspace: PathBuf,
+        /// The new workspace file to create.
+        into: PathBuf,
+    },
     /// Applies COUNT scripted edits through the command layer, printing "ack N" after each
     /// durable edit (used by the crash test).
     #[command(hide = true)]
@@ -224,6 +231,7 @@ impl Cmd {
             | SynthWorkspace { workspace, .. }
             | Review { workspace, .. }
             | Relink { workspace, .. }
+            | Recover { workspace, .. }
             | ScriptEdits { workspace, .. } => Some(workspace),
             Synth { .. } | Eval { .. } => None,
         }

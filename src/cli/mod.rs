@@ -191,6 +191,11 @@ fn run(cli: Cli) -> Result<()> {
             data::import_dataset(&workspace, &format, &path, &images)
         }
         Cmd::Relink { workspace, dir } => data::relink(&workspace, &dir),
+        Cmd::Recover { workspace, into } => {
+            let report = crate::store::salvage(&workspace, &into)?;
+            say!("{}: {}", into.display(), report.summary());
+            Ok(())
+        }
         Cmd::Export { workspace, format, out, all, split, seed, link_images, augment, version } => {
             let opts = data::ExportArgs { format, out, all, split, seed, link_images, augment, version };
             data::export(&workspace, opts)

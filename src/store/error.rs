@@ -24,8 +24,8 @@ pub enum StoreError {
     NotAWorkspace { path: PathBuf, reason: String },
     /// SQLite reports the file as malformed. Nothing is written to such a file.
     #[error(
-        "{}the workspace file is damaged ({detail}); nothing was written to it. Recover what can be read into a \
-         new file with `sqlite3 {} .recover | sqlite3 recovered.sqlite` and open that one",
+        "{}the workspace file is damaged ({detail}); nothing was written to it. Save what can still be read into \
+         a new file with `facture recover {} NEW.sqlite` and open that one",
         prefix(path.as_deref()), path.as_deref().map_or("WORKSPACE".into(), |p| p.display().to_string())
     )]
     Damaged { path: Option<PathBuf>, detail: String },
@@ -165,6 +165,6 @@ mod tests {
         let corrupt = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(11), Some("malformed".into()));
         let e = classify(corrupt, Path::new("/w/ws.sqlite"));
         assert!(e.to_string().starts_with("/w/ws.sqlite: the workspace file is damaged (malformed)"), "{e}");
-        assert!(e.to_string().contains("sqlite3 /w/ws.sqlite .recover"), "{e}");
+        assert!(e.to_string().contains("facture recover /w/ws.sqlite NEW.sqlite"), "{e}");
     }
 }

@@ -8,6 +8,7 @@ mod migrations;
 mod queries;
 mod review;
 mod rows;
+mod salvage;
 pub mod stats;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use edits::{Guard, NewEdit};
 pub use error::{Result, StoreError};
 pub use migrations::LATEST_VERSION;
 pub use queries::{DocFilter, NewDocument};
+pub use salvage::{SalvageReport, salvage};
 
 use crate::domain::{DocId, EditId};
 

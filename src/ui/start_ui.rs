@@ -190,7 +190,7 @@ mod tests {
         let s = StartScreen::open(&path, None);
         assert!(s.store.is_none());
         let error = s.error.unwrap_or_default();
-        assert!(error.contains("damaged") && error.contains(".recover"), "{error}");
+        assert!(error.contains("damaged") && error.contains("facture recover"), "{error}");
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
     }
 }
