@@ -100,20 +100,7 @@ pub fn one_line(e: &anyhow::Error, workspace: Option<&Path>) -> String {
         }
     }
     // errors about the workspace file that do not name it themselves
-    let about_workspace = e.chain().any(|c| {
-        matches!(
-            store_error(c),
-            Some(
-                StoreError::Busy
-                    | StoreError::ReadOnly
-                    | StoreError::DiskFull
-                    | StoreError::Io(_)
-                    | StoreError::Database(_)
-                    | StoreError::Corrupt(_)
-                    | StoreError::Damaged { path: None, .. }
-            )
-        )
-    });
+    let about_workspace = e.chain().any(|c| store_error(c).is_some_and(StoreError::lacks_workspace_name));
     if let Some(ws) = workspace
         && about_workspace
     {

@@ -1,8 +1,8 @@
 //! Recorded dataset exports (`dataset_versions`) and the edit-log read that lets an export be
 //! reproduced as the workspace was when it was made.
 
-use rusqlite::{OptionalExtension, params};
-
+use super::db::{DbResult, Row, Sql, params};
+use super::error::on_constraint;
 use super::rows::{self, EDIT_COLS};
 use super::{Result, Store, StoreError};
 use crate::domain::{Edit, EditId, TimestampMs, UserId};
@@ -21,11 +21,11 @@ pub struct DatasetVersion {
 
 const COLS: &str = "number, created_ms, user_id, format, options, manifest, manifest_sha256";
 
-fn version(r: &rusqlite::Row) -> rusqlite::Result<DatasetVersion> {
+fn version(r: &Row) -> DbResult<DatasetVersion> {
     Ok(DatasetVersion {
         number: r.get(0)?,
         created_ms: r.get(1)?,
-        user: r.get::<_, Option<i64>>(2)?.map(UserId),
+        user: r.opt_i64(2)?.map(UserId),
         format: r.get(3)?,
         options: r.get(4)?,
         manifest: r.get(5)?,
@@ -36,52 +36,53 @@ fn version(r: &rusqlite::Row) -> rusqlite::Result<DatasetVersion> {
 impl Store {
     /// The number the next recorded export gets (1 for the first).
     pub fn next_dataset_version(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT coalesce(max(number), 0) + 1 FROM dataset_versions", [], |r| r.get(0))?)
+        Ok(self.conn.int("SELECT coalesce(max(number), 0) + 1 FROM dataset_versions", params![])?)
     }
 
     /// Records an export; fails with `Conflict` if its number is taken meanwhile.
     pub fn add_dataset_version(&mut self, v: &DatasetVersion) -> Result<()> {
         self.conn
-            .execute(
+            .exec(
                 &format!("INSERT INTO dataset_versions ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 params![
                     v.number,
                     v.created_ms,
                     v.user.map(|u| u.0),
-                    v.format,
-                    v.options,
-                    v.manifest,
-                    v.manifest_sha256
+                    v.format.as_str(),
+                    v.options.as_str(),
+                    v.manifest.as_str(),
+                    v.manifest_sha256.as_str()
                 ],
             )
-            .map_err(|e| match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            .map_err(|e| match on_constraint(e, String::new) {
+                StoreError::Invalid(_) => {
                     StoreError::Conflict(format!("dataset version {} was recorded meanwhile; export again", v.number))
                 }
-                _ => StoreError::from(e),
+                other => other,
             })?;
         Ok(())
     }
 
     /// All recorded exports, oldest first.
     pub fn dataset_versions(&self) -> Result<Vec<DatasetVersion>> {
-        let mut stmt = self.conn.prepare_cached(&format!("SELECT {COLS} FROM dataset_versions ORDER BY number"))?;
-        let v = stmt.query_map([], version)?.collect::<rusqlite::Result<_>>()?;
-        Ok(v)
+        Ok(self.conn.rows(&format!("SELECT {COLS} FROM dataset_versions ORDER BY number"), params![], version)?)
     }
 
     pub fn dataset_version(&self, number: i64) -> Result<Option<DatasetVersion>> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {COLS} FROM dataset_versions WHERE number=?1"), [number], version)
-            .optional()?)
+        Ok(self.conn.row_opt(
+            &format!("SELECT {COLS} FROM dataset_versions WHERE number=?1"),
+            params![number],
+            version,
+        )?)
     }
 
     /// Every edit after `after` (all edits for `None`), in log order.
     pub fn edits_after(&self, after: Option<EditId>) -> Result<Vec<Edit>> {
-        let mut stmt = self.conn.prepare_cached(&format!("SELECT {EDIT_COLS} FROM edits WHERE id > ?1 ORDER BY id"))?;
-        let edits = stmt.query_map([after.map_or(0, |e| e.0)], rows::edit)?.collect::<rusqlite::Result<_>>()?;
-        Ok(edits)
+        Ok(self.conn.rows(
+            &format!("SELECT {EDIT_COLS} FROM edits WHERE id > ?1 ORDER BY id"),
+            params![after.map_or(0, |e| e.0)],
+            rows::edit,
+        )?)
     }
 }
 

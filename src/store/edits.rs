@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
-
+use super::db::{DbError, Sql, Tx, params};
+use super::error::on_constraint;
 use super::rows::{self, ANN_COLS, LABEL_COLS, LINK_COLS};
 use super::{Result, Store, StoreError};
 use crate::domain::{
@@ -47,75 +47,80 @@ impl Store {
         if let Some(doc) = edit.doc {
             self.check_doc(doc)?;
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        match guard {
-            None => {}
-            Some(Guard::DocumentHasNoBoxes(doc)) => {
-                let boxes: i64 =
-                    tx.query_row("SELECT count(*) FROM annotations WHERE doc_id=?1", [doc.0], |r| r.get(0))?;
-                if boxes > 0 {
-                    return Ok(None);
+        self.conn.write(|tx| -> Result<Option<Edit>> {
+            match guard {
+                None => {}
+                Some(Guard::DocumentHasNoBoxes(doc)) => {
+                    if tx.int("SELECT count(*) FROM annotations WHERE doc_id=?1", params![doc.0])? > 0 {
+                        return Ok(None);
+                    }
                 }
             }
-        }
-        let mut applied = Vec::with_capacity(edit.changes.len());
-        // Negative ids are placeholders for rows inserted earlier in this same edit.
-        let mut placeholders: HashMap<i64, i64> = HashMap::new();
-        for mut change in edit.changes.into_iter().filter(|c| !c.is_noop()) {
-            let placeholder = resolve_placeholders(&mut change, &placeholders);
-            let done = apply_change(&tx, change)?;
-            if let (Some(p), Change::Annotation { after: Some(a), .. }) = (placeholder, &done) {
-                placeholders.insert(p, a.id.0);
+            let mut applied = Vec::with_capacity(edit.changes.len());
+            // Negative ids are placeholders for rows inserted earlier in this same edit.
+            let mut placeholders: HashMap<i64, i64> = HashMap::new();
+            for mut change in edit.changes.into_iter().filter(|c| !c.is_noop()) {
+                let placeholder = resolve_placeholders(&mut change, &placeholders);
+                let done = apply_change(tx, change)?;
+                if let (Some(p), Change::Annotation { after: Some(a), .. }) = (placeholder, &done) {
+                    placeholders.insert(p, a.id.0);
+                }
+                applied.push(done);
             }
-            applied.push(done);
-        }
-        let (kind, target) = rows::kind_parts(edit.kind);
-        let json = serde_json::to_string(&applied).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO edits (ts_ms, user_id, doc_id, action, kind, target, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![edit.ts_ms, edit.user.map(|u| u.0), edit.doc.map(|d| d.0), edit.action, kind, target, json],
-        )?;
-        let id = EditId(tx.last_insert_rowid());
-        tx.commit()?;
-        Ok(Some(Edit {
-            id,
-            ts_ms: edit.ts_ms,
-            user: edit.user,
-            doc: edit.doc,
-            action: edit.action,
-            kind: edit.kind,
-            changes: applied,
-        }))
+            let (kind, target) = rows::kind_parts(edit.kind);
+            let json = serde_json::to_string(&applied).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let id = EditId(tx.int(
+                "INSERT INTO edits (ts_ms, user_id, doc_id, action, kind, target, changes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                params![
+                    edit.ts_ms,
+                    edit.user.map(|u| u.0),
+                    edit.doc.map(|d| d.0),
+                    edit.action.as_str(),
+                    kind,
+                    target,
+                    json.as_str()
+                ],
+            )?);
+            Ok(Some(Edit {
+                id,
+                ts_ms: edit.ts_ms,
+                user: edit.user,
+                doc: edit.doc,
+                action: edit.action,
+                kind: edit.kind,
+                changes: applied,
+            }))
+        })
     }
 
     pub fn edit(&self, id: EditId) -> Result<Edit> {
         self.conn
-            .query_row(&format!("SELECT {} FROM edits WHERE id=?1", rows::EDIT_COLS), [id.0], rows::edit)
-            .optional()?
+            .row_opt(&format!("SELECT {} FROM edits WHERE id=?1", rows::EDIT_COLS), params![id.0], rows::edit)?
             .ok_or(StoreError::Missing { what: "edit", id: id.0 })
     }
 
     /// The log of one user's edits on one document, oldest first (for undo/redo stacks).
     pub fn edits_for(&self, doc: DocId, user: UserId) -> Result<Vec<Edit>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {} FROM edits WHERE doc_id=?1 AND user_id=?2 ORDER BY id",
-            rows::EDIT_COLS
-        ))?;
-        let edits = stmt.query_map(params![doc.0, user.0], rows::edit)?.collect::<rusqlite::Result<_>>()?;
-        Ok(edits)
+        Ok(self.conn.rows(
+            &format!("SELECT {} FROM edits WHERE doc_id=?1 AND user_id=?2 ORDER BY id", rows::EDIT_COLS),
+            params![doc.0, user.0],
+            rows::edit,
+        )?)
     }
 
     /// Every edit on a document by anyone, oldest first (review history).
     pub fn edits_on(&self, doc: DocId) -> Result<Vec<Edit>> {
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {} FROM edits WHERE doc_id=?1 ORDER BY id", rows::EDIT_COLS))?;
-        let edits = stmt.query_map([doc.0], rows::edit)?.collect::<rusqlite::Result<_>>()?;
-        Ok(edits)
+        Ok(self.conn.rows(
+            &format!("SELECT {} FROM edits WHERE doc_id=?1 ORDER BY id", rows::EDIT_COLS),
+            params![doc.0],
+            rows::edit,
+        )?)
     }
 
     /// Number of entries in the edit log.
     pub fn edit_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM edits", [], |r| r.get(0))?)
+        Ok(self.conn.int("SELECT count(*) FROM edits", params![])?)
     }
 }
 
@@ -152,7 +157,7 @@ fn conflict(what: &str, id: i64) -> StoreError {
     StoreError::Conflict(format!("{what} {id} was changed by someone else meanwhile; reload and try again"))
 }
 
-fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
+fn apply_change(tx: &Tx, change: Change) -> Result<Change> {
     Ok(match change {
         Change::Annotation { before, after } => {
             if let Some(b) = &before {
@@ -164,7 +169,7 @@ fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
             let after = match (before.as_ref(), after) {
                 (_, None) => {
                     if let Some(b) = &before {
-                        tx.execute("DELETE FROM annotations WHERE id=?1", [b.id.0])?;
+                        tx.exec("DELETE FROM annotations WHERE id=?1", params![b.id.0])?;
                     }
                     None
                 }
@@ -189,23 +194,27 @@ fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
             let after = match (before.as_ref(), after) {
                 (_, None) => {
                     if let Some(b) = &before {
-                        tx.execute("DELETE FROM links WHERE id=?1", [b.id.0])?;
+                        tx.exec("DELETE FROM links WHERE id=?1", params![b.id.0])?;
                     }
                     None
                 }
                 (_, Some(mut l)) => {
-                    let explicit = (l.id.0 != 0).then_some(l.id.0);
                     if before.is_some() {
-                        tx.execute(
+                        tx.exec(
                             "UPDATE links SET from_id=?2, to_id=?3, kind=?4 WHERE id=?1",
                             params![l.id.0, l.from.0, l.to.0, l.kind.as_str()],
                         )?;
-                    } else {
-                        tx.execute(
+                    } else if l.id.0 != 0 {
+                        // a link restored by undo keeps its id
+                        tx.exec(
                             "INSERT INTO links (id, doc_id, from_id, to_id, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
-                            params![explicit, l.doc.0, l.from.0, l.to.0, l.kind.as_str()],
+                            params![l.id.0, l.doc.0, l.from.0, l.to.0, l.kind.as_str()],
                         )?;
-                        l.id = LinkId(tx.last_insert_rowid());
+                    } else {
+                        l.id = LinkId(tx.int(
+                            "INSERT INTO links (doc_id, from_id, to_id, kind) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                            params![l.doc.0, l.from.0, l.to.0, l.kind.as_str()],
+                        )?);
                     }
                     Some(l)
                 }
@@ -213,8 +222,7 @@ fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
             Change::Link { before, after }
         }
         Change::Status { doc, before, after } => {
-            let current: Option<String> =
-                tx.query_row("SELECT status FROM documents WHERE id=?1", [doc.0], |r| r.get(0)).optional()?;
+            let current = tx.row_opt("SELECT status FROM documents WHERE id=?1", params![doc.0], |r| r.text(0))?;
             let current = current.ok_or(StoreError::Missing { what: "document", id: doc.0 })?;
             if current != before.as_str() {
                 return Err(StoreError::Conflict(format!(
@@ -222,7 +230,7 @@ fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
                     before.as_str()
                 )));
             }
-            tx.execute("UPDATE documents SET status=?2 WHERE id=?1", params![doc.0, after.as_str()])?;
+            tx.exec("UPDATE documents SET status=?2 WHERE id=?1", params![doc.0, after.as_str()])?;
             Change::Status { doc, before, after }
         }
         Change::Label { before, after } => {
@@ -235,34 +243,44 @@ fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
             let after = match (before.as_ref(), after) {
                 (_, None) => {
                     if let Some(b) = &before {
-                        let used: i64 =
-                            tx.query_row("SELECT count(*) FROM annotations WHERE label_id=?1", [b.id.0], |r| r.get(0))?;
+                        let used = tx.int("SELECT count(*) FROM annotations WHERE label_id=?1", params![b.id.0])?;
                         if used > 0 {
                             return Err(StoreError::Invalid(format!(
                                 "label '{}' is used by {used} boxes; relabel them first",
                                 b.name
                             )));
                         }
-                        tx.execute("DELETE FROM labels WHERE id=?1", [b.id.0])?;
+                        tx.exec("DELETE FROM labels WHERE id=?1", params![b.id.0])?;
                     }
                     None
                 }
                 (b, Some(mut l)) => {
-                    let id = if b.is_some() || l.id.0 != 0 { Some(l.id.0) } else { None };
-                    tx.execute(
-                        "INSERT INTO labels (id, name, color, hotkey, guideline, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT(id) DO UPDATE SET name=excluded.name, color=excluded.color, hotkey=excluded.hotkey,
-                         guideline=excluded.guideline, position=excluded.position",
-                        params![id, l.name, rows::color_hex(l.color), l.hotkey, l.guideline, l.position],
-                    )
-                    .map_err(|e| match e.sqlite_error_code() {
-                        Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                            StoreError::Invalid(format!("a label named '{}' already exists", l.name))
-                        }
-                        _ => StoreError::from(e),
-                    })?;
-                    if id.is_none() {
-                        l.id = LabelId(tx.last_insert_rowid());
+                    let taken = |e: DbError| on_constraint(e, || format!("a label named '{}' already exists", l.name));
+                    let color = rows::color_hex(l.color);
+                    if b.is_some() || l.id.0 != 0 {
+                        tx.exec(
+                            "INSERT INTO labels (id, name, color, hotkey, guideline, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                             ON CONFLICT (id) DO UPDATE SET name=excluded.name, color=excluded.color,
+                             hotkey=excluded.hotkey, guideline=excluded.guideline, position=excluded.position",
+                            params![
+                                l.id.0,
+                                l.name.as_str(),
+                                color.as_str(),
+                                l.hotkey.as_deref(),
+                                l.guideline.as_str(),
+                                l.position
+                            ],
+                        )
+                        .map_err(taken)?;
+                    } else {
+                        l.id = LabelId(
+                            tx.int(
+                                "INSERT INTO labels (name, color, hotkey, guideline, position) VALUES (?1, ?2, ?3, ?4, ?5)
+                                 RETURNING id",
+                                params![l.name.as_str(), color.as_str(), l.hotkey.as_deref(), l.guideline.as_str(), l.position],
+                            )
+                            .map_err(taken)?,
+                        );
                     }
                     Some(l)
                 }
@@ -278,19 +296,53 @@ fn apply_change(tx: &Transaction, change: Change) -> Result<Change> {
     })
 }
 
-fn insert_annotation(tx: &Transaction, mut a: Annotation) -> Result<Annotation> {
+fn insert_annotation(tx: &Tx, mut a: Annotation) -> Result<Annotation> {
     if !a.rect.is_finite() {
         return Err(StoreError::Invalid("a box coordinate is not a finite number".into()));
     }
-    let explicit = a.id.0 != 0;
-    write_annotation(tx, &a, true)?;
-    if !explicit {
-        a.id = AnnId(tx.last_insert_rowid());
+    if a.id.0 != 0 {
+        // a box restored by undo (or copied between stores) keeps its id
+        write_annotation(tx, &a, true)?;
+    } else {
+        a.id = AnnId(tx.int(
+            &format!(
+                "INSERT INTO annotations ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 RETURNING id",
+                ANN_COLS.trim_start_matches("id, ")
+            ),
+            &annotation_params(&a)[1..],
+        )?);
     }
     Ok(a)
 }
 
-fn write_annotation(tx: &Transaction, a: &Annotation, insert: bool) -> Result<()> {
+/// The parameters `?1` (id) to `?16` of an annotation row, in [`ANN_COLS`] order (a new box
+/// takes them without the id).
+fn annotation_params(a: &Annotation) -> Vec<super::db::P<'_>> {
+    use super::db::P;
+    let (source, text_source, quad) = (a.source.to_string(), a.text_source.to_string(), rows::quad_json(&a.quad));
+    let mut v = vec![
+        P::Int(a.id.0),
+        P::Int(a.doc.0),
+        P::Real(a.rect.x0 as f64),
+        P::Real(a.rect.y0 as f64),
+        P::Real(a.rect.x1 as f64),
+        P::Real(a.rect.y1 as f64),
+    ];
+    v.push(quad.map_or(P::Null, |q| P::Owned(q)));
+    v.push(P::from(a.label.map(|l| l.0)));
+    v.push(P::Text(&a.text));
+    v.push(P::Owned(source));
+    v.push(P::Owned(text_source));
+    v.push(P::from(a.confidence.map(|c| c as f64)));
+    v.push(P::Text(rows::state_str(a.state)));
+    v.push(P::from(a.author.map(|u| u.0)));
+    v.push(P::Int(a.created_ms));
+    v.push(P::Int(a.updated_ms));
+    v
+}
+
+fn write_annotation(tx: &Tx, a: &Annotation, insert: bool) -> Result<()> {
     if !a.rect.is_finite() {
         return Err(StoreError::Invalid("a box coordinate is not a finite number".into()));
     }
@@ -303,39 +355,18 @@ fn write_annotation(tx: &Transaction, a: &Annotation, insert: bool) -> Result<()
          text_source=?11, confidence=?12, state=?13, author=?14, created_ms=?15, updated_ms=?16 WHERE id=?1"
             .to_string()
     };
-    let id = if a.id.0 == 0 { None } else { Some(a.id.0) };
-    tx.prepare_cached(&sql)?.execute(params![
-        id,
-        a.doc.0,
-        a.rect.x0 as f64,
-        a.rect.y0 as f64,
-        a.rect.x1 as f64,
-        a.rect.y1 as f64,
-        rows::quad_json(&a.quad),
-        a.label.map(|l| l.0),
-        a.text,
-        a.source.to_string(),
-        a.text_source.to_string(),
-        a.confidence.map(|c| c as f64),
-        rows::state_str(a.state),
-        a.author.map(|u| u.0),
-        a.created_ms,
-        a.updated_ms,
-    ])?;
+    tx.exec(&sql, &annotation_params(a))?;
     Ok(())
 }
 
-fn load_annotation(tx: &Transaction, id: AnnId) -> Result<Option<Annotation>> {
-    Ok(tx
-        .prepare_cached(&format!("SELECT {ANN_COLS} FROM annotations WHERE id=?1"))?
-        .query_row([id.0], rows::annotation)
-        .optional()?)
+fn load_annotation(tx: &Tx, id: AnnId) -> Result<Option<Annotation>> {
+    Ok(tx.row_opt(&format!("SELECT {ANN_COLS} FROM annotations WHERE id=?1"), params![id.0], rows::annotation)?)
 }
 
-fn load_link(tx: &Transaction, id: LinkId) -> Result<Option<Link>> {
-    Ok(tx.query_row(&format!("SELECT {LINK_COLS} FROM links WHERE id=?1"), [id.0], rows::link).optional()?)
+fn load_link(tx: &Tx, id: LinkId) -> Result<Option<Link>> {
+    Ok(tx.row_opt(&format!("SELECT {LINK_COLS} FROM links WHERE id=?1"), params![id.0], rows::link)?)
 }
 
-fn load_label(tx: &Transaction, id: LabelId) -> Result<Option<Label>> {
-    Ok(tx.query_row(&format!("SELECT {LABEL_COLS} FROM labels WHERE id=?1"), [id.0], rows::label).optional()?)
+fn load_label(tx: &Tx, id: LabelId) -> Result<Option<Label>> {
+    Ok(tx.row_opt(&format!("SELECT {LABEL_COLS} FROM labels WHERE id=?1"), params![id.0], rows::label)?)
 }

@@ -1,42 +1,50 @@
 //! The store's errors: the cases callers branch on, each a one-line sentence that says what
-//! happened and what to do. SQLite's own errors are classified here and nowhere else, and no
-//! SQL text ever reaches a message.
+//! happened and what to do, for either backend. The drivers' errors are classified in
+//! `db.rs` and here, and no driver type or SQL text ever reaches a message.
 
-use std::path::{Path, PathBuf};
-
-use rusqlite::ErrorCode;
+use super::db::{DbError, DbErrorKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{path}: no such workspace file")]
-    NotFound { path: PathBuf },
+    #[error("{workspace}: no such workspace")]
+    NotFound { workspace: String },
     #[error(
-        "{path}: written by a newer Facture (schema version {found}, this build knows up to {supported}); \
+        "{workspace}: written by a newer Facture (schema version {found}, this build knows up to {supported}); \
          update Facture to open it — nothing was changed"
     )]
-    NewerSchema { path: PathBuf, found: i64, supported: i64 },
+    NewerSchema { workspace: String, found: i64, supported: i64 },
     #[error(
-        "{path}: the workspace is locked by another process (another Facture window or command?); \
+        "{workspace}: the workspace is locked by another process (another Facture window or command?); \
          close it and try again — nothing was changed"
     )]
-    Locked { path: PathBuf },
-    #[error("{path}: not a Facture workspace ({reason})")]
-    NotAWorkspace { path: PathBuf, reason: String },
+    Locked { workspace: String },
+    #[error("{workspace}: not a Facture workspace ({reason})")]
+    NotAWorkspace { workspace: String, reason: String },
     /// SQLite reports the file as malformed. Nothing is written to such a file.
     #[error(
         "{}the workspace file is damaged ({detail}); nothing was written to it. Save what can still be read into \
          a new file with `facture recover {} NEW.sqlite` and open that one",
-        prefix(path.as_deref()), path.as_deref().map_or("WORKSPACE".into(), |p| p.display().to_string())
+        prefix(workspace.as_deref()), workspace.as_deref().unwrap_or("WORKSPACE")
     )]
-    Damaged { path: Option<PathBuf>, detail: String },
-    /// The tables do not match the schema version the file records (edited by another tool?).
+    Damaged { workspace: Option<String>, detail: String },
+    /// The tables do not match the schema version the workspace records (edited by another tool?).
     #[error(
-        "{path}: the workspace's tables do not match its schema version {version} ({detail}); it may have been \
-         changed by another program — nothing was changed"
+        "{workspace}: the workspace's tables do not match its schema version {version} ({detail}); it may have \
+         been changed by another program — nothing was changed"
     )]
-    SchemaMismatch { path: PathBuf, version: i64, detail: String },
-    #[error("{path}: cannot open the workspace file ({detail})")]
-    CannotOpen { path: PathBuf, detail: String },
+    SchemaMismatch { workspace: String, version: i64, detail: String },
+    #[error("{workspace}: cannot open the workspace ({detail})")]
+    CannotOpen { workspace: String, detail: String },
+    /// The server refused the login (wrong or missing password, unknown user).
+    #[error("{workspace}: the server refused the login ({detail}); check the user name and password")]
+    Login { workspace: String, detail: String },
+    /// The connection to a workspace server failed or was lost.
+    #[error(
+        "{}the connection to the workspace server failed ({detail}); what was saved before stays saved — \
+         check the server and try again",
+        prefix(workspace.as_deref())
+    )]
+    Connection { workspace: Option<String>, detail: String },
     #[error("another process kept the workspace busy for too long; nothing was changed — try again")]
     Busy,
     #[error(
@@ -61,75 +69,68 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-fn prefix(path: Option<&Path>) -> String {
-    path.map_or_else(String::new, |p| format!("{}: ", p.display()))
+fn prefix(workspace: Option<&str>) -> String {
+    workspace.map_or_else(String::new, |w| format!("{w}: "))
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy,
-            Some(ErrorCode::ReadOnly) => StoreError::ReadOnly,
-            Some(ErrorCode::DiskFull) => StoreError::DiskFull,
-            Some(ErrorCode::SystemIoFailure) => StoreError::Io(short_message(&e)),
-            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
-                StoreError::Damaged { path: None, detail: short_message(&e) }
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        match e.kind {
+            DbErrorKind::Busy => StoreError::Busy,
+            DbErrorKind::ReadOnly => StoreError::ReadOnly,
+            DbErrorKind::DiskFull => StoreError::DiskFull,
+            DbErrorKind::Io => StoreError::Io(e.message),
+            DbErrorKind::Corrupt | DbErrorKind::NotADatabase => {
+                StoreError::Damaged { workspace: None, detail: e.message }
             }
-            _ => match e {
-                rusqlite::Error::FromSqlConversionFailure(col, _, cause) => {
-                    StoreError::Corrupt(format!("column {col}: {cause}"))
-                }
-                other => StoreError::Database(short_message(&other)),
-            },
+            DbErrorKind::Type => StoreError::Corrupt(e.message),
+            DbErrorKind::Connection => StoreError::Connection { workspace: None, detail: e.message },
+            DbErrorKind::CannotOpen
+            | DbErrorKind::Constraint
+            | DbErrorKind::Auth
+            | DbErrorKind::NoDatabase
+            | DbErrorKind::NoRows
+            | DbErrorKind::Other => StoreError::Database(e.message),
         }
     }
 }
 
-/// SQLite's own sentence, without the SQL text rusqlite appends to input errors or the
-/// "Error code N" it repeats.
-pub(crate) fn short_message(e: &rusqlite::Error) -> String {
-    match e {
-        rusqlite::Error::SqliteFailure(err, Some(msg)) => {
-            if msg.is_empty() {
-                err.to_string()
-            } else {
-                msg.clone()
-            }
-        }
-        rusqlite::Error::SqliteFailure(err, None) => err.to_string(),
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        other => other.to_string().lines().next().unwrap_or_default().to_string(),
-    }
-}
-
-/// Turns SQLite's codes at open time into the cases callers act on, naming the file.
-pub(crate) fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
-    let path = path.to_path_buf();
-    match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked { path },
-        Some(ErrorCode::NotADatabase) => StoreError::NotAWorkspace { path, reason: "not an SQLite database".into() },
-        Some(ErrorCode::DatabaseCorrupt) => StoreError::Damaged { path: Some(path), detail: short_message(&e) },
-        Some(ErrorCode::CannotOpen) => {
-            let detail = if path.is_file() {
+/// Turns a driver's error at open time into the cases callers act on, naming the workspace.
+pub(crate) fn classify(e: DbError, workspace: &str, exists: bool) -> StoreError {
+    let workspace = workspace.to_string();
+    match e.kind {
+        DbErrorKind::Busy => StoreError::Locked { workspace },
+        DbErrorKind::NotADatabase => StoreError::NotAWorkspace { workspace, reason: "not an SQLite database".into() },
+        DbErrorKind::Corrupt => StoreError::Damaged { workspace: Some(workspace), detail: e.message },
+        DbErrorKind::CannotOpen => {
+            let detail = if exists {
                 // it is there, so what failed is writing beside it (the -wal and -shm files)
                 "it or its folder cannot be written here: a read-only disk or folder, or no permission; \
                  commands that only read still work"
             } else {
                 "its folder is missing or not permitted"
             };
-            StoreError::CannotOpen { path, detail: detail.into() }
+            StoreError::CannotOpen { workspace, detail: detail.into() }
         }
-        _ => StoreError::from(e).with_path(&path),
+        DbErrorKind::Auth => StoreError::Login { workspace, detail: e.message },
+        DbErrorKind::NoDatabase => StoreError::NotFound { workspace },
+        DbErrorKind::Connection => StoreError::Connection { workspace: Some(workspace), detail: e.message },
+        _ => StoreError::from(e).with_workspace(&workspace),
     }
 }
 
 impl StoreError {
-    /// Attaches the workspace's path to an error that does not name it yet.
-    pub fn with_path(self, path: &Path) -> StoreError {
+    /// Attaches the workspace's name to an error that does not name it yet.
+    pub fn with_workspace(self, workspace: &str) -> StoreError {
         match self {
-            StoreError::Damaged { path: None, detail } => StoreError::Damaged { path: Some(path.into()), detail },
+            StoreError::Damaged { workspace: None, detail } => {
+                StoreError::Damaged { workspace: Some(workspace.into()), detail }
+            }
+            StoreError::Connection { workspace: None, detail } => {
+                StoreError::Connection { workspace: Some(workspace.into()), detail }
+            }
             other => other,
         }
     }
@@ -138,6 +139,26 @@ impl StoreError {
     pub fn is_unwritable(&self) -> bool {
         matches!(self, StoreError::ReadOnly | StoreError::DiskFull | StoreError::Io(_) | StoreError::CannotOpen { .. })
     }
+
+    /// True for errors about the workspace as a whole that do not name it themselves.
+    pub fn lacks_workspace_name(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Busy
+                | StoreError::ReadOnly
+                | StoreError::DiskFull
+                | StoreError::Io(_)
+                | StoreError::Database(_)
+                | StoreError::Corrupt(_)
+                | StoreError::Damaged { workspace: None, .. }
+                | StoreError::Connection { workspace: None, .. }
+        )
+    }
+}
+
+/// A constraint failure as the sentence a caller chose, any other error as itself.
+pub(crate) fn on_constraint(e: DbError, sentence: impl FnOnce() -> String) -> StoreError {
+    if e.kind == DbErrorKind::Constraint { StoreError::Invalid(sentence()) } else { StoreError::from(e) }
 }
 
 #[cfg(test)]
@@ -148,23 +169,27 @@ mod tests {
     fn sql_text_never_reaches_the_message() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         let e = conn.execute_batch("CREATE TABLE t(x);\nCREATE TABLE t(y);").unwrap_err();
-        let msg = StoreError::from(e).to_string();
+        let msg = StoreError::from(DbError::from(e)).to_string();
         assert_eq!(msg.lines().count(), 1, "{msg}");
         assert!(!msg.contains("CREATE"), "{msg}");
         assert!(msg.contains("already exists"), "{msg}");
     }
 
     #[test]
-    fn sqlite_codes_become_the_cases_callers_branch_on() {
-        let busy = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(5), Some("database is locked".into()));
-        assert!(matches!(StoreError::from(busy), StoreError::Busy));
-        let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(13), None);
-        assert!(matches!(StoreError::from(full), StoreError::DiskFull));
-        let ro = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(8), None);
-        assert!(matches!(StoreError::from(ro), StoreError::ReadOnly));
-        let corrupt = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(11), Some("malformed".into()));
-        let e = classify(corrupt, Path::new("/w/ws.sqlite"));
+    fn driver_codes_become_the_cases_callers_branch_on() {
+        let sqlite = |code: i32, msg: Option<&str>| {
+            DbError::from(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), msg.map(str::to_string)))
+        };
+        assert!(matches!(StoreError::from(sqlite(5, Some("database is locked"))), StoreError::Busy));
+        assert!(matches!(StoreError::from(sqlite(13, None)), StoreError::DiskFull));
+        assert!(matches!(StoreError::from(sqlite(8, None)), StoreError::ReadOnly));
+        let e = classify(sqlite(11, Some("malformed")), "/w/ws.sqlite", true);
         assert!(e.to_string().starts_with("/w/ws.sqlite: the workspace file is damaged (malformed)"), "{e}");
         assert!(e.to_string().contains("facture recover /w/ws.sqlite NEW.sqlite"), "{e}");
+        let lost = classify(DbError::new(DbErrorKind::Connection, "connection refused"), "postgres://a@h/db", true);
+        assert!(lost.to_string().starts_with("postgres://a@h/db: the connection"), "{lost}");
+        let login =
+            classify(DbError::new(DbErrorKind::Auth, "password authentication failed"), "postgres://a@h/db", true);
+        assert!(matches!(login, StoreError::Login { .. }), "{login}");
     }
 }

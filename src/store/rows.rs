@@ -1,48 +1,43 @@
 //! Mapping between rows and domain types, in one place.
 
-use rusqlite::Row;
+use super::db::{DbError, DbErrorKind, DbResult, Row};
 
 use crate::domain::{
     AnnId, AnnState, Annotation, DocId, DocStatus, Document, Edit, EditId, EditKind, Label, LabelId, Link, LinkId,
     LinkKind, Quad, Rect, Role, User, UserId,
 };
 
-fn corrupt(col: usize, msg: impl Into<String>) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, msg.into().into())
+fn corrupt(col: usize, msg: impl Into<String>) -> DbError {
+    DbError::new(DbErrorKind::Type, format!("column {col}: {}", msg.into()))
 }
 
 pub(crate) const ANN_COLS: &str = "id, doc_id, x0, y0, x1, y1, quad, label_id, text, source, text_source, confidence, state, author, created_ms, updated_ms";
 
-pub(crate) fn annotation(r: &Row) -> rusqlite::Result<Annotation> {
-    let quad: Option<String> = r.get(6)?;
+pub(crate) fn annotation(r: &Row) -> DbResult<Annotation> {
+    let quad = r.opt_text(6)?;
     let quad = match quad {
         Some(s) => Some(serde_json::from_str::<Quad>(&s).map_err(|e| corrupt(6, e.to_string()))?),
         None => None,
     };
-    let source: String = r.get(9)?;
-    let text_source: String = r.get(10)?;
-    let state: String = r.get(12)?;
+    let source = r.text(9)?;
+    let text_source = r.text(10)?;
+    let state = r.text(12)?;
     Ok(Annotation {
         id: AnnId(r.get(0)?),
         doc: DocId(r.get(1)?),
-        rect: Rect::new(
-            r.get::<_, f64>(2)? as f32,
-            r.get::<_, f64>(3)? as f32,
-            r.get::<_, f64>(4)? as f32,
-            r.get::<_, f64>(5)? as f32,
-        ),
+        rect: Rect::new(r.f64(2)? as f32, r.f64(3)? as f32, r.f64(4)? as f32, r.f64(5)? as f32),
         quad,
-        label: r.get::<_, Option<i64>>(7)?.map(LabelId),
+        label: r.opt_i64(7)?.map(LabelId),
         text: r.get(8)?,
         source: source.parse().map_err(|e: String| corrupt(9, e))?,
         text_source: text_source.parse().map_err(|e: String| corrupt(10, e))?,
-        confidence: r.get::<_, Option<f64>>(11)?.map(|c| c as f32),
+        confidence: r.opt_f64(11)?.map(|c| c as f32),
         state: match state.as_str() {
             "suggested" => AnnState::Suggested,
             "active" => AnnState::Active,
             other => return Err(corrupt(12, format!("unknown state {other}"))),
         },
-        author: r.get::<_, Option<i64>>(13)?.map(UserId),
+        author: r.opt_i64(13)?.map(UserId),
         created_ms: r.get(14)?,
         updated_ms: r.get(15)?,
     })
@@ -62,8 +57,8 @@ pub(crate) fn quad_json(q: &Option<Quad>) -> Option<String> {
 pub(crate) const DOC_COLS: &str =
     "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms, reviewer";
 
-pub(crate) fn document(r: &Row) -> rusqlite::Result<Document> {
-    let status: String = r.get(6)?;
+pub(crate) fn document(r: &Row) -> DbResult<Document> {
+    let status = r.text(6)?;
     Ok(Document {
         id: DocId(r.get(0)?),
         path: r.get(1)?,
@@ -72,17 +67,17 @@ pub(crate) fn document(r: &Row) -> rusqlite::Result<Document> {
         width: r.get(4)?,
         height: r.get(5)?,
         status: status.parse::<DocStatus>().map_err(|e| corrupt(6, e))?,
-        assignee: r.get::<_, Option<i64>>(7)?.map(UserId),
+        assignee: r.opt_i64(7)?.map(UserId),
         is_gold: r.get(8)?,
         imported_ms: r.get(9)?,
-        reviewer: r.get::<_, Option<i64>>(10)?.map(UserId),
+        reviewer: r.opt_i64(10)?.map(UserId),
     })
 }
 
 pub(crate) const LABEL_COLS: &str = "id, name, color, hotkey, guideline, position";
 
-pub(crate) fn label(r: &Row) -> rusqlite::Result<Label> {
-    let color: String = r.get(2)?;
+pub(crate) fn label(r: &Row) -> DbResult<Label> {
+    let color = r.text(2)?;
     Ok(Label {
         id: LabelId(r.get(0)?),
         name: r.get(1)?,
@@ -108,8 +103,8 @@ pub(crate) fn parse_color(s: &str) -> Option<[u8; 3]> {
 
 pub(crate) const LINK_COLS: &str = "id, doc_id, from_id, to_id, kind";
 
-pub(crate) fn link(r: &Row) -> rusqlite::Result<Link> {
-    let kind: String = r.get(4)?;
+pub(crate) fn link(r: &Row) -> DbResult<Link> {
+    let kind = r.text(4)?;
     Ok(Link {
         id: LinkId(r.get(0)?),
         doc: DocId(r.get(1)?),
@@ -119,16 +114,16 @@ pub(crate) fn link(r: &Row) -> rusqlite::Result<Link> {
     })
 }
 
-pub(crate) fn user(r: &Row) -> rusqlite::Result<User> {
-    let role: String = r.get(2)?;
+pub(crate) fn user(r: &Row) -> DbResult<User> {
+    let role = r.text(2)?;
     Ok(User { id: UserId(r.get(0)?), name: r.get(1)?, role: role.parse::<Role>().map_err(|e| corrupt(2, e))? })
 }
 
 pub(crate) const EDIT_COLS: &str = "id, ts_ms, user_id, doc_id, action, kind, target, changes";
 
-pub(crate) fn edit(r: &Row) -> rusqlite::Result<Edit> {
-    let kind: String = r.get(5)?;
-    let target: Option<i64> = r.get(6)?;
+pub(crate) fn edit(r: &Row) -> DbResult<Edit> {
+    let kind = r.text(5)?;
+    let target = r.opt_i64(6)?;
     let kind = match (kind.as_str(), target) {
         // a `do` row with a target continues that edit (older builds read it as plain `do`)
         ("do", None) => EditKind::Do,
@@ -137,12 +132,12 @@ pub(crate) fn edit(r: &Row) -> rusqlite::Result<Edit> {
         ("redo", Some(t)) => EditKind::Redo(EditId(t)),
         (other, _) => return Err(corrupt(5, format!("bad edit kind {other}"))),
     };
-    let changes: String = r.get(7)?;
+    let changes = r.text(7)?;
     Ok(Edit {
         id: EditId(r.get(0)?),
         ts_ms: r.get(1)?,
-        user: r.get::<_, Option<i64>>(2)?.map(UserId),
-        doc: r.get::<_, Option<i64>>(3)?.map(DocId),
+        user: r.opt_i64(2)?.map(UserId),
+        doc: r.opt_i64(3)?.map(DocId),
         action: r.get(4)?,
         kind,
         changes: serde_json::from_str(&changes).map_err(|e| corrupt(7, e.to_string()))?,

@@ -8,8 +8,19 @@ use std::path::Path;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
-use super::error::short_message;
+use super::db::{Conn, DbError};
 use super::{Result, Store, StoreError};
+
+/// rusqlite's errors become the store's here, as everywhere: through [`DbError`].
+trait OrStore<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> OrStore<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T> {
+        self.map_err(|e| StoreError::from(DbError::from(e)))
+    }
+}
 
 /// What a salvage copied and what it could not.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,7 +61,7 @@ const FIRST_SKIP: i64 = 1;
 /// Copies what can be read of `damaged` into a new workspace at `into` (which must not exist).
 pub fn salvage(damaged: &Path, into: &Path) -> Result<SalvageReport> {
     if !damaged.is_file() {
-        return Err(StoreError::NotFound { path: damaged.to_path_buf() });
+        return Err(StoreError::NotFound { workspace: damaged.display().to_string() });
     }
     if into.exists() {
         return Err(StoreError::Invalid(format!("{}: already exists; name a new file", into.display())));
@@ -58,37 +69,41 @@ pub fn salvage(damaged: &Path, into: &Path) -> Result<SalvageReport> {
     let old = open_damaged(damaged)?;
     let version: i64 = old
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| unreadable(damaged, &format!("its header cannot be read ({})", short_message(&e))))?;
+        .map_err(|e| unreadable(damaged, &format!("its header cannot be read ({})", DbError::from(e).message)))?;
     if version > super::LATEST_VERSION {
         return Err(StoreError::NewerSchema {
-            path: damaged.to_path_buf(),
+            workspace: damaged.display().to_string(),
             found: version,
             supported: super::LATEST_VERSION,
         });
     }
     let tables: Vec<String> = {
-        let mut stmt = old
-            .prepare("SELECT name FROM sqlite_master WHERE type='table'")
-            .map_err(|e| unreadable(damaged, &format!("its table list cannot be read ({})", short_message(&e))))?;
+        let mut stmt = old.prepare("SELECT name FROM sqlite_master WHERE type='table'").map_err(|e| {
+            unreadable(damaged, &format!("its table list cannot be read ({})", DbError::from(e).message))
+        })?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0)).and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>());
-        rows.map_err(|e| unreadable(damaged, &format!("its table list cannot be read ({})", short_message(&e))))?
+        rows.map_err(|e| unreadable(damaged, &format!("its table list cannot be read ({})", DbError::from(e).message)))?
     };
     if !tables.iter().any(|t| t == "meta") || !tables.iter().any(|t| t == "edits") {
         return Err(StoreError::NotAWorkspace {
-            path: damaged.to_path_buf(),
+            workspace: damaged.display().to_string(),
             reason: "no Facture tables can be read in it".into(),
         });
     }
     let mut report = SalvageReport::default();
     let mut store = Store::create(into)?;
     let result = (|| -> Result<()> {
-        let tx = store.conn.transaction()?;
-        tx.execute_batch("PRAGMA defer_foreign_keys=ON;")?;
-        let fresh_id: String = tx.query_row("SELECT value FROM meta WHERE key='workspace_id'", [], |r| r.get(0))?;
+        let Conn::Sqlite(conn) = &mut store.conn else {
+            return Err(StoreError::Invalid("a salvage writes a workspace file".into()));
+        };
+        let tx = conn.transaction().db()?;
+        tx.execute_batch("PRAGMA defer_foreign_keys=ON;").db()?;
+        let fresh_id: String =
+            tx.query_row("SELECT value FROM meta WHERE key='workspace_id'", [], |r| r.get(0)).db()?;
         // the new file's seed rows give way to the old ones
-        tx.execute_batch("DELETE FROM meta; DELETE FROM labels;")?;
+        tx.execute_batch("DELETE FROM meta; DELETE FROM labels;").db()?;
         for table in tables.iter().filter(|t| !is_derived(t)) {
-            let new_cols = columns(&tx, table)?;
+            let new_cols = columns(&tx, table).db()?;
             if new_cols.is_empty() {
                 continue; // a table this version does not have
             }
@@ -97,13 +112,13 @@ pub fn salvage(damaged: &Path, into: &Path) -> Result<SalvageReport> {
             if cols.is_empty() {
                 continue;
             }
-            let (copied, lost) = copy_table(&old, &tx, table, &cols)?;
+            let (copied, lost) = copy_table(&old, &tx, table, &cols).db()?;
             report.tables.push((table.clone(), copied, lost));
         }
-        report.orphans = drop_orphans(&tx)?;
+        report.orphans = drop_orphans(&tx).db()?;
         // a workspace needs its id; if the old one is lost, the new file keeps its own
-        tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('workspace_id', ?1)", [fresh_id])?;
-        tx.commit()?;
+        tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('workspace_id', ?1)", [fresh_id]).db()?;
+        tx.commit().db()?;
         Ok(())
     })();
     if let Err(e) = result {
@@ -125,13 +140,13 @@ fn unreadable(path: &Path, what: &str) -> StoreError {
 
 fn open_damaged(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(super::file_uri(path, "mode=ro"), flags)
-        .or_else(|_| Connection::open_with_flags(super::file_uri(path, "immutable=1"), flags))
-        .map_err(|e| super::error::classify(e, path))?;
+    let conn = Connection::open_with_flags(super::sqlite::file_uri(path, "mode=ro"), flags)
+        .or_else(|_| Connection::open_with_flags(super::sqlite::file_uri(path, "immutable=1"), flags))
+        .map_err(|e| super::error::classify(DbError::from(e), &path.display().to_string(), true))?;
     Ok(conn)
 }
 
-fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
     let cols = stmt.query_map([table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     Ok(cols)
@@ -143,7 +158,7 @@ fn quoted(name: &str) -> String {
 
 /// Copies a table's readable rows in rowid order. When a read fails, the rows from there are
 /// probed with growing skips until reads succeed again. Returns (copied, unreadable estimate).
-fn copy_table(old: &Connection, new: &Connection, table: &str, cols: &[String]) -> Result<(u64, u64)> {
+fn copy_table(old: &Connection, new: &Connection, table: &str, cols: &[String]) -> rusqlite::Result<(u64, u64)> {
     let list = cols.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(", ");
     let marks = (1..=cols.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
     let insert = format!("INSERT OR IGNORE INTO {} ({list}) VALUES ({marks})", quoted(table));
@@ -200,7 +215,7 @@ fn copy_table(old: &Connection, new: &Connection, table: &str, cols: &[String]) 
 /// an optional reference (a box's label, a document's assignee) is cleared, a row that cannot
 /// stand without its parent (a box whose document is lost) is removed. Returns the rows
 /// removed per table.
-fn drop_orphans(conn: &Connection) -> Result<Vec<(String, u64)>> {
+fn drop_orphans(conn: &Connection) -> rusqlite::Result<Vec<(String, u64)>> {
     let mut removed: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     loop {
         let bad: Vec<(String, i64, i64)> = {

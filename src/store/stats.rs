@@ -3,9 +3,9 @@
 //! a bulk writer for generated workspaces. Every cache table is derived data: wiping it loses
 //! nothing (see `reset_stats_cache`).
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
+use super::db::{Conn, DbResult, Row, Sql, Tx, params};
 use super::{Result, Store, StoreError};
 use crate::domain::{DocId, DocVerdict, LabelId, ReviewRound, RoundId, TimestampMs, UserId};
 
@@ -33,9 +33,13 @@ pub struct BoxFacts {
 
 const FACT_COLS: &str = "boxes, sugg_unchanged, sugg_adjusted, sugg_replaced, sugg_rejected, \
                          v_ok, v_wrong_box, v_wrong_label, v_wrong_text, v_missing, v_spurious";
-const SUM_FACT_COLS: &str = "sum(boxes), sum(sugg_unchanged), sum(sugg_adjusted), sum(sugg_replaced), \
-                             sum(sugg_rejected), sum(v_ok), sum(v_wrong_box), sum(v_wrong_label), \
-                             sum(v_wrong_text), sum(v_missing), sum(v_spurious)";
+// PostgreSQL sums BIGINTs as NUMERIC: cast back, in SQL both backends read.
+const SUM_FACT_COLS: &str = "CAST(sum(boxes) AS BIGINT), CAST(sum(sugg_unchanged) AS BIGINT), \
+                             CAST(sum(sugg_adjusted) AS BIGINT), CAST(sum(sugg_replaced) AS BIGINT), \
+                             CAST(sum(sugg_rejected) AS BIGINT), CAST(sum(v_ok) AS BIGINT), \
+                             CAST(sum(v_wrong_box) AS BIGINT), CAST(sum(v_wrong_label) AS BIGINT), \
+                             CAST(sum(v_wrong_text) AS BIGINT), CAST(sum(v_missing) AS BIGINT), \
+                             CAST(sum(v_spurious) AS BIGINT)";
 
 impl BoxFacts {
     pub fn to_array(self) -> [i64; 11] {
@@ -92,10 +96,10 @@ impl BoxFacts {
         Self::from_array(self.to_array().map(|v| v * k))
     }
 
-    fn read(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Self> {
+    fn read(r: &Row, first: usize) -> DbResult<Self> {
         let mut a = [0i64; 11];
         for (i, v) in a.iter_mut().enumerate() {
-            *v = r.get::<_, Option<i64>>(first + i)?.unwrap_or(0);
+            *v = r.i64_or_0(first + i)?;
         }
         Ok(Self::from_array(a))
     }
@@ -213,10 +217,10 @@ impl RoundFacts {
         }
     }
 
-    fn read(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Self> {
+    fn read(r: &Row, first: usize) -> DbResult<Self> {
         let mut a = [0i64; 14];
         for (i, v) in a.iter_mut().enumerate() {
-            *v = r.get::<_, Option<i64>>(first + i)?.unwrap_or(0);
+            *v = r.i64_or_0(first + i)?;
         }
         Ok(Self::from_array(a))
     }
@@ -341,44 +345,48 @@ fn labels_clause(labels: &[LabelId]) -> String {
     }
 }
 
-fn get_state(tx: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<i64>> {
-    tx.query_row("SELECT value FROM stats_state WHERE key=?1", [key], |r| r.get(0)).optional()
+fn get_state(c: &impl Sql, key: &str) -> DbResult<Option<i64>> {
+    c.row_opt("SELECT value FROM stats_state WHERE key=?1", params![key], |r| r.i64(0))
 }
 
-fn set_state(tx: &rusqlite::Connection, key: &str, value: i64) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO stats_state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+fn set_state(c: &impl Sql, key: &str, value: i64) -> DbResult<()> {
+    c.exec(
+        "INSERT INTO stats_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
         params![key, value],
     )?;
     Ok(())
 }
 
-fn add_facts(tx: &Transaction, user: i64, day: i64, label: i64, f: BoxFacts) -> rusqlite::Result<()> {
+/// `c = t.c + excluded.c` for each column: what an upsert adds to a summed row.
+fn sum_sets(table: &str, cols: &str) -> String {
+    cols.split(',').map(str::trim).map(|c| format!("{c}={table}.{c}+excluded.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+fn add_facts(tx: &Tx, user: i64, day: i64, label: i64, f: BoxFacts) -> DbResult<()> {
     let a = f.to_array();
-    tx.prepare_cached(&format!(
-        "INSERT INTO stats_facts (user_id, day, label_id, {FACT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT(day, user_id, label_id) DO UPDATE SET boxes=boxes+excluded.boxes,
-           sugg_unchanged=sugg_unchanged+excluded.sugg_unchanged, sugg_adjusted=sugg_adjusted+excluded.sugg_adjusted,
-           sugg_replaced=sugg_replaced+excluded.sugg_replaced, sugg_rejected=sugg_rejected+excluded.sugg_rejected,
-           v_ok=v_ok+excluded.v_ok, v_wrong_box=v_wrong_box+excluded.v_wrong_box,
-           v_wrong_label=v_wrong_label+excluded.v_wrong_label, v_wrong_text=v_wrong_text+excluded.v_wrong_text,
-           v_missing=v_missing+excluded.v_missing, v_spurious=v_spurious+excluded.v_spurious"
-    ))?
-    .execute(params![user, day, label, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]])?;
+    tx.exec(
+        &format!(
+            "INSERT INTO stats_facts (user_id, day, label_id, {FACT_COLS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (day, user_id, label_id) DO UPDATE SET {}",
+            sum_sets("stats_facts", FACT_COLS)
+        ),
+        params![user, day, label, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]],
+    )?;
     Ok(())
 }
 
-fn add_rounds(tx: &Transaction, user: i64, day: i64, f: RoundFacts) -> rusqlite::Result<()> {
+fn add_rounds(tx: &Tx, user: i64, day: i64, f: RoundFacts) -> DbResult<()> {
     let a = f.to_array();
-    let sets: Vec<String> = ROUND_COLS.split(", ").map(|c| c.trim()).map(|c| format!("{c}={c}+excluded.{c}")).collect();
-    tx.prepare_cached(&format!(
-        "INSERT INTO stats_rounds (user_id, day, {ROUND_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-         ON CONFLICT(day, user_id) DO UPDATE SET {}",
-        sets.join(", ")
-    ))?
-    .execute(params![
-        user, day, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]
-    ])?;
+    tx.exec(
+        &format!(
+            "INSERT INTO stats_rounds (user_id, day, {ROUND_COLS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (day, user_id) DO UPDATE SET {}",
+            sum_sets("stats_rounds", ROUND_COLS)
+        ),
+        params![user, day, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]],
+    )?;
     Ok(())
 }
 
@@ -386,8 +394,9 @@ fn add_rounds(tx: &Transaction, user: i64, day: i64, f: RoundFacts) -> rusqlite:
 /// caller's WHERE) for every idle threshold the active-time cache holds.
 const DOC_TIME_INSERT: &str = "INSERT INTO stats_doc_time (idle_ms, role, day, user_id, doc_id, work_ms, wall_ms)
      SELECT s.idle_ms, p.role, p.day, p.user_id, p.doc_id,
-       coalesce((SELECT sum(a.active_ms) FROM stats_active_doc a WHERE a.idle_ms=s.idle_ms AND a.user_id=p.user_id
-                 AND a.doc_id=p.doc_id AND ((p.role=0 AND a.phase IN (0, 2)) OR (p.role=1 AND a.phase=1))), 0),
+       coalesce((SELECT CAST(sum(a.active_ms) AS BIGINT) FROM stats_active_doc a WHERE a.idle_ms=s.idle_ms
+                 AND a.user_id=p.user_id AND a.doc_id=p.doc_id
+                 AND ((p.role=0 AND a.phase IN (0, 2)) OR (p.role=1 AND a.phase=1))), 0),
        p.wall_ms
      FROM stats_doc_people p, stats_active_state s";
 
@@ -401,24 +410,23 @@ impl Store {
 
     /// Empties every stats cache and records which code version will refill them.
     pub fn reset_stats_cache(&mut self, version: i64) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(
-            "DELETE FROM stats_state; DELETE FROM stats_doc_facts; DELETE FROM stats_facts; DELETE FROM stats_agreement;
-             DELETE FROM stats_active; DELETE FROM stats_active_day; DELETE FROM stats_active_doc;
-             DELETE FROM stats_active_state; DELETE FROM stats_doc_rounds; DELETE FROM stats_rounds;
-             DELETE FROM stats_doc_people; DELETE FROM stats_doc_time;",
-        )?;
-        set_state(&tx, "version", version)?;
-        tx.commit()?;
-        Ok(())
+        Ok(self.conn.write(|tx| -> DbResult<()> {
+            tx.batch(
+                "DELETE FROM stats_state; DELETE FROM stats_doc_facts; DELETE FROM stats_facts;
+                 DELETE FROM stats_agreement; DELETE FROM stats_active; DELETE FROM stats_active_day;
+                 DELETE FROM stats_active_doc; DELETE FROM stats_active_state; DELETE FROM stats_doc_rounds;
+                 DELETE FROM stats_rounds; DELETE FROM stats_doc_people; DELETE FROM stats_doc_time;",
+            )?;
+            set_state(tx, "version", version)
+        })?)
     }
 
     /// The newest edit id and activity id (0 when empty): the watermarks caches compare with.
     pub fn log_heads(&self) -> Result<(i64, i64)> {
-        Ok(self.conn.query_row(
+        Ok(self.conn.row(
             "SELECT (SELECT coalesce(max(id), 0) FROM edits), (SELECT coalesce(max(id), 0) FROM activity)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            params![],
+            |r| Ok((r.i64(0)?, r.i64(1)?)),
         )?)
     }
 
@@ -429,170 +437,84 @@ impl Store {
 
     /// Documents with edits after `edit_id`, ascending.
     pub fn docs_edited_after(&self, edit_id: i64) -> Result<Vec<DocId>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT DISTINCT doc_id FROM edits WHERE id > ?1 AND doc_id IS NOT NULL ORDER BY doc_id")?;
-        let docs = stmt.query_map([edit_id], |r| Ok(DocId(r.get(0)?)))?.collect::<rusqlite::Result<_>>()?;
-        Ok(docs)
+        Ok(self.conn.rows(
+            "SELECT DISTINCT doc_id FROM edits WHERE id > ?1 AND doc_id IS NOT NULL ORDER BY doc_id",
+            params![edit_id],
+            |r| Ok(DocId(r.i64(0)?)),
+        )?)
     }
 
     /// Replaces the facts of the given documents (subtracting their old contribution from the
     /// aggregate and adding the new one) and moves the watermark, all in one transaction.
     pub fn write_doc_facts(&mut self, updates: &[DocFactsUpdate], watermark: i64) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for u in updates {
-            let old: Vec<(i64, i64, i64, BoxFacts)> = tx
-                .prepare_cached(&format!(
-                    "SELECT user_id, day, label_id, {FACT_COLS} FROM stats_doc_facts WHERE doc_id=?1"
-                ))?
-                .query_map([u.doc.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, BoxFacts::read(r, 3)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (user, day, label, f) in old {
-                add_facts(&tx, user, day, label, f.scaled(-1))?;
+        Ok(self.conn.write(|tx| -> DbResult<()> {
+            for u in updates {
+                write_one_doc_facts(tx, u)?;
             }
-            tx.prepare_cached("DELETE FROM stats_doc_facts WHERE doc_id=?1")?.execute([u.doc.0])?;
-            for row in &u.rows {
-                let a = row.facts.to_array();
-                tx.prepare_cached(&format!(
-                    "INSERT INTO stats_doc_facts (doc_id, user_id, day, label_id, {FACT_COLS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-                ))?
-                .execute(params![
-                    u.doc.0, row.user.0, row.day, row.label, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-                    a[9], a[10]
-                ])?;
-                add_facts(&tx, row.user.0, row.day, row.label, row.facts)?;
-            }
-            let old: Vec<(i64, i64, RoundFacts)> = tx
-                .prepare_cached(&format!("SELECT user_id, day, {ROUND_COLS} FROM stats_doc_rounds WHERE doc_id=?1"))?
-                .query_map([u.doc.0], |r| Ok((r.get(0)?, r.get(1)?, RoundFacts::read(r, 2)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (user, day, f) in old {
-                add_rounds(&tx, user, day, RoundFacts::from_array(f.to_array().map(|v| -v)))?;
-            }
-            tx.prepare_cached("DELETE FROM stats_doc_rounds WHERE doc_id=?1")?.execute([u.doc.0])?;
-            for &(user, day, f) in &u.rounds {
-                let a = f.to_array();
-                tx.prepare_cached(&format!(
-                    "INSERT INTO stats_doc_rounds (doc_id, user_id, day, {ROUND_COLS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-                ))?
-                .execute(params![
-                    u.doc.0, user.0, day, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-                    a[12], a[13]
-                ])?;
-                add_rounds(&tx, user.0, day, f)?;
-            }
-            tx.prepare_cached(
-                "DELETE FROM stats_doc_time WHERE (role, day, user_id, doc_id) IN
-                 (SELECT role, day, user_id, doc_id FROM stats_doc_people WHERE doc_id=?1)",
-            )?
-            .execute([u.doc.0])?;
-            tx.prepare_cached("DELETE FROM stats_doc_people WHERE doc_id=?1")?.execute([u.doc.0])?;
-            for p in &u.people {
-                tx.prepare_cached(
-                    "INSERT INTO stats_doc_people (doc_id, role, user_id, day, wall_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![u.doc.0, p.role, p.user.0, p.day, p.wall_ms])?;
-            }
-            tx.prepare_cached(&format!("{DOC_TIME_INSERT} WHERE p.doc_id=?1"))?.execute([u.doc.0])?;
-            tx.prepare_cached("DELETE FROM stats_agreement WHERE doc_id=?1")?.execute([u.doc.0])?;
-            if let Some(a) = &u.agreement {
-                let c = a.counts;
-                tx.prepare_cached(
-                    "INSERT INTO stats_agreement (doc_id, annotator, round_number, accepted_ms, matched, gt, pred,
-                     labels_correct, labels_total, cer_edits, cer_ref_chars)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )?
-                .execute(params![
-                    u.doc.0,
-                    a.annotator.map(|x| x.0),
-                    a.round_number,
-                    a.accepted_ms,
-                    c.matched,
-                    c.gt,
-                    c.pred,
-                    c.labels_correct,
-                    c.labels_total,
-                    c.cer_edits,
-                    c.cer_ref_chars
-                ])?;
-            }
-        }
-        tx.execute("DELETE FROM stats_rounds WHERE rounds_a=0 AND rounds_r=0 AND agr_docs=0", [])?;
-        tx.execute("DELETE FROM stats_facts WHERE boxes=0 AND sugg_unchanged=0 AND sugg_adjusted=0 AND sugg_replaced=0 AND sugg_rejected=0 AND v_ok=0 AND v_wrong_box=0 AND v_wrong_label=0 AND v_wrong_text=0 AND v_missing=0 AND v_spurious=0", [])?;
-        set_state(&tx, "facts_edit_wm", watermark)?;
-        tx.commit()?;
-        Ok(())
+            tx.exec("DELETE FROM stats_rounds WHERE rounds_a=0 AND rounds_r=0 AND agr_docs=0", params![])?;
+            tx.exec(
+                "DELETE FROM stats_facts WHERE boxes=0 AND sugg_unchanged=0 AND sugg_adjusted=0 AND sugg_replaced=0
+                 AND sugg_rejected=0 AND v_ok=0 AND v_wrong_box=0 AND v_wrong_label=0 AND v_wrong_text=0
+                 AND v_missing=0 AND v_spurious=0",
+                params![],
+            )?;
+            set_state(tx, "facts_edit_wm", watermark)
+        })?)
     }
 
     /// Every review round of the workspace (for phase classification and rework).
     pub fn all_rounds(&self) -> Result<Vec<ReviewRound>> {
-        let mut stmt = self.conn.prepare_cached(
+        Ok(self.conn.rows(
             "SELECT id, doc_id, number, reviewer, annotator, started_ms, finished_ms, verdict, comment, start_edit
              FROM review_rounds ORDER BY doc_id, number",
-        )?;
-        let rows = stmt.query_map([], super::review::round)?.collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+            params![],
+            super::review::round,
+        )?)
     }
 
     // ---- active time ----
 
     /// (edit watermark, activity watermark) of the active-time cache for this idle threshold.
     pub fn active_watermarks(&self, idle_ms: i64) -> Result<Option<(i64, i64)>> {
-        Ok(self
-            .conn
-            .query_row("SELECT edit_wm, activity_wm FROM stats_active_state WHERE idle_ms=?1", [idle_ms], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?)
+        Ok(self.conn.row_opt(
+            "SELECT edit_wm, activity_wm FROM stats_active_state WHERE idle_ms=?1",
+            params![idle_ms],
+            |r| Ok((r.i64(0)?, r.i64(1)?)),
+        )?)
     }
 
     /// Users with events after the watermarks, and the earliest timestamp of those new events.
     pub fn users_with_events_after(&self, edit_wm: i64, activity_wm: i64) -> Result<Vec<(UserId, TimestampMs)>> {
-        let mut stmt = self.conn.prepare_cached(
+        Ok(self.conn.rows(
             "SELECT user_id, min(ts_ms) FROM (
                SELECT user_id, ts_ms FROM edits WHERE id > ?1 AND user_id IS NOT NULL
-               UNION ALL SELECT user_id, ts_ms FROM activity WHERE id > ?2)
+               UNION ALL SELECT user_id, ts_ms FROM activity WHERE id > ?2) AS news
              GROUP BY user_id ORDER BY user_id",
-        )?;
-        let rows = stmt
-            .query_map([edit_wm, activity_wm], |r| Ok((UserId(r.get(0)?), r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+            params![edit_wm, activity_wm],
+            |r| Ok((UserId(r.i64(0)?), r.i64(1)?)),
+        )?)
     }
 
     /// A user's edits and activity events from `from_ms` on, merged by time (edits first on ties).
     /// Reads covering indexes only, never the edits' JSON.
     pub fn user_events(&self, user: UserId, from_ms: TimestampMs) -> Result<Vec<RawEvent>> {
-        let mut edits = self.conn.prepare_cached(
+        let event = |is_edit: bool| {
+            move |r: &Row| -> DbResult<RawEvent> {
+                Ok(RawEvent { ts_ms: r.i64(0)?, doc: r.opt_i64(1)?.map(DocId), is_edit, what: r.text(2)? })
+            }
+        };
+        let e = self.conn.rows(
             "SELECT ts_ms, doc_id, action FROM edits INDEXED BY edits_stats_events
              WHERE user_id=?1 AND ts_ms>=?2 ORDER BY ts_ms",
+            params![user.0, from_ms],
+            event(true),
         )?;
-        let e: Vec<RawEvent> = edits
-            .query_map([user.0, from_ms], |r| {
-                Ok(RawEvent {
-                    ts_ms: r.get(0)?,
-                    doc: r.get::<_, Option<i64>>(1)?.map(DocId),
-                    is_edit: true,
-                    what: r.get(2)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut act = self.conn.prepare_cached(
+        let a = self.conn.rows(
             "SELECT ts_ms, doc_id, kind FROM activity INDEXED BY activity_stats_events
              WHERE user_id=?1 AND ts_ms>=?2 ORDER BY ts_ms",
+            params![user.0, from_ms],
+            event(false),
         )?;
-        let a: Vec<RawEvent> = act
-            .query_map([user.0, from_ms], |r| {
-                Ok(RawEvent {
-                    ts_ms: r.get(0)?,
-                    doc: r.get::<_, Option<i64>>(1)?.map(DocId),
-                    is_edit: false,
-                    what: r.get(2)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::with_capacity(e.len() + a.len());
         let (mut i, mut j) = (0, 0);
         while i < e.len() || j < a.len() {
@@ -617,64 +539,60 @@ impl Store {
         edit_wm: i64,
         activity_wm: i64,
     ) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for u in updates {
-            let user = u.user.0;
-            tx.execute(
-                "DELETE FROM stats_active WHERE idle_ms=?1 AND user_id=?2 AND day>=?3",
-                params![idle_ms, user, u.from_day],
-            )?;
-            {
-                let mut ins = tx.prepare_cached(
-                    "INSERT INTO stats_active (idle_ms, user_id, day, doc_id, phase, active_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT DO UPDATE SET active_ms=active_ms+excluded.active_ms",
+        Ok(self.conn.write(|tx| -> DbResult<()> {
+            for u in updates {
+                let user = u.user.0;
+                tx.exec(
+                    "DELETE FROM stats_active WHERE idle_ms=?1 AND user_id=?2 AND day>=?3",
+                    params![idle_ms, user, u.from_day],
                 )?;
                 for &(day, doc, phase, ms) in &u.rows {
-                    ins.execute(params![idle_ms, user, day, doc.map_or(0, |d| d.0), phase, ms])?;
+                    tx.exec(
+                        "INSERT INTO stats_active (idle_ms, user_id, day, doc_id, phase, active_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (idle_ms, user_id, day, doc_id, phase)
+                         DO UPDATE SET active_ms=stats_active.active_ms+excluded.active_ms",
+                        params![idle_ms, user, day, doc.map_or(0, |d| d.0), phase, ms],
+                    )?;
                 }
+                tx.exec(
+                    "DELETE FROM stats_active_day WHERE idle_ms=?1 AND user_id=?2 AND day>=?3",
+                    params![idle_ms, user, u.from_day],
+                )?;
+                tx.exec(
+                    "INSERT INTO stats_active_day (idle_ms, user_id, day, phase, active_ms)
+                     SELECT idle_ms, user_id, day, phase, CAST(sum(active_ms) AS BIGINT) FROM stats_active
+                     WHERE idle_ms=?1 AND user_id=?2 AND day>=?3 GROUP BY idle_ms, user_id, day, phase",
+                    params![idle_ms, user, u.from_day],
+                )?;
+                tx.exec("DELETE FROM stats_active_doc WHERE idle_ms=?1 AND user_id=?2", params![idle_ms, user])?;
+                tx.exec(
+                    "INSERT INTO stats_active_doc (idle_ms, user_id, doc_id, phase, active_ms)
+                     SELECT idle_ms, user_id, doc_id, phase, CAST(sum(active_ms) AS BIGINT) FROM stats_active
+                     WHERE idle_ms=?1 AND user_id=?2 AND doc_id<>0 GROUP BY idle_ms, user_id, doc_id, phase",
+                    params![idle_ms, user],
+                )?;
             }
-            tx.execute(
-                "DELETE FROM stats_active_day WHERE idle_ms=?1 AND user_id=?2 AND day>=?3",
-                params![idle_ms, user, u.from_day],
+            tx.exec(
+                "INSERT INTO stats_active_state (idle_ms, edit_wm, activity_wm) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (idle_ms) DO UPDATE SET edit_wm=excluded.edit_wm, activity_wm=excluded.activity_wm",
+                params![idle_ms, edit_wm, activity_wm],
             )?;
-            tx.execute(
-                "INSERT INTO stats_active_day (idle_ms, user_id, day, phase, active_ms)
-                 SELECT idle_ms, user_id, day, phase, sum(active_ms) FROM stats_active
-                 WHERE idle_ms=?1 AND user_id=?2 AND day>=?3 GROUP BY day, phase",
-                params![idle_ms, user, u.from_day],
-            )?;
-            tx.execute("DELETE FROM stats_active_doc WHERE idle_ms=?1 AND user_id=?2", params![idle_ms, user])?;
-            tx.execute(
-                "INSERT INTO stats_active_doc (idle_ms, user_id, doc_id, phase, active_ms)
-                 SELECT idle_ms, user_id, doc_id, phase, sum(active_ms) FROM stats_active
-                 WHERE idle_ms=?1 AND user_id=?2 AND doc_id<>0 GROUP BY doc_id, phase",
-                params![idle_ms, user],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO stats_active_state (idle_ms, edit_wm, activity_wm) VALUES (?1, ?2, ?3)
-             ON CONFLICT(idle_ms) DO UPDATE SET edit_wm=excluded.edit_wm, activity_wm=excluded.activity_wm",
-            params![idle_ms, edit_wm, activity_wm],
-        )?;
-        for u in updates {
-            tx.execute("DELETE FROM stats_doc_time WHERE idle_ms=?1 AND user_id=?2", params![idle_ms, u.user.0])?;
-            tx.prepare_cached(&format!("{DOC_TIME_INSERT} WHERE p.user_id=?1 AND s.idle_ms=?2"))?
-                .execute(params![u.user.0, idle_ms])?;
-        }
-        tx.commit()?;
-        Ok(())
+            for u in updates {
+                tx.exec("DELETE FROM stats_doc_time WHERE idle_ms=?1 AND user_id=?2", params![idle_ms, u.user.0])?;
+                tx.exec(&format!("{DOC_TIME_INSERT} WHERE p.user_id=?1 AND s.idle_ms=?2"), params![u.user.0, idle_ms])?;
+            }
+            Ok(())
+        })?)
     }
 
     /// Active ms per (user, day, phase code) for days in `[from_day, to_day]`.
     pub fn active_by_day(&self, idle_ms: i64, from_day: i64, to_day: i64) -> Result<Vec<(UserId, i64, i64, i64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT user_id, day, phase, active_ms FROM stats_active_day
-             WHERE idle_ms=?1 AND day BETWEEN ?2 AND ?3",
-        )?;
-        let rows = stmt
-            .query_map([idle_ms, from_day, to_day], |r| Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        Ok(self.conn.rows(
+            "SELECT user_id, day, phase, active_ms FROM stats_active_day WHERE idle_ms=?1 AND day BETWEEN ?2 AND ?3",
+            params![idle_ms, from_day, to_day],
+            |r| Ok((UserId(r.i64(0)?), r.i64(1)?, r.i64(2)?, r.i64(3)?)),
+        )?)
     }
 
     // ---- aggregates read by the report ----
@@ -685,22 +603,18 @@ impl Store {
             "SELECT user_id, day, {SUM_FACT_COLS} FROM stats_facts WHERE day BETWEEN ?1 AND ?2{} GROUP BY user_id, day",
             labels_clause(labels)
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt
-            .query_map([from_day, to_day], |r| Ok((UserId(r.get(0)?), r.get(1)?, BoxFacts::read(r, 2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        Ok(self
+            .conn
+            .rows(&sql, params![from_day, to_day], |r| Ok((UserId(r.i64(0)?), r.i64(1)?, BoxFacts::read(r, 2)?)))?)
     }
 
     /// Round and agreement facts per (user, day) for days in `[from_day, to_day]`.
     pub fn rounds_by_day(&self, from_day: i64, to_day: i64) -> Result<Vec<(UserId, i64, RoundFacts)>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT user_id, day, {ROUND_COLS} FROM stats_rounds WHERE day BETWEEN ?1 AND ?2"
-        ))?;
-        let rows = stmt
-            .query_map([from_day, to_day], |r| Ok((UserId(r.get(0)?), r.get(1)?, RoundFacts::read(r, 2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        Ok(self.conn.rows(
+            &format!("SELECT user_id, day, {ROUND_COLS} FROM stats_rounds WHERE day BETWEEN ?1 AND ?2"),
+            params![from_day, to_day],
+            |r| Ok((UserId(r.i64(0)?), r.i64(1)?, RoundFacts::read(r, 2)?)),
+        )?)
     }
 
     /// Per-document times (user, day, work ms, wall ms) of one role — 0: first submitter's
@@ -712,48 +626,40 @@ impl Store {
         from_day: i64,
         to_day: i64,
     ) -> Result<Vec<(UserId, i64, i64, i64)>> {
-        let mut stmt = self.conn.prepare_cached(
+        Ok(self.conn.rows(
             "SELECT user_id, day, work_ms, wall_ms FROM stats_doc_time
              WHERE idle_ms=?1 AND role=?2 AND day BETWEEN ?3 AND ?4",
-        )?;
-        let rows = stmt
-            .query_map([idle_ms, role, from_day, to_day], |r| Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+            params![idle_ms, role, from_day, to_day],
+            |r| Ok((UserId(r.i64(0)?), r.i64(1)?, r.i64(2)?, r.i64(3)?)),
+        )?)
     }
 
     /// Gold results per (user, day): count and sums of f1, label accuracy and CER.
     pub fn gold_by_day(&self, from_ms: i64, to_ms: i64) -> Result<Vec<GoldDay>> {
-        let mut stmt = self.conn.prepare_cached(
+        Ok(self.conn.rows(
             "SELECT user_id, ts_ms / 86400000 AS day, count(*), sum(f1), sum(label_accuracy), sum(cer)
-             FROM gold_scores WHERE ts_ms BETWEEN ?1 AND ?2 GROUP BY user_id, day",
-        )?;
-        let rows = stmt
-            .query_map([from_ms, to_ms], |r| {
-                Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?, [r.get(3)?, r.get(4)?, r.get(5)?]))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+             FROM gold_scores WHERE ts_ms BETWEEN ?1 AND ?2 GROUP BY user_id, ts_ms / 86400000",
+            params![from_ms, to_ms],
+            |r| Ok((UserId(r.i64(0)?), r.i64(1)?, r.i64(2)?, [r.f64(3)?, r.f64(4)?, r.f64(5)?])),
+        )?)
     }
 
     // ---- objectives ----
 
     pub fn objectives(&self) -> Result<Vec<ObjectiveRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, user_id, metric, op, target FROM objectives ORDER BY metric, user_id")?;
-        let rows = stmt
-            .query_map([], |r| {
+        Ok(self.conn.rows(
+            "SELECT id, user_id, metric, op, target FROM objectives ORDER BY metric, user_id",
+            params![],
+            |r| {
                 Ok(ObjectiveRow {
-                    id: r.get(0)?,
-                    user: r.get::<_, Option<i64>>(1)?.map(UserId),
-                    metric: r.get(2)?,
-                    op: r.get(3)?,
-                    target: r.get(4)?,
+                    id: r.i64(0)?,
+                    user: r.opt_i64(1)?.map(UserId),
+                    metric: r.text(2)?,
+                    op: r.text(3)?,
+                    target: r.f64(4)?,
                 })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+            },
+        )?)
     }
 
     /// Sets (replacing) the target of `metric` for `user` (None: everyone). Callers check roles.
@@ -764,22 +670,26 @@ impl Store {
         if !target.is_finite() {
             return Err(StoreError::Invalid("an objective's target must be a number".into()));
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // UNIQUE treats NULL users as distinct, so replace by hand.
-        tx.execute("DELETE FROM objectives WHERE user_id IS ?1 AND metric=?2", params![user.map(|u| u.0), metric])?;
-        tx.execute(
-            "INSERT INTO objectives (user_id, metric, op, target) VALUES (?1, ?2, ?3, ?4)",
-            params![user.map(|u| u.0), metric, op, target],
-        )?;
-        tx.commit()?;
-        Ok(())
+        Ok(self.conn.write(|tx| -> DbResult<()> {
+            // UNIQUE treats NULL users as distinct, so replace by hand.
+            tx.exec(
+                "DELETE FROM objectives WHERE user_id IS NOT DISTINCT FROM ?1 AND metric=?2",
+                params![user.map(|u| u.0), metric],
+            )?;
+            tx.exec(
+                "INSERT INTO objectives (user_id, metric, op, target) VALUES (?1, ?2, ?3, ?4)",
+                params![user.map(|u| u.0), metric, op, target],
+            )?;
+            Ok(())
+        })?)
     }
 
     /// Removes a target; returns whether there was one.
     pub fn delete_objective(&mut self, user: Option<UserId>, metric: &str) -> Result<bool> {
-        let n = self
-            .conn
-            .execute("DELETE FROM objectives WHERE user_id IS ?1 AND metric=?2", params![user.map(|u| u.0), metric])?;
+        let n = self.conn.exec(
+            "DELETE FROM objectives WHERE user_id IS NOT DISTINCT FROM ?1 AND metric=?2",
+            params![user.map(|u| u.0), metric],
+        )?;
         Ok(n > 0)
     }
 
@@ -788,137 +698,233 @@ impl Store {
     /// Writes many rows in one transaction, bypassing the edit checks: for generators and
     /// benchmarks that produce a consistent log themselves. Not for user data.
     pub fn bulk_insert(&mut self, b: &BulkBatch) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO annotations (id, doc_id, x0, y0, x1, y1, quad, label_id, text, source, text_source,
-                 confidence, state, author, created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10, NULL, ?11, ?12, ?13, ?14)",
-            )?;
+        Ok(self.conn.write(|tx| -> DbResult<()> {
             for a in &b.annotations {
-                ins.execute(params![
-                    a.id,
-                    a.doc.0,
-                    a.rect[0] as f64,
-                    a.rect[1] as f64,
-                    a.rect[2] as f64,
-                    a.rect[3] as f64,
-                    a.label.map(|l| l.0),
-                    a.text,
-                    a.source,
-                    a.text_source,
-                    a.state,
-                    a.author.map(|u| u.0),
-                    a.created_ms,
-                    a.updated_ms
-                ])?;
+                tx.exec(
+                    "INSERT INTO annotations (id, doc_id, x0, y0, x1, y1, quad, label_id, text, source, text_source,
+                     confidence, state, author, created_ms, updated_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10, NULL, ?11, ?12, ?13, ?14)",
+                    params![
+                        a.id,
+                        a.doc.0,
+                        a.rect[0] as f64,
+                        a.rect[1] as f64,
+                        a.rect[2] as f64,
+                        a.rect[3] as f64,
+                        a.label.map(|l| l.0),
+                        a.text.as_str(),
+                        a.source.as_str(),
+                        a.text_source.as_str(),
+                        a.state,
+                        a.author.map(|u| u.0),
+                        a.created_ms,
+                        a.updated_ms
+                    ],
+                )?;
             }
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO edits (id, ts_ms, user_id, doc_id, action, kind, target, changes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'do', NULL, ?6)",
-            )?;
             for e in &b.edits {
-                ins.execute(params![e.id, e.ts_ms, e.user.map(|u| u.0), e.doc.map(|d| d.0), e.action, e.changes])?;
+                tx.exec(
+                    "INSERT INTO edits (id, ts_ms, user_id, doc_id, action, kind, target, changes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'do', NULL, ?6)",
+                    params![e.id, e.ts_ms, e.user.map(|u| u.0), e.doc.map(|d| d.0), e.action, e.changes.as_str()],
+                )?;
             }
-            let mut ins =
-                tx.prepare_cached("INSERT INTO activity (ts_ms, user_id, doc_id, kind) VALUES (?1, ?2, ?3, ?4)")?;
             for (ts, user, doc, kind) in &b.activity {
-                ins.execute(params![ts, user.0, doc.map(|d| d.0), kind])?;
+                tx.exec(
+                    "INSERT INTO activity (ts_ms, user_id, doc_id, kind) VALUES (?1, ?2, ?3, ?4)",
+                    params![*ts, user.0, doc.map(|d| d.0), *kind],
+                )?;
             }
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO review_rounds (id, doc_id, number, reviewer, annotator, started_ms, finished_ms, verdict,
-                 comment, start_edit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
             for r in &b.rounds {
                 let verdict = r.verdict.map(|v| match v {
                     DocVerdict::Accept => "accept",
                     DocVerdict::Reject => "reject",
                 });
-                ins.execute(params![
-                    r.id.0,
-                    r.doc.0,
-                    r.number,
-                    r.reviewer.0,
-                    r.annotator.map(|u| u.0),
-                    r.started_ms,
-                    r.finished_ms,
-                    verdict,
-                    r.comment,
-                    r.start_edit
-                ])?;
+                tx.exec(
+                    "INSERT INTO review_rounds (id, doc_id, number, reviewer, annotator, started_ms, finished_ms,
+                     verdict, comment, start_edit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        r.id.0,
+                        r.doc.0,
+                        r.number,
+                        r.reviewer.0,
+                        r.annotator.map(|u| u.0),
+                        r.started_ms,
+                        r.finished_ms,
+                        verdict,
+                        r.comment.as_str(),
+                        r.start_edit
+                    ],
+                )?;
             }
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO box_verdicts (round_id, ann_id, x0, y0, x1, y1, verdict, comment, reviewer, ts_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8, ?9)",
-            )?;
             for (round, ann, r, v, reviewer, ts) in &b.verdicts {
-                ins.execute(params![
-                    round.0,
-                    ann,
-                    r[0] as f64,
-                    r[1] as f64,
-                    r[2] as f64,
-                    r[3] as f64,
-                    v,
-                    reviewer.0,
-                    ts
-                ])?;
+                tx.exec(
+                    "INSERT INTO box_verdicts (round_id, ann_id, x0, y0, x1, y1, verdict, comment, reviewer, ts_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8, ?9)",
+                    params![round.0, *ann, r[0] as f64, r[1] as f64, r[2] as f64, r[3] as f64, *v, reviewer.0, *ts],
+                )?;
             }
-            let mut upd =
-                tx.prepare_cached("UPDATE documents SET status=?2, assignee=?3, reviewer=?4, is_gold=?5 WHERE id=?1")?;
             for (doc, status, assignee, reviewer, gold) in &b.doc_states {
-                upd.execute(params![doc.0, status, assignee.map(|u| u.0), reviewer.map(|u| u.0), gold])?;
+                tx.exec(
+                    "UPDATE documents SET status=?2, assignee=?3, reviewer=?4, is_gold=?5 WHERE id=?1",
+                    params![doc.0, *status, assignee.map(|u| u.0), reviewer.map(|u| u.0), *gold],
+                )?;
             }
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO gold_scores (doc_id, user_id, ts_ms, precision, recall, f1, label_accuracy, cer)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
             for (doc, user, ts, s) in &b.gold_scores {
-                ins.execute(params![
-                    doc.0,
-                    user.0,
-                    ts,
-                    s[0] as f64,
-                    s[1] as f64,
-                    s[2] as f64,
-                    s[3] as f64,
-                    s[4] as f64
-                ])?;
+                tx.exec(
+                    "INSERT INTO gold_scores (doc_id, user_id, ts_ms, precision, recall, f1, label_accuracy, cer)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![doc.0, user.0, *ts, s[0] as f64, s[1] as f64, s[2] as f64, s[3] as f64, s[4] as f64],
+                )?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            sync_id_sequences(tx)
+        })?)
     }
 
     /// Adds many documents in one transaction (generated workspaces); returns their ids in order.
     pub fn bulk_add_documents(&mut self, docs: &[super::NewDocument], now: TimestampMs) -> Result<Vec<DocId>> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut ids = Vec::with_capacity(docs.len());
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6)",
-            )?;
+        Ok(self.conn.write(|tx| -> DbResult<Vec<DocId>> {
+            let mut ids = Vec::with_capacity(docs.len());
             for d in docs {
-                ins.execute(params![d.path, d.sha256, d.page, d.width, d.height, now])?;
-                ids.push(DocId(tx.last_insert_rowid()));
+                ids.push(DocId(tx.int(
+                    "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6) RETURNING id",
+                    params![d.path.as_str(), d.sha256.as_str(), d.page, d.width, d.height, now],
+                )?));
             }
-        }
-        tx.commit()?;
-        Ok(ids)
+            Ok(ids)
+        })?)
     }
 
-    /// Faster, less durable writes for a throw-away generated workspace (synchronous=OFF).
+    /// Faster, less durable writes for a throw-away generated workspace.
     pub fn set_bulk_mode(&mut self, on: bool) -> Result<()> {
-        self.conn.execute_batch(if on { "PRAGMA synchronous=OFF;" } else { "PRAGMA synchronous=FULL;" })?;
-        Ok(())
+        let sql = match (&self.conn, on) {
+            (Conn::Sqlite(_), true) => "PRAGMA synchronous=OFF;",
+            (Conn::Sqlite(_), false) => "PRAGMA synchronous=FULL;",
+            (Conn::Pg(_), true) => "SET synchronous_commit = off;",
+            (Conn::Pg(_), false) => "SET synchronous_commit = on;",
+        };
+        Ok(self.conn.batch(sql)?)
     }
 
     /// Runs `ANALYZE` so the planner knows the shape of a freshly generated workspace.
     pub fn analyze(&mut self) -> Result<()> {
-        self.conn.execute_batch("ANALYZE;")?;
-        Ok(())
+        Ok(self.conn.batch("ANALYZE;")?)
     }
+}
+
+/// Rows written with explicit ids leave PostgreSQL's identity sequences behind; move each to
+/// its table's largest id so the next row gets a fresh one (SQLite needs nothing).
+pub(crate) fn sync_id_sequences(tx: &Tx) -> DbResult<()> {
+    if !tx.is_postgres() {
+        return Ok(());
+    }
+    for table in [
+        "users",
+        "labels",
+        "documents",
+        "annotations",
+        "links",
+        "edits",
+        "activity",
+        "review_rounds",
+        "comments",
+        "objectives",
+        "dataset_versions",
+    ] {
+        tx.exec(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            ),
+            params![],
+        )?;
+    }
+    Ok(())
+}
+
+fn write_one_doc_facts(tx: &Tx, u: &DocFactsUpdate) -> DbResult<()> {
+    let old = tx.rows(
+        &format!("SELECT user_id, day, label_id, {FACT_COLS} FROM stats_doc_facts WHERE doc_id=?1"),
+        params![u.doc.0],
+        |r| Ok((r.i64(0)?, r.i64(1)?, r.i64(2)?, BoxFacts::read(r, 3)?)),
+    )?;
+    for (user, day, label, f) in old {
+        add_facts(tx, user, day, label, f.scaled(-1))?;
+    }
+    tx.exec("DELETE FROM stats_doc_facts WHERE doc_id=?1", params![u.doc.0])?;
+    for row in &u.rows {
+        let a = row.facts.to_array();
+        tx.exec(
+            &format!(
+                "INSERT INTO stats_doc_facts (doc_id, user_id, day, label_id, {FACT_COLS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            ),
+            params![
+                u.doc.0, row.user.0, row.day, row.label, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+                a[10]
+            ],
+        )?;
+        add_facts(tx, row.user.0, row.day, row.label, row.facts)?;
+    }
+    let old = tx.rows(
+        &format!("SELECT user_id, day, {ROUND_COLS} FROM stats_doc_rounds WHERE doc_id=?1"),
+        params![u.doc.0],
+        |r| Ok((r.i64(0)?, r.i64(1)?, RoundFacts::read(r, 2)?)),
+    )?;
+    for (user, day, f) in old {
+        add_rounds(tx, user, day, RoundFacts::from_array(f.to_array().map(|v| -v)))?;
+    }
+    tx.exec("DELETE FROM stats_doc_rounds WHERE doc_id=?1", params![u.doc.0])?;
+    for &(user, day, f) in &u.rounds {
+        let a = f.to_array();
+        tx.exec(
+            &format!(
+                "INSERT INTO stats_doc_rounds (doc_id, user_id, day, {ROUND_COLS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+            ),
+            params![
+                u.doc.0, user.0, day, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
+                a[13]
+            ],
+        )?;
+        add_rounds(tx, user.0, day, f)?;
+    }
+    tx.exec(
+        "DELETE FROM stats_doc_time WHERE (role, day, user_id, doc_id) IN
+         (SELECT role, day, user_id, doc_id FROM stats_doc_people WHERE doc_id=?1)",
+        params![u.doc.0],
+    )?;
+    tx.exec("DELETE FROM stats_doc_people WHERE doc_id=?1", params![u.doc.0])?;
+    for p in &u.people {
+        tx.exec(
+            "INSERT INTO stats_doc_people (doc_id, role, user_id, day, wall_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![u.doc.0, p.role, p.user.0, p.day, p.wall_ms],
+        )?;
+    }
+    tx.exec(&format!("{DOC_TIME_INSERT} WHERE p.doc_id=?1"), params![u.doc.0])?;
+    tx.exec("DELETE FROM stats_agreement WHERE doc_id=?1", params![u.doc.0])?;
+    if let Some(a) = &u.agreement {
+        let c = a.counts;
+        tx.exec(
+            "INSERT INTO stats_agreement (doc_id, annotator, round_number, accepted_ms, matched, gt, pred,
+             labels_correct, labels_total, cer_edits, cer_ref_chars)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                u.doc.0,
+                a.annotator.map(|x| x.0),
+                a.round_number,
+                a.accepted_ms,
+                c.matched,
+                c.gt,
+                c.pred,
+                c.labels_correct,
+                c.labels_total,
+                c.cer_edits,
+                c.cer_ref_chars
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

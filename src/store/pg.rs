@@ -1,0 +1,133 @@
+//! The PostgreSQL backend's own business: connecting (password from the URL, `PGPASSWORD` or
+//! `~/.pgpass`), telling an empty database from a Facture workspace and from another
+//! program's, refusing a newer schema, creating and migrating the schema, and storing page
+//! images by content hash.
+
+use std::cell::RefCell;
+
+use super::db::{Conn, DbError, DbErrorKind, PgConn, PgStatements, Sql, params};
+use super::error::classify;
+use super::pg_migrations::{PG_LATEST_VERSION, PG_MARKER_TABLES, PG_MIGRATIONS};
+use super::{PgAddress, Result, Store, StoreError, Workspace, queries};
+
+/// Connects; `create` makes Facture's tables in an empty database, otherwise the database
+/// must already hold a Facture workspace (which is migrated to the latest version).
+pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
+    let shown = address.shown().to_string();
+    let config = address.config();
+    if matches!(config.get_ssl_mode(), postgres::config::SslMode::Require) {
+        return Err(StoreError::CannotOpen {
+            workspace: shown,
+            detail: "sslmode=require needs TLS, which this build of Facture does not speak yet; use \
+                     sslmode=disable on a network you trust, or a TLS tunnel"
+                .into(),
+        });
+    }
+    let client = config.connect(postgres::NoTls).map_err(|e| classify(DbError::from(e), &shown, true))?;
+    let pg = PgConn { client: RefCell::new(client), statements: PgStatements::default() };
+    let tables = table_names(&pg).map_err(|e| classify(e, &shown, true))?;
+    let ours = PG_MARKER_TABLES.iter().all(|t| tables.iter().any(|x| x == t));
+    let mut conn = Conn::Pg(pg);
+    if tables.is_empty() {
+        if !create {
+            return Err(StoreError::NotAWorkspace {
+                workspace: shown.clone(),
+                reason: format!("the database is empty; create the workspace with `facture init {shown}`"),
+            });
+        }
+    } else if !ours {
+        return Err(StoreError::NotAWorkspace {
+            workspace: shown,
+            reason: "the database holds another program's tables; use an empty database".into(),
+        });
+    } else if create {
+        return Err(StoreError::Invalid(format!("{shown}: already holds a Facture workspace")));
+    }
+    let version = if tables.is_empty() { 0 } else { read_version(&conn).map_err(|e| classify(e, &shown, true))? };
+    if version > PG_LATEST_VERSION {
+        return Err(StoreError::NewerSchema { workspace: shown, found: version, supported: PG_LATEST_VERSION });
+    }
+    if version < PG_LATEST_VERSION {
+        migrate(&mut conn, version).map_err(|e| match e {
+            StoreError::Database(detail) => StoreError::SchemaMismatch { workspace: shown.clone(), version, detail },
+            other => other.with_workspace(&shown),
+        })?;
+    }
+    Ok(Store { conn, workspace: Some(Workspace::Postgres(address.clone())), read_only: false })
+}
+
+fn table_names(pg: &PgConn) -> Result<Vec<String>, DbError> {
+    pg.rows(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+        params![],
+        |r| r.text(0),
+    )
+}
+
+fn read_version(conn: &Conn) -> Result<i64, DbError> {
+    let v = conn.row_opt("SELECT value FROM meta WHERE key='schema_version'", params![], |r| r.text(0))?;
+    let v = v.ok_or_else(|| DbError::new(DbErrorKind::Other, "the workspace records no schema version"))?;
+    v.parse().map_err(|_| DbError::new(DbErrorKind::Other, format!("schema version '{v}' is not a number")))
+}
+
+pub(super) fn schema_version(pg: &PgConn) -> Result<i64, DbError> {
+    let v = pg.row_opt("SELECT value FROM meta WHERE key='schema_version'", params![], |r| r.text(0))?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+fn migrate(conn: &mut Conn, from: i64) -> Result<()> {
+    conn.write(|tx| -> Result<()> {
+        // another workstation may have created or migrated it meanwhile (we hold the write lock)
+        let has_meta = tx.int(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name='meta'",
+            params![],
+        )? > 0;
+        let current = if has_meta {
+            tx.row_opt("SELECT value FROM meta WHERE key='schema_version'", params![], |r| r.text(0))?
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(from)
+        } else {
+            0
+        };
+        for (i, sql) in PG_MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.batch(sql)?;
+            if i == 0 {
+                queries::seed_new_workspace(tx)?;
+            }
+        }
+        tx.exec(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![PG_LATEST_VERSION.to_string().as_str()],
+        )?;
+        Ok(())
+    })
+}
+
+impl Store {
+    /// Stores a page image's bytes once per content hash (a server workspace's images travel
+    /// with it). Returns whether they were new.
+    pub fn put_image(&mut self, sha256: &str, bytes: &[u8]) -> Result<bool> {
+        let n = self.conn.exec(
+            "INSERT INTO images (sha256, bytes, size) VALUES (?1, ?2, ?3) ON CONFLICT (sha256) DO NOTHING",
+            params![sha256, bytes, bytes.len()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// A stored page image's bytes, if the workspace holds them.
+    pub fn image(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        if !self.is_postgres() {
+            return Ok(None);
+        }
+        Ok(self.conn.row_opt("SELECT bytes FROM images WHERE sha256=?1", params![sha256], |r| r.opt_blob(0))?.flatten())
+    }
+
+    /// Whether the workspace holds a page image with this hash.
+    pub fn has_image(&self, sha256: &str) -> Result<bool> {
+        if !self.is_postgres() {
+            return Ok(false);
+        }
+        Ok(self.conn.int("SELECT count(*) FROM images WHERE sha256=?1", params![sha256])? > 0)
+    }
+}
