@@ -19,7 +19,7 @@ fn bench(c: &mut Criterion) {
     let path = kept.unwrap_or_else(|| dir.path().join("stats-bench.sqlite"));
     let spec =
         SynthWorkspaceSpec { annotations_target: target, documents: target / 25, ..SynthWorkspaceSpec::default() };
-    let r = if path.exists() { Default::default() } else { generate(&path, &spec).expect("generate") };
+    let r = if path.exists() { Default::default() } else { generate(path.clone(), &spec).expect("generate") };
     eprintln!(
         "generated {} boxes, {} documents, {} edits, {} activity rows, {} rounds in {:.1} s ({:.0} MB)",
         r.annotations,

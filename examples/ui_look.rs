@@ -18,7 +18,7 @@ fn main() -> anyhow::Result<()> {
     let settings_path = Settings::default_path();
     if let Some(p) = &settings_path {
         let mut s = Settings::load(p);
-        s.remember_user(&ws, "alice");
+        s.remember_user(&(&ws).into(), "alice");
         s.save(p)?;
     }
     let mut app = FactureApp::new(&ws, true, settings_path, Box::new(RfdDialogs));

@@ -397,6 +397,18 @@ pub fn import_dataset(
                 height,
             })
             .collect();
+        if store.is_postgres() {
+            // the server workspace keeps the image itself; it must still be the file checked above
+            let bytes = std::fs::read(&r.image)
+                .map_err(|e| ImportError::Invalid { path: r.image.clone(), reason: format!("cannot read: {e}") })?;
+            if imageio::sha256_hex(&bytes) != r.sha256 {
+                return Err(ImportError::Invalid {
+                    path: r.image.clone(),
+                    reason: "the file changed while it was being imported; import again".into(),
+                });
+            }
+            store.put_image(&r.sha256, &bytes)?;
+        }
         // adds what is missing (nothing when the file is known; a concurrent import may also
         // have added it meanwhile), then takes page 0 whoever added it
         store.add_pages(&pages, now_ms)?;

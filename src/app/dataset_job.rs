@@ -12,7 +12,7 @@ use crate::app::dataset::import_dataset;
 use crate::app::export::{ExportOptions, export};
 use crate::domain::UserId;
 use crate::formats::model::Format;
-use crate::store::Store;
+use crate::store::{Store, Workspace};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DatasetEvent {
@@ -38,7 +38,7 @@ pub enum DatasetTask {
     Import { format: Format, path: PathBuf },
 }
 
-pub fn spawn(workspace: PathBuf, user: Option<UserId>, task: DatasetTask) -> DatasetJob {
+pub fn spawn(workspace: Workspace, user: Option<UserId>, task: DatasetTask) -> DatasetJob {
     let (tx, rx) = unbounded();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
@@ -48,7 +48,7 @@ pub fn spawn(workspace: PathBuf, user: Option<UserId>, task: DatasetTask) -> Dat
             let _ = progress_tx.send(DatasetEvent::Progress { done, total });
         };
         let result = (|| -> Result<String, String> {
-            let mut store = Store::open(&workspace).map_err(|e| e.to_string())?;
+            let mut store = Store::connect(&workspace).map_err(|e| e.to_string())?;
             match task {
                 DatasetTask::Export { format, out, all } => {
                     let mut opts = ExportOptions::new(format, out, system_now_ms());
@@ -86,7 +86,11 @@ mod tests {
         import_gt(&mut store, &synth, None, 0).unwrap();
         drop(store);
         let out = dir.path().join("coco");
-        let job = spawn(ws.clone(), None, DatasetTask::Export { format: Format::Coco, out: out.clone(), all: true });
+        let job = spawn(
+            Workspace::File(ws.clone()),
+            None,
+            DatasetTask::Export { format: Format::Coco, out: out.clone(), all: true },
+        );
         let events: Vec<DatasetEvent> = job.events.iter().collect();
         assert!(events.iter().any(|e| matches!(e, DatasetEvent::Progress { .. })));
         match events.last() {
@@ -95,11 +99,15 @@ mod tests {
         }
         let ws2 = dir.path().join("ws2.sqlite");
         drop(Store::create(&ws2).unwrap());
-        let job = spawn(ws2.clone(), None, DatasetTask::Import { format: Format::Coco, path: out });
+        let job = spawn(Workspace::File(ws2.clone()), None, DatasetTask::Import { format: Format::Coco, path: out });
         let last = job.events.iter().last();
         assert!(matches!(&last, Some(DatasetEvent::Finished(s)) if s.starts_with("2 document(s)")), "{last:?}");
         // A folder that holds no dataset fails with a sentence, nothing imported.
-        let job = spawn(ws2.clone(), None, DatasetTask::Import { format: Format::Yolo, path: dir.path().join("nope") });
+        let job = spawn(
+            Workspace::File(ws2.clone()),
+            None,
+            DatasetTask::Import { format: Format::Yolo, path: dir.path().join("nope") },
+        );
         assert!(matches!(job.events.iter().last(), Some(DatasetEvent::Failed(_))));
         assert_eq!(Store::open(&ws2).unwrap().document_count().unwrap(), 2);
     }

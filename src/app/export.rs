@@ -15,6 +15,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::app::pages::{PageError, PageRef};
 use crate::domain::{
     AnnId, AnnState, Annotation, Change, DocId, DocStatus, Document, EditId, Label, LabelId, Link, LinkId, UserId,
 };
@@ -159,6 +160,13 @@ pub enum ExportError {
     NotReproducible { number: i64, differing: Vec<String> },
     #[error("export cancelled; nothing was written to the output folder")]
     Cancelled,
+    #[error(
+        "--link-images links to image files on this disk; a server workspace keeps its images in the database, \
+         so export without --link-images (they are copied). Nothing was written to the output folder"
+    )]
+    LinkFromServer,
+    #[error("{path}: {reason}; nothing was written to the output folder")]
+    Page { path: PathBuf, reason: String },
     /// A naming bug: the export was about to write one path twice.
     #[error(
         "internal error: the export would write {path} twice and lose one of them; nothing was written to the \
@@ -958,10 +966,14 @@ fn write_files(
         if cancel.load(Ordering::Relaxed) {
             return Err(ExportError::Cancelled);
         }
+        let source = PageRef::of(store, &it.doc);
         let src = Path::new(&it.doc.path);
         let rel = join_rel(&it.split, &it.page.image);
         let mut decoded = None;
         let image_sha = if it.copy_as_is && rec.link_images {
+            if store.is_postgres() {
+                return Err(ExportError::LinkFromServer);
+            }
             if files.contains_key(&rel) {
                 return Err(ExportError::Collision { path: rel });
             }
@@ -975,7 +987,7 @@ fn write_files(
             files.insert(rel.clone(), it.doc.sha256.clone());
             it.doc.sha256.clone()
         } else if it.copy_as_is {
-            let bytes = std::fs::read(src).map_err(io_err(src))?;
+            let bytes = source.bytes(Some(store)).map_err(|e| page_error(e, src))?;
             let found = imageio::sha256_hex(&bytes);
             if found != it.doc.sha256 {
                 return Err(ExportError::ImageChanged {
@@ -987,14 +999,14 @@ fn write_files(
             put(out, &rel, &bytes, &mut files)?;
             found
         } else {
-            let img = imageio::decode_page(src, it.doc.page)?.to_rgb8();
+            let img = source.decode(Some(store)).map_err(|e| page_error(e, src))?.to_rgb8();
             let bytes = encode_png(&img);
             put(out, &rel, &bytes, &mut files)?;
             decoded = Some(img);
             imageio::sha256_hex(&bytes)
         };
         if needs_pixels && decoded.is_none() {
-            decoded = Some(imageio::decode_page(src, it.doc.page)?.to_rgb8());
+            decoded = Some(source.decode(Some(store)).map_err(|e| page_error(e, src))?.to_rgb8());
         }
         let pages = by_split.entry(it.split.clone()).or_default();
         pages.push(it.page.clone());
@@ -1086,6 +1098,19 @@ fn write_files(
         files,
     };
     Ok(Staged { manifest, documents: items.len(), images, boxes, skipped, per_split: split_counts })
+}
+
+/// A page that could not be read, as the export error that says why.
+fn page_error(e: PageError, src: &Path) -> ExportError {
+    match e {
+        PageError::Image(e) => ExportError::Image(e),
+        PageError::Store(e) => ExportError::Store(e),
+        PageError::Missing { path } => ExportError::Io {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "the image file is missing (moved or renamed?)"),
+        },
+        other => ExportError::Page { path: src.to_path_buf(), reason: other.to_string() },
+    }
 }
 
 #[cfg(unix)]

@@ -154,6 +154,11 @@ fn import_one(store: &mut Store, file: &Path, now_ms: i64, report: &mut ImportRe
         report.failed.push((file.to_path_buf(), e.to_string()));
         return Ok(());
     }
+    // a server workspace carries its images: stored (once per content) before any page
+    // refers to them
+    if store.is_postgres() {
+        store.put_image(&probe.sha256, &bytes)?;
+    }
     drop(bytes);
     // new pages point where the file's other pages do, unless those moved
     let doc_path = match known.first() {

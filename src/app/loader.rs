@@ -3,6 +3,7 @@
 //! progress over a channel the UI polls once per frame. The UI thread never decodes.
 
 use std::path::{Path, PathBuf};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,6 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 use image::RgbaImage;
 
 use super::canvas::{TileGrid, TileKey};
+use super::pages::{PageError, PageRef};
 use crate::domain::DocId;
 use crate::imageio::{self, ImageError};
 
@@ -109,16 +111,9 @@ impl PageLoader {
         Self { tx, rx, generation: Arc::new(AtomicU64::new(0)) }
     }
 
-    /// Starts loading `page` of `path` for `doc`. `wake` is called after each event (pass the
+    /// Starts loading the page `source` for `doc`. `wake` is called after each event (pass the
     /// UI's repaint request so progress shows without input).
-    pub fn request(
-        &self,
-        doc: DocId,
-        path: PathBuf,
-        page: u32,
-        max_texture_side_px: u32,
-        wake: impl Fn() + Send + 'static,
-    ) {
+    pub fn request(&self, doc: DocId, source: PageRef, max_texture_side_px: u32, wake: impl Fn() + Send + 'static) {
         let gen_now = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let generation = Arc::clone(&self.generation);
         let tx = self.tx.clone();
@@ -130,7 +125,7 @@ impl PageLoader {
                 wake();
             };
             send(LoadEvent::Progress { doc, fraction: 0.05, stage: "reading" });
-            match load_page(doc, &path, page, tile_side, &stale, &|fraction, stage| {
+            match load_page(doc, &source, tile_side, &stale, &|fraction, stage| {
                 send(LoadEvent::Progress { doc, fraction, stage })
             }) {
                 Ok(Some(p)) => send(LoadEvent::Done(Arc::new(p))),
@@ -171,18 +166,15 @@ pub fn relink_file(store: &mut crate::store::Store, doc: &crate::domain::Documen
 /// Decodes and tiles one page synchronously. Returns Ok(None) when `stale()` turned true.
 pub fn load_page(
     doc: DocId,
-    path: &Path,
-    page: u32,
+    source: &PageRef,
     tile_side_px: u32,
     stale: &dyn Fn() -> bool,
     progress: &dyn Fn(f32, &'static str),
 ) -> Result<Option<LoadedPage>, LoadError> {
-    if !path.exists() {
-        return Err(LoadError::Missing { path: path.to_path_buf() });
-    }
-    let img = imageio::decode_page(path, page).map_err(|e| match e {
-        ImageError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            LoadError::Missing { path: path.to_path_buf() }
+    let img = source.decode(None).map_err(|e| match e {
+        PageError::Missing { path } => LoadError::Missing { path },
+        PageError::Image(ImageError::Io { ref source, ref path }) if source.kind() == std::io::ErrorKind::NotFound => {
+            LoadError::Missing { path: path.clone() }
         }
         other => LoadError::Unreadable(other.to_string()),
     })?;
@@ -293,7 +285,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.png");
         RgbaImage::from_fn(700, 300, |x, y| image::Rgba([(x / 3) as u8, (y / 2) as u8, 7, 255])).save(&path).unwrap();
-        let page = load_page(DocId(1), &path, 0, 256, &|| false, &|_, _| {}).unwrap().unwrap();
+        let page = load_page(DocId(1), &PageRef::File { path: path.clone(), page: 0 }, 256, &|| false, &|_, _| {})
+            .unwrap()
+            .unwrap();
         assert_eq!((page.width, page.height), (700, 300));
         let l0 = &page.levels[0];
         assert_eq!(l0.tiles.len(), 3 * 2);
@@ -309,11 +303,13 @@ mod tests {
     fn missing_and_corrupt_files_give_distinct_errors() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("gone.png");
-        let err = load_page(DocId(1), &missing, 0, 256, &|| false, &|_, _| {}).unwrap_err();
+        let err = load_page(DocId(1), &PageRef::File { path: missing.clone(), page: 0 }, 256, &|| false, &|_, _| {})
+            .unwrap_err();
         assert_eq!(err, LoadError::Missing { path: missing });
         let bad = dir.path().join("bad.png");
         std::fs::write(&bad, b"\x89PNG\r\n\x1a\nthis is not a png").unwrap();
-        let err = load_page(DocId(1), &bad, 0, 256, &|| false, &|_, _| {}).unwrap_err();
+        let err =
+            load_page(DocId(1), &PageRef::File { path: bad.clone(), page: 0 }, 256, &|| false, &|_, _| {}).unwrap_err();
         assert!(matches!(err, LoadError::Unreadable(ref s) if s.contains("bad.png")), "{err:?}");
     }
 
@@ -323,8 +319,8 @@ mod tests {
         let path = dir.path().join("p.png");
         RgbaImage::new(40, 30).save(&path).unwrap();
         let loader = PageLoader::new();
-        loader.request(DocId(1), dir.path().join("nope.png"), 0, 4096, || {});
-        loader.request(DocId(2), path, 0, 4096, || {});
+        loader.request(DocId(1), PageRef::File { path: dir.path().join("nope.png"), page: 0 }, 4096, || {});
+        loader.request(DocId(2), PageRef::File { path, page: 0 }, 4096, || {});
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut done = None;
         while done.is_none() && std::time::Instant::now() < deadline {

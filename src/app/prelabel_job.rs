@@ -3,7 +3,6 @@
 //! same command layer as the UI. The UI polls [`JobEvent`]s and reloads what changed.
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +15,7 @@ use crate::prelabel::Proposal;
 use crate::prelabel::cv::{CvConfig, propose};
 use crate::prelabel::model::det::DetectedBox;
 use crate::prelabel::model::{Line, ModelConfig, ModelSource, RecPrecision, line_proposals};
-use crate::store::Store;
+use crate::store::{Store, Workspace};
 
 /// Suggestions overlapping an existing box this much (IoU) are not added.
 pub const SKIP_IOU: f32 = 0.3;
@@ -98,12 +97,12 @@ impl JobHandle {
 }
 
 /// Starts a job on a worker thread.
-pub fn spawn(workspace: PathBuf, user: User, docs: Vec<DocId>, kind: JobKind) -> JobHandle {
+pub fn spawn(workspace: Workspace, user: User, docs: Vec<DocId>, kind: JobKind) -> JobHandle {
     let (tx, rx) = unbounded();
     let control = Arc::new(JobControl::default());
     let worker = control.clone();
     std::thread::spawn(move || {
-        let result = Store::open(&workspace)
+        let result = Store::connect(&workspace)
             .map_err(|e| e.to_string())
             .and_then(|store| run(Session::new(store, user), &docs, kind, &worker, &tx));
         let _ = tx.send(match result {
@@ -401,7 +400,9 @@ pub fn run(
         send("decoding the page");
         let outcome = (|| -> Result<usize, String> {
             let d = session.store().document(doc).map_err(|e| e.to_string())?;
-            let page = crate::imageio::decode_page(std::path::Path::new(&d.path), d.page).map_err(|e| e.to_string())?;
+            let page = crate::app::pages::PageRef::of(session.store(), &d)
+                .decode(Some(session.store()))
+                .map_err(|e| e.to_string())?;
             match (&kind, model.as_mut()) {
                 (JobKind::Cv(cfg), _) => {
                     send("finding text lines");

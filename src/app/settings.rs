@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Role, User};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Workspace};
 
 /// How many recent workspaces the menu keeps.
 pub const MAX_RECENT: usize = 10;
@@ -16,9 +16,9 @@ pub const MAX_RECENT: usize = 10;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// Most recent first.
-    pub recent_workspaces: Vec<PathBuf>,
-    /// Workspace path (as shown in `recent_workspaces`) → the user name chosen there.
+    /// Most recent first: file paths and server URLs (never with a password).
+    pub recent_workspaces: Vec<String>,
+    /// Workspace (as shown in `recent_workspaces`) → the user name chosen there.
     pub users: BTreeMap<String, String>,
     /// Show label names and text on every box, not only on hover (toggled with T).
     pub always_show_text: bool,
@@ -58,25 +58,30 @@ impl Settings {
     }
 
     /// Puts a workspace at the top of the recent list.
-    pub fn note_workspace(&mut self, workspace: &Path) {
-        let key = workspace_key(workspace);
-        self.recent_workspaces.retain(|p| workspace_key(p) != key);
-        self.recent_workspaces.insert(0, PathBuf::from(&key));
+    pub fn note_workspace(&mut self, workspace: &Workspace) {
+        let key = workspace.key();
+        self.recent_workspaces.retain(|p| recent_key(p) != key);
+        self.recent_workspaces.insert(0, key);
         self.recent_workspaces.truncate(MAX_RECENT);
     }
 
-    pub fn forget_workspace(&mut self, workspace: &Path) {
-        let key = workspace_key(workspace);
-        self.recent_workspaces.retain(|p| workspace_key(p) != key);
+    pub fn forget_workspace(&mut self, workspace: &Workspace) {
+        let key = workspace.key();
+        self.recent_workspaces.retain(|p| recent_key(p) != key);
     }
 
     /// The user name last chosen in this workspace on this workstation.
-    pub fn user_for(&self, workspace: &Path) -> Option<&str> {
-        self.users.get(&workspace_key(workspace)).map(String::as_str)
+    pub fn user_for(&self, workspace: &Workspace) -> Option<&str> {
+        self.users.get(&workspace.key()).map(String::as_str)
     }
 
-    pub fn remember_user(&mut self, workspace: &Path, user_name: &str) {
-        self.users.insert(workspace_key(workspace), user_name.to_string());
+    pub fn remember_user(&mut self, workspace: &Workspace, user_name: &str) {
+        self.users.insert(workspace.key(), user_name.to_string());
+    }
+
+    /// The recent workspaces, as workspaces (an entry that no longer parses is left out).
+    pub fn recent(&self) -> Vec<Workspace> {
+        self.recent_workspaces.iter().filter_map(|r| Workspace::parse(r).ok()).collect()
     }
 }
 
@@ -86,8 +91,8 @@ pub fn add_user(store: &mut Store, name: &str, role: Role) -> Result<User, Store
 }
 
 /// The same workspace reached through different relative paths gets one entry.
-fn workspace_key(path: &Path) -> String {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).to_string_lossy().into_owned()
+fn recent_key(entry: &str) -> String {
+    Workspace::parse(entry).map_or_else(|_| entry.to_string(), |w| w.key())
 }
 
 #[cfg(test)]
@@ -103,6 +108,7 @@ mod tests {
         std::fs::write(&ws_a, b"").unwrap();
         let mut s = Settings::load(&path);
         assert_eq!(s, Settings::default());
+        let (ws_a, ws_b) = (Workspace::File(ws_a), Workspace::File(ws_b));
         s.note_workspace(&ws_a);
         s.note_workspace(&ws_b);
         s.note_workspace(&ws_a);
@@ -113,7 +119,12 @@ mod tests {
         assert_eq!(back.recent_workspaces.len(), 2);
         assert_eq!(back.user_for(&ws_a), Some("alice"));
         assert_eq!(back.user_for(&ws_b), Some("bob"));
-        assert_eq!(workspace_key(&back.recent_workspaces[0]), workspace_key(&ws_a));
+        assert_eq!(recent_key(&back.recent_workspaces[0]), ws_a.key());
+        // a server is remembered by its address, never its password
+        let server = Workspace::parse("postgres://lea:secret@db.local/invoices").unwrap();
+        s.note_workspace(&server);
+        assert_eq!(s.recent_workspaces[0], "postgres://lea@db.local:5432/invoices");
+        assert!(!serde_json::to_string(&s).unwrap().contains("secret"));
     }
 
     #[test]
@@ -124,9 +135,9 @@ mod tests {
         let mut s = Settings::load(&path);
         assert_eq!(s, Settings::default());
         for i in 0..(MAX_RECENT + 5) {
-            s.note_workspace(&dir.path().join(format!("{i}.sqlite")));
+            s.note_workspace(&Workspace::File(dir.path().join(format!("{i}.sqlite"))));
         }
         assert_eq!(s.recent_workspaces.len(), MAX_RECENT);
-        assert!(s.recent_workspaces[0].ends_with(format!("{}.sqlite", MAX_RECENT + 4)));
+        assert!(s.recent_workspaces[0].ends_with(&format!("{}.sqlite", MAX_RECENT + 4)));
     }
 }

@@ -13,7 +13,6 @@ mod output;
 pub mod refresh;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +21,7 @@ use crate::domain::{LabelId, Role, TimestampMs, UserId};
 use crate::metrics::activity::{DEFAULT_IDLE_GAP_SECS, MS_PER_DAY, Phase, utc_day};
 use crate::metrics::{CerCounts, Counts, LabelCounts};
 use crate::store::stats::{AgreementCounts, BoxFacts};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Workspace};
 
 pub use output::{CliFormat, format_day, parse_date, stats_cli_output};
 pub use refresh::RefreshInfo;
@@ -648,10 +647,13 @@ pub fn remove_objective(session: &mut Session, user: Option<UserId>, metric: &st
 
 /// Computes a report on a worker thread with its own connection to the workspace; the
 /// receiver yields exactly one result. The UI polls it with `try_recv` each frame.
-pub fn spawn_report(path: PathBuf, q: StatsQuery) -> crossbeam_channel::Receiver<Result<StatsReport, StatsError>> {
+pub fn spawn_report(
+    workspace: Workspace,
+    q: StatsQuery,
+) -> crossbeam_channel::Receiver<Result<StatsReport, StatsError>> {
     let (tx, rx) = crossbeam_channel::bounded(1);
     std::thread::spawn(move || {
-        let result = Store::open(&path).map_err(StatsError::from).and_then(|mut s| report(&mut s, &q));
+        let result = Store::connect(&workspace).map_err(StatsError::from).and_then(|mut s| report(&mut s, &q));
         // The panel may have been closed meanwhile; nobody to tell then.
         let _ = tx.send(result);
     });

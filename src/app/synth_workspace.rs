@@ -5,7 +5,6 @@
 //! store's bulk API (one transaction per batch, synchronous off), so a million boxes take
 //! about a minute rather than hours of single edits.
 
-use std::path::Path;
 use std::time::Instant;
 
 use rand::rngs::SmallRng;
@@ -16,7 +15,7 @@ use crate::domain::{
     RoundId, Source, TimestampMs, UserId, Verdict,
 };
 use crate::store::stats::{BulkAnnotation, BulkBatch, BulkEdit};
-use crate::store::{NewDocument, Store, StoreError};
+use crate::store::{NewDocument, Store, StoreError, Workspace};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,10 +120,13 @@ fn next_working(t: TimestampMs, rng: &mut SmallRng) -> TimestampMs {
     }
 }
 
-/// Writes a new workspace at `path` (which must not exist).
-pub fn generate(path: &Path, spec: &SynthWorkspaceSpec) -> Result<SynthWorkspaceReport, StoreError> {
+/// Writes a new workspace at `workspace` (a file that must not exist, or an empty database).
+pub fn generate(
+    workspace: impl Into<Workspace>,
+    spec: &SynthWorkspaceSpec,
+) -> Result<SynthWorkspaceReport, StoreError> {
     let started = Instant::now();
-    let mut store = Store::create(path)?;
+    let mut store = Store::create_at(&workspace.into())?;
     store.set_bulk_mode(true)?;
     let n_users = spec.users.max(3);
     let n_reviewers = (n_users * 16 / 100).max(1);
@@ -437,7 +439,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("synth.sqlite");
         let spec = SynthWorkspaceSpec { users: 10, documents: 60, annotations_target: 1_200, days: 3, seed: 1 };
-        let r = generate(&path, &spec).unwrap();
+        let r = generate(path.clone(), &spec).unwrap();
         let mut store = Store::open(&path).unwrap();
         assert_eq!(store.annotation_count().unwrap() as usize, r.annotations);
         assert_eq!(store.document_count().unwrap(), 60);

@@ -4,11 +4,20 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::store::Workspace;
+
+/// A workspace argument: a file path, or a `postgres://` URL.
+fn parse_workspace(s: &str) -> Result<Workspace, String> {
+    Workspace::parse(s).map_err(|e| e.to_string())
+}
+
 #[derive(Parser)]
 #[command(name = "facture", version, about = "Annotate scanned invoices for document-AI training data")]
 pub struct Cli {
-    /// Workspace to open in the window (default: the demo workspace, created on first run).
-    pub workspace: Option<PathBuf>,
+    /// Workspace to open in the window: a file, or postgres://USER@HOST:PORT/DBNAME (default:
+    /// the demo workspace, created on first run).
+    #[arg(value_parser = parse_workspace)]
+    pub workspace: Option<Workspace>,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(subcommand)]
@@ -18,12 +27,19 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Cmd {
     /// Open a workspace in the window (also one whose name looks like a command).
-    Open { workspace: PathBuf },
+    Open {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+    },
     /// Create a new, empty workspace with the default invoice schema.
-    Init { workspace: PathBuf },
+    Init {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+    },
     /// Import page images (PNG, JPEG, TIFF incl. multi-page, BMP, WebP) from files and folders.
     Import {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -38,21 +54,27 @@ pub enum Cmd {
     },
     /// List or add users.
     Users {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         #[command(subcommand)]
         action: UsersCmd,
     },
     /// Show the label schema.
     Labels {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         #[command(subcommand)]
         action: LabelsCmd,
     },
     /// List documents with their status.
-    Docs { workspace: PathBuf },
+    Docs {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+    },
     /// Export a versioned dataset (accepted documents, or all with --all), or reproduce one.
     Export {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         /// coco, yolo, voc, funsd, ppocr, ppocr-kie, csv, facture-json, labelstudio
         #[arg(long, default_value = "facture-json", required_unless_present = "version")]
         format: String,
@@ -79,7 +101,8 @@ pub enum Cmd {
     },
     /// Import a dataset made with another tool into the workspace.
     ImportDataset {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         /// coco, yolo, voc, funsd, ppocr, csv, labelstudio, labelstudio-min, facture-json
         #[arg(long)]
         format: String,
@@ -90,12 +113,20 @@ pub enum Cmd {
         images: Vec<PathBuf>,
     },
     /// List recorded dataset versions and what changed between them.
-    Versions { workspace: PathBuf },
+    Versions {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+    },
     /// Load ground-truth JSONs (with their images, from inside DIR) as annotations.
-    ImportGt { workspace: PathBuf, dir: PathBuf },
+    ImportGt {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+        dir: PathBuf,
+    },
     /// Add pre-annotation suggestions (CV proposals or the OCR model) to documents.
     Prelabel {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         /// cv or model
         #[arg(long)]
         source: String,
@@ -114,7 +145,8 @@ pub enum Cmd {
     },
     /// Turn suggestions into annotations, recorded as USER's accepts (undoable in the window).
     Accept {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         /// Which suggestions: cv, model, or any
         #[arg(long)]
         source: String,
@@ -148,7 +180,8 @@ pub enum Cmd {
     },
     /// Throughput and accuracy per person, from the workspace's own edit log.
     Stats {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         /// First day, YYYY-MM-DD (UTC).
         #[arg(long)]
         from: Option<String>,
@@ -162,13 +195,15 @@ pub enum Cmd {
     },
     /// Targets per annotator or for everyone (leads): shown as met/missed in the stats.
     Objectives {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         #[command(subcommand)]
         action: ObjectivesCmd,
     },
     /// Generate a large, realistic workspace (for benchmarks and trying the stats panel).
     SynthWorkspace {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         #[arg(long, default_value_t = 50)]
         users: usize,
         #[arg(long, default_value_t = 2000)]
@@ -182,15 +217,20 @@ pub enum Cmd {
     },
     /// Review queue and review history, for scripting.
     Review {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         #[command(subcommand)]
         action: ReviewCmd,
     },
     /// Find moved image files under DIR by content hash and point the workspace at them.
-    Relink { workspace: PathBuf, dir: PathBuf },
+    Relink {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+        dir: PathBuf,
+    },
     /// Save what can still be read from a damaged workspace into a new workspace file.
     Recover {
-        /// The damaged workspace (only read).
+        /// The damaged workspace file (only read).
         workspace: PathBuf,
         /// The new workspace file to create.
         into: PathBuf,
@@ -199,7 +239,8 @@ pub enum Cmd {
     /// durable edit (used by the crash test).
     #[command(hide = true)]
     ScriptEdits {
-        workspace: PathBuf,
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
         #[arg(long)]
         doc: i64,
         #[arg(long)]
@@ -211,7 +252,7 @@ pub enum Cmd {
 
 impl Cmd {
     /// The workspace the command works on, if any (named in errors about the workspace).
-    pub fn workspace(&self) -> Option<&std::path::Path> {
+    pub fn workspace(&self) -> Option<String> {
         use Cmd::*;
         match self {
             Open { workspace }
@@ -231,8 +272,8 @@ impl Cmd {
             | SynthWorkspace { workspace, .. }
             | Review { workspace, .. }
             | Relink { workspace, .. }
-            | Recover { workspace, .. }
-            | ScriptEdits { workspace, .. } => Some(workspace),
+            | ScriptEdits { workspace, .. } => Some(workspace.to_string()),
+            Recover { workspace, .. } => Some(workspace.display().to_string()),
             Synth { .. } | Eval { .. } => None,
         }
     }

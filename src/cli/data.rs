@@ -2,6 +2,8 @@
 //! relink, export, versions.
 
 use std::path::{Path, PathBuf};
+
+use crate::store::Workspace;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Result, bail};
@@ -9,7 +11,7 @@ use anyhow::{Result, bail};
 use super::{open_read, open_write, report_failures, say, warn};
 use crate::app::commands::system_now_ms;
 
-pub fn import(ws: &Path, paths: &[PathBuf]) -> Result<()> {
+pub fn import(ws: &Workspace, paths: &[PathBuf]) -> Result<()> {
     let mut store = open_write(ws)?;
     let report = crate::app::import::import_paths(&mut store, paths, system_now_ms(), |_, _| {})?;
     say!("{}", report.summary());
@@ -18,7 +20,7 @@ pub fn import(ws: &Path, paths: &[PathBuf]) -> Result<()> {
     report_failures(&failed, "file(s)")
 }
 
-pub fn import_gt(ws: &Path, dir: &Path) -> Result<()> {
+pub fn import_gt(ws: &Workspace, dir: &Path) -> Result<()> {
     let mut store = open_write(ws)?;
     let report = crate::app::import::import_gt(&mut store, dir, None, system_now_ms())?;
     for (path, reason) in &report.skipped {
@@ -33,7 +35,7 @@ pub fn import_gt(ws: &Path, dir: &Path) -> Result<()> {
     report_failures(&failed, "file(s)")
 }
 
-pub fn import_dataset(ws: &Path, format: &str, path: &Path, images: &[PathBuf]) -> Result<()> {
+pub fn import_dataset(ws: &Workspace, format: &str, path: &Path, images: &[PathBuf]) -> Result<()> {
     let format = format.parse().map_err(anyhow::Error::msg)?;
     let mut store = open_write(ws)?;
     let cancel = AtomicBool::new(false);
@@ -54,7 +56,7 @@ pub fn import_dataset(ws: &Path, format: &str, path: &Path, images: &[PathBuf]) 
     Ok(())
 }
 
-pub fn relink(ws: &Path, dir: &Path) -> Result<()> {
+pub fn relink(ws: &Workspace, dir: &Path) -> Result<()> {
     let mut store = open_write(ws)?;
     let report = crate::app::import::relink_dir(&mut store, dir)?;
     let left = if report.still_missing > 0 {
@@ -78,7 +80,7 @@ pub struct ExportArgs {
     pub version: Option<i64>,
 }
 
-pub fn export(ws: &Path, a: ExportArgs) -> Result<()> {
+pub fn export(ws: &Workspace, a: ExportArgs) -> Result<()> {
     use crate::app::export::{ExportError, ExportOptions, export, reproduce};
     let mut store = open_read(ws)?;
     let cancel = AtomicBool::new(false);
@@ -102,7 +104,7 @@ pub fn export(ws: &Path, a: ExportArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn versions(ws: &Path) -> Result<()> {
+pub fn versions(ws: &Workspace) -> Result<()> {
     for v in crate::app::export::list_versions(&open_read(ws)?)? {
         say!(
             "v{}\t{}\t{} document(s)\t{} box(es)\t{}\t{}",

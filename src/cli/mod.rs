@@ -8,7 +8,6 @@ mod people;
 mod prelabel;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -16,7 +15,7 @@ use clap::Parser;
 
 pub use args::{Cli, Cmd, command_names};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Workspace};
 
 /// Writes one line to stdout; a closed pipe ends the command quietly (see [`main`]).
 macro_rules! say {
@@ -49,13 +48,13 @@ pub(crate) fn report_failures<P: std::fmt::Display>(failures: &[(P, String)], wh
 }
 
 /// Opens a workspace for a command that writes: refused when SQLite finds it damaged.
-pub(crate) fn open_write(ws: &Path) -> Result<Store> {
-    Ok(Store::open_verified(ws)?)
+pub(crate) fn open_write(ws: &Workspace) -> Result<Store> {
+    Ok(Store::connect_verified(ws)?)
 }
 
 /// Opens a workspace for a command that only reads: read-only when it cannot be written.
-pub(crate) fn open_read(ws: &Path) -> Result<Store> {
-    Ok(Store::open_for_reading(ws)?)
+pub(crate) fn open_read(ws: &Workspace) -> Result<Store> {
+    Ok(Store::connect_for_reading(ws)?)
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -64,7 +63,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
-    let workspace = cli.command.as_ref().and_then(Cmd::workspace).map(Path::to_path_buf);
+    let workspace = cli.command.as_ref().and_then(Cmd::workspace);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // the reader closed the pipe: it has what it wanted, and there is no one to tell
@@ -84,7 +83,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// The error and its causes as one line: a cause whose text the line already holds is not
 /// repeated, multi-line texts are folded, and a store error that does not name its file gets
 /// the workspace's path in front.
-pub fn one_line(e: &anyhow::Error, workspace: Option<&Path>) -> String {
+pub fn one_line(e: &anyhow::Error, workspace: Option<&str>) -> String {
     let mut line = String::new();
     for cause in e.chain() {
         let text: Vec<String> =
@@ -103,11 +102,9 @@ pub fn one_line(e: &anyhow::Error, workspace: Option<&Path>) -> String {
     let about_workspace = e.chain().any(|c| store_error(c).is_some_and(StoreError::lacks_workspace_name));
     if let Some(ws) = workspace
         && about_workspace
+        && !line.contains(ws)
     {
-        let shown = ws.display().to_string();
-        if !line.contains(&shown) {
-            line = format!("{shown}: {line}");
-        }
+        line = format!("{ws}: {line}");
     }
     line
 }
@@ -168,8 +165,8 @@ fn run(cli: Cli) -> Result<()> {
     match cmd {
         Cmd::Open { workspace } => open_window(Some(workspace), &cli.model),
         Cmd::Init { workspace } => {
-            Store::create(&workspace)?;
-            say!("created {}", workspace.display());
+            Store::create_at(&workspace)?;
+            say!("created {workspace}");
             Ok(())
         }
         Cmd::Import { workspace, paths } => data::import(&workspace, &paths),
@@ -214,7 +211,7 @@ fn run(cli: Cli) -> Result<()> {
                 days,
                 seed,
             };
-            let report = crate::app::synth_workspace::generate(&workspace, &spec)?;
+            let report = crate::app::synth_workspace::generate(workspace, &spec)?;
             say!("{report:?}");
             Ok(())
         }
@@ -225,7 +222,8 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// `facture WORD` where WORD is no file: most likely a mistyped command, not a workspace.
-fn not_a_command(p: &Path) -> Result<()> {
+fn not_a_command(ws: &Workspace) -> Result<()> {
+    let Some(p) = ws.file() else { return Ok(()) };
     let word = p.to_string_lossy();
     let bare = !word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
     if p.exists() || !bare {
@@ -270,26 +268,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn open_window(workspace: Option<PathBuf>, model: &args::ModelArgs) -> Result<()> {
-    let (path, demo) = match workspace {
-        Some(p) => {
-            if !p.exists() {
-                bail!("{}: no such workspace (create one with `facture init {}`)", p.display(), p.display());
-            }
-            (p, false)
+fn open_window(workspace: Option<Workspace>, model: &args::ModelArgs) -> Result<()> {
+    let (workspace, demo) = match workspace {
+        Some(Workspace::File(p)) if !p.exists() => {
+            bail!("{}: no such workspace (create one with `facture init {}`)", p.display(), p.display());
         }
+        Some(ws) => (ws, false),
         None => {
             let dir = crate::app::demo::demo_dir()
                 .ok_or_else(|| anyhow::anyhow!("cannot find a data directory for the demo"))?;
             warn(format_args!("opening the demo workspace in {}", dir.display()));
-            (crate::app::demo::ensure_demo_workspace(&dir, crate::app::commands::system_now_ms())?, true)
+            (
+                Workspace::File(crate::app::demo::ensure_demo_workspace(&dir, crate::app::commands::system_now_ms())?),
+                true,
+            )
         }
     };
     let panels: Vec<Box<dyn crate::ui::Extension>> = vec![
         Box::new(crate::ui::PrelabelPanel::new(model.config())),
         Box::new(crate::ui::DatasetPanel::new(Box::new(crate::ui::RfdDialogs))),
     ];
-    crate::ui::run_with(crate::ui::RunOptions { workspace: path, demo }, panels)
+    crate::ui::run_with(crate::ui::RunOptions { workspace, demo }, panels)
 }
 
 #[cfg(test)]
@@ -318,7 +317,7 @@ mod tests {
         let e = anyhow::Error::new(Outer(Inner));
         assert_eq!(one_line(&e, None), "data.json:3: bad box — nothing was imported");
         let store = anyhow::Error::new(StoreError::Busy);
-        let line = one_line(&store, Some(Path::new("/w/ws.sqlite")));
+        let line = one_line(&store, Some("/w/ws.sqlite"));
         assert!(line.starts_with("/w/ws.sqlite: another process"), "{line}");
         let multi = anyhow::anyhow!("first\n  second\n");
         assert_eq!(one_line(&multi, None), "first second");

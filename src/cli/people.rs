@@ -1,7 +1,7 @@
 //! Commands about the workspace's people and their work: users, labels, docs, review,
 //! objectives, stats (and the crash test's scripted edits).
 
-use std::path::Path;
+use crate::store::Workspace;
 
 use anyhow::{Context, Result};
 
@@ -11,7 +11,7 @@ use crate::app::{Command, Session};
 use crate::domain::{DocId, Rect, Role, UserId};
 use crate::store::{DocFilter, Store};
 
-pub fn users(ws: &Path, action: UsersCmd) -> Result<()> {
+pub fn users(ws: &Workspace, action: UsersCmd) -> Result<()> {
     match action {
         UsersCmd::Add { name, role } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
@@ -27,7 +27,7 @@ pub fn users(ws: &Path, action: UsersCmd) -> Result<()> {
     Ok(())
 }
 
-pub fn labels(ws: &Path) -> Result<()> {
+pub fn labels(ws: &Workspace) -> Result<()> {
     for l in open_read(ws)?.labels()? {
         let [r, g, b] = l.color;
         say!("{}\t{}\t#{r:02x}{g:02x}{b:02x}\t{}", l.id, l.name, l.hotkey.unwrap_or_default());
@@ -35,7 +35,7 @@ pub fn labels(ws: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn docs(ws: &Path) -> Result<()> {
+pub fn docs(ws: &Workspace) -> Result<()> {
     let store = open_read(ws)?;
     for d in store.documents(&DocFilter::default())? {
         let n = store.annotations(d.id)?.len();
@@ -44,7 +44,7 @@ pub fn docs(ws: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn stats(ws: &Path, from: Option<String>, to: Option<String>, csv: bool, json: bool) -> Result<()> {
+pub fn stats(ws: &Workspace, from: Option<String>, to: Option<String>, csv: bool, json: bool) -> Result<()> {
     use crate::app::stats::CliFormat;
     let format = if csv {
         CliFormat::Csv
@@ -70,7 +70,7 @@ fn user_id(store: &Store, name: &Option<String>) -> Result<Option<UserId>> {
     }
 }
 
-pub fn objectives(ws: &Path, action: ObjectivesCmd) -> Result<()> {
+pub fn objectives(ws: &Workspace, action: ObjectivesCmd) -> Result<()> {
     use crate::app::stats::{OBJECTIVE_METRICS, ObjectiveOp, remove_objective, set_objective};
     let session_of = |store: Store, lead: &str| -> Result<Session> {
         let u = store.user_by_name(lead)?.with_context(|| format!("no user named {lead}"))?;
@@ -111,7 +111,7 @@ fn user_name(store: &Store, id: Option<UserId>) -> String {
     id.and_then(|id| store.user(id).ok()).map_or_else(|| "-".to_string(), |u| u.name)
 }
 
-pub fn review(ws: &Path, action: ReviewCmd) -> Result<()> {
+pub fn review(ws: &Workspace, action: ReviewCmd) -> Result<()> {
     let store = open_read(ws)?;
     match action {
         ReviewCmd::List { annotator, label } => {
@@ -163,9 +163,9 @@ pub fn review(ws: &Path, action: ReviewCmd) -> Result<()> {
 }
 
 /// Deterministic edits on a document; every "ack" line is printed only after the edit is durable.
-pub fn script_edits(ws: &Path, doc: DocId, count: u32, user: &str) -> Result<()> {
+pub fn script_edits(ws: &Workspace, doc: DocId, count: u32, user: &str) -> Result<()> {
     use std::io::Write;
-    let store = Store::open(ws)?;
+    let store = Store::connect(ws)?;
     let user = store.user_by_name(user)?.with_context(|| format!("no user named {user}"))?;
     let mut session = Session::new(store, user);
     let mut out = std::io::stdout().lock();

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use crate::store::Workspace;
+
 use anyhow::{Context, Result, bail};
 
 use super::args::ModelArgs;
@@ -30,7 +32,7 @@ fn person(store: &Store, name: &str) -> Result<crate::domain::User> {
         .with_context(|| format!("no user named '{name}' in this workspace (see `facture users WORKSPACE list`)"))
 }
 
-pub fn prelabel(ws: &Path, source: &str, doc: Option<i64>, user: Option<&str>, model: &ModelArgs) -> Result<()> {
+pub fn prelabel(ws: &Workspace, source: &str, doc: Option<i64>, user: Option<&str>, model: &ModelArgs) -> Result<()> {
     use crate::app::prelabel_job::{JobControl, JobEvent, JobKind, run};
     let kind = match source {
         "cv" => JobKind::Cv(Default::default()),
@@ -74,7 +76,7 @@ pub fn prelabel(ws: &Path, source: &str, doc: Option<i64>, user: Option<&str>, m
     report_failures(&failed, "document(s)")
 }
 
-pub fn accept(ws: &Path, source: &str, doc: Option<i64>, min_score: f32, user: &str) -> Result<()> {
+pub fn accept(ws: &Workspace, source: &str, doc: Option<i64>, min_score: f32, user: &str) -> Result<()> {
     use crate::app::accept::{SourceFilter, accept_suggestions};
     let filter: SourceFilter = source.parse().map_err(anyhow::Error::msg)?;
     if !(0.0..=1.0).contains(&min_score) {

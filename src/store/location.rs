@@ -64,6 +64,12 @@ impl From<PathBuf> for Workspace {
     }
 }
 
+impl From<&PathBuf> for Workspace {
+    fn from(p: &PathBuf) -> Self {
+        Workspace::File(p.clone())
+    }
+}
+
 impl From<&Path> for Workspace {
     fn from(p: &Path) -> Self {
         Workspace::File(p.to_path_buf())

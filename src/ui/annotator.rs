@@ -15,7 +15,7 @@ use crate::app::{Command, CommandError, Outcome, Session};
 use crate::domain::{
     AnnId, AnnState, Annotation, DocId, DocStatus, Document, EditId, Label, LabelId, Link, Role, User,
 };
-use crate::store::{DocFilter, Store};
+use crate::store::{DocFilter, Store, Workspace};
 
 use super::tiles_ui::TileCache;
 
@@ -93,7 +93,7 @@ pub enum After {
 }
 
 pub struct Annotator {
-    pub(crate) workspace: PathBuf,
+    pub(crate) workspace: Workspace,
     pub(crate) session: Session,
     pub(crate) labels: Vec<Label>,
     pub(crate) queue: Vec<Document>,
@@ -127,12 +127,12 @@ pub struct Annotator {
 
 impl Annotator {
     /// Opens the workspace as `user` and shows the first document of their queue.
-    pub fn new(workspace: &Path, store: Store, user: User) -> Result<Self, CommandError> {
+    pub fn new(workspace: &Workspace, store: Store, user: User) -> Result<Self, CommandError> {
         let labels = store.labels()?;
         let users = store.users()?;
         let session = Session::new(store, user.clone());
         let mut a = Self {
-            workspace: workspace.to_path_buf(),
+            workspace: workspace.clone(),
             session,
             labels,
             queue: Vec::new(),
@@ -184,7 +184,7 @@ impl Annotator {
         self.session.user()
     }
 
-    pub fn workspace(&self) -> &Path {
+    pub fn workspace(&self) -> &Workspace {
         &self.workspace
     }
 
@@ -337,12 +337,10 @@ impl Annotator {
         self.open_document(id);
     }
 
+    /// The document's image file (what a missing-file prompt names; a server workspace's
+    /// images come from the workspace, see [`crate::app::pages`]).
     pub(crate) fn image_path(&self, doc: &Document) -> PathBuf {
-        let p = PathBuf::from(&doc.path);
-        if p.is_absolute() {
-            return p;
-        }
-        self.workspace.parent().map(|dir| dir.join(&p)).unwrap_or(p)
+        PathBuf::from(&doc.path)
     }
 
     /// Starts a wanted page load and takes in what the worker reported. Runs before the UI.
@@ -353,7 +351,8 @@ impl Annotator {
             if let Some(doc) = self.doc.clone() {
                 let max_side = ctx.input(|i| i.max_texture_side) as u32;
                 let waker = ctx.clone();
-                self.loader.request(doc.id, self.image_path(&doc), doc.page, max_side, move || waker.request_repaint());
+                let source = crate::app::pages::PageRef::of(self.session.store(), &doc);
+                self.loader.request(doc.id, source, max_side, move || waker.request_repaint());
             }
         }
         for event in self.loader.poll() {

@@ -4,7 +4,7 @@
 
 use eframe::egui;
 
-use std::path::PathBuf;
+use crate::store::Workspace;
 
 use egui::{Color32, Event, RichText};
 
@@ -26,7 +26,7 @@ use super::{palette_ui, queue_ui};
 pub enum AppRequest {
     OpenWorkspace,
     CreateWorkspace,
-    OpenRecent(PathBuf),
+    OpenRecent(Workspace),
     SwitchUser,
 }
 
@@ -35,7 +35,7 @@ pub fn annotator_ui(
     ui: &mut egui::Ui,
     dialogs: &mut dyn FileDialogs,
     extensions: &mut [Box<dyn Extension>],
-    recent: &[PathBuf],
+    recent: &[Workspace],
 ) -> Option<AppRequest> {
     let ctx = ui.ctx().clone();
     track_activity(a, &ctx);
@@ -245,7 +245,7 @@ fn run_action(a: &mut Annotator, action: Action, modifiers: &egui::Modifiers) {
     }
 }
 
-fn menus_ui(a: &mut Annotator, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<AppRequest> {
+fn menus_ui(a: &mut Annotator, ui: &mut egui::Ui, recent: &[Workspace]) -> Option<AppRequest> {
     let mut request = None;
     ui.menu_button("Workspace", |ui| {
         if ui.button("Open workspace…").clicked() {
@@ -259,7 +259,7 @@ fn menus_ui(a: &mut Annotator, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<
                 ui.weak("none yet");
             }
             for p in recent {
-                if ui.button(p.display().to_string()).clicked() {
+                if ui.button(p.to_string()).clicked() {
                     request = Some(AppRequest::OpenRecent(p.clone()));
                 }
             }

@@ -3,10 +3,10 @@
 
 use eframe::egui;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::app::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, Workspace};
 
 use super::annotator::Annotator;
 use super::annotator_ui::{AppRequest, annotator_ui};
@@ -32,7 +32,13 @@ impl FactureApp {
     /// Opens `workspace`; goes straight to work as the user remembered for it on this
     /// workstation (or "alice" in the demo), else shows the start screen.
     /// `settings_path: None` keeps settings in memory only (tests).
-    pub fn new(workspace: &Path, demo: bool, settings_path: Option<PathBuf>, dialogs: Box<dyn FileDialogs>) -> Self {
+    pub fn new(
+        workspace: impl Into<Workspace>,
+        demo: bool,
+        settings_path: Option<PathBuf>,
+        dialogs: Box<dyn FileDialogs>,
+    ) -> Self {
+        let workspace = &workspace.into();
         let settings = settings_path.as_deref().map(Settings::load).unwrap_or_default();
         let mut app = Self {
             settings,
@@ -55,22 +61,23 @@ impl FactureApp {
 
     /// Straight into the annotator as `user_name` (tests, scripted sessions).
     pub fn with_user(
-        workspace: &Path,
+        workspace: impl Into<Workspace>,
         user_name: &str,
         settings_path: Option<PathBuf>,
         dialogs: Box<dyn FileDialogs>,
     ) -> anyhow::Result<Self> {
-        let mut app = Self::new(workspace, false, settings_path, dialogs);
+        let workspace = &workspace.into();
+        let mut app = Self::new(workspace.clone(), false, settings_path, dialogs);
         if app.annotator().is_none() {
             let user = match &app.screen {
                 Screen::Start(s) => s.user_named(user_name),
                 Screen::Annotate(_) => None,
             };
-            let user = user.ok_or_else(|| anyhow::anyhow!("no user named '{user_name}' in {}", workspace.display()))?;
+            let user = user.ok_or_else(|| anyhow::anyhow!("no user named '{user_name}' in {workspace}"))?;
             app.continue_as(user);
         }
         if app.annotator().is_none_or(|a| a.user().name != user_name) {
-            anyhow::bail!("could not open {} as {user_name}", workspace.display());
+            anyhow::bail!("could not open {workspace} as {user_name}");
         }
         Ok(app)
     }
@@ -117,20 +124,21 @@ impl FactureApp {
 
     fn draw_ui(&mut self, ui: &mut egui::Ui) {
         let title = match &self.screen {
-            Screen::Start(s) => format!("Facture — {}", s.workspace.display()),
-            Screen::Annotate(a) => format!("Facture — {}", a.workspace().display()),
+            Screen::Start(s) => format!("Facture — {}", s.workspace),
+            Screen::Annotate(a) => format!("Facture — {}", a.workspace()),
         };
         if title != self.title {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;
         }
-        let recent = self.settings.recent_workspaces.clone();
+        let recent = self.settings.recent();
         match &mut self.screen {
             Screen::Start(s) => match start_ui(s, ui, &recent) {
                 Some(StartAction::Continue(user)) => self.continue_as(user),
                 Some(StartAction::OpenWorkspace) => self.request(AppRequest::OpenWorkspace),
                 Some(StartAction::CreateWorkspace) => self.request(AppRequest::CreateWorkspace),
                 Some(StartAction::OpenRecent(p)) => self.request(AppRequest::OpenRecent(p)),
+                Some(StartAction::Connect(ws)) => self.request(AppRequest::OpenRecent(ws)),
                 None => {}
             },
             Screen::Annotate(a) => {
@@ -164,15 +172,15 @@ impl FactureApp {
             }
             Err(e) => {
                 start.error = Some(e.to_string());
-                start.store = Store::open(&workspace).ok();
+                start.store = Store::connect(&workspace).ok();
             }
         }
     }
 
     fn request(&mut self, r: AppRequest) {
         let target = match r {
-            AppRequest::OpenWorkspace => self.dialogs.open_workspace(),
-            AppRequest::CreateWorkspace => self.dialogs.create_workspace(),
+            AppRequest::OpenWorkspace => self.dialogs.open_workspace().map(Workspace::File),
+            AppRequest::CreateWorkspace => self.dialogs.create_workspace().map(Workspace::File),
             AppRequest::OpenRecent(p) => Some(p),
             AppRequest::SwitchUser => {
                 let ws = self.current_workspace();
@@ -192,10 +200,10 @@ impl FactureApp {
         }
     }
 
-    fn current_workspace(&self) -> PathBuf {
+    fn current_workspace(&self) -> Workspace {
         match &self.screen {
             Screen::Start(s) => s.workspace.clone(),
-            Screen::Annotate(a) => a.workspace().to_path_buf(),
+            Screen::Annotate(a) => a.workspace().clone(),
         }
     }
 

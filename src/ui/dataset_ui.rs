@@ -69,17 +69,23 @@ impl Extension for DatasetPanel {
             });
         });
         ui.checkbox(&mut self.all, "all documents, not only accepted");
-        let workspace = cx.workspace.to_path_buf();
+        let workspace = cx.workspace.clone();
+        // dialogs start beside a workspace file (a server workspace has no folder here)
+        let near = workspace
+            .file()
+            .and_then(|f| f.parent())
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| std::path::PathBuf::from("."));
         let user = Some(cx.user.id);
         ui.horizontal(|ui| {
             if ui.add_enabled(self.format.can_export(), egui::Button::new("Export…")).clicked()
-                && let Some(out) = self.dialogs.pick_folder(&workspace)
+                && let Some(out) = self.dialogs.pick_folder(&near)
             {
                 let task = DatasetTask::Export { format: self.format, out, all: self.all };
                 self.job = Some((spawn(workspace.clone(), user, task), "Export".into(), 0, 0));
             }
             if ui.button("Import…").clicked()
-                && let Some(path) = self.dialogs.pick_folder(&workspace)
+                && let Some(path) = self.dialogs.pick_folder(&near)
             {
                 let task = DatasetTask::Import { format: self.format, path };
                 self.job = Some((spawn(workspace.clone(), user, task), "Import".into(), 0, 0));

@@ -4,8 +4,6 @@
 
 use eframe::egui;
 
-use std::path::Path;
-
 use crate::app::Command;
 use crate::domain::{AnnId, Annotation, Document, Label, User};
 use crate::store::Store;
@@ -25,7 +23,7 @@ pub trait Extension {
 /// What an extension sees of the annotator this frame, and how it acts: by pushing commands,
 /// which are applied after the UI pass in the one place all edits go through.
 pub struct ExtensionCtx<'a> {
-    pub workspace: &'a Path,
+    pub workspace: &'a crate::store::Workspace,
     pub user: &'a User,
     /// Read-only; writes go through [`ExtensionCtx::push`].
     pub store: &'a Store,

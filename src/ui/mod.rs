@@ -23,8 +23,6 @@ mod stats_ui;
 mod text_edit_ui;
 mod tiles_ui;
 
-use std::path::PathBuf;
-
 use eframe::egui;
 
 pub use annotator::{After, Annotator, PageState, QueueFilter, Status};
@@ -41,8 +39,8 @@ pub use text_edit_ui::TEXT_FIELD_ID;
 /// How the binary opens the window.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The workspace file (already resolved: the given file, or the demo workspace).
-    pub workspace: PathBuf,
+    /// The workspace (already resolved: the given one, or the demo workspace's file).
+    pub workspace: crate::store::Workspace,
     /// The demo workspace: preselect its annotator on the start screen.
     pub demo: bool,
 }
@@ -54,7 +52,7 @@ pub fn run(opts: RunOptions) -> anyhow::Result<()> {
 
 /// Like [`run`], with feature panels (pre-annotation jobs, review, stats) plugged in.
 pub fn run_with(opts: RunOptions, extensions: Vec<Box<dyn Extension>>) -> anyhow::Result<()> {
-    let title = format!("Facture — {}", opts.workspace.display());
+    let title = format!("Facture — {}", opts.workspace);
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(title)
@@ -68,7 +66,7 @@ pub fn run_with(opts: RunOptions, extensions: Vec<Box<dyn Extension>>) -> anyhow
         "Facture",
         native,
         Box::new(move |_cc| {
-            let mut app = FactureApp::new(&opts.workspace, opts.demo, settings_path, Box::new(RfdDialogs));
+            let mut app = FactureApp::new(opts.workspace.clone(), opts.demo, settings_path, Box::new(RfdDialogs));
             for ext in extensions {
                 app.add_extension(ext);
             }

@@ -54,7 +54,7 @@ impl PrelabelPanel {
         if docs.is_empty() {
             return cx.set_status("no document in the queue can take suggestions");
         }
-        let handle = spawn(cx.workspace.to_path_buf(), cx.user.clone(), docs.clone(), kind);
+        let handle = spawn(cx.workspace.clone(), cx.user.clone(), docs.clone(), kind);
         self.failures.clear();
         self.running =
             Some(Running { handle, what: what.into(), done: 0, total: docs.len(), phase: "starting".into() });

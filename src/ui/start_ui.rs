@@ -3,46 +3,62 @@
 
 use eframe::egui;
 
-use std::path::{Path, PathBuf};
-
 use egui::RichText;
 
 use crate::domain::{Role, User};
-use crate::store::Store;
+use crate::store::{Store, StoreError, Workspace};
 
 pub struct StartScreen {
-    pub workspace: PathBuf,
+    pub workspace: Workspace,
     pub store: Option<Store>,
     pub users: Vec<User>,
     pub selected: Option<String>,
     pub new_name: String,
     pub new_role: Role,
     pub error: Option<String>,
+    /// A server workspace with no password known yet (none in its URL, `PGPASSWORD` or
+    /// `~/.pgpass`, or the one tried was refused): the screen asks for one.
+    pub needs_password: bool,
+    /// What is typed into the password field (kept in memory only).
+    pub password: String,
+    /// What is typed into the "team server" field.
+    pub server_url: String,
 }
 
 pub enum StartAction {
     Continue(User),
     OpenWorkspace,
     CreateWorkspace,
-    OpenRecent(PathBuf),
+    OpenRecent(Workspace),
+    /// A server workspace, with the password typed for it if one was asked for.
+    Connect(Workspace),
 }
 
 impl StartScreen {
     /// Opens (or, for a path that does not exist yet, creates) the workspace; a failure is shown
     /// on the screen, where another workspace can be picked.
-    pub fn open(workspace: &Path, preselect: Option<&str>) -> Self {
+    pub fn open(workspace: &Workspace, preselect: Option<&str>) -> Self {
         let mut s = Self {
-            workspace: workspace.to_path_buf(),
+            workspace: workspace.clone(),
             store: None,
             users: Vec::new(),
             selected: preselect.map(str::to_string),
             new_name: String::new(),
             new_role: Role::Annotator,
             error: None,
+            needs_password: workspace.needs_password(),
+            password: String::new(),
+            server_url: String::new(),
         };
+        if s.needs_password {
+            return s;
+        }
         // an existing workspace is checked before anyone can write to it (a damaged file is
         // refused with the way to recover it); a new path is created
-        let opened = if workspace.exists() { Store::open_verified(workspace) } else { Store::create(workspace) };
+        let opened = match workspace {
+            Workspace::File(p) if !p.exists() => Store::create(p),
+            ws => Store::connect_verified(ws),
+        };
         match opened {
             Ok(store) => {
                 match store.users() {
@@ -51,7 +67,10 @@ impl StartScreen {
                 }
                 s.store = Some(store);
             }
-            Err(e) => s.error = Some(e.to_string()),
+            Err(e) => {
+                s.needs_password = matches!(e, StoreError::Login { .. }) && workspace.is_postgres();
+                s.error = Some(e.to_string());
+            }
         }
         if s.selected.as_ref().is_some_and(|n| !s.users.iter().any(|u| &u.name == n)) {
             s.selected = None;
@@ -64,7 +83,7 @@ impl StartScreen {
     }
 }
 
-pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<StartAction> {
+pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[Workspace]) -> Option<StartAction> {
     let mut action = None;
     egui::CentralPanel::default().show(ui, |ui| {
         ui.vertical_centered(|ui| {
@@ -82,9 +101,12 @@ pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[PathBuf]) -> O
                 egui::Frame::group(ui.style()).inner_margin(14.0).show(ui, |ui| {
                     ui.set_width(width - 28.0);
                     ui.label(RichText::new("Workspace").weak());
-                    ui.label(RichText::new(s.workspace.display().to_string()).monospace());
+                    ui.label(RichText::new(s.workspace.to_string()).monospace());
                     if let Some(e) = &s.error {
                         ui.colored_label(ui.visuals().error_fg_color, e);
+                    }
+                    if s.needs_password {
+                        action = action.take().or(password_ui(s, ui));
                     }
                     if s.store.is_some() {
                         ui.add_space(10.0);
@@ -100,18 +122,61 @@ pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[PathBuf]) -> O
                         action = Some(StartAction::CreateWorkspace);
                     }
                 });
-                let others: Vec<&PathBuf> = recent.iter().filter(|p| **p != s.workspace).collect();
+                ui.add_space(8.0);
+                action = action.take().or(server_ui(s, ui));
+                let others: Vec<&Workspace> = recent.iter().filter(|p| **p != s.workspace).collect();
                 if !others.is_empty() {
                     ui.add_space(8.0);
                     ui.label(RichText::new("Recent").weak());
                     for p in others {
-                        if ui.link(p.display().to_string()).clicked() {
+                        if ui.link(p.to_string()).clicked() {
                             action = Some(StartAction::OpenRecent(p.clone()));
                         }
                     }
                 }
             });
         });
+    });
+    action
+}
+
+/// The password of a server workspace; never stored (only kept while the window is open).
+fn password_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
+    let mut action = None;
+    ui.add_space(8.0);
+    let user = s.workspace.user().unwrap_or("you").to_string();
+    ui.label(RichText::new(format!("Password of {user} on this server")).strong());
+    ui.horizontal(|ui| {
+        let field = ui
+            .add(egui::TextEdit::singleline(&mut s.password).password(true).hint_text("password").desired_width(220.0));
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.add_enabled(!s.password.is_empty(), egui::Button::new("Connect")).clicked() || enter)
+            && !s.password.is_empty()
+        {
+            action = Some(StartAction::Connect(s.workspace.clone().with_password(&s.password)));
+            s.password.clear();
+        }
+    });
+    action
+}
+
+/// A team workspace on a PostgreSQL server, by its address.
+fn server_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
+    let mut action = None;
+    ui.label(RichText::new("Team workspace on a server").weak());
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut s.server_url)
+                .hint_text("postgres://user@host:5432/database")
+                .desired_width(300.0),
+        );
+        if ui.add_enabled(!s.server_url.trim().is_empty(), egui::Button::new("Connect to server")).clicked() {
+            match Workspace::parse(s.server_url.trim()) {
+                Ok(ws) if ws.is_postgres() => action = Some(StartAction::Connect(ws)),
+                Ok(_) => s.error = Some("a server address starts with postgres://".into()),
+                Err(e) => s.error = Some(e.to_string()),
+            }
+        }
     });
     action
 }
@@ -187,7 +252,7 @@ mod tests {
         let mid = bytes.len() / 2 / 4096 * 4096;
         bytes[mid..mid + 4096].iter_mut().enumerate().for_each(|(i, b)| *b = (i * 31 + 7) as u8);
         std::fs::write(&path, &bytes).unwrap();
-        let s = StartScreen::open(&path, None);
+        let s = StartScreen::open(&Workspace::File(path.clone()), None);
         assert!(s.store.is_none());
         let error = s.error.unwrap_or_default();
         assert!(error.contains("damaged") && error.contains("facture recover"), "{error}");

@@ -252,7 +252,7 @@ impl StatsState {
     }
 
     /// Starts computing with the current filters (queued if one is running).
-    pub fn refresh(&mut self, workspace: &std::path::Path) {
+    pub fn refresh(&mut self, workspace: &crate::store::Workspace) {
         if self.pending.is_some() {
             self.again = true;
             return;
@@ -260,7 +260,7 @@ impl StatsState {
         match self.query() {
             Ok(q) => {
                 self.error = None;
-                self.pending = Some(spawn_report(workspace.to_path_buf(), q));
+                self.pending = Some(spawn_report(workspace.clone(), q));
             }
             Err(e) => self.error = Some(e),
         }

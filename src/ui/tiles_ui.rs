@@ -147,7 +147,15 @@ mod tests {
     fn page(dir: &std::path::Path, side: u32) -> LoadedPage {
         let path = dir.join("page.png");
         image::RgbImage::from_fn(side, side, |x, y| image::Rgb([x as u8, y as u8, 128])).save(&path).unwrap();
-        load_page(DocId(1), &path, 0, 64, &|| false, &|_, _| {}).unwrap().unwrap()
+        load_page(
+            DocId(1),
+            &crate::app::pages::PageRef::File { path: path.clone(), page: 0 },
+            64,
+            &|| false,
+            &|_, _| {},
+        )
+        .unwrap()
+        .unwrap()
     }
 
     #[test]
