@@ -17,6 +17,7 @@ pub mod activity;
 pub mod dataset;
 pub mod export;
 pub mod loader;
+pub mod migrate;
 pub mod pages;
 pub mod settings;
 pub mod stats;

@@ -228,6 +228,14 @@ pub enum Cmd {
         workspace: Workspace,
         dir: PathBuf,
     },
+    /// Copy a whole workspace between a file and a server, either way (the target must be a new
+    /// file or an empty database; the source is only read).
+    Migrate {
+        #[arg(value_parser = parse_workspace)]
+        from: Workspace,
+        #[arg(value_parser = parse_workspace)]
+        to: Workspace,
+    },
     /// Save what can still be read from a damaged workspace into a new workspace file.
     Recover {
         /// The damaged workspace file (only read).
@@ -274,6 +282,7 @@ impl Cmd {
             | Relink { workspace, .. }
             | ScriptEdits { workspace, .. } => Some(workspace.to_string()),
             Recover { workspace, .. } => Some(workspace.display().to_string()),
+            Migrate { from, .. } => Some(from.to_string()),
             Synth { .. } | Eval { .. } => None,
         }
     }

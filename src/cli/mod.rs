@@ -175,6 +175,13 @@ fn run(cli: Cli) -> Result<()> {
             data::import_dataset(&workspace, &format, &path, &images)
         }
         Cmd::Relink { workspace, dir } => data::relink(&workspace, &dir),
+        Cmd::Migrate { from, to } => {
+            let report = crate::app::migrate::migrate(&from, &to)?;
+            for line in report.lines(&from, &to) {
+                say!("{line}");
+            }
+            Ok(())
+        }
         Cmd::Recover { workspace, into } => {
             let report = crate::store::salvage(&workspace, &into)?;
             say!("{}: {}", into.display(), report.summary());

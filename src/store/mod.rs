@@ -4,6 +4,7 @@
 //! to the edit log. Nothing above this module knows which backend it talks to: the drivers and
 //! their dialects stay in `db.rs`, `sqlite.rs` and `pg.rs`.
 
+mod copy;
 mod datasets;
 pub(crate) mod db;
 mod edits;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use db::{Conn, Sql, params};
 
+pub use copy::CopyReport;
 pub use datasets::DatasetVersion;
 pub use edits::{Guard, NewEdit};
 pub use error::{Result, StoreError};

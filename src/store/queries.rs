@@ -148,8 +148,8 @@ impl Store {
         Ok(self.conn.rows(
             &format!(
                 "SELECT {DOC_COLS} FROM documents
-                 WHERE (?1 IS NULL OR status=?1) AND (?2 IS NULL OR assignee=?2)
-                   AND (?3 IS NULL OR instr(lower(path), lower(?3)) > 0)
+                 WHERE (CAST(?1 AS TEXT) IS NULL OR status=?1) AND (CAST(?2 AS BIGINT) IS NULL OR assignee=?2)
+                   AND (CAST(?3 AS TEXT) IS NULL OR instr(lower(path), lower(?3)) > 0)
                  ORDER BY id"
             ),
             params![f.status.map(|s| s.as_str()), f.assignee.map(|u| u.0), f.path_contains.as_deref()],

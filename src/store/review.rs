@@ -324,7 +324,7 @@ impl Store {
     pub fn gold_scores(&self, user: Option<UserId>) -> Result<Vec<GoldScore>> {
         Ok(self.conn.rows(
             "SELECT doc_id, user_id, ts_ms, precision, recall, f1, label_accuracy, cer FROM gold_scores
-             WHERE (?1 IS NULL OR user_id=?1) ORDER BY ts_ms",
+             WHERE (CAST(?1 AS BIGINT) IS NULL OR user_id=?1) ORDER BY ts_ms",
             params![user.map(|u| u.0)],
             gold_score,
         )?)
