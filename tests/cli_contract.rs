@@ -106,6 +106,7 @@ fn every_subcommand_fails_in_one_line_on_bad_input() {
         ("review", vec!["review".into(), ws.into(), "show".into(), "99".into()]),
         ("relink", vec!["relink".into(), ws.into(), "/no/such/dir".into()]),
         ("recover", vec!["recover".into(), s(&missing_ws).into(), s(&f.root.join("saved.sqlite")).into()]),
+        ("migrate", vec!["migrate".into(), ws.into(), s(&foreign).into()]),
     ];
     let covered: Vec<&str> = cases.iter().map(|c| c.0).collect();
     for name in facture::cli::command_names() {
@@ -295,6 +296,11 @@ fn a_pipeline_prelabels_accepts_and_exports_without_the_window() {
     let full = f.root.join("full");
     let out = ok(&["export", ws, "--all", "--format", "coco", "--out", s(&full)]);
     assert!(out.contains(&format!(" {suggested} box(es)")), "{out}");
+    // machine suggestions accepted by ann count as her boxes, accepted unchanged
+    let stats: serde_json::Value = serde_json::from_str(&ok(&["stats", ws, "--json"])).unwrap();
+    let ann_row = stats["annotators"].as_array().unwrap().iter().find(|a| a["name"] == "ann").unwrap().clone();
+    assert_eq!(ann_row["boxes"].as_u64(), Some(suggested as u64), "{ann_row}");
+    assert_eq!(ann_row["suggestions"]["unchanged"].as_u64(), Some(suggested as u64), "{ann_row}");
     // recorded as ann's accepts, so her window can undo them
     let store = Store::open(&f.ws).unwrap();
     let ann = store.user_by_name("ann").unwrap().unwrap();

@@ -622,7 +622,15 @@ impl Session {
                 .boxes(d, &ids)?
                 .iter()
                 .filter(|b| b.state == AnnState::Suggested)
-                .map(|b| update(b, &|a| a.state = AnnState::Active))
+                .map(|b| {
+                    update(b, &|a| {
+                        a.state = AnnState::Active;
+                        // machine work nobody owned becomes the accepting person's box
+                        if a.author.is_none() {
+                            a.author = self.actor();
+                        }
+                    })
+                })
                 .collect(),
             Command::RejectSuggestions { doc: d, ids } => self
                 .boxes(d, &ids)?

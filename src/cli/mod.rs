@@ -137,13 +137,14 @@ fn clap_error(e: clap::Error) -> ExitCode {
         }
         _ => {}
     }
-    let text = e.render().to_string();
+    // a value clap could not take is echoed in its message: never a password
+    let text = redact_passwords(&e.render().to_string());
     let usage = text.lines().find_map(|l| l.trim().strip_prefix("Usage: ")).unwrap_or("facture --help").to_string();
     let body: Vec<&str> = text
         .lines()
         .take_while(|l| !l.trim_start().starts_with("Usage:"))
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
         .collect();
     let body = body.join(" ");
     let body = body.trim_start_matches("error: ").trim();
@@ -153,6 +154,28 @@ fn clap_error(e: clap::Error) -> ExitCode {
         warn(format_args!("{body} (usage: {usage})"));
     }
     ExitCode::from(2)
+}
+
+/// `scheme://user:secret@host` → `scheme://user:***@host`, wherever it stands in `text`.
+pub fn redact_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail.find(|c: char| c.is_whitespace() || c == '\'' || c == '"').unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(end);
+        match authority.split_once('@') {
+            Some((userinfo, host)) if userinfo.contains(':') => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                out.push_str(&format!("{user}:***@{host}"));
+            }
+            _ => out.push_str(authority),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -301,6 +324,15 @@ fn open_window(workspace: Option<Workspace>, model: &args::ModelArgs) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(
+            redact_passwords("invalid value 'postgres://lea:s3cret@db:5432/x' for '<WS>'"),
+            "invalid value 'postgres://lea:***@db:5432/x' for '<WS>'"
+        );
+        assert_eq!(redact_passwords("postgres://lea@db/x and http://a:b@c"), "postgres://lea@db/x and http://a:***@c");
+    }
 
     #[test]
     fn close_commands_are_suggested() {

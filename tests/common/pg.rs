@@ -103,6 +103,13 @@ fn free_port() -> Result<u16, String> {
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        // the shared server lives in a static and is never dropped: its watchdog stops it
+        self.kill();
+    }
+}
+
 impl PgServer {
     fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
         let exe = self.bin.join(program);
@@ -191,6 +198,37 @@ impl PgServer {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
+    }
+
+    /// A server of this test's own (not shared with other tests in the process): for tests
+    /// that stop it. Stopped and removed on drop, or by the watchdog if the process dies.
+    pub fn private(mode: Mode) -> Option<PgServer> {
+        match PgServer::start(mode) {
+            Ok(s) => Some(s),
+            Err(e) if required() => panic!("FACTURE_REQUIRE_POSTGRES=1 but no PostgreSQL server could be started: {e}"),
+            Err(e) => {
+                eprintln!("note: skipping the PostgreSQL half of this test: {e}");
+                None
+            }
+        }
+    }
+
+    fn data_dir(&self) -> String {
+        self.dir.join("data").to_string_lossy().into_owned()
+    }
+
+    /// Stops the server at once, as a crash or a pulled cable would (no clean shutdown).
+    pub fn kill(&self) {
+        let _ = self.run("pg_ctl", &["-D", &self.data_dir(), "-m", "immediate", "stop"]);
+    }
+
+    /// Starts it again after [`PgServer::kill`] (crash recovery runs first).
+    pub fn restart(&self) {
+        let opts =
+            format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200", self.port, self.dir.display());
+        let log = self.dir.join("log").to_string_lossy().into_owned();
+        self.run("pg_ctl", &["-D", &self.data_dir(), "-o", &opts, "-l", &log, "-w", "-t", "60", "start"])
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// The admin's URL for database `db`, password included.

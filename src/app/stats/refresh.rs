@@ -194,6 +194,10 @@ pub fn derive_doc_facts(
                     });
                     t.label = a.label;
                     t.deleted_as = None;
+                    // a machine suggestion a person accepted is theirs from then on
+                    if t.author.is_none() {
+                        t.author = a.author;
+                    }
                     if t.machine && t.accepted.is_none() && a.state == AnnState::Active {
                         t.accepted = Some((a.rect, a.text.clone()));
                     }
@@ -201,6 +205,10 @@ pub fn derive_doc_facts(
                 (Some(b), None) => {
                     if let Some(t) = tracks.get_mut(&b.id) {
                         t.deleted_as = Some(b.state);
+                        // a machine suggestion nobody owned is counted for who rejected it
+                        if t.author.is_none() {
+                            t.author = e.user;
+                        }
                     }
                 }
                 (None, None) => {}
