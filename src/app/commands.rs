@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use crate::domain::{
-    AnnId, AnnState, Annotation, Change, DocId, DocStatus, DocVerdict, Edit, EditId, EditKind, LabelId, Link, LinkId,
-    LinkKind, Quad, Rect, Source, TimestampMs, UndoStacks, User, UserId, Verdict,
+    AnnId, AnnState, Annotation, Change, DocId, DocStatus, DocVerdict, Document, Edit, EditId, EditKind, LabelId, Link,
+    LinkId, LinkKind, Quad, Rect, Source, TimestampMs, UndoStacks, User, UserId, Verdict,
 };
 use crate::store::{NewEdit, Store, StoreError};
 
@@ -402,7 +402,7 @@ impl Session {
                 } else {
                     self.permit(&doc, &other)?;
                 }
-                (new_work, self.build_changes(other, now)?)
+                (new_work, self.build_changes(&doc, other, now)?)
             }
         };
         changes.retain(|c| !c.is_noop());
@@ -481,16 +481,15 @@ impl Session {
 
     pub(super) fn boxes(&self, doc: DocId, ids: &[AnnId]) -> Result<Vec<Annotation>, CommandError> {
         let wanted: HashSet<AnnId> = ids.iter().copied().collect();
-        let found: Vec<Annotation> =
-            self.store.annotations(doc)?.into_iter().filter(|a| wanted.contains(&a.id)).collect();
+        // only the boxes asked for: on a server, a page of hundreds of boxes is not sent per edit
+        let found = self.store.annotations_by_id(doc, ids)?;
         if found.len() != wanted.len() {
             return Err(CommandError::Refused("some of these boxes no longer exist on this document".into()));
         }
         Ok(found)
     }
 
-    fn build_changes(&self, cmd: Command, now: TimestampMs) -> Result<Vec<Change>, CommandError> {
-        let doc = self.store.document(cmd.doc())?;
+    fn build_changes(&self, doc: &Document, cmd: Command, now: TimestampMs) -> Result<Vec<Change>, CommandError> {
         let (w, h) = (doc.width as f32, doc.height as f32);
         let update = |before: &Annotation, f: &dyn Fn(&mut Annotation)| {
             let mut after = before.clone();

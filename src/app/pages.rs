@@ -162,14 +162,45 @@ impl BlobCache {
         Ok(Some(bytes))
     }
 
-    /// Adds bytes (written whole or not at all), then trims the cache to its budget.
+    /// Adds bytes (written whole or not at all), then trims the cache to its budget. Not
+    /// flushed to disk: a cached image lost in a crash is fetched again, and one half written is
+    /// caught by its hash.
     pub fn put(&self, sha256: &str, bytes: &[u8]) -> Result<(), PageError> {
+        use std::io::Write;
         let Some(path) = self.path(sha256) else { return Ok(()) };
         let dir = path.parent().unwrap_or(&self.dir).to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|source| PageError::Cache { path: dir.clone(), source })?;
-        crate::app::write_atomically(&path, bytes).map_err(|source| PageError::Cache { path: path.clone(), source })?;
-        self.trim(&path);
+        let cache_err = |source| PageError::Cache { path: path.clone(), source };
+        let mut tmp = tempfile::Builder::new().prefix(".part-").tempfile_in(&dir).map_err(cache_err)?;
+        tmp.write_all(bytes).map_err(cache_err)?;
+        tmp.persist(&path).map_err(|e| cache_err(e.error))?;
+        if self.grew_past_budget(bytes.len() as u64) {
+            self.trim(&path);
+        }
         Ok(())
+    }
+
+    /// Counts what this process added; true when the cache may now be over its budget (the
+    /// first call, and every time the additions pass it), so the folder is listed rarely.
+    fn grew_past_budget(&self, added: u64) -> bool {
+        use std::sync::Mutex;
+        static KNOWN: Mutex<Option<(PathBuf, u64)>> = Mutex::new(None);
+        let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+        match known.as_mut() {
+            Some((dir, size)) if *dir == self.dir => {
+                *size += added;
+                if *size > self.budget_bytes {
+                    *known = None; // listed again after the trim
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => {
+                *known = Some((self.dir.clone(), self.size()));
+                known.as_ref().is_some_and(|(_, size)| *size > self.budget_bytes)
+            }
+        }
     }
 
     /// Removes least recently used files until the cache fits its budget (never `keep`).

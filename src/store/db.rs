@@ -441,13 +441,6 @@ impl Row<'_> {
             }
         }
     }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Row::Sqlite(r) => r.as_ref().column_count(),
-            Row::Pg(r) => r.len(),
-        }
-    }
 }
 
 /// An owned value (a copied row's cell).
@@ -496,6 +489,9 @@ pub(crate) fn to_postgres(sql: &str) -> String {
     out
 }
 
+/// How many prepared statements one PostgreSQL session keeps.
+const MAX_PG_STATEMENTS: usize = 256;
+
 /// Prepared statements of one PostgreSQL session, by the SQL they were written as.
 #[derive(Default)]
 pub(crate) struct PgStatements(RefCell<HashMap<String, postgres::Statement>>);
@@ -510,7 +506,13 @@ impl PgStatements {
             return Ok(s.clone());
         }
         let stmt = prepare(&to_postgres(sql))?;
-        self.0.borrow_mut().insert(sql.to_string(), stmt.clone());
+        let mut cache = self.0.borrow_mut();
+        // statements with inlined id lists differ each time: keep the cache (and the server's
+        // prepared statements, closed as they drop) bounded
+        if cache.len() >= MAX_PG_STATEMENTS {
+            cache.clear();
+        }
+        cache.insert(sql.to_string(), stmt.clone());
         Ok(stmt)
     }
 

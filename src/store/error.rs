@@ -20,6 +20,9 @@ pub enum StoreError {
     Locked { workspace: String },
     #[error("{workspace}: not a Facture workspace ({reason})")]
     NotAWorkspace { workspace: String, reason: String },
+    /// A server database with no tables at all: a workspace can be created in it.
+    #[error("{workspace}: the database is empty; create the workspace with `facture init {workspace}`")]
+    EmptyDatabase { workspace: String },
     /// SQLite reports the file as malformed. Nothing is written to such a file.
     #[error(
         "{}the workspace file is damaged ({detail}); nothing was written to it. Save what can still be read into \

@@ -30,10 +30,7 @@ pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
     let mut conn = Conn::Pg(pg);
     if tables.is_empty() {
         if !create {
-            return Err(StoreError::NotAWorkspace {
-                workspace: shown.clone(),
-                reason: format!("the database is empty; create the workspace with `facture init {shown}`"),
-            });
+            return Err(StoreError::EmptyDatabase { workspace: shown });
         }
     } else if !ours {
         return Err(StoreError::NotAWorkspace {

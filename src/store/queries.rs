@@ -197,6 +197,20 @@ impl Store {
             .ok_or(StoreError::Missing { what: "box", id: id.0 })
     }
 
+    /// The boxes of `doc` with these ids (those that exist), in id order.
+    pub fn annotations_by_id(&self, doc: DocId, ids: &[crate::domain::AnnId]) -> Result<Vec<Annotation>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // integers only, from typed ids: nothing a user typed reaches the SQL text
+        let list: Vec<String> = ids.iter().map(|i| i.0.to_string()).collect();
+        Ok(self.conn.rows(
+            &format!("SELECT {ANN_COLS} FROM annotations WHERE doc_id=?1 AND id IN ({}) ORDER BY id", list.join(",")),
+            params![doc.0],
+            rows::annotation,
+        )?)
+    }
+
     pub fn annotation_count(&self) -> Result<i64> {
         Ok(self.conn.int("SELECT count(*) FROM annotations", params![])?)
     }
@@ -211,13 +225,17 @@ impl Store {
 
     // ---- activity ----
 
-    /// Records a UI activity event ("open", "close", "focus", "blur", "input").
+    /// Records a UI activity event ("open", "close", "focus", "blur", "input"). A write
+    /// transaction of its own, so that on a server, too, activity ids become visible in the
+    /// order they were given out: the stats caches count events up to a watermark id.
     pub fn record_activity(&mut self, ts_ms: TimestampMs, user: UserId, doc: Option<DocId>, kind: &str) -> Result<()> {
-        self.conn.exec(
-            "INSERT INTO activity (ts_ms, user_id, doc_id, kind) VALUES (?1, ?2, ?3, ?4)",
-            params![ts_ms, user.0, doc.map(|d| d.0), kind],
-        )?;
-        Ok(())
+        self.conn.write(|tx| -> Result<()> {
+            tx.exec(
+                "INSERT INTO activity (ts_ms, user_id, doc_id, kind) VALUES (?1, ?2, ?3, ?4)",
+                params![ts_ms, user.0, doc.map(|d| d.0), kind],
+            )?;
+            Ok(())
+        })
     }
 
     /// Activity events of one user, oldest first: (ts_ms, doc, kind).

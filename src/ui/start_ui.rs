@@ -23,6 +23,8 @@ pub struct StartScreen {
     pub password: String,
     /// What is typed into the "team server" field.
     pub server_url: String,
+    /// The server database is empty: offer to create the workspace in it.
+    pub can_create: bool,
 }
 
 pub enum StartAction {
@@ -32,6 +34,8 @@ pub enum StartAction {
     OpenRecent(Workspace),
     /// A server workspace, with the password typed for it if one was asked for.
     Connect(Workspace),
+    /// Create Facture's tables in this empty server database, then open it.
+    CreateOnServer(Workspace),
 }
 
 impl StartScreen {
@@ -49,6 +53,7 @@ impl StartScreen {
             needs_password: workspace.needs_password(),
             password: String::new(),
             server_url: String::new(),
+            can_create: false,
         };
         if s.needs_password {
             return s;
@@ -69,7 +74,12 @@ impl StartScreen {
             }
             Err(e) => {
                 s.needs_password = matches!(e, StoreError::Login { .. }) && workspace.is_postgres();
-                s.error = Some(e.to_string());
+                s.can_create = matches!(e, StoreError::EmptyDatabase { .. });
+                s.error = Some(if s.can_create {
+                    "This database is empty: nobody has created a Facture workspace in it yet.".into()
+                } else {
+                    e.to_string()
+                });
             }
         }
         if s.selected.as_ref().is_some_and(|n| !s.users.iter().any(|u| &u.name == n)) {
@@ -108,6 +118,12 @@ pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[Workspace]) ->
                     if s.needs_password {
                         action = action.take().or(password_ui(s, ui));
                     }
+                    if s.can_create {
+                        ui.add_space(8.0);
+                        if ui.button("Create a Facture workspace in this database").clicked() {
+                            action = Some(StartAction::CreateOnServer(s.workspace.clone()));
+                        }
+                    }
                     if s.store.is_some() {
                         ui.add_space(10.0);
                         action = action.take().or(who_ui(s, ui));
@@ -145,10 +161,11 @@ fn password_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     let mut action = None;
     ui.add_space(8.0);
     let user = s.workspace.user().unwrap_or("you").to_string();
-    ui.label(RichText::new(format!("Password of {user} on this server")).strong());
+    let caption = ui.label(RichText::new(format!("Password of {user} on this server")).strong());
     ui.horizontal(|ui| {
         let field = ui
-            .add(egui::TextEdit::singleline(&mut s.password).password(true).hint_text("password").desired_width(220.0));
+            .add(egui::TextEdit::singleline(&mut s.password).password(true).hint_text("password").desired_width(220.0))
+            .labelled_by(caption.id);
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.add_enabled(!s.password.is_empty(), egui::Button::new("Connect")).clicked() || enter)
             && !s.password.is_empty()
@@ -163,13 +180,14 @@ fn password_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
 /// A team workspace on a PostgreSQL server, by its address.
 fn server_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     let mut action = None;
-    ui.label(RichText::new("Team workspace on a server").weak());
+    let caption = ui.label(RichText::new("Team workspace on a server").weak());
     ui.horizontal(|ui| {
         ui.add(
             egui::TextEdit::singleline(&mut s.server_url)
                 .hint_text("postgres://user@host:5432/database")
                 .desired_width(300.0),
-        );
+        )
+        .labelled_by(caption.id);
         if ui.add_enabled(!s.server_url.trim().is_empty(), egui::Button::new("Connect to server")).clicked() {
             match Workspace::parse(s.server_url.trim()) {
                 Ok(ws) if ws.is_postgres() => action = Some(StartAction::Connect(ws)),

@@ -1,0 +1,84 @@
+//! The start screen with a team workspace on a real PostgreSQL server, driven headlessly
+//! (egui_kittest): a password is asked for and never remembered, an empty database can be made
+//! a workspace, and a server address typed in connects.
+
+mod common;
+
+use eframe::egui::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use facture::domain::Role as UserRole;
+use facture::store::{Store, Workspace};
+use facture::ui::{FactureApp, ScriptedDialogs};
+
+fn harness(app: FactureApp) -> Harness<'static, FactureApp> {
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_max_steps(40)
+        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    h.run();
+    h
+}
+
+/// Focuses the field labelled `label` and types `text` into it.
+fn type_into(h: &mut Harness<'static, FactureApp>, role: Role, label: &str, text: &str) {
+    h.get_by_role_and_label(role, label).focus();
+    h.run();
+    h.get_by_role_and_label(role, label).type_text(text);
+    h.run();
+}
+
+#[test]
+fn a_server_workspace_asks_for_a_password_and_never_keeps_it() {
+    let Some(server) = common::pg::server() else { return };
+    let url = server.create_database();
+    let mut store = Store::create_at(&Workspace::parse(&url).unwrap()).unwrap();
+    store.add_user("lea", UserRole::Lead).unwrap();
+    drop(store);
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let without = Workspace::parse(&server.url_without_password(&db)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("settings.json");
+    let app = FactureApp::new(without.clone(), false, Some(settings.clone()), Box::new(ScriptedDialogs::default()));
+    let mut h = harness(app);
+    // a wrong password first: refused, and asked again
+    type_into(&mut h, Role::PasswordInput, "Password of facture_admin on this server", "not-it");
+    h.get_by_label("Connect").click();
+    h.run();
+    assert!(h.query_by_label("lea").is_none(), "a wrong password must not get in");
+    assert!(h.query_by_label_contains("refused the login").is_some(), "the refusal is shown");
+    type_into(&mut h, Role::PasswordInput, "Password of facture_admin on this server", common::pg::ADMIN_PASSWORD);
+    h.get_by_label("Connect").click();
+    h.run();
+    h.get_by_label("lea").click();
+    h.run();
+    h.get_by_label("Continue as lea").click();
+    h.run();
+    let a = h.state().annotator().expect("working now");
+    assert_eq!(a.user().name, "lea");
+    assert!(a.workspace().is_postgres());
+    // remembered by address, never by password
+    let saved = std::fs::read_to_string(&settings).unwrap();
+    assert!(saved.contains(&without.to_string()), "{saved}");
+    assert!(!saved.contains(common::pg::ADMIN_PASSWORD), "{saved}");
+}
+
+#[test]
+fn an_empty_database_becomes_a_workspace_from_the_start_screen() {
+    let Some(server) = common::pg::server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("local.sqlite");
+    Store::create(&file).unwrap();
+    let app = FactureApp::new(file, false, None, Box::new(ScriptedDialogs::default()));
+    let mut h = harness(app);
+    // typed into the start screen's server field
+    let url = server.create_database();
+    type_into(&mut h, Role::TextInput, "Team workspace on a server", &url);
+    h.get_by_label("Connect to server").click();
+    h.run();
+    h.get_by_label("Create a Facture workspace in this database").click();
+    h.run();
+    assert!(h.query_by_label_contains("Nobody works in this workspace yet").is_some());
+    let store = Store::connect(&Workspace::parse(&url).unwrap()).unwrap();
+    assert_eq!(store.labels().unwrap().len(), 19, "a workspace with the default schema");
+}
