@@ -1,9 +1,14 @@
 //! Export → import into a fresh workspace → the same annotations, modulo what each format
 //! cannot hold (listed per format in its module's doc comment); plus versions and reproduction.
+//! On both backends: a server workspace exports the page images it holds itself.
 
+mod common;
+
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+use common::backend::{Backend, on_each_backend};
 use facture::app::dataset::import_dataset;
 use facture::app::export::{ExportError, ExportOptions, Split, export, list_versions, reproduce};
 use facture::domain::{
@@ -13,10 +18,14 @@ use facture::formats::augment::AugmentOptions;
 use facture::formats::model::Format;
 use facture::store::{DocFilter, NewDocument, NewEdit, Store};
 
-fn png(path: &Path, w: u32, h: u32, seed: u8) {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x as u8) ^ seed, y as u8, seed]));
-    img.save(path).unwrap();
-}
+on_each_backend!(
+    every_format_round_trips_what_it_can_hold,
+    export_is_recorded_and_reproduced_byte_for_byte_after_later_edits,
+    one_vendor_never_spans_two_splits,
+    only_accepted_documents_unless_all_and_out_dir_must_be_empty,
+    augmented_copies_carry_transformed_boxes_and_are_recorded,
+    malformed_file_imports_nothing_and_says_where,
+);
 
 fn ann(
     doc: DocId,
@@ -48,15 +57,21 @@ fn ann(
 
 /// A workspace with `n` accepted 200×150 pages, each with a labelled box, a quad, an unlabelled
 /// box with awkward text, and a key→value and a row link; vendor names repeat every 3 pages.
-fn workspace(dir: &Path, n: usize) -> Store {
-    let mut store = Store::create(&dir.join("ws.sqlite")).unwrap();
+/// The images are files in the test's folder; a server workspace also holds them itself, as
+/// an import would have stored them.
+fn workspace(b: &Backend, n: usize) -> Store {
+    let dir = b.dir();
+    let (_, mut store) = b.create();
     let l = |name: &str| store.label_by_name(name).unwrap().unwrap().id;
     let (vendor, total, desc) = (l("vendor_name"), l("total_amount"), l("line_item_description"));
     std::fs::create_dir_all(dir.join("scans")).unwrap();
     for i in 0..n {
         let path = dir.join("scans").join(format!("inv{i}.png"));
-        png(&path, 200, 150, i as u8);
+        common::write_png(&path, 200, 150, i as u8);
         let sha = facture::imageio::sha256_file(&path).unwrap();
+        if store.is_postgres() {
+            store.put_image(&sha, &std::fs::read(&path).unwrap()).unwrap();
+        }
         let nd = NewDocument { path: path.to_string_lossy().into(), sha256: sha, page: 0, width: 200, height: 150 };
         let doc = store.add_document(&nd, 0).unwrap().unwrap();
         let q =
@@ -174,17 +189,19 @@ fn no_progress() -> impl FnMut(usize, usize) {
     |_, _| {}
 }
 
-#[test]
-fn every_format_round_trips_what_it_can_hold() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = workspace(dir.path(), 2);
+fn every_format_round_trips_what_it_can_hold(b: &Backend) {
+    let mut store = workspace(b, 2);
+    if b.is_postgres() {
+        // a server workspace exports the images it holds, also where the importer's files are not
+        std::fs::remove_dir_all(b.dir().join("scans")).unwrap();
+    }
     let cancel = AtomicBool::new(false);
     for format in Format::ALL.into_iter().filter(|f| f.can_export()) {
-        let out = dir.path().join(format!("out-{format}"));
+        let out = b.dir().join(format!("out-{format}"));
         let opts = ExportOptions::new(format, &out, 1000);
         let report = export(&mut store, &opts, &mut no_progress(), &cancel).unwrap();
         assert_eq!(report.documents, 2, "{format}");
-        let mut fresh = Store::create(&dir.path().join(format!("fresh-{format}.sqlite"))).unwrap();
+        let (_, mut fresh) = b.create();
         let imported = import_dataset(&mut fresh, format, &out, &[], None, 5, &mut no_progress(), &cancel)
             .unwrap_or_else(|e| panic!("{format}: {e}"));
         assert_eq!(imported.documents.len(), 2, "{format}: {}", imported.summary());
@@ -192,23 +209,31 @@ fn every_format_round_trips_what_it_can_hold() {
         for (orig, new) in store.documents(&DocFilter::default()).unwrap().iter().zip(imported.documents.iter()) {
             let new_doc = fresh.document(*new).unwrap();
             assert_eq!(new_doc.sha256, orig.sha256, "{format}: images are copied unchanged");
-            let (a, la) = flat(&store, orig.id, k);
-            let (b, lb) = flat(&fresh, *new, k);
-            assert_eq!(a.len(), b.len(), "{format}: {a:?} vs {b:?}");
-            for (x, y) in a.iter().zip(&b) {
-                assert!(close(x, y, k.tol), "{format}: {x:?} != {y:?}");
+            if b.is_postgres() {
+                let held = fresh.image(&orig.sha256).unwrap().expect("the imported image is stored on the server");
+                assert_eq!(facture::imageio::sha256_hex(&held), orig.sha256);
             }
-            assert_eq!(la, lb, "{format}: links");
+            let (want, want_links) = flat(&store, orig.id, k);
+            let (got, got_links) = flat(&fresh, *new, k);
+            assert_eq!(want.len(), got.len(), "{} {format}: {want:?} vs {got:?}", b.name());
+            for (x, y) in want.iter().zip(&got) {
+                assert!(close(x, y, k.tol), "{} {format}: {x:?} != {y:?}", b.name());
+            }
+            assert_eq!(want_links, got_links, "{} {format}: links", b.name());
+        }
+    }
+    if let Some(cache) = b.cache_dir() {
+        for d in store.documents(&DocFilter::default()).unwrap() {
+            let cached = cache.join(&d.sha256[..2]).join(&d.sha256);
+            assert!(cached.is_file(), "{} was read through the process's own cache", d.sha256);
         }
     }
 }
 
-#[test]
-fn export_is_recorded_and_reproduced_byte_for_byte_after_later_edits() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = workspace(dir.path(), 6);
+fn export_is_recorded_and_reproduced_byte_for_byte_after_later_edits(b: &Backend) {
+    let mut store = workspace(b, 6);
     let cancel = AtomicBool::new(false);
-    let mut opts = ExportOptions::new(Format::Coco, dir.path().join("v1"), 1234);
+    let mut opts = ExportOptions::new(Format::Coco, b.dir().join("v1"), 1234);
     opts.split = Some(Split { train: 60, val: 20, test: 20 });
     opts.seed = 3;
     let r1 = export(&mut store, &opts, &mut no_progress(), &cancel).unwrap();
@@ -227,16 +252,16 @@ fn export_is_recorded_and_reproduced_byte_for_byte_after_later_edits() {
         })
         .unwrap();
     let r2 =
-        export(&mut store, &ExportOptions::new(Format::Coco, dir.path().join("v2"), 5678), &mut no_progress(), &cancel)
+        export(&mut store, &ExportOptions::new(Format::Coco, b.dir().join("v2"), 5678), &mut no_progress(), &cancel)
             .unwrap();
     assert_eq!(r2.version, Some(2));
     assert_eq!(r2.boxes + 1, r1.boxes);
 
-    let again = dir.path().join("again");
+    let again = b.dir().join("again");
     let r = reproduce(&store, 1, &again, &mut no_progress(), &cancel).unwrap();
     assert_eq!(r.manifest_sha256, r1.manifest_sha256);
-    for entry in walk(&dir.path().join("v1")) {
-        let rel = entry.strip_prefix(dir.path().join("v1")).unwrap();
+    for entry in walk(&b.dir().join("v1")) {
+        let rel = entry.strip_prefix(b.dir().join("v1")).unwrap();
         assert_eq!(std::fs::read(&entry).unwrap(), std::fs::read(again.join(rel)).unwrap(), "{}", rel.display());
     }
     let versions = list_versions(&store).unwrap();
@@ -244,7 +269,7 @@ fn export_is_recorded_and_reproduced_byte_for_byte_after_later_edits() {
     assert_eq!(versions[0].changes, "first version");
     assert!(versions[1].changes.contains("vendor_name -1"), "{}", versions[1].changes);
     assert!(matches!(
-        reproduce(&store, 9, &dir.path().join("x"), &mut no_progress(), &cancel),
+        reproduce(&store, 9, &b.dir().join("x"), &mut no_progress(), &cancel),
         Err(ExportError::NoSuchVersion(9))
     ));
 }
@@ -258,15 +283,13 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[test]
-fn one_vendor_never_spans_two_splits() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = workspace(dir.path(), 9);
-    let mut opts = ExportOptions::new(Format::FactureJson, dir.path().join("out"), 1);
+fn one_vendor_never_spans_two_splits(b: &Backend) {
+    let mut store = workspace(b, 9);
+    let mut opts = ExportOptions::new(Format::FactureJson, b.dir().join("out"), 1);
     opts.split = Some(Split { train: 34, val: 33, test: 33 });
     let report = export(&mut store, &opts, &mut no_progress(), &AtomicBool::new(false)).unwrap();
     let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("out/manifest.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(b.dir().join("out/manifest.json")).unwrap()).unwrap();
     let mut split_of_vendor = std::collections::HashMap::new();
     for d in manifest["documents"].as_array().unwrap() {
         let vendor = d["doc_id"].as_i64().unwrap() % 3; // doc ids start at 1, vendors repeat every 3
@@ -276,10 +299,8 @@ fn one_vendor_never_spans_two_splits() {
     assert_eq!(report.per_split.len(), 3, "{:?}", report.per_split);
 }
 
-#[test]
-fn only_accepted_documents_unless_all_and_out_dir_must_be_empty() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = workspace(dir.path(), 2);
+fn only_accepted_documents_unless_all_and_out_dir_must_be_empty(b: &Backend) {
+    let mut store = workspace(b, 2);
     let doc = store.documents(&DocFilter::default()).unwrap()[1].id;
     store
         .apply(NewEdit {
@@ -292,31 +313,29 @@ fn only_accepted_documents_unless_all_and_out_dir_must_be_empty() {
         })
         .unwrap();
     let cancel = AtomicBool::new(false);
-    let r = export(&mut store, &ExportOptions::new(Format::Csv, dir.path().join("a"), 1), &mut no_progress(), &cancel)
+    let r = export(&mut store, &ExportOptions::new(Format::Csv, b.dir().join("a"), 1), &mut no_progress(), &cancel)
         .unwrap();
     assert_eq!(r.documents, 1);
-    let mut all = ExportOptions::new(Format::Csv, dir.path().join("b"), 1);
+    let mut all = ExportOptions::new(Format::Csv, b.dir().join("b"), 1);
     all.all = true;
     assert_eq!(export(&mut store, &all, &mut no_progress(), &cancel).unwrap().documents, 2);
     assert!(matches!(export(&mut store, &all, &mut no_progress(), &cancel), Err(ExportError::OutNotEmpty { .. })));
 }
 
-#[test]
-fn augmented_copies_carry_transformed_boxes_and_are_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = workspace(dir.path(), 1);
-    let mut opts = ExportOptions::new(Format::LabelStudio, dir.path().join("aug"), 1);
+fn augmented_copies_carry_transformed_boxes_and_are_recorded(b: &Backend) {
+    let mut store = workspace(b, 1);
+    let mut opts = ExportOptions::new(Format::LabelStudio, b.dir().join("aug"), 1);
     opts.augment = Some(AugmentOptions { count: 2, seed: 11 });
     let r = export(&mut store, &opts, &mut no_progress(), &AtomicBool::new(false)).unwrap();
     assert_eq!(r.images, 3);
     let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("aug/manifest.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(b.dir().join("aug/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["documents"][0]["augmented"].as_array().unwrap().len(), 2);
-    let mut fresh = Store::create(&dir.path().join("f.sqlite")).unwrap();
+    let (_, mut fresh) = b.create();
     let imp = import_dataset(
         &mut fresh,
         Format::LabelStudio,
-        &dir.path().join("aug"),
+        &b.dir().join("aug"),
         &[],
         None,
         1,
@@ -335,17 +354,15 @@ fn augmented_copies_carry_transformed_boxes_and_are_recorded() {
     }
 }
 
-#[test]
-fn malformed_file_imports_nothing_and_says_where() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = workspace(dir.path(), 2);
-    let out = dir.path().join("funsd");
+fn malformed_file_imports_nothing_and_says_where(b: &Backend) {
+    let mut store = workspace(b, 2);
+    let out = b.dir().join("funsd");
     export(&mut store, &ExportOptions::new(Format::Funsd, &out, 1), &mut no_progress(), &AtomicBool::new(false))
         .unwrap();
     // Break the second file only: the first must not be imported either.
     let second = out.join("annotations/inv1.json");
     std::fs::write(&second, "{\"form\": [\n  {\"id\": 0, \"box\": [1, 2, 3]}\n]}").unwrap();
-    let mut fresh = Store::create(&dir.path().join("f.sqlite")).unwrap();
+    let (_, mut fresh) = b.create();
     let err =
         import_dataset(&mut fresh, Format::Funsd, &out, &[], None, 1, &mut no_progress(), &AtomicBool::new(false))
             .unwrap_err()
@@ -353,4 +370,42 @@ fn malformed_file_imports_nothing_and_says_where() {
     assert!(err.contains("inv1.json:2:"), "{err}");
     assert_eq!(fresh.document_count().unwrap(), 0);
     assert_eq!(fresh.annotation_count().unwrap(), 0);
+}
+
+/// The same workspace in a file and on a server exports the same bytes in every format, split
+/// and augmented too (each manifest names its own workspace; nothing else may differ).
+#[test]
+fn both_backends_export_the_same_bytes() {
+    let Some(pg) = Backend::postgres() else { return };
+    let lite = Backend::sqlite();
+    let exports = |b: &Backend| -> BTreeMap<String, Vec<u8>> {
+        let mut store = workspace(b, 6);
+        let mut files = BTreeMap::new();
+        for format in Format::ALL.into_iter().filter(|f| f.can_export()) {
+            let out = b.dir().join(format!("out-{format}"));
+            let mut opts = ExportOptions::new(format, &out, 1000);
+            opts.split = Some(Split { train: 50, val: 25, test: 25 });
+            opts.seed = 5;
+            if format == Format::LabelStudio {
+                opts.augment = Some(AugmentOptions { count: 1, seed: 2 });
+            }
+            export(&mut store, &opts, &mut no_progress(), &AtomicBool::new(false)).unwrap();
+            for path in walk(&out) {
+                let mut bytes = std::fs::read(&path).unwrap();
+                if path.ends_with("manifest.json") {
+                    let mut m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    assert!(m.as_object_mut().unwrap().remove("workspace_id").is_some());
+                    bytes = serde_json::to_vec_pretty(&m).unwrap();
+                }
+                files.insert(format!("{format}/{}", path.strip_prefix(&out).unwrap().display()), bytes);
+            }
+        }
+        files
+    };
+    let (want, got) = (exports(&lite), exports(&pg));
+    assert!(want.len() > 100, "{} files", want.len());
+    assert_eq!(want.keys().collect::<Vec<_>>(), got.keys().collect::<Vec<_>>(), "the same files");
+    for (name, bytes) in &want {
+        assert!(bytes == &got[name], "{name} differs between SQLite and PostgreSQL");
+    }
 }

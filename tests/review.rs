@@ -1,26 +1,36 @@
-//! Review: the state machine with its role rules, verdicts and corrections, rounds, gold.
+//! Review on both backends: the state machine with its role rules, verdicts and corrections,
+//! rounds, gold.
 
 mod common;
 
+use common::backend::{Backend, on_each_backend};
 use facture::app::{Command, CommandError, Session};
 use facture::domain::{AnnId, Change, DocId, DocStatus, DocVerdict, Rect, Role, Verdict};
-use facture::store::Store;
+use facture::store::{Store, Workspace};
+
+on_each_backend!(
+    the_full_loop_with_rework_keeps_every_round,
+    role_rules_are_enforced_by_the_library,
+    a_reviewer_who_annotated_cannot_review,
+    gold_documents_are_scored_on_submit,
+    verdicts_and_comments_can_be_undone_by_the_reviewer,
+    queue_is_oldest_first_round_robin_skips_the_annotator_and_diff_shows_rework,
+);
 
 struct Team {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
+    ws: Workspace,
     doc: DocId,
 }
 
-fn team() -> Team {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 1);
-    let mut s = Store::open(&path).unwrap();
+fn team(b: &Backend) -> Team {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 1);
+    let mut s = Store::connect(&ws).unwrap();
     s.add_user("rita", Role::Reviewer).unwrap();
     s.add_user("ralf", Role::Reviewer).unwrap();
     s.add_user("lea", Role::Lead).unwrap();
     s.add_user("otto", Role::Annotator).unwrap();
-    Team { _dir: dir, path, doc: docs[0] }
+    Team { ws, doc: docs[0] }
 }
 
 fn refused(r: Result<facture::app::Outcome, CommandError>, needle: &str) {
@@ -43,24 +53,23 @@ fn add_box(s: &mut Session, doc: DocId, x: f32, text: &str) -> AnnId {
 }
 
 fn status(t: &Team) -> DocStatus {
-    Store::open(&t.path).unwrap().document(t.doc).unwrap().status
+    Store::connect(&t.ws).unwrap().document(t.doc).unwrap().status
 }
 
-#[test]
-fn the_full_loop_with_rework_keeps_every_round() {
-    let t = team();
+fn the_full_loop_with_rework_keeps_every_round(b: &Backend) {
+    let t = team(b);
     let doc = t.doc;
-    let mut lea = common::session(&t.path, "lea");
+    let mut lea = common::session(&t.ws, "lea");
     let ann_id = lea.store().user_by_name("ann").unwrap().unwrap().id;
     lea.apply(Command::Assign { doc, annotator: Some(ann_id) }).unwrap();
 
-    let mut ann = common::session(&t.path, "ann");
+    let mut ann = common::session(&t.ws, "ann");
     let a = add_box(&mut ann, doc, 10.0, "TOTAL");
     let b = add_box(&mut ann, doc, 200.0, "12,0O");
     ann.apply(Command::Submit { doc }).unwrap();
     assert_eq!(status(&t), DocStatus::Submitted);
 
-    let mut rita = common::session(&t.path, "rita");
+    let mut rita = common::session(&t.ws, "rita");
     rita.apply(Command::StartReview { doc }).unwrap();
     assert_eq!(status(&t), DocStatus::InReview);
     rita.apply(Command::SetVerdict { doc, ann: b, verdict: Verdict::WrongText, comment: "it is 12,00".into() })
@@ -81,7 +90,7 @@ fn the_full_loop_with_rework_keeps_every_round() {
     rita.apply(Command::FinishReview { doc, verdict: DocVerdict::Reject, comment: "fix the total".into() }).unwrap();
     assert_eq!(status(&t), DocStatus::Rejected);
 
-    let store = Store::open(&t.path).unwrap();
+    let store = Store::connect(&t.ws).unwrap();
     let rounds = store.rounds(doc).unwrap();
     assert_eq!(rounds.len(), 1);
     let v = store.verdicts(rounds[0].id).unwrap();
@@ -105,26 +114,25 @@ fn the_full_loop_with_rework_keeps_every_round() {
     rita.apply(Command::AcceptRemaining { doc }).unwrap();
     rita.apply(Command::FinishReview { doc, verdict: DocVerdict::Accept, comment: String::new() }).unwrap();
     assert_eq!(status(&t), DocStatus::Accepted);
-    let rounds = Store::open(&t.path).unwrap().rounds(doc).unwrap();
+    let rounds = Store::connect(&t.ws).unwrap().rounds(doc).unwrap();
     assert_eq!(
         rounds.iter().map(|r| (r.number, r.verdict)).collect::<Vec<_>>(),
         vec![(1, Some(DocVerdict::Reject)), (2, Some(DocVerdict::Accept))]
     );
     assert!(rounds[1].start_edit > rounds[0].start_edit, "round 2 knows what changed since round 1");
-    assert_eq!(Store::open(&t.path).unwrap().verdicts(rounds[1].id).unwrap().len(), 3);
+    assert_eq!(Store::connect(&t.ws).unwrap().verdicts(rounds[1].id).unwrap().len(), 3);
     // Accepted work is frozen, even for the annotator.
     refused(ann.apply(Command::SetText { doc, id: b, text: "x".into() }), "accepted");
 }
 
-#[test]
-fn role_rules_are_enforced_by_the_library() {
-    let t = team();
+fn role_rules_are_enforced_by_the_library(b: &Backend) {
+    let t = team(b);
     let doc = t.doc;
-    let mut ann = common::session(&t.path, "ann");
-    let mut otto = common::session(&t.path, "otto");
-    let mut rita = common::session(&t.path, "rita");
-    let mut ralf = common::session(&t.path, "ralf");
-    let mut lea = common::session(&t.path, "lea");
+    let mut ann = common::session(&t.ws, "ann");
+    let mut otto = common::session(&t.ws, "otto");
+    let mut rita = common::session(&t.ws, "rita");
+    let mut ralf = common::session(&t.ws, "ralf");
+    let mut lea = common::session(&t.ws, "lea");
     let ann_id = ann.user().id;
 
     lea.apply(Command::Assign { doc, annotator: Some(ann_id) }).unwrap();
@@ -181,24 +189,22 @@ fn role_rules_are_enforced_by_the_library() {
     assert!(lea.store().label_by_name("inv_no").unwrap().is_some());
 }
 
-#[test]
-fn a_reviewer_who_annotated_cannot_review() {
-    let t = team();
+fn a_reviewer_who_annotated_cannot_review(b: &Backend) {
+    let t = team(b);
     let doc = t.doc;
     // Unassigned document: rita (a reviewer) draws a box on it as a correction outside review.
-    let mut lea = common::session(&t.path, "lea");
+    let mut lea = common::session(&t.ws, "lea");
     add_box(&mut lea, doc, 10.0, "lead's box");
     lea.apply(Command::Submit { doc }).unwrap();
     refused(lea.apply(Command::StartReview { doc }), "you annotated");
-    let mut rita = common::session(&t.path, "rita");
+    let mut rita = common::session(&t.ws, "rita");
     rita.apply(Command::StartReview { doc }).unwrap();
 }
 
-#[test]
-fn gold_documents_are_scored_on_submit() {
-    let t = team();
+fn gold_documents_are_scored_on_submit(b: &Backend) {
+    let t = team(b);
     let doc = t.doc;
-    let mut lea = common::session(&t.path, "lea");
+    let mut lea = common::session(&t.ws, "lea");
     let total = lea.store().label_by_name("total_amount").unwrap().unwrap().id;
     let g1 = add_box(&mut lea, doc, 10.0, "TOTAL");
     let g2 = add_box(&mut lea, doc, 300.0, "1 234,50 €");
@@ -212,7 +218,7 @@ fn gold_documents_are_scored_on_submit() {
     assert!(lea.store().annotations(doc).unwrap().is_empty(), "the annotator starts from a blank page");
     assert_eq!(lea.store().gold_boxes(doc).unwrap().len(), 2);
 
-    let mut ann = common::session(&t.path, "ann");
+    let mut ann = common::session(&t.ws, "ann");
     add_box(&mut ann, doc, 12.0, "TOTAL");
     let v = add_box(&mut ann, doc, 301.0, "1 234,56 €");
     ann.apply(Command::SetLabel { doc, ids: vec![v], label: Some(total) }).unwrap();
@@ -226,14 +232,13 @@ fn gold_documents_are_scored_on_submit() {
     assert!((s.cer - 1.0 / 15.0).abs() < 1e-6, "one wrong character of 15: {}", s.cer);
 }
 
-#[test]
-fn verdicts_and_comments_can_be_undone_by_the_reviewer() {
-    let t = team();
+fn verdicts_and_comments_can_be_undone_by_the_reviewer(b: &Backend) {
+    let t = team(b);
     let doc = t.doc;
-    let mut ann = common::session(&t.path, "ann");
+    let mut ann = common::session(&t.ws, "ann");
     let a = add_box(&mut ann, doc, 10.0, "x");
     ann.apply(Command::Submit { doc }).unwrap();
-    let mut rita = common::session(&t.path, "rita");
+    let mut rita = common::session(&t.ws, "rita");
     rita.apply(Command::StartReview { doc }).unwrap();
     rita.apply(Command::SetVerdict { doc, ann: a, verdict: Verdict::WrongLabel, comment: String::new() }).unwrap();
     rita.apply(Command::SetVerdict { doc, ann: a, verdict: Verdict::Spurious, comment: "not text".into() }).unwrap();
@@ -247,18 +252,17 @@ fn verdicts_and_comments_can_be_undone_by_the_reviewer() {
     assert_eq!(rita.store().verdicts(round).unwrap()[0].verdict, Verdict::WrongLabel);
 }
 
-#[test]
-fn queue_is_oldest_first_round_robin_skips_the_annotator_and_diff_shows_rework() {
+fn queue_is_oldest_first_round_robin_skips_the_annotator_and_diff_shows_rework(b: &Backend) {
     use facture::app::review::{assign_round_robin, changed_since_last_round, review_queue};
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 3);
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 3);
     {
-        let mut s = Store::open(&path).unwrap();
+        let mut s = Store::connect(&ws).unwrap();
         s.add_user("rita", Role::Reviewer).unwrap();
         s.add_user("ralf", Role::Reviewer).unwrap();
         s.add_user("lea", Role::Lead).unwrap();
     }
-    let mut ann = common::session(&path, "ann");
+    let mut ann = common::session(&ws, "ann");
     let mut first_boxes = vec![];
     for &d in docs.iter().rev() {
         first_boxes.push(add_box(&mut ann, d, 10.0, "x"));
@@ -270,7 +274,7 @@ fn queue_is_oldest_first_round_robin_skips_the_annotator_and_diff_shows_rework()
     let total = ann.store().label_by_name("total_amount").unwrap().unwrap().id;
     assert!(review_queue(ann.store(), None, Some(total)).unwrap().is_empty());
 
-    let mut lea = common::session(&path, "lea");
+    let mut lea = common::session(&ws, "lea");
     let rita = lea.store().user_by_name("rita").unwrap().unwrap().id;
     let ralf = lea.store().user_by_name("ralf").unwrap().unwrap().id;
     assert_eq!(assign_round_robin(&mut lea, &[rita, ralf]).unwrap(), 3);
@@ -279,7 +283,7 @@ fn queue_is_oldest_first_round_robin_skips_the_annotator_and_diff_shows_rework()
 
     // Reject one, rework one box: the next round sees exactly that box as changed.
     let d = docs[2];
-    let mut r = common::session(&path, "rita");
+    let mut r = common::session(&ws, "rita");
     r.apply(Command::StartReview { doc: d }).unwrap();
     r.apply(Command::FinishReview { doc: d, verdict: DocVerdict::Reject, comment: "add the total".into() }).unwrap();
     assert!(changed_since_last_round(r.store(), d).unwrap().is_empty());

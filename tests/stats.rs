@@ -3,13 +3,15 @@
 //! reviewer and a lead; idle gaps, a gap exactly at the threshold, blur/close ending activity.
 //!
 //! Times are seconds after B = 09:00 UTC on day D (day D+1 starts 86 400 s later). The expected
-//! active time of each stretch is written next to the event that starts it.
+//! active time of each stretch is written next to the event that starts it. Every figure is
+//! checked on both backends (the stats caches are SQL of their own on each).
 
 mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use common::backend::{Backend, on_each_backend};
 use facture::app::stats::{
     CliFormat, ObjectiveOp, ObjectiveStatus, StatsError, StatsQuery, StatsReport, format_day, remove_objective, report,
     set_objective, stats_cli_output,
@@ -18,7 +20,16 @@ use facture::app::{Command, Session, SuggestionInput};
 use facture::domain::{
     AnnId, AnnState, Annotation, Change, DocId, DocVerdict, EditKind, LabelId, Rect, Role, Source, Verdict,
 };
-use facture::store::{NewEdit, Store};
+use facture::store::{NewEdit, Store, Workspace};
+
+on_each_backend!(
+    every_figure_of_the_hand_built_workspace,
+    filters_by_label_range_and_user,
+    a_shorter_idle_threshold_counts_less,
+    caches_are_incremental_and_agree_with_a_rebuild,
+    only_leads_set_objectives,
+    cli_output_in_three_formats,
+);
 
 const D: i64 = 19_800;
 const B: i64 = D * 86_400 + 9 * 3600;
@@ -30,8 +41,8 @@ struct Person {
 }
 
 impl Person {
-    fn new(path: &std::path::Path, name: &str) -> Self {
-        let store = Store::open(path).unwrap();
+    fn new(ws: &Workspace, name: &str) -> Self {
+        let store = Store::connect(ws).unwrap();
         let user = store.user_by_name(name).unwrap().unwrap();
         let clock = Arc::new(AtomicI64::new(0));
         let c = clock.clone();
@@ -58,18 +69,17 @@ fn add(doc: DocId, rect: Rect, label: LabelId, text: &str) -> Command {
 }
 
 struct World {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
+    ws: Workspace,
     la: LabelId,
     lb: LabelId,
 }
 
-fn build() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 5);
+fn build(b: &Backend) -> World {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 5);
     let (d0, d1, d2, d3, d4) = (docs[0], docs[1], docs[2], docs[3], docs[4]);
     let (la, lb) = {
-        let mut s = Store::open(&path).unwrap();
+        let mut s = Store::connect(&ws).unwrap();
         for (n, role) in [("bob", Role::Annotator), ("cleo", Role::Annotator), ("rita", Role::Reviewer)] {
             s.add_user(n, role).unwrap();
         }
@@ -77,11 +87,11 @@ fn build() -> World {
         let l = s.labels().unwrap();
         (l[0].id, l[1].id)
     };
-    let mut lea = Person::new(&path, "lea");
-    let mut ann = Person::new(&path, "ann");
-    let mut bob = Person::new(&path, "bob");
-    let mut cleo = Person::new(&path, "cleo");
-    let mut rita = Person::new(&path, "rita");
+    let mut lea = Person::new(&ws, "lea");
+    let mut ann = Person::new(&ws, "ann");
+    let mut bob = Person::new(&ws, "bob");
+    let mut cleo = Person::new(&ws, "cleo");
+    let mut rita = Person::new(&ws, "rita");
     let id = |p: &Person| p.s.user().id;
     let (ann_id, bob_id, cleo_id) = (id(&ann), id(&bob), id(&cleo));
 
@@ -219,7 +229,7 @@ fn build() -> World {
     set_objective(&mut lea.s, Some(bob_id), "boxes_per_hour", ObjectiveOp::AtLeast, 100.0).unwrap();
     set_objective(&mut lea.s, None, "first_pass_acceptance", ObjectiveOp::AtLeast, 0.9).unwrap();
     set_objective(&mut lea.s, None, "cer", ObjectiveOp::AtMost, 0.02).unwrap();
-    World { _dir: dir, path, la, lb }
+    World { ws, la, lb }
 }
 
 fn close(a: Option<f64>, b: f64) {
@@ -228,12 +238,11 @@ fn close(a: Option<f64>, b: f64) {
 }
 
 fn full(w: &World) -> StatsReport {
-    report(&mut Store::open(&w.path).unwrap(), &StatsQuery::default()).unwrap()
+    report(&mut Store::connect(&w.ws).unwrap(), &StatsQuery::default()).unwrap()
 }
 
-#[test]
-fn every_figure_of_the_hand_built_workspace() {
-    let w = build();
+fn every_figure_of_the_hand_built_workspace(b: &Backend) {
+    let w = build(b);
     let rep = full(&w);
     let names: Vec<&str> = rep.annotators.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["ann", "bob", "cleo"]);
@@ -336,10 +345,9 @@ fn every_figure_of_the_hand_built_workspace() {
     assert_eq!(obj("cleo", "cer").margin, None);
 }
 
-#[test]
-fn filters_by_label_range_and_user() {
-    let w = build();
-    let mut store = Store::open(&w.path).unwrap();
+fn filters_by_label_range_and_user(b: &Backend) {
+    let w = build(b);
+    let mut store = Store::connect(&w.ws).unwrap();
     let q = StatsQuery { labels: vec![w.lb], ..StatsQuery::default() };
     let rep = report(&mut store, &q).unwrap();
     let ann = &rep.annotators[0];
@@ -365,19 +373,17 @@ fn filters_by_label_range_and_user() {
     let _ = w.la;
 }
 
-#[test]
-fn a_shorter_idle_threshold_counts_less() {
-    let w = build();
+fn a_shorter_idle_threshold_counts_less(b: &Backend) {
+    let w = build(b);
     let q = StatsQuery { idle_gap_secs: 60, ..StatsQuery::default() };
-    let rep = report(&mut Store::open(&w.path).unwrap(), &q).unwrap();
+    let rep = report(&mut Store::connect(&w.ws).unwrap(), &q).unwrap();
     // ann loses the 120 s gap on d0; everything else was ≤ 60 s.
     assert_eq!(rep.annotators[0].annotating_secs, 170);
     assert_eq!(full(&w).annotators[0].annotating_secs, 290, "each threshold has its own cache");
 }
 
-#[test]
-fn caches_are_incremental_and_agree_with_a_rebuild() {
-    let w = build();
+fn caches_are_incremental_and_agree_with_a_rebuild(b: &Backend) {
+    let w = build(b);
     let first = full(&w);
     assert!(first.refresh.docs_recomputed >= 5);
     let again = full(&w);
@@ -385,9 +391,9 @@ fn caches_are_incremental_and_agree_with_a_rebuild() {
     assert_eq!(again.annotators, first.annotators);
 
     // cleo keeps working on day D+1: only her document and her time are recomputed.
-    let mut cleo = Person::new(&w.path, "cleo");
+    let mut cleo = Person::new(&w.ws, "cleo");
     cleo.act(B1 + 1010, DocId(5), "input");
-    let mut store = Store::open(&w.path).unwrap();
+    let mut store = Store::connect(&w.ws).unwrap();
     let inc = report(&mut store, &StatsQuery::default()).unwrap();
     assert_eq!((inc.refresh.docs_recomputed, inc.refresh.users_recomputed), (0, 1));
     assert_eq!(inc.annotators[2].annotating_secs, 70, "input 10 s after the previous one");
@@ -399,23 +405,21 @@ fn caches_are_incremental_and_agree_with_a_rebuild() {
     assert_eq!(rebuilt.daily, inc.daily);
 }
 
-#[test]
-fn only_leads_set_objectives() {
-    let w = build();
-    let mut ann = Person::new(&w.path, "ann");
+fn only_leads_set_objectives(b: &Backend) {
+    let w = build(b);
+    let mut ann = Person::new(&w.ws, "ann");
     let err = set_objective(&mut ann.s, None, "cer", ObjectiveOp::AtMost, 0.5).unwrap_err();
     assert!(matches!(err, StatsError::Refused(_)), "{err}");
-    let mut lea = Person::new(&w.path, "lea");
+    let mut lea = Person::new(&w.ws, "lea");
     let err = set_objective(&mut lea.s, None, "speed", ObjectiveOp::AtLeast, 1.0).unwrap_err();
     assert!(err.to_string().contains("unknown metric"), "{err}");
     assert!(remove_objective(&mut lea.s, None, "cer").unwrap());
     assert!(full(&w).objectives.iter().all(|o| o.metric != "cer"));
 }
 
-#[test]
-fn cli_output_in_three_formats() {
-    let w = build();
-    let mut store = Store::open(&w.path).unwrap();
+fn cli_output_in_three_formats(b: &Backend) {
+    let w = build(b);
+    let mut store = Store::connect(&w.ws).unwrap();
     let (from, to) = (format_day(D), format_day(D + 1));
     let json = stats_cli_output(&mut store, Some(&from), Some(&to), CliFormat::Json).unwrap();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -430,4 +434,41 @@ fn cli_output_in_three_formats() {
     assert!(table.contains("cleo") && table.contains("no data") && table.contains("MISSED"), "{table}");
     let err = stats_cli_output(&mut store, Some("31/12/2024"), None, CliFormat::Table).unwrap_err();
     assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
+}
+
+/// On a server, recording activity takes its turn with the other writers, as edits do: the
+/// caches remember the last activity id they counted, so no id may become visible after a
+/// larger one, or its event is never counted (SQLite's writers always take turns).
+#[test]
+fn on_a_server_activity_is_recorded_in_turn_with_other_writers() {
+    let Some(b) = Backend::postgres() else { return };
+    let ws = b.fresh();
+    let doc = common::workspace(&ws, 1)[0];
+    let mut store = Store::connect(&ws).unwrap();
+    let ann = store.user_by_name("ann").unwrap().unwrap().id;
+    // another workstation's write, its activity id given out but not yet committed
+    let mut other = common::backend::admin_client(&ws);
+    let mut tx = other.transaction().unwrap();
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&common::backend::PG_WRITE_LOCK]).unwrap();
+    let first: i64 = tx
+        .query_one(
+            "INSERT INTO activity (ts_ms, user_id, doc_id, kind) VALUES ($1, $2, $3, 'open') RETURNING id",
+            &[&(B * 1000), &ann.0, &doc.0],
+        )
+        .unwrap()
+        .get(0);
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let recorder = std::thread::spawn(move || {
+        let r = store.record_activity((B + 10) * 1000, ann, Some(doc), "input");
+        done_tx.send(()).unwrap();
+        r.map(|_| store)
+    });
+    let early = done.recv_timeout(std::time::Duration::from_millis(400)).is_ok();
+    tx.commit().unwrap();
+    let store = recorder.join().unwrap().unwrap();
+    assert!(!early, "activity was recorded while another writer held the write lock");
+    let ids: Vec<i64> =
+        other.query("SELECT id FROM activity ORDER BY ts_ms", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(ids, [first, first + 1]);
+    assert_eq!(store.activity(ann).unwrap().len(), 2);
 }

@@ -1,28 +1,50 @@
-//! The workspace store: migrations, durability, the edit log, and refusing what it must refuse.
+//! The workspace store on both backends: migrations, durability, the edit log, and refusing
+//! what it must refuse (a locked or foreign SQLite file; on a server, another program's
+//! database, a missing one, a wrong password; on both, a newer schema).
 
 mod common;
 
 use std::time::Duration;
 
+use common::backend::{Backend, PG_WRITE_LOCK, admin_client, on_each_backend};
 use facture::app::{Command, CommandError, Outcome};
 use facture::domain::{AnnState, Change, DocStatus, EditKind, LinkKind, Rect, Source};
-use facture::store::{LATEST_VERSION, Store, StoreError};
+use facture::store::{LATEST_VERSION, PG_LATEST_VERSION, Store, StoreError, Workspace};
 
-#[test]
-fn new_workspace_is_migrated_seeded_and_reopens_unchanged() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.sqlite");
+on_each_backend!(
+    new_workspace_is_migrated_seeded_and_reopens_unchanged,
+    newer_schema_is_refused_and_left_untouched,
+    every_edit_kind_is_durable_and_logged_with_enough_to_undo,
+    undo_and_redo_survive_a_restart,
+    undoing_a_delete_restores_the_box_and_its_links,
+    suggestions_never_duplicate_manual_boxes_and_accepting_is_one_undo_step,
+    machine_text_never_overwrites_typed_text,
+    submitted_documents_are_locked_for_the_annotator,
+    a_conflicting_edit_changes_nothing,
+);
+
+fn latest(b: &Backend) -> i64 {
+    if b.is_postgres() { PG_LATEST_VERSION } else { LATEST_VERSION }
+}
+
+fn new_workspace_is_migrated_seeded_and_reopens_unchanged(b: &Backend) {
+    let ws = b.fresh();
     let id = {
-        let s = Store::create(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), LATEST_VERSION);
+        let s = Store::create_at(&ws).unwrap();
+        assert_eq!(s.schema_version().unwrap(), latest(b));
         assert_eq!(s.labels().unwrap().len(), 19);
+        assert_eq!(s.is_postgres(), b.is_postgres());
         s.workspace_id().unwrap()
     };
-    let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), LATEST_VERSION);
-    assert_eq!(s.labels().unwrap().len(), 19, "re-opening must not seed twice");
+    let s = Store::connect(&ws).unwrap();
+    assert_eq!(s.schema_version().unwrap(), latest(b));
+    assert_eq!(s.labels().unwrap().len(), 19, "{}: re-opening must not seed twice", b.name());
     assert_eq!(s.workspace_id().unwrap(), id);
-    assert!(matches!(Store::create(&path), Err(StoreError::Invalid(_))), "create refuses to overwrite");
+    assert_eq!(s.workspace(), Some(&ws));
+    drop(s);
+    let again = Store::create_at(&ws);
+    assert!(matches!(again, Err(StoreError::Invalid(_))), "{}: create refuses to overwrite: {again:?}", b.name());
+    assert_eq!(Store::connect(&ws).unwrap().workspace_id().unwrap(), id, "{}: and leaves it alone", b.name());
 }
 
 #[test]
@@ -32,20 +54,62 @@ fn in_memory_workspace_migrates_from_empty() {
     assert_eq!(s.edit_count().unwrap(), 0);
 }
 
-#[test]
-fn newer_schema_is_refused_and_left_untouched() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.sqlite");
-    drop(Store::create(&path).unwrap());
-    {
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.pragma_update(None, "user_version", LATEST_VERSION + 5).unwrap();
+/// Sets the schema version a workspace records, behind the store's back, as a newer Facture
+/// would have written it: `PRAGMA user_version` in a file, the `meta` row on a server.
+fn set_schema_version(ws: &Workspace, version: i64) {
+    match ws.file() {
+        Some(path) => rusqlite::Connection::open(path).unwrap().pragma_update(None, "user_version", version).unwrap(),
+        None => {
+            let n = admin_client(ws)
+                .execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &[&version.to_string()])
+                .unwrap();
+            assert_eq!(n, 1);
+        }
     }
-    let before = std::fs::read(&path).unwrap();
-    let err = Store::open(&path).unwrap_err();
-    assert!(matches!(err, StoreError::NewerSchema { found, .. } if found == LATEST_VERSION + 5), "{err}");
-    assert!(err.to_string().contains("newer Facture"));
-    assert_eq!(std::fs::read(&path).unwrap(), before, "file changed");
+}
+
+/// Everything a refused open could have touched: the file's bytes, or the server database's
+/// tables with their rows.
+fn snapshot(ws: &Workspace) -> Vec<String> {
+    match ws.file() {
+        Some(path) => vec![format!("{:?}", std::fs::read(path).unwrap())],
+        None => {
+            let mut c = admin_client(ws);
+            let tables: Vec<String> = c
+                .query(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() \
+                     ORDER BY 1",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut out = vec![];
+            for t in tables {
+                // every row, as text, in a stable order
+                let rows = c.query(&format!("SELECT t::text FROM {t} t ORDER BY 1"), &[]).unwrap();
+                out.push(format!("{t}: {:?}", rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>()));
+            }
+            out
+        }
+    }
+}
+
+fn newer_schema_is_refused_and_left_untouched(b: &Backend) {
+    let ws = b.fresh();
+    common::workspace(&ws, 2);
+    let newer = latest(b) + 5;
+    set_schema_version(&ws, newer);
+    let before = snapshot(&ws);
+    let err = Store::connect(&ws).unwrap_err();
+    assert!(matches!(err, StoreError::NewerSchema { found, .. } if found == newer), "{}: {err}", b.name());
+    assert!(err.to_string().contains("newer Facture"), "{err}");
+    assert!(err.to_string().starts_with(&ws.to_string()), "names the workspace: {err}");
+    for open in [Store::connect_for_reading(&ws), Store::connect_verified(&ws), Store::create_at(&ws)] {
+        assert!(open.is_err(), "{}: opened a workspace of a newer Facture", b.name());
+    }
+    assert!(snapshot(&ws) == before, "{}: the refused workspace changed", b.name());
 }
 
 #[test]
@@ -77,12 +141,87 @@ fn a_file_that_is_not_a_workspace_is_refused() {
     assert!(matches!(Store::open(&dir.path().join("missing.sqlite")), Err(StoreError::NotFound { .. })));
 }
 
+/// The server's counterparts of a file that is not a workspace: another program's database,
+/// an empty one (a workspace can be made in it), one that does not exist, and a login the
+/// server refuses.
 #[test]
-fn every_edit_kind_is_durable_and_logged_with_enough_to_undo() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 1);
+fn a_database_that_is_not_a_workspace_is_refused() {
+    let Some(_b) = Backend::postgres() else { return };
+    let server = common::pg::server().unwrap();
+
+    let other = Workspace::parse(&common::pg::fresh_database().unwrap()).unwrap();
+    admin_client(&other).batch_execute("CREATE TABLE invoices (id BIGINT PRIMARY KEY, total TEXT)").unwrap();
+    let before = snapshot(&other);
+    for open in [Store::connect(&other), Store::create_at(&other)] {
+        let err = open.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NotAWorkspace { reason, .. } if reason.contains("another program")),
+            "{err}"
+        );
+    }
+    assert!(snapshot(&other) == before, "another program's database was changed");
+
+    let empty = Workspace::parse(&common::pg::fresh_database().unwrap()).unwrap();
+    let err = Store::connect(&empty).unwrap_err();
+    assert!(matches!(err, StoreError::EmptyDatabase { .. }), "{err}");
+    assert!(err.to_string().contains(&format!("facture init {empty}")), "says how to create it: {err}");
+    assert!(snapshot(&empty).is_empty(), "opening an empty database must not create the workspace");
+
+    let missing = Workspace::parse(&server.url("no_such_database")).unwrap();
+    for open in [Store::connect(&missing), Store::create_at(&missing)] {
+        let err = open.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    }
+
+    let ws = Workspace::parse(&common::pg::fresh_database().unwrap()).unwrap();
+    drop(Store::create_at(&ws).unwrap());
+    let wrong = ws.clone().with_password("not-the-password");
+    let err = Store::connect(&wrong).unwrap_err();
+    assert!(matches!(err, StoreError::Login { .. }), "{err}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("not-the-password") && !shown.contains(common::pg::ADMIN_PASSWORD), "{shown}");
+    assert!(Store::connect(&ws).is_ok(), "the right password still works");
+}
+
+/// The server's counterpart of a locked file: writers of one workspace take turns (an
+/// advisory lock), so a write waits for the writer ahead of it and
+/// then lands; opening and reading never wait.
+#[test]
+fn on_a_server_a_write_waits_for_the_writer_ahead_of_it() {
+    let Some(b) = Backend::postgres() else { return };
+    let ws = b.fresh();
+    let doc = common::workspace(&ws, 1)[0];
+    let mut holder = admin_client(&ws);
+    let mut tx = holder.transaction().unwrap();
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PG_WRITE_LOCK]).unwrap();
+    let store = Store::connect(&ws).expect("opening does not wait for writers");
+    assert_eq!(store.document_count().unwrap(), 1, "reading does not wait for writers");
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        let mut store = store;
+        let r = store.apply(facture::store::NewEdit {
+            ts_ms: 1,
+            user: None,
+            doc: Some(doc),
+            action: "late".into(),
+            kind: EditKind::Do,
+            changes: vec![Change::Status { doc, before: DocStatus::New, after: DocStatus::InProgress }],
+        });
+        done_tx.send(()).unwrap();
+        r
+    });
+    assert!(done.recv_timeout(Duration::from_millis(400)).is_err(), "the write did not wait for the lock");
+    tx.commit().unwrap();
+    done.recv_timeout(Duration::from_secs(10)).expect("the write went on once the lock was free");
+    writer.join().unwrap().unwrap();
+    assert_eq!(Store::connect(&ws).unwrap().document(doc).unwrap().status, DocStatus::InProgress);
+}
+
+fn every_edit_kind_is_durable_and_logged_with_enough_to_undo(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 1);
     let doc = docs[0];
-    let mut s = common::session(&path, "ann");
+    let mut s = common::session(&ws, "ann");
     let total = s.store().label_by_name("total_amount").unwrap().unwrap().id;
 
     let a = s
@@ -114,7 +253,7 @@ fn every_edit_kind_is_durable_and_logged_with_enough_to_undo() {
     s.apply(Command::DeleteBoxes { doc, ids: dup }).unwrap();
 
     // A fresh connection sees all of it, exactly as acknowledged.
-    let fresh = Store::open(&path).unwrap();
+    let fresh = Store::connect(&ws).unwrap();
     let anns = fresh.annotations(doc).unwrap();
     assert_eq!(anns.len(), 2);
     let ra = anns.iter().find(|x| x.id == a).unwrap();
@@ -154,13 +293,12 @@ fn every_edit_kind_is_durable_and_logged_with_enough_to_undo() {
     assert!(log[0].changes.iter().any(|c| matches!(c, Change::Status { after: DocStatus::InProgress, .. })));
 }
 
-#[test]
-fn undo_and_redo_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 1);
+fn undo_and_redo_survive_a_restart(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 1);
     let doc = docs[0];
     let a = {
-        let mut s = common::session(&path, "ann");
+        let mut s = common::session(&ws, "ann");
         let a = s
             .apply(Command::AddBox {
                 doc,
@@ -175,11 +313,11 @@ fn undo_and_redo_survive_a_restart() {
         s.apply(Command::SetText { doc, id: a, text: "second".into() }).unwrap();
         a
     };
-    let mut s = common::session(&path, "ann");
+    let mut s = common::session(&ws, "ann");
     s.apply(Command::Undo { doc }).unwrap();
     assert_eq!(s.store().annotation(a).unwrap().text, "first");
     drop(s);
-    let mut s = common::session(&path, "ann");
+    let mut s = common::session(&ws, "ann");
     s.apply(Command::Undo { doc }).unwrap();
     assert_eq!(s.store().annotation(a).unwrap().text, "");
     s.apply(Command::Redo { doc }).unwrap();
@@ -196,12 +334,11 @@ fn undo_and_redo_survive_a_restart() {
     assert_eq!(s.store().annotation(a).unwrap().text, "");
 }
 
-#[test]
-fn undoing_a_delete_restores_the_box_and_its_links() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 1);
+fn undoing_a_delete_restores_the_box_and_its_links(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 1);
     let doc = docs[0];
-    let mut s = common::session(&path, "ann");
+    let mut s = common::session(&ws, "ann");
     let add = |s: &mut facture::app::Session, x: f32| {
         s.apply(Command::AddBox {
             doc,
@@ -224,12 +361,11 @@ fn undoing_a_delete_restores_the_box_and_its_links() {
     assert_eq!((links.len(), links[0].from, links[0].to), (1, k, v));
 }
 
-#[test]
-fn suggestions_never_duplicate_manual_boxes_and_accepting_is_one_undo_step() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 1);
+fn suggestions_never_duplicate_manual_boxes_and_accepting_is_one_undo_step(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 1);
     let doc = docs[0];
-    let mut s = common::session(&path, "ann");
+    let mut s = common::session(&ws, "ann");
     s.apply(Command::AddBox {
         doc,
         rect: Rect::new(10.0, 10.0, 100.0, 30.0),
@@ -268,12 +404,11 @@ fn suggestions_never_duplicate_manual_boxes_and_accepting_is_one_undo_step() {
     assert_eq!(s.store().annotations(doc).unwrap().len(), 2);
 }
 
-#[test]
-fn machine_text_never_overwrites_typed_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 1);
+fn machine_text_never_overwrites_typed_text(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 1);
     let doc = docs[0];
-    let mut s = common::session(&path, "ann");
+    let mut s = common::session(&ws, "ann");
     let typed = s
         .apply(Command::AddBox {
             doc,
@@ -310,12 +445,11 @@ fn machine_text_never_overwrites_typed_text() {
     assert_eq!(s.store().annotation(empty).unwrap().text, "12,50 €");
 }
 
-#[test]
-fn submitted_documents_are_locked_for_the_annotator() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 1);
+fn submitted_documents_are_locked_for_the_annotator(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 1);
     let doc = docs[0];
-    let mut s = common::session(&path, "ann");
+    let mut s = common::session(&ws, "ann");
     s.apply(Command::AddBox {
         doc,
         rect: Rect::new(1.0, 1.0, 50.0, 20.0),
@@ -337,12 +471,11 @@ fn submitted_documents_are_locked_for_the_annotator() {
     assert_eq!(s.store().annotations(doc).unwrap().len(), 1);
 }
 
-#[test]
-fn a_conflicting_edit_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, docs) = common::workspace(dir.path(), 1);
+fn a_conflicting_edit_changes_nothing(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 1);
     let doc = docs[0];
-    let mut s = common::session(&path, "ann");
+    let mut s = common::session(&ws, "ann");
     let a = s
         .apply(Command::AddBox {
             doc,

@@ -648,7 +648,8 @@ impl Store {
 
     pub fn objectives(&self) -> Result<Vec<ObjectiveRow>> {
         Ok(self.conn.rows(
-            "SELECT id, user_id, metric, op, target FROM objectives ORDER BY metric, user_id",
+            // the target for everyone (no user) first: PostgreSQL sorts NULL last unless told
+            "SELECT id, user_id, metric, op, target FROM objectives ORDER BY metric, user_id NULLS FIRST",
             params![],
             |r| {
                 Ok(ObjectiveRow {

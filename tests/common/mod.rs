@@ -1,19 +1,19 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod pg;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use facture::app::Session;
 use facture::domain::{DocId, Role};
-use facture::store::{NewDocument, Store};
+use facture::store::{NewDocument, Store, Workspace};
 
-/// A workspace file in a temp dir with one annotator and `n` blank 1000×800 documents.
-pub fn workspace(dir: &Path, n: usize) -> (PathBuf, Vec<DocId>) {
-    let path = dir.join("ws.sqlite");
-    let mut store = Store::create(&path).unwrap();
+/// Creates a workspace at `ws` with one annotator and `n` blank 1000×800 documents.
+pub fn workspace(ws: &Workspace, n: usize) -> Vec<DocId> {
+    let mut store = Store::create_at(ws).unwrap_or_else(|e| panic!("{ws}: {e}"));
     store.add_user("ann", Role::Annotator).unwrap();
-    let docs = (0..n)
+    (0..n)
         .map(|i| {
             store
                 .add_document(
@@ -29,12 +29,12 @@ pub fn workspace(dir: &Path, n: usize) -> (PathBuf, Vec<DocId>) {
                 .unwrap()
                 .unwrap()
         })
-        .collect();
-    (path, docs)
+        .collect()
 }
 
-pub fn session(path: &Path, user: &str) -> Session {
-    let store = Store::open(path).unwrap();
+/// `user`'s session on a connection of its own to `ws`.
+pub fn session(ws: &Workspace, user: &str) -> Session {
+    let store = Store::connect(ws).unwrap_or_else(|e| panic!("{ws}: {e}"));
     let user = store.user_by_name(user).unwrap().unwrap();
     // A clock that advances one second per reading, so timestamps are distinct and ordered.
     let clock = std::sync::atomic::AtomicI64::new(1_700_000_000_000);
