@@ -132,7 +132,7 @@ fn a_server_that_goes_away_mid_import_fails_the_command_and_keeps_what_was_commi
         let img = image::RgbImage::from_fn(900, 700, |x, y| image::Rgb([(x ^ i) as u8, (y + i) as u8, (x * y) as u8]));
         img.save(scans.join(format!("p{i:03}.png"))).unwrap();
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_facture"))
+    let child = Command::new(env!("CARGO_BIN_EXE_facture"))
         .args(["import", &url, s(&scans)])
         .env("FACTURE_CACHE_DIR", &cache)
         .stdout(Stdio::piped())

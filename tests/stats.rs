@@ -29,6 +29,7 @@ on_each_backend!(
     caches_are_incremental_and_agree_with_a_rebuild,
     only_leads_set_objectives,
     cli_output_in_three_formats,
+    one_batch_read_gives_each_document_its_own_history,
 );
 
 const D: i64 = 19_800;
@@ -471,4 +472,34 @@ fn on_a_server_activity_is_recorded_in_turn_with_other_writers() {
         other.query("SELECT id FROM activity ORDER BY ts_ms", &[]).unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(ids, [first, first + 1]);
     assert_eq!(store.activity(ann).unwrap().len(), 2);
+}
+
+/// The refresh reads documents' histories a batch at a time (a few statements, not a few per
+/// document): each must be exactly what reading that document alone gives.
+fn one_batch_read_gives_each_document_its_own_history(b: &Backend) {
+    let w = build(b);
+    let store = Store::connect(&w.ws).unwrap();
+    let mut ids: Vec<DocId> = store.documents(&Default::default()).unwrap().iter().map(|d| d.id).collect();
+    ids.reverse();
+    let histories = store.doc_histories(&ids).unwrap();
+    assert_eq!(histories.iter().map(|h| h.doc).collect::<Vec<_>>(), ids, "{}: in the order asked", b.name());
+    let mut verdicts_seen = 0;
+    for h in &histories {
+        assert_eq!(h.status, store.document(h.doc).unwrap().status);
+        assert_eq!(h.edits, store.edits_on(h.doc).unwrap());
+        assert_eq!(h.boxes, store.annotations(h.doc).unwrap());
+        let rounds = store.rounds(h.doc).unwrap();
+        let finished: Vec<_> =
+            rounds.iter().filter(|r| r.finished_ms.is_some()).map(|r| store.verdicts(r.id).unwrap()).collect();
+        assert_eq!(h.rounds, rounds);
+        assert_eq!(h.verdicts, finished, "{}: document {}", b.name(), h.doc.0);
+        verdicts_seen += finished.iter().map(Vec::len).sum::<usize>();
+    }
+    assert!(verdicts_seen > 0, "the world has reviewed boxes");
+    assert!(histories.iter().any(|h| h.rounds.len() > 1), "and a document reviewed twice");
+    assert!(store.doc_histories(&[]).unwrap().is_empty());
+    match store.doc_histories(&[ids[0], DocId(9_999)]) {
+        Err(facture::store::StoreError::Missing { id: 9_999, .. }) => {}
+        other => panic!("a missing document is named: {other:?}"),
+    }
 }

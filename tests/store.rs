@@ -21,7 +21,15 @@ on_each_backend!(
     machine_text_never_overwrites_typed_text,
     submitted_documents_are_locked_for_the_annotator,
     a_conflicting_edit_changes_nothing,
+    text_with_nul_characters_is_stored_without_them,
 );
+
+/// One box of 50×20 at (1, 1) on `doc`, with this text.
+fn add_box(s: &mut facture::app::Session, doc: facture::domain::DocId, text: &str) -> facture::domain::AnnId {
+    let cmd =
+        Command::AddBox { doc, rect: Rect::new(1.0, 1.0, 50.0, 20.0), quad: None, label: None, text: text.into() };
+    s.apply(cmd).unwrap().created_boxes()[0]
+}
 
 fn latest(b: &Backend) -> i64 {
     if b.is_postgres() { PG_LATEST_VERSION } else { LATEST_VERSION }
@@ -409,16 +417,7 @@ fn machine_text_never_overwrites_typed_text(b: &Backend) {
     let docs = common::workspace(&ws, 1);
     let doc = docs[0];
     let mut s = common::session(&ws, "ann");
-    let typed = s
-        .apply(Command::AddBox {
-            doc,
-            rect: Rect::new(1.0, 1.0, 50.0, 20.0),
-            quad: None,
-            label: None,
-            text: String::new(),
-        })
-        .unwrap()
-        .created_boxes()[0];
+    let typed = add_box(&mut s, doc, "");
     s.apply(Command::SetText { doc, id: typed, text: "TOTAL".into() }).unwrap();
     let empty = s
         .apply(Command::AddBox {
@@ -476,16 +475,7 @@ fn a_conflicting_edit_changes_nothing(b: &Backend) {
     let docs = common::workspace(&ws, 1);
     let doc = docs[0];
     let mut s = common::session(&ws, "ann");
-    let a = s
-        .apply(Command::AddBox {
-            doc,
-            rect: Rect::new(1.0, 1.0, 50.0, 20.0),
-            quad: None,
-            label: None,
-            text: String::new(),
-        })
-        .unwrap()
-        .created_boxes()[0];
+    let a = add_box(&mut s, doc, "");
     let mut stale = s.store().annotation(a).unwrap();
     s.apply(Command::SetText { doc, id: a, text: "new".into() }).unwrap();
     let edits_before = s.store().edit_count().unwrap();
@@ -504,4 +494,23 @@ fn a_conflicting_edit_changes_nothing(b: &Backend) {
     assert_eq!(s.store().annotation(a).unwrap().text, "new");
     assert_eq!(s.store().edit_count().unwrap(), edits_before);
     assert!(matches!(s.apply(Command::MoveBoxes { doc, ids: vec![a], dx: 0.0, dy: 0.0 }).unwrap(), Outcome::NoChange));
+}
+
+/// A NUL pasted from a broken PDF text layer cannot be stored on PostgreSQL; both backends drop it
+/// the same way, before the edit is logged, so undo and redo still find what they left.
+fn text_with_nul_characters_is_stored_without_them(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 1);
+    let doc = docs[0];
+    let mut s = common::session(&ws, "ann");
+    let a = add_box(&mut s, doc, "INV\0-001");
+    assert_eq!(s.store().annotation(a).unwrap().text, "INV-001", "{}", b.name());
+    s.apply(Command::SetText { doc, id: a, text: "\0TOTAL\0 12.50".into() }).unwrap();
+    assert_eq!(s.store().annotation(a).unwrap().text, "TOTAL 12.50");
+    s.apply(Command::Undo { doc }).unwrap();
+    assert_eq!(s.store().annotation(a).unwrap().text, "INV-001");
+    s.apply(Command::Redo { doc }).unwrap();
+    drop(s);
+    let s = common::session(&ws, "ann");
+    assert_eq!(s.store().annotation(a).unwrap().text, "TOTAL 12.50", "{}: survives a restart", b.name());
 }

@@ -674,7 +674,7 @@ impl Session {
                     )));
                 }
                 let mut out = vec![Change::Status { doc: d, before: doc.status, after: DocStatus::Submitted }];
-                out.extend(self.gold_score_change(&doc, now)?);
+                out.extend(self.gold_score_change(doc, now)?);
                 out
             }
             Command::SetStatus { doc: d, to } => {
@@ -688,7 +688,7 @@ impl Session {
                 vec![Change::Status { doc: d, before: doc.status, after: to }]
             }
             Command::Undo { .. } | Command::Redo { .. } => vec![],
-            review => self.build_review_changes(&doc, review, now)?,
+            review => self.build_review_changes(doc, review, now)?,
         };
         Ok(changes)
     }

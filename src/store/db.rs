@@ -550,6 +550,45 @@ pub(crate) trait Sql {
     fn int(&self, sql: &str, params: &[P]) -> DbResult<i64> {
         self.row(sql, params, |r| r.i64_or_0(0))
     }
+
+    /// Inserts rows of `width` values each (`values` holds them one after the other), many
+    /// rows per statement: `head` is `INSERT INTO t (a, b)`, `tail` what follows the values
+    /// (an `ON CONFLICT` clause, or nothing). A server costs a round trip per statement, not per
+    /// row. Statements come in a few fixed sizes, so a server's statement cache holds a handful
+    /// of them; the rows of one statement must not conflict with each other.
+    fn insert_rows(&self, head: &str, tail: &str, width: usize, values: &[P]) -> DbResult<()> {
+        const SIZES: [usize; 4] = [128, 32, 8, 1];
+        if width == 0 || !values.len().is_multiple_of(width) {
+            return Err(DbError::new(
+                DbErrorKind::Other,
+                format!("{} values do not make rows of {width}", values.len()),
+            ));
+        }
+        let mut rest = values;
+        while !rest.is_empty() {
+            let rows = rest.len() / width;
+            let n = SIZES.into_iter().find(|&s| s <= rows).unwrap_or(1);
+            let (now, later) = rest.split_at(n * width);
+            let mut sql = String::with_capacity(head.len() + tail.len() + n * width * 6);
+            sql.push_str(head);
+            sql.push_str(" VALUES ");
+            for r in 0..n {
+                sql.push_str(if r == 0 { "(" } else { ", (" });
+                for c in 0..width {
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("?{}", r * width + c + 1));
+                }
+                sql.push(')');
+            }
+            sql.push(' ');
+            sql.push_str(tail);
+            self.exec(&sql, now)?;
+            rest = later;
+        }
+        Ok(())
+    }
 }
 
 impl Sql for rusqlite::Connection {
@@ -660,7 +699,7 @@ impl Sql for Tx<'_> {
 /// A connection of either backend.
 pub(crate) enum Conn {
     Sqlite(rusqlite::Connection),
-    Pg(PgConn),
+    Pg(Box<PgConn>),
 }
 
 /// The advisory lock every PostgreSQL write transaction takes first, so writers of one
@@ -741,6 +780,23 @@ impl Sql for Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_rows_go_in_few_statements_of_fixed_sizes() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.batch("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (7, 'old')").unwrap();
+        // 301 rows: 128 + 128 + 32 + 8 + 1 + 1 + 1 + 1 + 1
+        let texts: Vec<String> = (0..301).map(|i| format!("v{i}")).collect();
+        let values: Vec<P> = (0..301i64).flat_map(|i| [P::Int(i), P::Text(&texts[i as usize])]).collect();
+        db.insert_rows("INSERT INTO t (k, v)", "ON CONFLICT (k) DO UPDATE SET v=excluded.v", 2, &values).unwrap();
+        assert_eq!(db.int("SELECT count(*) FROM t", params![]).unwrap(), 301);
+        let v = |k: i64| db.row("SELECT v FROM t WHERE k=?1", params![k], |r| r.text(0)).unwrap();
+        assert_eq!((v(0), v(7), v(255), v(300)), ("v0".into(), "v7".into(), "v255".into(), "v300".into()));
+        // nothing to insert is nothing done; values that are not whole rows are refused
+        db.insert_rows("INSERT INTO t (k, v)", "", 2, &[]).unwrap();
+        assert!(db.insert_rows("INSERT INTO t (k, v)", "", 2, &[P::Int(1000)]).is_err());
+        assert_eq!(db.int("SELECT count(*) FROM t", params![]).unwrap(), 301);
+    }
 
     #[test]
     fn placeholders_and_hints_become_postgres() {

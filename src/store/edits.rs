@@ -48,18 +48,15 @@ impl Store {
             self.check_doc(doc)?;
         }
         self.conn.write(|tx| -> Result<Option<Edit>> {
-            match guard {
-                None => {}
-                Some(Guard::DocumentHasNoBoxes(doc)) => {
-                    if tx.int("SELECT count(*) FROM annotations WHERE doc_id=?1", params![doc.0])? > 0 {
-                        return Ok(None);
-                    }
-                }
+            if let Some(Guard::DocumentHasNoBoxes(doc)) = guard
+                && tx.int("SELECT count(*) FROM annotations WHERE doc_id=?1", params![doc.0])? > 0
+            {
+                return Ok(None);
             }
             let mut applied = Vec::with_capacity(edit.changes.len());
             // Negative ids are placeholders for rows inserted earlier in this same edit.
             let mut placeholders: HashMap<i64, i64> = HashMap::new();
-            for mut change in edit.changes.into_iter().filter(|c| !c.is_noop()) {
+            for mut change in edit.changes.into_iter().map(without_nul).filter(|c| !c.is_noop()) {
                 let placeholder = resolve_placeholders(&mut change, &placeholders);
                 let done = apply_change(tx, change)?;
                 if let (Some(p), Change::Annotation { after: Some(a), .. }) = (placeholder, &done) {
@@ -151,6 +148,60 @@ fn resolve_placeholders(change: &mut Change, map: &HashMap<i64, i64>) -> Option<
         _ => {}
     }
     None
+}
+
+/// PostgreSQL cannot store U+0000 in text, and no invoice holds one: it is dropped from new
+/// values on both backends, before the change is applied and logged, so the log always says
+/// what the rows hold (and undo finds them as it left them).
+fn without_nul(change: Change) -> Change {
+    fn clean(s: &mut String) {
+        if s.contains('\0') {
+            s.retain(|c| c != '\0');
+        }
+    }
+    match change {
+        Change::Annotation { before, mut after } => {
+            if let Some(a) = after.as_mut() {
+                clean(&mut a.text);
+            }
+            Change::Annotation { before, after }
+        }
+        Change::Label { before, mut after } => {
+            if let Some(l) = after.as_mut() {
+                clean(&mut l.name);
+                clean(&mut l.guideline);
+                if let Some(h) = l.hotkey.as_mut() {
+                    clean(h);
+                }
+            }
+            Change::Label { before, after }
+        }
+        Change::Round { before, mut after } => {
+            if let Some(r) = after.as_mut() {
+                clean(&mut r.comment);
+            }
+            Change::Round { before, after }
+        }
+        Change::BoxVerdict { before, mut after } => {
+            if let Some(v) = after.as_mut() {
+                clean(&mut v.comment);
+            }
+            Change::BoxVerdict { before, after }
+        }
+        Change::Comment { before, mut after } => {
+            if let Some(c) = after.as_mut() {
+                clean(&mut c.text);
+            }
+            Change::Comment { before, after }
+        }
+        Change::Gold { doc, before, mut after } => {
+            for g in &mut after {
+                clean(&mut g.text);
+            }
+            Change::Gold { doc, before, after }
+        }
+        other => other,
+    }
 }
 
 fn conflict(what: &str, id: i64) -> StoreError {
@@ -329,7 +380,7 @@ fn annotation_params(a: &Annotation) -> Vec<super::db::P<'_>> {
         P::Real(a.rect.x1 as f64),
         P::Real(a.rect.y1 as f64),
     ];
-    v.push(quad.map_or(P::Null, |q| P::Owned(q)));
+    v.push(quad.map_or(P::Null, P::Owned));
     v.push(P::from(a.label.map(|l| l.0)));
     v.push(P::Text(&a.text));
     v.push(P::Owned(source));

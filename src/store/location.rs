@@ -12,7 +12,8 @@ use super::StoreError;
 #[derive(Clone)]
 pub enum Workspace {
     File(PathBuf),
-    Postgres(PgAddress),
+    /// Boxed: an address with its driver configuration is much larger than a path.
+    Postgres(Box<PgAddress>),
 }
 
 /// A PostgreSQL database and how to log in to it.
@@ -114,7 +115,7 @@ impl Workspace {
         }
         config.application_name("facture");
         let shown = shown(&config, &user, &db);
-        Ok(Workspace::Postgres(PgAddress { config, shown }))
+        Ok(Workspace::Postgres(Box::new(PgAddress { config, shown })))
     }
 
     pub fn is_postgres(&self) -> bool {

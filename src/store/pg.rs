@@ -10,6 +10,10 @@ use super::error::classify;
 use super::pg_migrations::{PG_LATEST_VERSION, PG_MARKER_TABLES, PG_MIGRATIONS};
 use super::{PgAddress, Result, Store, StoreError, Workspace, queries};
 
+/// How long a writer waits for the workspace's write lock (longer than SQLite's 2.5 s: a
+/// stats refresh batch on a busy server may hold it a few seconds).
+const PG_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Connects; `create` makes Facture's tables in an empty database, otherwise the database
 /// must already hold a Facture workspace (which is migrated to the latest version).
 pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
@@ -25,9 +29,13 @@ pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
     }
     let client = config.connect(postgres::NoTls).map_err(|e| classify(DbError::from(e), &shown, true))?;
     let pg = PgConn { client: RefCell::new(client), statements: PgStatements::default() };
+    // a writer waits for the one ahead of it at most this long, then gets `Busy` ("try again"),
+    // as SQLite's busy timeout gives: a stuck transaction never blocks everyone for good
+    pg.batch(&format!("SET lock_timeout = '{}ms'", PG_LOCK_TIMEOUT.as_millis()))
+        .map_err(|e| classify(e, &shown, true))?;
     let tables = table_names(&pg).map_err(|e| classify(e, &shown, true))?;
     let ours = PG_MARKER_TABLES.iter().all(|t| tables.iter().any(|x| x == t));
-    let mut conn = Conn::Pg(pg);
+    let mut conn = Conn::Pg(Box::new(pg));
     if tables.is_empty() {
         if !create {
             return Err(StoreError::EmptyDatabase { workspace: shown });
@@ -50,7 +58,7 @@ pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
             other => other.with_workspace(&shown),
         })?;
     }
-    Ok(Store { conn, workspace: Some(Workspace::Postgres(address.clone())), read_only: false })
+    Ok(Store { conn, workspace: Some(Workspace::Postgres(Box::new(address.clone()))), read_only: false })
 }
 
 fn table_names(pg: &PgConn) -> Result<Vec<String>, DbError> {

@@ -65,7 +65,8 @@ impl Store {
     // ---- users ----
 
     pub fn add_user(&mut self, name: &str, role: Role) -> Result<User> {
-        let name = name.trim();
+        let cleaned: String = name.chars().filter(|&c| c != '\0').collect();
+        let name = cleaned.trim();
         if name.is_empty() {
             return Err(StoreError::Invalid("a user needs a name".into()));
         }
@@ -80,7 +81,10 @@ impl Store {
     }
 
     pub fn users(&self) -> Result<Vec<User>> {
-        Ok(self.conn.rows("SELECT id, name, role FROM users ORDER BY name", params![], rows::user)?)
+        let mut users = self.conn.rows("SELECT id, name, role FROM users", params![], rows::user)?;
+        // by the name's bytes, whatever the server's collation
+        users.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.0.cmp(&b.id.0)));
+        Ok(users)
     }
 
     pub fn user(&self, id: UserId) -> Result<User> {

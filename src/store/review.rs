@@ -42,13 +42,13 @@ fn doc_verdict_str(v: Option<DocVerdict>) -> Option<&'static str> {
     })
 }
 
-const VERDICT_COLS: &str = "round_id, ann_id, x0, y0, x1, y1, verdict, comment, reviewer, ts_ms";
+pub(crate) const VERDICT_COLS: &str = "round_id, ann_id, x0, y0, x1, y1, verdict, comment, reviewer, ts_ms";
 
 fn rect_at(r: &Row, i: usize) -> DbResult<Rect> {
     Ok(Rect::new(r.f64(i)? as f32, r.f64(i + 1)? as f32, r.f64(i + 2)? as f32, r.f64(i + 3)? as f32))
 }
 
-fn box_verdict(r: &Row) -> DbResult<BoxVerdict> {
+pub(crate) fn box_verdict(r: &Row) -> DbResult<BoxVerdict> {
     let v = r.text(6)?;
     Ok(BoxVerdict {
         round: RoundId(r.get(0)?),

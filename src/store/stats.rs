@@ -3,9 +3,11 @@
 //! a bulk writer for generated workspaces. Every cache table is derived data: wiping it loses
 //! nothing (see `reset_stats_cache`).
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde::{Deserialize, Serialize};
 
-use super::db::{Conn, DbResult, Row, Sql, Tx, params};
+use super::db::{Conn, DbResult, P, Row, Sql, Tx, params};
 use super::{Result, Store, StoreError};
 use crate::domain::{DocId, DocVerdict, LabelId, ReviewRound, RoundId, TimestampMs, UserId};
 
@@ -90,10 +92,6 @@ impl BoxFacts {
     /// Number of box verdicts of every kind.
     pub fn verdicts(&self) -> i64 {
         self.v_ok + self.v_wrong_box + self.v_wrong_label + self.v_wrong_text + self.v_missing + self.v_spurious
-    }
-
-    fn scaled(self, k: i64) -> Self {
-        Self::from_array(self.to_array().map(|v| v * k))
     }
 
     fn read(r: &Row, first: usize) -> DbResult<Self> {
@@ -362,34 +360,6 @@ fn sum_sets(table: &str, cols: &str) -> String {
     cols.split(',').map(str::trim).map(|c| format!("{c}={table}.{c}+excluded.{c}")).collect::<Vec<_>>().join(", ")
 }
 
-fn add_facts(tx: &Tx, user: i64, day: i64, label: i64, f: BoxFacts) -> DbResult<()> {
-    let a = f.to_array();
-    tx.exec(
-        &format!(
-            "INSERT INTO stats_facts (user_id, day, label_id, {FACT_COLS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT (day, user_id, label_id) DO UPDATE SET {}",
-            sum_sets("stats_facts", FACT_COLS)
-        ),
-        params![user, day, label, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]],
-    )?;
-    Ok(())
-}
-
-fn add_rounds(tx: &Tx, user: i64, day: i64, f: RoundFacts) -> DbResult<()> {
-    let a = f.to_array();
-    tx.exec(
-        &format!(
-            "INSERT INTO stats_rounds (user_id, day, {ROUND_COLS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (day, user_id) DO UPDATE SET {}",
-            sum_sets("stats_rounds", ROUND_COLS)
-        ),
-        params![user, day, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]],
-    )?;
-    Ok(())
-}
-
 /// Rebuilds pre-joined per-document times from `stats_doc_people` rows (filtered by the
 /// caller's WHERE) for every idle threshold the active-time cache holds.
 const DOC_TIME_INSERT: &str = "INSERT INTO stats_doc_time (idle_ms, role, day, user_id, doc_id, work_ms, wall_ms)
@@ -448,9 +418,7 @@ impl Store {
     /// aggregate and adding the new one) and moves the watermark, all in one transaction.
     pub fn write_doc_facts(&mut self, updates: &[DocFactsUpdate], watermark: i64) -> Result<()> {
         Ok(self.conn.write(|tx| -> DbResult<()> {
-            for u in updates {
-                write_one_doc_facts(tx, u)?;
-            }
+            write_docs_facts(tx, updates)?;
             tx.exec("DELETE FROM stats_rounds WHERE rounds_a=0 AND rounds_r=0 AND agr_docs=0", params![])?;
             tx.exec(
                 "DELETE FROM stats_facts WHERE boxes=0 AND sugg_unchanged=0 AND sugg_adjusted=0 AND sugg_replaced=0
@@ -504,14 +472,15 @@ impl Store {
             }
         };
         let e = self.conn.rows(
+            // ties in the index's own order, spelled out, so a server returns them the same way
             "SELECT ts_ms, doc_id, action FROM edits INDEXED BY edits_stats_events
-             WHERE user_id=?1 AND ts_ms>=?2 ORDER BY ts_ms",
+             WHERE user_id=?1 AND ts_ms>=?2 ORDER BY ts_ms, doc_id NULLS FIRST, action, id",
             params![user.0, from_ms],
             event(true),
         )?;
         let a = self.conn.rows(
             "SELECT ts_ms, doc_id, kind FROM activity INDEXED BY activity_stats_events
-             WHERE user_id=?1 AND ts_ms>=?2 ORDER BY ts_ms",
+             WHERE user_id=?1 AND ts_ms>=?2 ORDER BY ts_ms, doc_id NULLS FIRST, kind, id",
             params![user.0, from_ms],
             event(false),
         )?;
@@ -546,15 +515,28 @@ impl Store {
                     "DELETE FROM stats_active WHERE idle_ms=?1 AND user_id=?2 AND day>=?3",
                     params![idle_ms, user, u.from_day],
                 )?;
-                for &(day, doc, phase, ms) in &u.rows {
-                    tx.exec(
-                        "INSERT INTO stats_active (idle_ms, user_id, day, doc_id, phase, active_ms)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (idle_ms, user_id, day, doc_id, phase)
-                         DO UPDATE SET active_ms=stats_active.active_ms+excluded.active_ms",
-                        params![idle_ms, user, day, doc.map_or(0, |d| d.0), phase, ms],
-                    )?;
-                }
+                // one row per (day, document, phase): no two rows of one statement conflict
+                let values: Vec<P> = u
+                    .rows
+                    .iter()
+                    .flat_map(|&(day, doc, phase, ms)| {
+                        [
+                            P::Int(idle_ms),
+                            P::Int(user),
+                            P::Int(day),
+                            P::Int(doc.map_or(0, |d| d.0)),
+                            P::Int(phase),
+                            P::Int(ms),
+                        ]
+                    })
+                    .collect();
+                tx.insert_rows(
+                    "INSERT INTO stats_active (idle_ms, user_id, day, doc_id, phase, active_ms)",
+                    "ON CONFLICT (idle_ms, user_id, day, doc_id, phase)
+                     DO UPDATE SET active_ms=stats_active.active_ms+excluded.active_ms",
+                    6,
+                    &values,
+                )?;
                 tx.exec(
                     "DELETE FROM stats_active_day WHERE idle_ms=?1 AND user_id=?2 AND day>=?3",
                     params![idle_ms, user, u.from_day],
@@ -843,89 +825,153 @@ pub(crate) fn sync_id_sequences(tx: &Tx) -> DbResult<()> {
     Ok(())
 }
 
-fn write_one_doc_facts(tx: &Tx, u: &DocFactsUpdate) -> DbResult<()> {
-    let old = tx.rows(
-        &format!("SELECT user_id, day, label_id, {FACT_COLS} FROM stats_doc_facts WHERE doc_id=?1"),
-        params![u.doc.0],
+/// Replaces the per-document rows of `updates` and moves their old and new contributions in
+/// and out of the aggregates, in a fixed number of statements for the whole batch (a server
+/// costs a round trip per statement). A document listed twice counts once, as its last entry.
+fn write_docs_facts(tx: &Tx, updates: &[DocFactsUpdate]) -> DbResult<()> {
+    let mut latest: HashMap<DocId, &DocFactsUpdate> = HashMap::with_capacity(updates.len());
+    for u in updates {
+        latest.insert(u.doc, u);
+    }
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let mut docs: Vec<DocId> = latest.keys().copied().collect();
+    docs.sort();
+    let updates: Vec<&DocFactsUpdate> = docs.iter().map(|d| latest[d]).collect();
+    // integers from typed ids only: nothing a user typed reaches the SQL text
+    let list = docs.iter().map(|d| d.0.to_string()).collect::<Vec<_>>().join(",");
+
+    // box facts: old contributions out, new in, summed per aggregate row before writing
+    let mut facts: BTreeMap<(i64, i64, i64), [i64; 11]> = BTreeMap::new();
+    let mut add = |key, f: [i64; 11], sign: i64| {
+        let sum = facts.entry(key).or_insert([0; 11]);
+        for (x, y) in sum.iter_mut().zip(f) {
+            *x += sign * y;
+        }
+    };
+    for (user, day, label, f) in tx.rows(
+        &format!("SELECT user_id, day, label_id, {FACT_COLS} FROM stats_doc_facts WHERE doc_id IN ({list})"),
+        params![],
         |r| Ok((r.i64(0)?, r.i64(1)?, r.i64(2)?, BoxFacts::read(r, 3)?)),
+    )? {
+        add((user, day, label), f.to_array(), -1);
+    }
+    tx.exec(&format!("DELETE FROM stats_doc_facts WHERE doc_id IN ({list})"), params![])?;
+    let mut values: Vec<P> = Vec::new();
+    for u in &updates {
+        for row in &u.rows {
+            let a = row.facts.to_array();
+            values.extend([P::Int(u.doc.0), P::Int(row.user.0), P::Int(row.day), P::Int(row.label)]);
+            values.extend(a.map(P::Int));
+            add((row.user.0, row.day, row.label), a, 1);
+        }
+    }
+    tx.insert_rows(
+        &format!("INSERT INTO stats_doc_facts (doc_id, user_id, day, label_id, {FACT_COLS})"),
+        "",
+        15,
+        &values,
     )?;
-    for (user, day, label, f) in old {
-        add_facts(tx, user, day, label, f.scaled(-1))?;
-    }
-    tx.exec("DELETE FROM stats_doc_facts WHERE doc_id=?1", params![u.doc.0])?;
-    for row in &u.rows {
-        let a = row.facts.to_array();
-        tx.exec(
-            &format!(
-                "INSERT INTO stats_doc_facts (doc_id, user_id, day, label_id, {FACT_COLS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-            ),
-            params![
-                u.doc.0, row.user.0, row.day, row.label, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
-                a[10]
-            ],
-        )?;
-        add_facts(tx, row.user.0, row.day, row.label, row.facts)?;
-    }
-    let old = tx.rows(
-        &format!("SELECT user_id, day, {ROUND_COLS} FROM stats_doc_rounds WHERE doc_id=?1"),
-        params![u.doc.0],
+    let values: Vec<P> = facts
+        .into_iter()
+        .filter(|(_, f)| f.iter().any(|&v| v != 0))
+        .flat_map(|((user, day, label), f)| [P::Int(user), P::Int(day), P::Int(label)].into_iter().chain(f.map(P::Int)))
+        .collect();
+    tx.insert_rows(
+        &format!("INSERT INTO stats_facts (user_id, day, label_id, {FACT_COLS})"),
+        &format!("ON CONFLICT (day, user_id, label_id) DO UPDATE SET {}", sum_sets("stats_facts", FACT_COLS)),
+        14,
+        &values,
+    )?;
+
+    // review rounds, the same way
+    let mut rounds: BTreeMap<(i64, i64), [i64; 14]> = BTreeMap::new();
+    let mut add = |key, f: [i64; 14], sign: i64| {
+        let sum = rounds.entry(key).or_insert([0; 14]);
+        for (x, y) in sum.iter_mut().zip(f) {
+            *x += sign * y;
+        }
+    };
+    for (user, day, f) in tx.rows(
+        &format!("SELECT user_id, day, {ROUND_COLS} FROM stats_doc_rounds WHERE doc_id IN ({list})"),
+        params![],
         |r| Ok((r.i64(0)?, r.i64(1)?, RoundFacts::read(r, 2)?)),
+    )? {
+        add((user, day), f.to_array(), -1);
+    }
+    tx.exec(&format!("DELETE FROM stats_doc_rounds WHERE doc_id IN ({list})"), params![])?;
+    let mut values: Vec<P> = Vec::new();
+    for u in &updates {
+        for &(user, day, f) in &u.rounds {
+            let a = f.to_array();
+            values.extend([P::Int(u.doc.0), P::Int(user.0), P::Int(day)]);
+            values.extend(a.map(P::Int));
+            add((user.0, day), a, 1);
+        }
+    }
+    tx.insert_rows(&format!("INSERT INTO stats_doc_rounds (doc_id, user_id, day, {ROUND_COLS})"), "", 17, &values)?;
+    let values: Vec<P> = rounds
+        .into_iter()
+        .filter(|(_, f)| f.iter().any(|&v| v != 0))
+        .flat_map(|((user, day), f)| [P::Int(user), P::Int(day)].into_iter().chain(f.map(P::Int)))
+        .collect();
+    tx.insert_rows(
+        &format!("INSERT INTO stats_rounds (user_id, day, {ROUND_COLS})"),
+        &format!("ON CONFLICT (day, user_id) DO UPDATE SET {}", sum_sets("stats_rounds", ROUND_COLS)),
+        16,
+        &values,
     )?;
-    for (user, day, f) in old {
-        add_rounds(tx, user, day, RoundFacts::from_array(f.to_array().map(|v| -v)))?;
-    }
-    tx.exec("DELETE FROM stats_doc_rounds WHERE doc_id=?1", params![u.doc.0])?;
-    for &(user, day, f) in &u.rounds {
-        let a = f.to_array();
-        tx.exec(
-            &format!(
-                "INSERT INTO stats_doc_rounds (doc_id, user_id, day, {ROUND_COLS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-            ),
-            params![
-                u.doc.0, user.0, day, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-                a[13]
-            ],
-        )?;
-        add_rounds(tx, user.0, day, f)?;
-    }
+
+    // who worked on each document, and their per-document times
     tx.exec(
-        "DELETE FROM stats_doc_time WHERE (role, day, user_id, doc_id) IN
-         (SELECT role, day, user_id, doc_id FROM stats_doc_people WHERE doc_id=?1)",
-        params![u.doc.0],
+        &format!(
+            "DELETE FROM stats_doc_time WHERE (role, day, user_id, doc_id) IN
+             (SELECT role, day, user_id, doc_id FROM stats_doc_people WHERE doc_id IN ({list}))"
+        ),
+        params![],
     )?;
-    tx.exec("DELETE FROM stats_doc_people WHERE doc_id=?1", params![u.doc.0])?;
-    for p in &u.people {
-        tx.exec(
-            "INSERT INTO stats_doc_people (doc_id, role, user_id, day, wall_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![u.doc.0, p.role, p.user.0, p.day, p.wall_ms],
-        )?;
-    }
-    tx.exec(&format!("{DOC_TIME_INSERT} WHERE p.doc_id=?1"), params![u.doc.0])?;
-    tx.exec("DELETE FROM stats_agreement WHERE doc_id=?1", params![u.doc.0])?;
-    if let Some(a) = &u.agreement {
-        let c = a.counts;
-        tx.exec(
-            "INSERT INTO stats_agreement (doc_id, annotator, round_number, accepted_ms, matched, gt, pred,
-             labels_correct, labels_total, cer_edits, cer_ref_chars)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                u.doc.0,
-                a.annotator.map(|x| x.0),
-                a.round_number,
-                a.accepted_ms,
-                c.matched,
-                c.gt,
-                c.pred,
-                c.labels_correct,
-                c.labels_total,
-                c.cer_edits,
-                c.cer_ref_chars
-            ],
-        )?;
-    }
-    Ok(())
+    tx.exec(&format!("DELETE FROM stats_doc_people WHERE doc_id IN ({list})"), params![])?;
+    let values: Vec<P> = updates
+        .iter()
+        .flat_map(|u| {
+            u.people.iter().flat_map(move |p| {
+                [P::Int(u.doc.0), P::Int(p.role), P::Int(p.user.0), P::Int(p.day), P::Int(p.wall_ms)]
+            })
+        })
+        .collect();
+    tx.insert_rows("INSERT INTO stats_doc_people (doc_id, role, user_id, day, wall_ms)", "", 5, &values)?;
+    tx.exec(&format!("{DOC_TIME_INSERT} WHERE p.doc_id IN ({list})"), params![])?;
+
+    // agreement of accepted documents
+    tx.exec(&format!("DELETE FROM stats_agreement WHERE doc_id IN ({list})"), params![])?;
+    let values: Vec<P> = updates
+        .iter()
+        .filter_map(|u| u.agreement.as_ref().map(|a| (u.doc, a)))
+        .flat_map(|(doc, a)| {
+            let c = a.counts;
+            [
+                P::Int(doc.0),
+                P::from(a.annotator.map(|x| x.0)),
+                P::from(a.round_number),
+                P::from(a.accepted_ms),
+                P::Int(c.matched),
+                P::Int(c.gt),
+                P::Int(c.pred),
+                P::Int(c.labels_correct),
+                P::Int(c.labels_total),
+                P::Int(c.cer_edits),
+                P::Int(c.cer_ref_chars),
+            ]
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO stats_agreement (doc_id, annotator, round_number, accepted_ms, matched, gt, pred,
+         labels_correct, labels_total, cer_edits, cer_ref_chars)",
+        "",
+        11,
+        &values,
+    )
 }
 
 #[cfg(test)]

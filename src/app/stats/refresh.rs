@@ -30,7 +30,7 @@ use crate::store::{Store, StoreError};
 /// Bump when the derivation changes: caches filled by older code are then rebuilt.
 pub const CACHE_VERSION: i64 = 2;
 
-/// Documents per write transaction during a refresh.
+/// Documents read per batch (five statements) and written per transaction during a refresh.
 const DOCS_PER_BATCH: usize = 500;
 
 /// What a refresh did.
@@ -53,17 +53,26 @@ pub fn refresh(store: &mut Store, idle_ms: i64) -> Result<RefreshInfo, StoreErro
     let wm = store.facts_watermark()?;
     if edit_head > wm {
         let docs = store.docs_edited_after(wm)?;
-        let chunks: Vec<&[DocId]> = docs.chunks(DOCS_PER_BATCH).collect();
-        for (i, chunk) in chunks.iter().enumerate() {
-            let mut updates = Vec::with_capacity(chunk.len());
-            for &doc in *chunk {
-                updates.push(doc_facts(store, doc)?);
+        // every statement is a round trip to a server: there, smaller write transactions keep
+        // the write lock (which annotators' edits wait for) short
+        let per_write = if store.is_postgres() { DOCS_PER_BATCH / 10 } else { DOCS_PER_BATCH };
+        let mut updates: Vec<DocFactsUpdate> = Vec::with_capacity(docs.len().min(DOCS_PER_BATCH));
+        for (i, chunk) in docs.chunks(DOCS_PER_BATCH).enumerate() {
+            let histories = store.doc_histories(chunk)?;
+            let last_read = (i + 1) * DOCS_PER_BATCH >= docs.len();
+            updates.clear();
+            updates.extend(histories.iter().map(|h| {
+                let accepted = h.status == DocStatus::Accepted;
+                derive_doc_facts(h.doc, accepted, &h.edits, &h.boxes, &h.rounds, &h.verdicts)
+            }));
+            let writes: Vec<&[DocFactsUpdate]> = updates.chunks(per_write).collect();
+            for (j, w) in writes.iter().enumerate() {
+                // Only the last write moves the watermark: an interrupted refresh redoes the rest.
+                let mark = if last_read && j + 1 == writes.len() { edit_head } else { wm };
+                store.write_doc_facts(w, mark)?;
             }
-            // Only the last batch moves the watermark: an interrupted refresh redoes the rest.
-            let mark = if i + 1 == chunks.len() { edit_head } else { wm };
-            store.write_doc_facts(&updates, mark)?;
         }
-        if chunks.is_empty() {
+        if docs.is_empty() {
             store.write_doc_facts(&[], edit_head)?;
         }
         info.docs_recomputed = docs.len();
@@ -126,19 +135,6 @@ pub fn refresh(store: &mut Store, idle_ms: i64) -> Result<RefreshInfo, StoreErro
     }
     info.refresh_ms = started.elapsed().as_millis() as u64;
     Ok(info)
-}
-
-/// Loads one document's log, boxes, rounds and verdicts and derives its facts.
-fn doc_facts(store: &Store, doc: DocId) -> Result<DocFactsUpdate, StoreError> {
-    let accepted = store.document(doc)?.status == DocStatus::Accepted;
-    let edits = store.edits_on(doc)?;
-    let boxes = store.annotations(doc)?;
-    let rounds = store.rounds(doc)?;
-    let mut verdicts = Vec::new();
-    for r in rounds.iter().filter(|r| r.finished_ms.is_some()) {
-        verdicts.push(store.verdicts(r.id)?);
-    }
-    Ok(derive_doc_facts(doc, accepted, &edits, &boxes, &rounds, &verdicts))
 }
 
 /// What the log says about one box over its life.
