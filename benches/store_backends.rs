@@ -2,7 +2,8 @@
 //! edits per second with several workstations writing at once, and a COCO export of 10,000
 //! documents. SQLite is a workspace file on this disk (WAL, synchronous=FULL); PostgreSQL a
 //! local server with its durable defaults (fsync, synchronous_commit), started by the bench.
-//! `cargo bench --bench store_backends` (FACTURE_BENCH_DOCS=2000 for a quicker run).
+//! `cargo bench --bench store_backends` (FACTURE_BENCH_DOCS=2000 for a quicker run,
+//! FACTURE_BENCH_PART=latency|writers|export for one part).
 
 #[path = "../tests/common/pg.rs"]
 mod pg;
@@ -229,14 +230,20 @@ fn main() {
     let sqlite = |name: &str| Workspace::File(dir.path().join(format!("{name}.sqlite")));
     let postgres = || Workspace::parse(&server.create_database()).expect("url");
 
-    let (s50, s99, smax) = edit_latency(&sqlite("latency"));
-    let (p50, p99, pmax) = edit_latency(&postgres());
-    println!("edit until durable, {EDITS} edits of one annotator:");
-    println!("  SQLite file      p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms", ms(s50), ms(s99), ms(smax));
-    println!("  PostgreSQL local p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms", ms(p50), ms(p99), ms(pmax));
-    println!("  PostgreSQL/SQLite p99 ratio {:.2}", ms(p99) / ms(s99));
+    // FACTURE_BENCH_PART=latency|writers|export runs one part only
+    let part = std::env::var("FACTURE_BENCH_PART").unwrap_or_default();
+    let runs = |name: &str| part.is_empty() || part == name;
 
-    for writers in [1, 4, 16, 32] {
+    if runs("latency") {
+        let (s50, s99, smax) = edit_latency(&sqlite("latency"));
+        let (p50, p99, pmax) = edit_latency(&postgres());
+        println!("edit until durable, {EDITS} edits of one annotator:");
+        println!("  SQLite file      p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms", ms(s50), ms(s99), ms(smax));
+        println!("  PostgreSQL local p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms", ms(p50), ms(p99), ms(pmax));
+        println!("  PostgreSQL/SQLite p99 ratio {:.2}", ms(p99) / ms(s99));
+    }
+
+    for writers in [1, 4, 16, 32].into_iter().filter(|_| runs("writers")) {
         let (s, s_busy) = throughput(&sqlite(&format!("tp{writers}")), writers, 4.0);
         let (p, p_busy) = throughput(&postgres(), writers, 4.0);
         println!(
@@ -244,6 +251,9 @@ fn main() {
         );
     }
 
+    if !runs("export") {
+        return;
+    }
     let (sc, sw) = export_time(&sqlite("export"), dir.path(), docs, &cache);
     let (pc, pw) = export_time(&postgres(), dir.path(), docs, &cache);
     println!("COCO export of {docs} documents x {BOXES} boxes, images copied:");

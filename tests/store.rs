@@ -22,6 +22,8 @@ on_each_backend!(
     submitted_documents_are_locked_for_the_annotator,
     a_conflicting_edit_changes_nothing,
     text_with_nul_characters_is_stored_without_them,
+    many_documents_read_at_once_are_each_as_read_alone,
+    prefetching_brings_stored_pages_into_the_cache_in_bulk,
 );
 
 /// One box of 50×20 at (1, 1) on `doc`, with this text.
@@ -513,4 +515,76 @@ fn text_with_nul_characters_is_stored_without_them(b: &Backend) {
     drop(s);
     let s = common::session(&ws, "ann");
     assert_eq!(s.store().annotation(a).unwrap().text, "TOTAL 12.50", "{}: survives a restart", b.name());
+}
+
+/// Exports read their documents a batch at a time: each must come back exactly as reading it
+/// alone gives it, in the order asked, once.
+fn many_documents_read_at_once_are_each_as_read_alone(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 3);
+    let mut s = common::session(&ws, "ann");
+    for (i, &doc) in docs.iter().enumerate() {
+        let mut ids = Vec::new();
+        for n in 0..=i {
+            ids.push(add_box(&mut s, doc, &format!("doc {} box {n}", doc.0)));
+        }
+        if ids.len() > 1 {
+            s.apply(Command::AddLink { doc, from: ids[0], to: ids[1], kind: LinkKind::KeyValue }).unwrap();
+        }
+    }
+    let store = s.store();
+    let asked = [docs[2], docs[0], docs[1], docs[2]];
+    let got = store.documents_with_boxes(&asked).unwrap();
+    assert_eq!(got.iter().map(|(d, _, _)| d.id).collect::<Vec<_>>(), vec![docs[2], docs[0], docs[1]], "{}", b.name());
+    for (d, boxes, links) in &got {
+        assert_eq!(d, &store.document(d.id).unwrap());
+        assert_eq!(boxes, &store.annotations(d.id).unwrap());
+        assert_eq!(links, &store.links(d.id).unwrap());
+    }
+    assert_eq!(got[0].1.len(), 3);
+    assert_eq!(got[0].2.len(), 1);
+    assert!(got[1].2.is_empty());
+    match store.documents_with_boxes(&[docs[0], facture::domain::DocId(9_999)]) {
+        Err(StoreError::Missing { id: 9_999, .. }) => {}
+        other => panic!("{}: a missing document is named: {other:?}", b.name()),
+    }
+}
+
+/// An export reads a server workspace's pages ahead, many per statement, into the image cache:
+/// only what the cache lacks, never bytes that do not match their hash, nothing for a file.
+fn prefetching_brings_stored_pages_into_the_cache_in_bulk(b: &Backend) {
+    use facture::app::pages::{BlobCache, prefetch};
+    let (ws, mut store) = b.create();
+    // bytes no other test stores: this workspace's own address in them
+    let blobs: Vec<Vec<u8>> = (0..70).map(|i| format!("page {i} of {ws:?}").repeat(50 + i).into_bytes()).collect();
+    let shas: Vec<String> = blobs.iter().map(|b| facture::imageio::sha256_hex(b)).collect();
+    let Some(dir) = b.cache_dir() else {
+        let asked: Vec<&str> = shas.iter().map(String::as_str).collect();
+        assert_eq!(prefetch(&store, &asked).unwrap(), 0, "a workspace file has nothing to fetch");
+        return;
+    };
+    for (sha, bytes) in shas.iter().zip(&blobs) {
+        store.put_image(sha, bytes).unwrap();
+    }
+    let cache = BlobCache::new(dir, u64::MAX);
+    // one page was read before; one is damaged in the database; one hash is unknown
+    assert!(cache.get(&shas[0]).unwrap().is_none());
+    facture::app::pages::PageRef::Stored { workspace: ws.clone(), sha256: shas[0].clone(), page: 0 }
+        .bytes(Some(&store))
+        .unwrap();
+    admin_client(&ws).execute("UPDATE images SET bytes = '\\x00'::bytea WHERE sha256 = $1", &[&shas[1]]).unwrap();
+    let unknown = "0".repeat(64);
+    let mut asked: Vec<&str> = shas.iter().map(String::as_str).collect();
+    asked.push(&unknown);
+    asked.push(&shas[5]); // asked twice, fetched once
+    assert_eq!(prefetch(&store, &asked).unwrap(), 68);
+    for (i, (sha, bytes)) in shas.iter().zip(&blobs).enumerate() {
+        let got = cache.get(sha).unwrap();
+        if i == 1 {
+            assert_eq!(got, None, "damaged bytes are never cached");
+        } else {
+            assert_eq!(got.as_deref(), Some(bytes.as_slice()), "page {i}");
+        }
+    }
+    assert_eq!(prefetch(&store, &asked).unwrap(), 0, "all there already");
 }

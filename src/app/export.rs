@@ -15,7 +15,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::app::pages::{PageError, PageRef};
+use crate::app::pages::{self, PageError, PageRef};
 use crate::domain::{
     AnnId, AnnState, Annotation, Change, DocId, DocStatus, Document, EditId, Label, LabelId, Link, LinkId, UserId,
 };
@@ -552,6 +552,9 @@ fn move_entries(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Pages of a server workspace brought into the image cache together, ahead of writing them.
+const PREFETCH_PAGES: usize = 64;
+
 /// Documents with their boxes and links, as of an edit.
 struct Snapshot {
     labels: Vec<Label>,
@@ -562,14 +565,14 @@ struct Snapshot {
 /// later edit undone in memory (newest first).
 fn snapshot(store: &Store, doc_ids: &[i64], as_of: Option<i64>) -> Result<Snapshot, ExportError> {
     let mut labels: BTreeMap<LabelId, Label> = store.labels()?.into_iter().map(|l| (l.id, l)).collect();
-    let wanted: HashSet<DocId> = doc_ids.iter().map(|&d| DocId(d)).collect();
+    let wanted: Vec<DocId> = doc_ids.iter().map(|&d| DocId(d)).collect();
     let mut docs: BTreeMap<DocId, Document> = BTreeMap::new();
     let mut anns: HashMap<DocId, BTreeMap<AnnId, Annotation>> = HashMap::new();
     let mut links: HashMap<DocId, BTreeMap<LinkId, Link>> = HashMap::new();
-    for &id in &wanted {
-        docs.insert(id, store.document(id)?);
-        anns.insert(id, store.annotations(id)?.into_iter().map(|a| (a.id, a)).collect());
-        links.insert(id, store.links(id)?.into_iter().map(|l| (l.id, l)).collect());
+    for (d, a, l) in store.documents_with_boxes(&wanted)? {
+        anns.insert(d.id, a.into_iter().map(|a| (a.id, a)).collect());
+        links.insert(d.id, l.into_iter().map(|l| (l.id, l)).collect());
+        docs.insert(d.id, d);
     }
     let later = store.edits_after(as_of.map(EditId))?;
     for edit in later.iter().rev() {
@@ -965,6 +968,11 @@ fn write_files(
     for (i, it) in items.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             return Err(ExportError::Cancelled);
+        }
+        if i % PREFETCH_PAGES == 0 {
+            // a server workspace's next pages come in a few statements, not one each
+            let next: Vec<&str> = items[i..].iter().take(PREFETCH_PAGES).map(|it| it.doc.sha256.as_str()).collect();
+            pages::prefetch(store, &next).map_err(|e| page_error(e, Path::new(&it.doc.path)))?;
         }
         let source = PageRef::of(store, &it.doc);
         let src = Path::new(&it.doc.path);

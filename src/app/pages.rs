@@ -105,6 +105,51 @@ impl PageRef {
     }
 }
 
+/// Most bytes one prefetch statement brings back.
+const PREFETCH_BYTES: u64 = 32 << 20;
+
+/// Brings the stored images among `shas` that this workstation's cache lacks into it, many
+/// per statement (a server costs a round trip per statement): for a job about to read a run
+/// of pages, such as an export. Returns how many were fetched. An image the workspace lacks,
+/// or whose bytes do not match their hash, is left out: reading that page reports it. Does
+/// nothing for a workspace file.
+pub fn prefetch(store: &Store, shas: &[&str]) -> Result<usize, PageError> {
+    if !store.is_postgres() {
+        return Ok(0);
+    }
+    let cache = BlobCache::default_location();
+    let mut missing: Vec<&str> = shas.iter().copied().filter(|s| !cache.holds(s)).collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    // batches of at most PREFETCH_BYTES (a single bigger image goes alone)
+    let mut batches: Vec<Vec<&str>> = vec![Vec::new()];
+    let mut bytes = 0;
+    for (sha, size) in store.image_sizes(&missing)? {
+        let Some(&sha) = missing.iter().find(|m| **m == sha) else { continue };
+        if bytes + size > PREFETCH_BYTES && batches.last().is_some_and(|b| !b.is_empty()) {
+            batches.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        if let Some(b) = batches.last_mut() {
+            b.push(sha);
+        }
+    }
+    let mut fetched = 0;
+    for batch in batches.iter().filter(|b| !b.is_empty()) {
+        for (sha, data) in store.images(batch)? {
+            if imageio::sha256_hex(&data) == sha {
+                cache.put(&sha, &data)?;
+                fetched += 1;
+            }
+        }
+    }
+    Ok(fetched)
+}
+
 /// Images of server workspaces on this workstation, by sha256, least recently used evicted
 /// beyond a size budget. Shared by every workspace: the same content is the same file.
 #[derive(Debug, Clone)]
@@ -139,6 +184,11 @@ impl BlobCache {
             return None;
         }
         Some(self.dir.join(&sha256[..2]).join(sha256))
+    }
+
+    /// Whether a file for this hash is here (not checked: [`BlobCache::get`] checks).
+    pub fn holds(&self, sha256: &str) -> bool {
+        self.path(sha256).is_some_and(|p| p.is_file())
     }
 
     /// The cached bytes, if present and whole; a cached file that no longer matches its hash

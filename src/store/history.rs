@@ -1,16 +1,23 @@
-//! Everything the stats need to know about a set of documents, read in a few statements.
+//! Many documents' rows, read in a few statements.
 //!
-//! The stats refresh derives each document's facts from its whole history. Read one document
-//! at a time that is five statements per document, which costs little on an embedded file and
-//! a network round trip each on a server; read per batch it is five statements per batch.
+//! The stats refresh derives each document's facts from its whole history, and an export
+//! writes every selected document with its boxes and links. Read one document at a time that
+//! is several statements per document, which costs little on an embedded file and a network
+//! round trip each on a server; read per batch it is the same few statements per batch.
 
 use std::collections::HashMap;
 
 use super::db::{Sql, params};
 use super::review::{ROUND_COLS, VERDICT_COLS, box_verdict, round};
-use super::rows::{self, ANN_COLS, DOC_COLS, EDIT_COLS};
+use super::rows::{self, ANN_COLS, DOC_COLS, EDIT_COLS, LINK_COLS};
 use super::{Result, Store, StoreError};
-use crate::domain::{Annotation, BoxVerdict, DocId, DocStatus, Edit, ReviewRound, RoundId};
+use crate::domain::{Annotation, BoxVerdict, DocId, DocStatus, Document, Edit, Link, ReviewRound, RoundId};
+
+/// A document with its boxes and links, each in id order.
+pub type DocWithBoxes = (Document, Vec<Annotation>, Vec<Link>);
+
+/// Documents per statement of a batch read.
+const IDS_PER_READ: usize = 1000;
 
 /// One document's history: its status, log, current boxes, review rounds and the verdicts of
 /// its finished rounds (in the order of those rounds).
@@ -34,6 +41,38 @@ fn id_list(ids: impl Iterator<Item = i64>) -> String {
 }
 
 impl Store {
+    /// `docs` with their boxes and links (each in id order), in the order asked; a document
+    /// asked twice comes once. A document that does not exist is an error, as
+    /// [`Store::document`] gives.
+    pub fn documents_with_boxes(&self, docs: &[DocId]) -> Result<Vec<DocWithBoxes>> {
+        let db = &self.conn;
+        let mut found: HashMap<DocId, DocWithBoxes> = HashMap::with_capacity(docs.len());
+        for chunk in docs.chunks(IDS_PER_READ) {
+            let list = id_list(chunk.iter().map(|d| d.0));
+            for d in
+                db.rows(&format!("SELECT {DOC_COLS} FROM documents WHERE id IN ({list})"), params![], rows::document)?
+            {
+                found.insert(d.id, (d, Vec::new(), Vec::new()));
+            }
+            if let Some(missing) = chunk.iter().find(|d| !found.contains_key(d)) {
+                return Err(StoreError::Missing { what: "document", id: missing.0 });
+            }
+            let sql = format!("SELECT {ANN_COLS} FROM annotations WHERE doc_id IN ({list}) ORDER BY id");
+            for a in db.rows(&sql, params![], rows::annotation)? {
+                if let Some(f) = found.get_mut(&a.doc) {
+                    f.1.push(a);
+                }
+            }
+            let sql = format!("SELECT {LINK_COLS} FROM links WHERE doc_id IN ({list}) ORDER BY id");
+            for l in db.rows(&sql, params![], rows::link)? {
+                if let Some(f) = found.get_mut(&l.doc) {
+                    f.2.push(l);
+                }
+            }
+        }
+        Ok(docs.iter().filter_map(|d| found.remove(d)).collect())
+    }
+
     /// The histories of `docs`, in the order asked. A document that does not exist is an
     /// error, as [`Store::document`] gives. Like reading document by document, this is not one
     /// snapshot: a refresh that races an edit sees it in the log and redoes the document later.

@@ -29,7 +29,7 @@ pub use copy::CopyReport;
 pub use datasets::DatasetVersion;
 pub use edits::{Guard, NewEdit};
 pub use error::{Result, StoreError};
-pub use history::DocHistory;
+pub use history::{DocHistory, DocWithBoxes};
 pub use location::{PgAddress, Workspace, is_server_url, pgpass_lookup};
 pub use migrations::LATEST_VERSION;
 pub use pg_migrations::PG_LATEST_VERSION;

@@ -128,6 +128,39 @@ impl Store {
         Ok(self.conn.row_opt("SELECT bytes FROM images WHERE sha256=?1", params![sha256], |r| r.opt_blob(0))?.flatten())
     }
 
+    /// Sizes in bytes of the stored page images among `shas` (those the workspace holds).
+    pub fn image_sizes(&self, shas: &[&str]) -> Result<Vec<(String, u64)>> {
+        self.images_among(shas, "size", |r| Ok(r.i64(1)?.max(0) as u64))
+    }
+
+    /// The bytes of the stored page images among `shas` (those the workspace holds).
+    pub fn images(&self, shas: &[&str]) -> Result<Vec<(String, Vec<u8>)>> {
+        self.images_among(shas, "bytes", |r| Ok(r.opt_blob(1)?.unwrap_or_default()))
+    }
+
+    /// `SELECT sha256, COLUMN FROM images` for `shas`, a fixed number per statement (the list
+    /// padded with its first hash) so a server's statement cache holds one statement.
+    fn images_among<T>(
+        &self,
+        shas: &[&str],
+        column: &str,
+        mut f: impl FnMut(&super::db::Row) -> super::db::DbResult<T>,
+    ) -> Result<Vec<(String, T)>> {
+        const PER_STATEMENT: usize = 32;
+        let mut out = Vec::new();
+        if !self.is_postgres() {
+            return Ok(out);
+        }
+        let marks: Vec<String> = (1..=PER_STATEMENT).map(|i| format!("?{i}")).collect();
+        let sql = format!("SELECT sha256, {column} FROM images WHERE sha256 IN ({})", marks.join(", "));
+        for chunk in shas.chunks(PER_STATEMENT) {
+            let values: Vec<super::db::P> =
+                (0..PER_STATEMENT).map(|i| super::db::P::Text(chunk.get(i).unwrap_or(&chunk[0]))).collect();
+            out.extend(self.conn.rows(&sql, &values, |r| Ok((r.text(0)?, f(r)?)))?);
+        }
+        Ok(out)
+    }
+
     /// Whether the workspace holds a page image with this hash.
     pub fn has_image(&self, sha256: &str) -> Result<bool> {
         if !self.is_postgres() {
