@@ -227,6 +227,35 @@ fn on_a_server_a_write_waits_for_the_writer_ahead_of_it() {
     assert_eq!(Store::connect(&ws).unwrap().document(doc).unwrap().status, DocStatus::InProgress);
 }
 
+/// A writer stuck holding the lock never blocks everyone for good: after 10 s the next write
+/// is told "busy, try again" (as a locked file's is), and changes nothing.
+#[test]
+fn on_a_server_a_write_stuck_behind_another_gives_up_busy() {
+    let Some(b) = Backend::postgres() else { return };
+    let ws = b.fresh();
+    let doc = common::workspace(&ws, 1)[0];
+    let mut holder = admin_client(&ws);
+    let mut tx = holder.transaction().unwrap();
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PG_WRITE_LOCK]).unwrap();
+    let mut store = Store::connect(&ws).unwrap();
+    let edits = store.edit_count().unwrap();
+    let t0 = std::time::Instant::now();
+    let r = store.apply(facture::store::NewEdit {
+        ts_ms: 1,
+        user: None,
+        doc: Some(doc),
+        action: "late".into(),
+        kind: EditKind::Do,
+        changes: vec![Change::Status { doc, before: DocStatus::New, after: DocStatus::InProgress }],
+    });
+    assert!(matches!(r, Err(StoreError::Busy)), "{r:?}");
+    assert!(t0.elapsed() >= Duration::from_secs(9), "it waited for the writer ahead first");
+    tx.rollback().unwrap();
+    assert_eq!(store.document(doc).unwrap().status, DocStatus::New);
+    assert_eq!(store.edit_count().unwrap(), edits);
+    assert!(store.document_count().is_ok(), "the connection still works");
+}
+
 fn every_edit_kind_is_durable_and_logged_with_enough_to_undo(b: &Backend) {
     let ws = b.fresh();
     let docs = common::workspace(&ws, 1);
