@@ -6,7 +6,7 @@ mod common;
 
 use eframe::egui::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable, by};
 use facture::domain::Role as UserRole;
 use facture::store::{Store, Workspace};
 use facture::ui::{FactureApp, ScriptedDialogs};
@@ -81,4 +81,40 @@ fn an_empty_database_becomes_a_workspace_from_the_start_screen() {
     assert!(h.query_by_label_contains("Nobody works in this workspace yet").is_some());
     let store = Store::connect(&Workspace::parse(&url).unwrap()).unwrap();
     assert_eq!(store.labels().unwrap().len(), 19, "a workspace with the default schema");
+}
+
+#[test]
+fn the_workspace_menu_leads_to_a_team_server_ready_for_its_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("local.sqlite");
+    Store::create(&file).unwrap().add_user("ann", UserRole::Annotator).unwrap();
+    let app = FactureApp::new(file, false, None, Box::new(ScriptedDialogs::default()));
+    let mut h = harness(app);
+    h.get_by_label("ann").click();
+    h.run();
+    h.get_by_label("Continue as ann").click();
+    h.run();
+    assert!(h.state().annotator().is_some());
+    h.get_by_label("Workspace").click();
+    h.run();
+    h.get_by_label("Team workspace on a server…").click();
+    h.run();
+    assert!(h.state().annotator().is_none(), "back on the start screen");
+    // the address goes straight in: the field already has the cursor
+    h.get_by_role_and_label(Role::TextInput, "Team workspace on a server")
+        .type_text("postgres://ann:secret@127.0.0.1:1/invoices");
+    h.run();
+    h.get_by_label("Connect to server").click();
+    h.run();
+    // nothing listens on port 1: the address that was tried is named, without its password
+    let messages: Vec<String> = h
+        .query_all(by().role(Role::Label).predicate(|n| n.value().is_some_and(|v| v.contains("127.0.0.1:1"))))
+        .filter_map(|n| n.accesskit_node().value())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("failed")),
+        "the server that could not be reached is named: {messages:?}"
+    );
+    assert!(messages.iter().all(|m| !m.contains("secret")), "{messages:?}");
+    assert!(h.state().annotator().is_none());
 }

@@ -27,6 +27,8 @@ pub enum AppRequest {
     OpenWorkspace,
     CreateWorkspace,
     OpenRecent(Workspace),
+    /// To the start screen, its server address field ready for typing.
+    ConnectToServer,
     SwitchUser,
 }
 
@@ -253,6 +255,9 @@ fn menus_ui(a: &mut Annotator, ui: &mut egui::Ui, recent: &[Workspace]) -> Optio
         }
         if ui.button("New workspace…").clicked() {
             request = Some(AppRequest::CreateWorkspace);
+        }
+        if ui.button("Team workspace on a server…").clicked() {
+            request = Some(AppRequest::ConnectToServer);
         }
         ui.menu_button("Recent", |ui| {
             if recent.is_empty() {

@@ -185,14 +185,17 @@ impl FactureApp {
     }
 
     fn request(&mut self, r: AppRequest) {
+        let to_server = matches!(r, AppRequest::ConnectToServer);
         let target = match r {
             AppRequest::OpenWorkspace => self.dialogs.open_workspace().map(Workspace::File),
             AppRequest::CreateWorkspace => self.dialogs.create_workspace().map(Workspace::File),
             AppRequest::OpenRecent(p) => Some(p),
-            AppRequest::SwitchUser => {
+            AppRequest::SwitchUser | AppRequest::ConnectToServer => {
                 let ws = self.current_workspace();
                 self.leave();
-                self.screen = Screen::Start(Box::new(StartScreen::open(&ws, None)));
+                let mut start = StartScreen::open(&ws, None);
+                start.focus_server = to_server;
+                self.screen = Screen::Start(Box::new(start));
                 return;
             }
         };

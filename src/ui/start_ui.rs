@@ -25,6 +25,8 @@ pub struct StartScreen {
     pub server_url: String,
     /// The server database is empty: offer to create the workspace in it.
     pub can_create: bool,
+    /// Put the cursor in the server address field (once), for "Team workspace on a server…".
+    pub focus_server: bool,
 }
 
 pub enum StartAction {
@@ -54,6 +56,7 @@ impl StartScreen {
             password: String::new(),
             server_url: String::new(),
             can_create: false,
+            focus_server: false,
         };
         if s.needs_password {
             return s;
@@ -182,12 +185,16 @@ fn server_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     let mut action = None;
     let caption = ui.label(RichText::new("Team workspace on a server").weak());
     ui.horizontal(|ui| {
-        ui.add(
-            egui::TextEdit::singleline(&mut s.server_url)
-                .hint_text("postgres://user@host:5432/database")
-                .desired_width(300.0),
-        )
-        .labelled_by(caption.id);
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut s.server_url)
+                    .hint_text("postgres://user@host:5432/database")
+                    .desired_width(300.0),
+            )
+            .labelled_by(caption.id);
+        if std::mem::take(&mut s.focus_server) {
+            field.request_focus();
+        }
         if ui.add_enabled(!s.server_url.trim().is_empty(), egui::Button::new("Connect to server")).clicked() {
             match Workspace::parse(s.server_url.trim()) {
                 Ok(ws) if ws.is_postgres() => action = Some(StartAction::Connect(ws)),
