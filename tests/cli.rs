@@ -53,6 +53,21 @@ fn ok(b: &Backend, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `facture users WS add NAME --role ROLE`, the new login's password piped in (a server
+/// workspace makes one; a workspace file ignores it).
+fn add_user(b: &Backend, ws: &str, name: &str, role: &str) {
+    use std::io::Write;
+    let mut child = facture_cmd(b, &["users", ws, "add", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("pw-{name}-cli\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}: users add {name} failed: {}", b.name(), String::from_utf8_lossy(&out.stderr));
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -171,8 +186,8 @@ fn bad_input_fails_with_one_line_and_nonzero_exit(b: &Backend) {
 fn users_and_labels_commands(b: &Backend) {
     let (arg, _) = fresh(b);
     ok(b, &["init", &arg]);
-    ok(b, &["users", &arg, "add", "alice", "--role", "annotator"]);
-    ok(b, &["users", &arg, "add", "lea", "--role", "lead"]);
+    add_user(b, &arg, "alice", "annotator");
+    add_user(b, &arg, "lea", "lead");
     let users = ok(b, &["users", &arg, "list"]);
     assert!(users.contains("alice\tannotator") && users.contains("lea\tlead"), "{users}");
     let labels = ok(b, &["labels", &arg, "list"]);
@@ -196,7 +211,7 @@ fn edits_acknowledged_before_sigkill_are_all_there(b: &Backend) {
     let img = b.dir().join("page.png");
     image::RgbImage::from_pixel(900, 1200, image::Rgb([250, 250, 250])).save(&img).unwrap();
     ok(b, &["init", &arg]);
-    ok(b, &["users", &arg, "add", "alice", "--role", "annotator"]);
+    add_user(b, &arg, "alice", "annotator");
     ok(b, &["import", &arg, s(&img)]);
 
     let mut child = facture_cmd(b, &["script-edits", &arg, "--doc", "1", "--count", "1000000"])
@@ -301,8 +316,8 @@ fn dataset_export_versions_and_import_through_the_binary(b: &Backend) {
 fn objectives_are_set_by_leads_only_and_show_in_stats(b: &Backend) {
     let (arg, _) = fresh(b);
     ok(b, &["init", &arg]);
-    ok(b, &["users", &arg, "add", "lea", "--role", "lead"]);
-    ok(b, &["users", &arg, "add", "ann", "--role", "annotator"]);
+    add_user(b, &arg, "lea", "lead");
+    add_user(b, &arg, "ann", "annotator");
     ok(b, &["objectives", &arg, "set", "boxes_per_hour", ">=", "40", "--lead", "lea"]);
     let refused = facture(b, &["objectives", &arg, "set", "cer", "<=", "0.02", "--lead", "ann"]);
     assert!(!refused.status.success());

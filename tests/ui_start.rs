@@ -42,14 +42,17 @@ fn a_server_workspace_asks_for_a_password_and_never_keeps_it() {
     let app = FactureApp::new(without.clone(), false, Some(settings.clone()), Box::new(ScriptedDialogs::default()));
     let mut h = harness(app);
     // a wrong password first: refused, and asked again
-    type_into(&mut h, Role::PasswordInput, "Password of facture_admin on this server", "not-it");
-    h.get_by_label("Connect").click();
+    assert_eq!(h.get_by_role_and_label(Role::TextInput, "Name").value().as_deref(), Some("facture_admin"));
+    type_into(&mut h, Role::PasswordInput, "Password", "not-it");
+    h.get_by_label("Sign in").click();
     h.run();
     assert!(h.query_by_label("lea").is_none(), "a wrong password must not get in");
     assert!(h.query_by_label_contains("refused the login").is_some(), "the refusal is shown");
-    type_into(&mut h, Role::PasswordInput, "Password of facture_admin on this server", common::pg::ADMIN_PASSWORD);
-    h.get_by_label("Connect").click();
+    type_into(&mut h, Role::PasswordInput, "Password", common::pg::ADMIN_PASSWORD);
+    h.get_by_label("Sign in").click();
     h.run();
+    // the owner's login is no member's: it acts for one
+    assert!(h.query_by_label_contains("whom do you act for").is_some());
     h.get_by_label("lea").click();
     h.run();
     h.get_by_label("Continue as lea").click();
@@ -117,4 +120,41 @@ fn the_workspace_menu_leads_to_a_team_server_ready_for_its_address() {
     );
     assert!(messages.iter().all(|m| !m.contains("secret")), "{messages:?}");
     assert!(h.state().annotator().is_none());
+}
+
+#[test]
+fn a_member_signs_in_with_name_and_password_and_is_nobody_else() {
+    let Some(server) = common::pg::server() else { return };
+    let url = server.create_database();
+    let ws = Workspace::parse(&url).unwrap();
+    let mut store = Store::create_at(&ws).unwrap();
+    store.add_user("lea", UserRole::Lead).unwrap();
+    store.add_member_login("ui_ann", UserRole::Annotator, "ann's secret").unwrap();
+    drop(store);
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let without = Workspace::parse(&server.url_without_password(&db)).unwrap();
+    let app = FactureApp::new(without, false, None, Box::new(ScriptedDialogs::default()));
+    let mut h = harness(app);
+    // no list of people to pick from: a name and a password
+    assert!(h.query_by_label("lea").is_none());
+    h.get_by_role_and_label(Role::TextInput, "Name").focus();
+    h.run();
+    h.key_press_modifiers(eframe::egui::Modifiers::COMMAND, eframe::egui::Key::A);
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Name").type_text("ui_ann");
+    h.run();
+    type_into(&mut h, Role::PasswordInput, "Password", "ann's secret");
+    h.get_by_label("Sign in").click();
+    h.run();
+    let a = h.state().annotator().expect("straight to work, as the member this login is");
+    assert_eq!(a.user().name, "ui_ann");
+    assert_eq!(a.workspace().user(), Some("ui_ann"));
+    // "Switch user" asks the next person to sign in, rather than offering ui_ann again
+    h.get_by_label("Workspace").click();
+    h.run();
+    h.get_by_label("Switch user (ui_ann)…").click();
+    h.run();
+    assert!(h.state().annotator().is_none());
+    assert_eq!(h.get_by_role_and_label(Role::TextInput, "Name").value().as_deref(), Some(""));
+    assert!(h.query_by_label("ui_ann").is_none());
 }

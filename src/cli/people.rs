@@ -15,8 +15,16 @@ pub fn users(ws: &Workspace, action: UsersCmd) -> Result<()> {
     match action {
         UsersCmd::Add { name, role } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let u = open_write(ws)?.add_user(&name, role)?;
-            say!("added {} ({})", u.name, u.role.as_str());
+            let mut store = open_write(ws)?;
+            if store.is_postgres() {
+                let password = new_password(&name)?;
+                let m = store.add_member_login(&name, role, &password)?;
+                let login = if m.created_login { "a new login" } else { "the server's existing login of that name" };
+                say!("added {} ({}), who signs in with {login}", m.user.name, m.user.role.as_str());
+            } else {
+                let u = store.add_user(&name, role)?;
+                say!("added {} ({})", u.name, u.role.as_str());
+            }
         }
         UsersCmd::List => {
             for u in open_read(ws)?.users()? {
@@ -25,6 +33,28 @@ pub fn users(ws: &Workspace, action: UsersCmd) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A new login's password: typed twice without echo at a terminal, else the first line of
+/// standard input. Never an argument (arguments show in `ps` and shell history).
+fn new_password(name: &str) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("password for {name}: "))?;
+        let again = rpassword::prompt_password("the same again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ; nothing was changed");
+        anyhow::ensure!(!first.is_empty(), "{name} needs a password; nothing was changed");
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "{name} needs a password: type it at a terminal, or give it as one line on standard input; nothing was \
+         changed"
+    );
+    Ok(password)
 }
 
 pub fn labels(ws: &Workspace) -> Result<()> {

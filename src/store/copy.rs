@@ -49,7 +49,17 @@ impl CopyReport {
     }
 }
 
+/// Columns that are not workspace content: a member's server login belongs to the server,
+/// not to the workspace, and is neither copied nor part of the checksum.
+const NOT_CONTENT: &[(&str, &str)] = &[("users", "login")];
+
 fn columns(conn: &impl Sql, table: &str, postgres: bool) -> DbResult<Vec<String>> {
+    let mut cols = all_columns(conn, table, postgres)?;
+    cols.retain(|c| !NOT_CONTENT.contains(&(table, c.as_str())));
+    Ok(cols)
+}
+
+fn all_columns(conn: &impl Sql, table: &str, postgres: bool) -> DbResult<Vec<String>> {
     if postgres {
         conn.rows(
             "SELECT column_name::text FROM information_schema.columns

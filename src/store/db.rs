@@ -159,6 +159,8 @@ pub(crate) enum DbErrorKind {
     Connection,
     /// The server refused the login.
     Auth,
+    /// The server refused a write this login may not make (its rules or grants).
+    Permission,
     /// The named database does not exist on the server.
     NoDatabase,
     /// A query expected a row and got none.
@@ -229,6 +231,8 @@ impl From<postgres::Error> for DbError {
                 DbErrorKind::Constraint
             } else if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
                 DbErrorKind::Auth
+            } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+                DbErrorKind::Permission
             } else if *code == SqlState::INVALID_CATALOG_NAME {
                 DbErrorKind::NoDatabase
             } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
@@ -366,6 +370,10 @@ impl Row<'_> {
                 got.map_err(|e| type_error(i, "an integer", e))
             }
         }
+    }
+
+    pub fn bool(&self, i: usize) -> DbResult<bool> {
+        Ok(self.i64(i)? != 0)
     }
 
     pub fn i64(&self, i: usize) -> DbResult<i64> {

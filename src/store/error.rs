@@ -41,6 +41,12 @@ pub enum StoreError {
     /// The server refused the login (wrong or missing password, unknown user).
     #[error("{workspace}: the server refused the login ({detail}); check the user name and password")]
     Login { workspace: String, detail: String },
+    /// The login is valid on the server but is no member of this workspace.
+    #[error(
+        "{workspace}: {login} is not a member of this workspace; a lead adds members with \
+         `facture users {workspace} add NAME --role ROLE`"
+    )]
+    NotAMember { workspace: String, login: String },
     /// The connection to a workspace server failed or was lost.
     #[error(
         "{}the connection to the workspace server failed ({detail}); what was saved before stays saved — \
@@ -48,6 +54,9 @@ pub enum StoreError {
         prefix(workspace.as_deref())
     )]
     Connection { workspace: Option<String>, detail: String },
+    /// The workspace server refused something this login may not do (its rules, not a fault).
+    #[error("the workspace server refused this: {0}; nothing was changed")]
+    Forbidden(String),
     #[error("another process kept the workspace busy for too long; nothing was changed — try again")]
     Busy,
     #[error(
@@ -90,6 +99,7 @@ impl From<DbError> for StoreError {
             }
             DbErrorKind::Type => StoreError::Corrupt(e.message),
             DbErrorKind::Connection => StoreError::Connection { workspace: None, detail: e.message },
+            DbErrorKind::Permission => StoreError::Forbidden(e.message),
             DbErrorKind::CannotOpen
             | DbErrorKind::Constraint
             | DbErrorKind::Auth

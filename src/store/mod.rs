@@ -20,6 +20,7 @@ mod rows;
 mod salvage;
 mod sqlite;
 pub mod stats;
+mod team;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ pub use migrations::LATEST_VERSION;
 pub use pg_migrations::PG_LATEST_VERSION;
 pub use queries::{DocFilter, NewDocument};
 pub use salvage::{SalvageReport, salvage};
+pub use team::MemberLogin;
 
 use crate::domain::{DocId, EditId};
 

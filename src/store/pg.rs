@@ -27,7 +27,15 @@ pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
                 .into(),
         });
     }
-    let client = config.connect(postgres::NoTls).map_err(|e| classify(DbError::from(e), &shown, true))?;
+    let not_a_member = || StoreError::NotAMember {
+        workspace: shown.clone(),
+        login: address.config().get_user().unwrap_or_default().to_string(),
+    };
+    let client = config.connect(postgres::NoTls).map_err(|e| match DbError::from(e) {
+        // the database's CONNECT is the team's
+        e if e.kind == DbErrorKind::Permission => not_a_member(),
+        e => classify(e, &shown, true),
+    })?;
     let pg = PgConn { client: RefCell::new(client), statements: PgStatements::default() };
     // a writer waits for the one ahead of it at most this long, then gets `Busy` ("try again"),
     // as SQLite's busy timeout gives: a stuck transaction never blocks everyone for good
@@ -48,7 +56,14 @@ pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
     } else if create {
         return Err(StoreError::Invalid(format!("{shown}: already holds a Facture workspace")));
     }
-    let version = if tables.is_empty() { 0 } else { read_version(&conn).map_err(|e| classify(e, &shown, true))? };
+    let version = if tables.is_empty() {
+        0
+    } else {
+        read_version(&conn).map_err(|e| match e.kind {
+            DbErrorKind::Permission => not_a_member(),
+            _ => classify(e, &shown, true),
+        })?
+    };
     if version > PG_LATEST_VERSION {
         return Err(StoreError::NewerSchema { workspace: shown, found: version, supported: PG_LATEST_VERSION });
     }
@@ -58,12 +73,19 @@ pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
             other => other.with_workspace(&shown),
         })?;
     }
+    // a login in the team's group role whose member was removed, say
+    let member = conn.row("SELECT facture_role() IS NOT NULL", params![], |r| r.bool(0));
+    if !member.map_err(|e| classify(e, &shown, true))? {
+        return Err(not_a_member());
+    }
     Ok(Store { conn, workspace: Some(Workspace::Postgres(Box::new(address.clone()))), read_only: false })
 }
 
 fn table_names(pg: &PgConn) -> Result<Vec<String>, DbError> {
     pg.rows(
-        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+        // pg_tables lists every table, whatever this login may do with it (information_schema
+        // only those it has privileges on: a stranger would see an empty database)
+        "SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = current_schema()",
         params![],
         |r| r.text(0),
     )
@@ -105,6 +127,8 @@ fn migrate(conn: &mut Conn, from: i64) -> Result<()> {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![PG_LATEST_VERSION.to_string().as_str()],
         )?;
+        // tables a migration added reach the team's members too
+        super::team::renew_team_grants(tx)?;
         Ok(())
     })
 }

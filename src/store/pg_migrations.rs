@@ -256,6 +256,217 @@ pub(crate) const PG_MIGRATIONS: &[&str] = &[
     CREATE FUNCTION instr(haystack TEXT, needle TEXT) RETURNS INTEGER
         LANGUAGE sql IMMUTABLE STRICT AS 'SELECT strpos(haystack, needle)';
     "#,
+    // 2: people sign in as themselves, and the server enforces the rules. Each member of the
+    // team may have a login role (`users.login`); a session under such a login acts as that
+    // member and nobody else. Sessions of the workspace's owner (the role that owns its tables,
+    // or a superuser) are administrative: they act for anyone, as the library's rules allow
+    // (the owner could drop these triggers anyway). Any other session may not write at all.
+    // Every refusal is SQLSTATE 42501 (insufficient_privilege).
+    r#"
+    ALTER TABLE users ADD COLUMN login TEXT UNIQUE;
+
+    CREATE FUNCTION facture_me() RETURNS BIGINT LANGUAGE sql STABLE AS
+        $$ SELECT id FROM users WHERE login = current_user $$;
+
+    CREATE FUNCTION facture_role() RETURNS TEXT LANGUAGE sql STABLE AS $$
+        SELECT COALESCE(
+            (SELECT role FROM users WHERE login = current_user),
+            (SELECT 'owner' FROM pg_class WHERE oid = 'meta'::regclass AND pg_has_role(current_user, relowner, 'MEMBER')))
+    $$;
+
+    CREATE FUNCTION facture_refuse(why TEXT) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE = why;
+    END $$;
+
+    -- the session's role; refuses sessions that are neither a member nor the owner
+    CREATE FUNCTION facture_member_role() RETURNS TEXT LANGUAGE plpgsql STABLE AS $$
+    DECLARE r TEXT := facture_role();
+    BEGIN
+        IF r IS NULL THEN
+            PERFORM facture_refuse(format('%s is not a member of this Facture workspace', current_user));
+        END IF;
+        RETURN r;
+    END $$;
+
+    -- the library's `annotated_by`: assigned to them, or new work of theirs outside their own
+    -- review rounds
+    CREATE FUNCTION facture_annotated(doc BIGINT, who BIGINT) RETURNS BOOLEAN LANGUAGE sql STABLE AS $$
+        SELECT EXISTS (SELECT 1 FROM documents d WHERE d.id = doc AND d.assignee = who)
+            OR EXISTS (
+                SELECT 1 FROM edits e
+                WHERE e.doc_id = doc AND e.user_id = who AND e.kind = 'do' AND e.action <> 'import_gt'
+                  AND NOT EXISTS (
+                      SELECT 1 FROM review_rounds r
+                      WHERE r.doc_id = e.doc_id AND r.reviewer = who AND e.id > r.start_edit
+                        AND (r.finished_ms IS NULL OR e.ts_ms <= r.finished_ms)))
+    $$;
+
+    -- the reviewer of a document's latest review round
+    CREATE FUNCTION facture_round_reviewer(doc BIGINT) RETURNS BIGINT LANGUAGE sql STABLE AS $$
+        SELECT reviewer FROM review_rounds WHERE doc_id = doc ORDER BY number DESC LIMIT 1
+    $$;
+
+    -- the schema, the people and the objectives are the leads' business
+    CREATE FUNCTION facture_leads_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF facture_member_role() NOT IN ('lead', 'owner') THEN
+            PERFORM facture_refuse(format('only a lead can change %s', TG_ARGV[0]));
+        END IF;
+        RETURN COALESCE(NEW, OLD);
+    END $$;
+    CREATE TRIGGER users_leads_only BEFORE INSERT OR UPDATE OR DELETE ON users
+        FOR EACH ROW EXECUTE FUNCTION facture_leads_only('the workspace''s people');
+    CREATE TRIGGER labels_leads_only BEFORE INSERT OR UPDATE OR DELETE ON labels
+        FOR EACH ROW EXECUTE FUNCTION facture_leads_only('the label schema');
+    CREATE TRIGGER objectives_leads_only BEFORE INSERT OR UPDATE OR DELETE ON objectives
+        FOR EACH ROW EXECUTE FUNCTION facture_leads_only('objectives');
+    CREATE TRIGGER gold_boxes_leads_only BEFORE INSERT OR UPDATE OR DELETE ON gold_boxes
+        FOR EACH ROW EXECUTE FUNCTION facture_leads_only('gold documents');
+    CREATE TRIGGER meta_leads_only BEFORE INSERT OR UPDATE OR DELETE ON meta
+        FOR EACH ROW EXECUTE FUNCTION facture_leads_only('the workspace''s settings');
+
+    -- a row that names who did something names whoever is signed in
+    CREATE FUNCTION facture_signed_by_me() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE who BIGINT;
+    BEGIN
+        IF facture_member_role() = 'owner' THEN
+            RETURN NEW;
+        END IF;
+        who := (to_jsonb(NEW) ->> TG_ARGV[0])::BIGINT; -- the column the trigger names
+        IF who IS DISTINCT FROM facture_me() THEN
+            PERFORM facture_refuse(format('%s can only be recorded under the name of whoever is signed in', TG_TABLE_NAME));
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER edits_signed BEFORE INSERT ON edits
+        FOR EACH ROW EXECUTE FUNCTION facture_signed_by_me('user_id');
+    CREATE TRIGGER activity_signed BEFORE INSERT ON activity
+        FOR EACH ROW EXECUTE FUNCTION facture_signed_by_me('user_id');
+    CREATE TRIGGER comments_signed BEFORE INSERT OR UPDATE ON comments
+        FOR EACH ROW EXECUTE FUNCTION facture_signed_by_me('author');
+    CREATE TRIGGER gold_scores_signed BEFORE INSERT OR UPDATE ON gold_scores
+        FOR EACH ROW EXECUTE FUNCTION facture_signed_by_me('user_id');
+    CREATE TRIGGER dataset_versions_signed BEFORE INSERT OR UPDATE ON dataset_versions
+        FOR EACH ROW EXECUTE FUNCTION facture_signed_by_me('user_id');
+
+    -- who may touch a document's boxes and links, by its state (the library's `permit`)
+    CREATE FUNCTION facture_may_edit(doc BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+    DECLARE r TEXT := facture_member_role(); d documents%ROWTYPE; me BIGINT := facture_me();
+    BEGIN
+        IF r = 'owner' THEN RETURN; END IF;
+        SELECT * INTO d FROM documents WHERE id = doc;
+        IF NOT FOUND THEN RETURN; END IF; -- the foreign key refuses it
+        IF r = 'annotator' THEN
+            IF d.assignee IS DISTINCT FROM me AND d.assignee IS NOT NULL THEN
+                PERFORM facture_refuse('this document is assigned to someone else');
+            END IF;
+            IF d.status NOT IN ('new', 'in_progress', 'rejected', 'rework') THEN
+                PERFORM facture_refuse(format('this document is %s; its annotator cannot edit it now', d.status));
+            END IF;
+        ELSIF r = 'reviewer' THEN
+            IF d.status <> 'in_review' OR facture_round_reviewer(doc) IS DISTINCT FROM me THEN
+                PERFORM facture_refuse('a reviewer edits only the documents in their own open review');
+            END IF;
+        ELSIF d.status = 'accepted' THEN
+            PERFORM facture_refuse('this document is accepted; it cannot be edited now');
+        END IF;
+    END $$;
+    CREATE FUNCTION facture_guard_doc_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP <> 'INSERT' THEN PERFORM facture_may_edit(OLD.doc_id); END IF;
+        IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.doc_id IS DISTINCT FROM OLD.doc_id) THEN
+            PERFORM facture_may_edit(NEW.doc_id);
+        END IF;
+        RETURN COALESCE(NEW, OLD);
+    END $$;
+    CREATE TRIGGER annotations_guard BEFORE INSERT OR UPDATE OR DELETE ON annotations
+        FOR EACH ROW EXECUTE FUNCTION facture_guard_doc_rows();
+    CREATE TRIGGER links_guard BEFORE INSERT OR UPDATE OR DELETE ON links
+        FOR EACH ROW EXECUTE FUNCTION facture_guard_doc_rows();
+
+    -- a document's status, assignment and gold flag
+    CREATE FUNCTION facture_guard_documents() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE r TEXT := facture_member_role(); me BIGINT := facture_me();
+    BEGIN
+        IF r IN ('owner', 'lead') THEN RETURN NEW; END IF;
+        IF NEW.assignee IS DISTINCT FROM OLD.assignee OR NEW.is_gold IS DISTINCT FROM OLD.is_gold
+           OR (NEW.reviewer IS DISTINCT FROM OLD.reviewer AND NOT (r = 'reviewer' AND NEW.reviewer = me)) THEN
+            PERFORM facture_refuse('only a lead can change assignments or gold documents');
+        END IF;
+        IF NEW.status IS DISTINCT FROM OLD.status THEN
+            IF r = 'annotator' THEN
+                IF OLD.status IN ('in_review', 'accepted') OR NEW.status IN ('in_review', 'accepted') THEN
+                    PERFORM facture_refuse('reviewers accept or reject documents; annotators submit them');
+                END IF;
+                IF OLD.assignee IS DISTINCT FROM me AND OLD.assignee IS NOT NULL THEN
+                    PERFORM facture_refuse('this document is assigned to someone else');
+                END IF;
+            ELSIF NOT (OLD.status = 'submitted' AND NEW.status = 'in_review')
+                  AND facture_round_reviewer(OLD.id) IS DISTINCT FROM me THEN
+                PERFORM facture_refuse('only the reviewer of its round can accept or reject a document');
+            END IF;
+            IF NEW.status = 'in_review' AND OLD.status = 'submitted' AND facture_annotated(OLD.id, me) THEN
+                PERFORM facture_refuse('you annotated this document, so someone else must review it');
+            END IF;
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER documents_guard BEFORE UPDATE ON documents
+        FOR EACH ROW EXECUTE FUNCTION facture_guard_documents();
+
+    -- review rounds and box verdicts: reviewers and leads, in their own rounds, never on
+    -- documents they annotated
+    CREATE FUNCTION facture_guard_rounds() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE r TEXT := facture_member_role(); me BIGINT := facture_me();
+    BEGIN
+        IF r = 'owner' THEN RETURN COALESCE(NEW, OLD); END IF;
+        IF r NOT IN ('reviewer', 'lead') THEN
+            PERFORM facture_refuse('only reviewers and leads can review documents');
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+            IF NEW.reviewer IS DISTINCT FROM me THEN
+                PERFORM facture_refuse('a review round is recorded under the name of whoever is signed in');
+            END IF;
+            IF facture_annotated(NEW.doc_id, me) THEN
+                PERFORM facture_refuse('you annotated this document, so someone else must review it');
+            END IF;
+        ELSIF r <> 'lead' AND (OLD.reviewer IS DISTINCT FROM me
+              OR (TG_OP = 'UPDATE' AND NEW.reviewer IS DISTINCT FROM OLD.reviewer)) THEN
+            PERFORM facture_refuse('only its reviewer can change a review round');
+        END IF;
+        RETURN COALESCE(NEW, OLD);
+    END $$;
+    CREATE TRIGGER review_rounds_guard BEFORE INSERT OR UPDATE OR DELETE ON review_rounds
+        FOR EACH ROW EXECUTE FUNCTION facture_guard_rounds();
+
+    CREATE FUNCTION facture_guard_verdicts() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE r TEXT := facture_member_role(); me BIGINT := facture_me();
+    BEGIN
+        IF r = 'owner' THEN RETURN COALESCE(NEW, OLD); END IF;
+        IF r NOT IN ('reviewer', 'lead') THEN
+            PERFORM facture_refuse('only reviewers and leads can give review verdicts');
+        END IF;
+        IF (SELECT reviewer FROM review_rounds WHERE id = COALESCE(NEW.round_id, OLD.round_id)) IS DISTINCT FROM me
+           OR (TG_OP <> 'DELETE' AND NEW.reviewer IS DISTINCT FROM me) THEN
+            PERFORM facture_refuse('verdicts are given in your own review round, under your own name');
+        END IF;
+        RETURN COALESCE(NEW, OLD);
+    END $$;
+    CREATE TRIGGER box_verdicts_guard BEFORE INSERT OR UPDATE OR DELETE ON box_verdicts
+        FOR EACH ROW EXECUTE FUNCTION facture_guard_verdicts();
+
+    -- documents and images: any member may import; none but the owner may delete
+    CREATE FUNCTION facture_members_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM facture_member_role();
+        RETURN COALESCE(NEW, OLD);
+    END $$;
+    CREATE TRIGGER documents_members BEFORE INSERT ON documents
+        FOR EACH ROW EXECUTE FUNCTION facture_members_only();
+    CREATE TRIGGER images_members BEFORE INSERT OR UPDATE ON images
+        FOR EACH ROW EXECUTE FUNCTION facture_members_only();
+    "#,
 ];
 
 /// The schema version this build of Facture writes on PostgreSQL.

@@ -30,7 +30,7 @@ pub struct DocFilter {
     pub path_contains: Option<String>,
 }
 
-fn now_ms() -> TimestampMs {
+pub(super) fn now_ms() -> TimestampMs {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 

@@ -40,19 +40,20 @@ impl FactureApp {
     ) -> Self {
         let workspace = &workspace.into();
         let settings = settings_path.as_deref().map(Settings::load).unwrap_or_default();
+        let remembered = settings.user_for(workspace).map(str::to_string);
+        let preselect = remembered.clone().or(demo.then(|| "alice".to_string()));
+        let start = StartScreen::open(workspace, preselect.as_deref());
+        // a member signed in with their own login is who they are; otherwise the name this
+        // workstation used last time
+        let auto = start.member.clone().or_else(|| remembered.and_then(|n| start.user_named(&n)));
         let mut app = Self {
             settings,
             settings_path,
             dialogs,
-            screen: Screen::Start(Box::new(StartScreen::open(workspace, None))),
+            screen: Screen::Start(Box::new(start)),
             extensions: Vec::new(),
             title: String::new(),
         };
-        let remembered = app.settings.user_for(workspace).map(str::to_string);
-        let preselect = remembered.clone().or(demo.then(|| "alice".to_string()));
-        let start = StartScreen::open(workspace, preselect.as_deref());
-        let auto = remembered.and_then(|n| start.user_named(&n));
-        app.screen = Screen::Start(Box::new(start));
         if let Some(user) = auto {
             app.continue_as(user);
         }
@@ -193,7 +194,12 @@ impl FactureApp {
             AppRequest::SwitchUser | AppRequest::ConnectToServer => {
                 let ws = self.current_workspace();
                 self.leave();
-                let mut start = StartScreen::open(&ws, None);
+                // on a server, the next person signs in as themselves
+                let mut start = if ws.is_postgres() && !to_server {
+                    StartScreen::signed_out(&ws)
+                } else {
+                    StartScreen::open(&ws, None)
+                };
                 start.focus_server = to_server;
                 self.screen = Screen::Start(Box::new(start));
                 return;
@@ -203,7 +209,9 @@ impl FactureApp {
         self.leave();
         let remembered = self.settings.user_for(&path).map(str::to_string);
         let start = StartScreen::open(&path, remembered.as_deref());
-        let auto = remembered.and_then(|n| start.user_named(&n));
+        // a member signed in with their own login is who they are; otherwise the name this
+        // workstation used last time
+        let auto = start.member.clone().or_else(|| remembered.and_then(|n| start.user_named(&n)));
         self.screen = Screen::Start(Box::new(start));
         if let Some(u) = auto {
             self.continue_as(u);

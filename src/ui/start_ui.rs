@@ -21,6 +21,13 @@ pub struct StartScreen {
     pub needs_password: bool,
     /// What is typed into the password field (kept in memory only).
     pub password: String,
+    /// The name to sign in with on a server (its login).
+    pub login_name: String,
+    /// On a server: the member this sign-in is (who then works without picking a name).
+    pub member: Option<User>,
+    /// On a server: signed in as the workspace's owner under no member's login, who may act
+    /// for any member.
+    pub owner_session: bool,
     /// What is typed into the "team server" field.
     pub server_url: String,
     /// The server database is empty: offer to create the workspace in it.
@@ -44,7 +51,17 @@ impl StartScreen {
     /// Opens (or, for a path that does not exist yet, creates) the workspace; a failure is shown
     /// on the screen, where another workspace can be picked.
     pub fn open(workspace: &Workspace, preselect: Option<&str>) -> Self {
-        let mut s = Self {
+        let mut s = Self::blank(workspace, preselect);
+        if s.needs_password {
+            return s;
+        }
+        s.connect();
+        s
+    }
+
+    /// The screen for `workspace`, not connected.
+    fn blank(workspace: &Workspace, preselect: Option<&str>) -> Self {
+        Self {
             workspace: workspace.clone(),
             store: None,
             users: Vec::new(),
@@ -54,13 +71,18 @@ impl StartScreen {
             error: None,
             needs_password: workspace.needs_password(),
             password: String::new(),
+            login_name: workspace.user().unwrap_or_default().to_string(),
+            member: None,
+            owner_session: false,
             server_url: String::new(),
             can_create: false,
             focus_server: false,
-        };
-        if s.needs_password {
-            return s;
         }
+    }
+
+    fn connect(&mut self) {
+        let s = self;
+        let workspace = &s.workspace.clone();
         // an existing workspace is checked before anyone can write to it (a damaged file is
         // refused with the way to recover it); a new path is created
         let opened = match workspace {
@@ -72,6 +94,12 @@ impl StartScreen {
                 match store.users() {
                     Ok(u) => s.users = u,
                     Err(e) => s.error = Some(e.to_string()),
+                }
+                if store.is_postgres() {
+                    match (store.signed_in_member(), store.acts_for_anyone()) {
+                        (Ok(member), Ok(owner)) => (s.member, s.owner_session) = (member, owner),
+                        (Err(e), _) | (_, Err(e)) => s.error = Some(e.to_string()),
+                    }
                 }
                 s.store = Some(store);
             }
@@ -88,6 +116,14 @@ impl StartScreen {
         if s.selected.as_ref().is_some_and(|n| !s.users.iter().any(|u| &u.name == n)) {
             s.selected = None;
         }
+    }
+
+    /// A server workspace's sign-in form, not connected yet (after "Switch user": the next
+    /// person signs in with their own name and password).
+    pub fn signed_out(workspace: &Workspace) -> Self {
+        let mut s = Self::blank(workspace, None);
+        s.needs_password = true;
+        s.login_name.clear();
         s
     }
 
@@ -159,28 +195,39 @@ pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[Workspace]) ->
     action
 }
 
-/// The password of a server workspace; never stored (only kept while the window is open).
+/// Signing in to a server workspace: the name of one's login and its password. The password
+/// is never stored (only kept while the window is open).
 fn password_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     let mut action = None;
     ui.add_space(8.0);
-    let user = s.workspace.user().unwrap_or("you").to_string();
-    let caption = ui.label(RichText::new(format!("Password of {user} on this server")).strong());
-    ui.horizontal(|ui| {
+    ui.label(RichText::new("Sign in with your own login").strong());
+    egui::Grid::new("sign_in").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
+        let name_caption = ui.label("Name");
+        ui.add(egui::TextEdit::singleline(&mut s.login_name).hint_text("your login").desired_width(220.0))
+            .labelled_by(name_caption.id);
+        ui.end_row();
+        let pw_caption = ui.label("Password");
         let field = ui
             .add(egui::TextEdit::singleline(&mut s.password).password(true).hint_text("password").desired_width(220.0))
-            .labelled_by(caption.id);
+            .labelled_by(pw_caption.id);
+        ui.end_row();
+        // the cursor waits where typing starts: the password when the name is known
+        if ui.memory(|m| m.focused().is_none()) && s.password.is_empty() && !s.login_name.is_empty() {
+            field.request_focus();
+        }
+        let ready = !s.password.is_empty() && !s.login_name.trim().is_empty();
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.add_enabled(!s.password.is_empty(), egui::Button::new("Connect")).clicked() || enter)
-            && !s.password.is_empty()
-        {
-            action = Some(StartAction::Connect(s.workspace.clone().with_password(&s.password)));
+        ui.label("");
+        if (ui.add_enabled(ready, egui::Button::new("Sign in")).clicked() || enter) && ready {
+            let ws = s.workspace.clone().as_user(s.login_name.trim()).with_password(&s.password);
+            action = Some(StartAction::Connect(ws));
             s.password.clear();
         }
+        ui.end_row();
     });
     action
 }
 
-/// A team workspace on a PostgreSQL server, by its address.
 fn server_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     let mut action = None;
     let caption = ui.label(RichText::new("Team workspace on a server").weak());
@@ -208,7 +255,11 @@ fn server_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
 
 fn who_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     let mut action = None;
-    ui.label(RichText::new("Who are you?").strong());
+    if s.owner_session {
+        ui.label(RichText::new("Signed in as the workspace's owner: whom do you act for?").strong());
+    } else {
+        ui.label(RichText::new("Who are you?").strong());
+    }
     if s.users.is_empty() {
         ui.weak("Nobody works in this workspace yet: add yourself below.");
     }
@@ -235,6 +286,14 @@ fn who_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     }
     ui.add_space(10.0);
     ui.separator();
+    if s.workspace.is_postgres() {
+        // a member on a server is a login with a password, made by someone allowed to
+        ui.weak(format!(
+            "Members sign in with their own login. A lead adds one with\n`facture users {} add NAME --role ROLE`.",
+            s.workspace
+        ));
+        return action;
+    }
     ui.label(RichText::new("New user").strong());
     ui.horizontal(|ui| {
         ui.add(egui::TextEdit::singleline(&mut s.new_name).hint_text("name").desired_width(160.0));

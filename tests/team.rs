@@ -1,0 +1,323 @@
+//! A team on a server workspace: each member signs in with a login of their own, and the
+//! server, not only the library, holds every session to its member's rules. Plain SQL under
+//! each role's own login tries each forbidden write; every one is refused with a permission
+//! error (SQLSTATE 42501), and the work each role may do still goes through.
+
+mod common;
+
+use common::pg;
+use facture::app::{Command, Session};
+use facture::domain::{DocId, DocStatus, DocVerdict, Rect, Role, UserId};
+use facture::store::{Store, StoreError, Workspace};
+use postgres::error::SqlState;
+
+struct Team {
+    ws: Workspace,
+    admin_url: String,
+    docs: Vec<DocId>,
+    tag: &'static str,
+}
+
+fn password(name: &str) -> String {
+    format!("pw-{name}-7")
+}
+
+/// A fresh server workspace with members `TAG_lea` (lead), `TAG_ann` (annotator) and
+/// `TAG_rex` (reviewer), each with a login; login names are per test (roles are server-wide).
+fn team(tag: &'static str, docs: usize) -> Option<Team> {
+    let admin_url = pg::fresh_database()?;
+    let ws = Workspace::parse(&admin_url).unwrap();
+    let docs = common::workspace(&ws, docs);
+    let mut admin = Store::connect(&ws).unwrap();
+    for (name, role) in [("lea", Role::Lead), ("ann", Role::Annotator), ("rex", Role::Reviewer)] {
+        let login = format!("{tag}_{name}");
+        let added = admin.add_member_login(&login, role, &password(&login)).unwrap();
+        assert!(added.created_login, "a new login for {login}");
+        assert_eq!((added.user.name.as_str(), added.user.role), (login.as_str(), role));
+    }
+    Some(Team { ws, admin_url, docs, tag })
+}
+
+impl Team {
+    fn login(&self, who: &str) -> String {
+        format!("{}_{who}", self.tag)
+    }
+
+    fn url(&self, who: &str) -> String {
+        let login = self.login(who);
+        let creds = format!("{}:{}@", pg::ADMIN, pg::ADMIN_PASSWORD);
+        assert!(self.admin_url.contains(&creds));
+        self.admin_url.replace(&creds, &format!("{login}:{}@", password(&login)))
+    }
+
+    /// A plain SQL connection under `who`'s own login, as `psql` would have.
+    fn sql(&self, who: &str) -> postgres::Client {
+        postgres::Client::connect(&self.url(who), postgres::NoTls).unwrap_or_else(|e| panic!("{who}: {e}"))
+    }
+
+    /// The window's or the CLI's session: signed in as `who`, acting as the member that is.
+    fn session(&self, who: &str) -> Session {
+        let ws = self.ws.clone().as_user(&self.login(who)).with_password(&password(&self.login(who)));
+        let store = Store::connect(&ws).unwrap_or_else(|e| panic!("{who}: {e}"));
+        let me = store.signed_in_member().unwrap().expect("a member's login is that member");
+        assert_eq!(me.name, self.login(who));
+        assert!(!store.acts_for_anyone().unwrap());
+        Session::new(store, me)
+    }
+
+    fn id(&self, who: &str) -> UserId {
+        let store = Store::connect(&self.ws).unwrap();
+        store.user_by_name(&self.login(who)).unwrap().unwrap().id
+    }
+
+    fn status(&self, doc: DocId) -> DocStatus {
+        Store::connect(&self.ws).unwrap().document(doc).unwrap().status
+    }
+}
+
+/// SQL that opens round 1 of `doc` with `reviewer` as its reviewer.
+fn open_round(doc: DocId, reviewer: UserId) -> String {
+    format!(
+        "INSERT INTO review_rounds (doc_id, number, reviewer, annotator, started_ms, start_edit)
+         VALUES ({}, 1, {}, NULL, 0, 0)",
+        doc.0, reviewer.0
+    )
+}
+
+/// `sql` is refused with a permission error.
+#[track_caller]
+fn refused(client: &mut postgres::Client, sql: &str) {
+    match client.batch_execute(sql) {
+        Ok(()) => panic!("the server let this through: {sql}"),
+        Err(e) => assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{sql}: {e}"),
+    }
+}
+
+fn add_box(s: &mut Session, doc: DocId, text: &str) {
+    s.apply(Command::AddBox {
+        doc,
+        rect: Rect::new(10.0, 10.0, 90.0, 30.0),
+        quad: None,
+        label: None,
+        text: text.into(),
+    })
+    .unwrap();
+}
+
+#[test]
+fn each_role_is_refused_every_forbidden_write_through_plain_sql() {
+    let Some(t) = team("perm", 3) else { return };
+    let (a, b, c) = (t.docs[0], t.docs[1], t.docs[2]);
+    let (ann, rex, lea) = (t.id("ann"), t.id("rex"), t.id("lea"));
+    // the lead assigns document a to the annotator, b to the reviewer (so he annotated it)
+    let mut lead = t.session("lea");
+    lead.apply(Command::Assign { doc: a, annotator: Some(ann) }).unwrap();
+    lead.apply(Command::Assign { doc: b, annotator: Some(rex) }).unwrap();
+    // the annotator works on a under her own name and submits it
+    let mut annotator = t.session("ann");
+    add_box(&mut annotator, a, "INV-1");
+    annotator.apply(Command::Submit { doc: a }).unwrap();
+    assert_eq!(t.status(a), DocStatus::Submitted);
+    let logged = Store::connect(&t.ws).unwrap().edits_on(a).unwrap();
+    assert!(logged.iter().filter(|e| e.action != "assign").all(|e| e.user == Some(ann)), "{logged:?}");
+
+    // ---- the annotator's own login ----
+    let mut sql = t.sql("ann");
+    // accept a document, or give a verdict
+    refused(&mut sql, &format!("UPDATE documents SET status = 'accepted' WHERE id = {}", a.0));
+    refused(&mut sql, &format!("UPDATE documents SET status = 'in_review' WHERE id = {}", a.0));
+    refused(&mut sql, &open_round(a, ann));
+    // the schema, the people, the objectives
+    refused(&mut sql, "UPDATE labels SET color = '#000000'");
+    refused(&mut sql, "INSERT INTO labels (name, color, guideline, position) VALUES ('x', '#000000', '', 99)");
+    refused(&mut sql, "DELETE FROM labels");
+    refused(&mut sql, &format!("UPDATE users SET role = 'lead' WHERE id = {}", ann.0));
+    refused(&mut sql, "INSERT INTO users (name, role, created_ms) VALUES ('mallory', 'lead', 0)");
+    refused(&mut sql, "INSERT INTO objectives (user_id, metric, op, target) VALUES (NULL, 'docs_per_hour', '>=', 1)");
+    refused(&mut sql, "UPDATE meta SET value = 'x' WHERE key = 'workspace_id'");
+    refused(&mut sql, &format!("UPDATE documents SET assignee = {} WHERE id = {}", ann.0, c.0));
+    // an edit, a comment or an activity under somebody else's name
+    refused(
+        &mut sql,
+        &format!(
+            "INSERT INTO edits (ts_ms, user_id, doc_id, action, kind, changes) VALUES (0, {}, {}, 'set_text', 'do', '[]')",
+            lea.0, c.0
+        ),
+    );
+    refused(
+        &mut sql,
+        &format!("INSERT INTO comments (doc_id, author, ts_ms, text) VALUES ({}, {}, 0, 'fine by me')", a.0, rex.0),
+    );
+    refused(&mut sql, &format!("INSERT INTO activity (ts_ms, user_id, kind) VALUES (0, {}, 'open')", rex.0));
+    // the log is never rewritten
+    refused(&mut sql, &format!("UPDATE edits SET user_id = {}", lea.0));
+    refused(&mut sql, "DELETE FROM edits");
+    // submitted work is out of her hands (CVAT #10361)
+    refused(&mut sql, &format!("UPDATE annotations SET text = 'changed' WHERE doc_id = {}", a.0));
+    refused(&mut sql, &format!("DELETE FROM annotations WHERE doc_id = {}", a.0));
+    // a document assigned to someone else
+    refused(
+        &mut sql,
+        &format!(
+            "INSERT INTO annotations (doc_id, x0, y0, x1, y1, text, source, text_source, state, author, created_ms, updated_ms)
+             VALUES ({}, 0, 0, 1, 1, 'x', 'manual', 'manual', 'active', {}, 0, 0)",
+            b.0, ann.0
+        ),
+    );
+    // what she may do under her own name still goes through
+    sql.batch_execute(&format!("INSERT INTO activity (ts_ms, user_id, kind) VALUES (0, {}, 'open')", ann.0)).unwrap();
+
+    // ---- the reviewer's own login ----
+    let mut sql = t.sql("rex");
+    // a document he annotated (assigned to him)
+    refused(&mut sql, &open_round(b, rex));
+    // a round under another reviewer's name
+    refused(&mut sql, &open_round(a, lea));
+    refused(&mut sql, "UPDATE labels SET hotkey = 'q'");
+    refused(&mut sql, "INSERT INTO objectives (user_id, metric, op, target) VALUES (NULL, 'docs_per_hour', '>=', 1)");
+    refused(&mut sql, &format!("UPDATE documents SET status = 'accepted' WHERE id = {}", a.0));
+    refused(
+        &mut sql,
+        &format!(
+            "INSERT INTO edits (ts_ms, user_id, doc_id, action, kind, changes) VALUES (0, {}, {}, 'submit', 'do', '[]')",
+            ann.0, a.0
+        ),
+    );
+    // the library's path: he reviews the annotator's document and accepts it
+    let mut reviewer = t.session("rex");
+    reviewer.apply(Command::StartReview { doc: a }).unwrap();
+    reviewer.apply(Command::AcceptRemaining { doc: a }).unwrap();
+    // the annotator cannot give verdicts in his round either
+    let round = Store::connect(&t.ws).unwrap().rounds(a).unwrap()[0].id;
+    let mut ann_sql = t.sql("ann");
+    refused(
+        &mut ann_sql,
+        &format!(
+            "INSERT INTO box_verdicts (round_id, ann_id, x0, y0, x1, y1, verdict, comment, reviewer, ts_ms)
+             VALUES ({}, 999, 0, 0, 1, 1, 'ok', '', {}, 0)",
+            round.0, ann.0
+        ),
+    );
+    refused(&mut ann_sql, &format!("UPDATE box_verdicts SET verdict = 'wrong_text' WHERE round_id = {}", round.0));
+    reviewer.apply(Command::FinishReview { doc: a, verdict: DocVerdict::Accept, comment: String::new() }).unwrap();
+    assert_eq!(t.status(a), DocStatus::Accepted);
+    // accepted: frozen for its annotator, and nobody may quietly reopen it
+    refused(&mut ann_sql, &format!("UPDATE annotations SET text = 'late' WHERE doc_id = {}", a.0));
+    refused(&mut ann_sql, &format!("UPDATE documents SET status = 'in_progress' WHERE id = {}", a.0));
+
+    // ---- the lead: a lead may shape the workspace, but never review her own work ----
+    let mut sql = t.sql("lea");
+    sql.batch_execute("UPDATE labels SET color = '#112233' WHERE position = 0").unwrap();
+    add_box(&mut lead, c, "lead's box");
+    lead.apply(Command::Submit { doc: c }).unwrap();
+    refused(&mut sql, &open_round(c, lea));
+    refused(
+        &mut sql,
+        &format!(
+            "INSERT INTO edits (ts_ms, user_id, doc_id, action, kind, changes) VALUES (0, {}, {}, 'set_text', 'do', '[]')",
+            ann.0, c.0
+        ),
+    );
+}
+
+#[test]
+fn a_login_that_is_no_member_cannot_connect_and_a_removed_member_writes_nothing() {
+    let Some(t) = team("stranger", 1) else { return };
+    let server = pg::server().unwrap();
+    server.create_role("stranger_eve", "pw-eve-7");
+    let url = t.admin_url.replace(&format!("{}:{}@", pg::ADMIN, pg::ADMIN_PASSWORD), "stranger_eve:pw-eve-7@");
+    // the database's CONNECT belongs to the team now
+    match postgres::Client::connect(&url, postgres::NoTls) {
+        Ok(_) => panic!("a login that is no member connected to the workspace"),
+        Err(e) => assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e}"),
+    }
+    let ws = Workspace::parse(&url).unwrap();
+    assert!(matches!(Store::connect(&ws), Err(StoreError::NotAMember { .. })));
+    // in the team's group role but no member (removed from the workspace, say): she may
+    // connect and read, and the triggers refuse every write she tries
+    let mut admin = postgres::Client::connect(&t.admin_url, postgres::NoTls).unwrap();
+    let team: String = admin
+        .query_one("SELECT 'facture_team_' || oid::text FROM pg_database WHERE datname = current_database()", &[])
+        .unwrap()
+        .get(0);
+    admin.batch_execute(&format!("GRANT {team} TO stranger_eve")).unwrap();
+    let mut sql = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    refused(&mut sql, "INSERT INTO activity (ts_ms, user_id, kind) VALUES (0, 1, 'open')");
+    refused(&mut sql, "UPDATE documents SET status = 'accepted'");
+    refused(
+        &mut sql,
+        "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms) VALUES ('x', 'y', 0, 1, 1, 'new', 0)",
+    );
+    // the library says the same in its own words
+    match Store::connect(&ws) {
+        Err(e @ StoreError::NotAMember { .. }) => {
+            let said = e.to_string();
+            assert!(said.contains("stranger_eve is not a member") && !said.contains("pw-eve"), "{said}");
+        }
+        other => panic!("expected 'not a member', got {:?}", other.map(|_| "a store")),
+    }
+}
+
+#[test]
+fn the_cli_adds_a_member_whose_password_comes_from_standard_input_and_who_then_signs_in() {
+    use std::io::Write;
+    use std::process::{Command as Cmd, Stdio};
+    let Some(t) = team("cli", 1) else { return };
+    let shown = t.ws.to_string();
+    let add_as = |url: &str, pgpassword: &str, name: &str, role: &str, stdin: &str| {
+        let mut child = Cmd::new(env!("CARGO_BIN_EXE_facture"))
+            .args(["users", url, "add", name, "--role", role])
+            .env("PGPASSWORD", pgpassword)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let add = |name: &str, role: &str, stdin: &str| add_as(&shown, pg::ADMIN_PASSWORD, name, role, stdin);
+    let out = add("cli_otto", "annotator", "otto's pass\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("added cli_otto (annotator)") && said.contains("new login"), "{said}");
+    assert!(!said.contains("otto's pass"));
+    // no password: nothing is added
+    let out = add("cli_nopw", "annotator", "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("needs a password"), "{err}");
+    assert!(Store::connect(&t.ws).unwrap().user_by_name("cli_nopw").unwrap().is_none());
+    // an annotator cannot add anyone, whatever she pipes in
+    let as_otto = t.ws.clone().as_user("cli_otto").to_string();
+    let out = add_as(&as_otto, "otto's pass", "cli_mallory", "lead", "mallory's\n");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused") && err.trim().lines().count() == 1, "{err}");
+    assert!(Store::connect(&t.ws).unwrap().user_by_name("cli_mallory").unwrap().is_none());
+    let roles = pg::server().unwrap().admin().query("SELECT 1 FROM pg_roles WHERE rolname = 'cli_mallory'", &[]);
+    assert_eq!(roles.unwrap().len(), 0, "no login was made either");
+    // otto signs in with what was piped, and is otto
+    let otto = Store::connect(&t.ws.clone().as_user("cli_otto").with_password("otto's pass")).unwrap();
+    let me = otto.signed_in_member().unwrap().unwrap();
+    assert_eq!((me.name.as_str(), me.role), ("cli_otto", Role::Annotator));
+    // a wrong password is a refused login
+    let wrong = Store::connect(&t.ws.clone().as_user("cli_otto").with_password("guess"));
+    assert!(matches!(wrong, Err(StoreError::Login { .. })), "{:?}", wrong.err());
+}
+
+#[test]
+fn the_owner_acts_for_anyone_and_a_member_without_a_login_gets_one() {
+    let Some(t) = team("owner", 1) else { return };
+    let mut admin = Store::connect(&t.ws).unwrap();
+    assert!(admin.acts_for_anyone().unwrap());
+    assert!(admin.signed_in_member().unwrap().is_none());
+    // "ann" was added without a login (as `facture migrate` brings members from a file)
+    let before = admin.user_by_name("ann").unwrap().unwrap();
+    let added = admin.add_member_login("ann", Role::Annotator, "pw-ann-owner").unwrap();
+    assert_eq!(added.user.id, before.id, "the same member, now with a login");
+    assert!(matches!(admin.add_member_login("ann", Role::Annotator, "again"), Err(StoreError::Invalid(_))));
+    let logins = admin.member_logins().unwrap();
+    assert!(logins.iter().any(|(id, l)| *id == before.id && l == "ann"), "{logins:?}");
+}
