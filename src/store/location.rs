@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::StoreError;
+use super::tls::TlsMode;
 
 /// A workspace's address. `Display` and [`Workspace::key`] never include a password.
 #[derive(Clone)]
@@ -21,6 +22,10 @@ pub enum Workspace {
 pub struct PgAddress {
     config: postgres::Config,
     shown: String,
+    /// libpq's `sslmode` (the driver's own knows three of its five).
+    pub(crate) tls: TlsMode,
+    /// libpq's `sslrootcert`: the authorities to check the server's certificate against.
+    pub(crate) root_cert: Option<String>,
 }
 
 impl PartialEq for Workspace {
@@ -83,7 +88,18 @@ impl Workspace {
         if !is_server_url(s) {
             return Ok(Workspace::File(PathBuf::from(s)));
         }
-        let mut config: postgres::Config = s.parse().map_err(|e: postgres::Error| {
+        let (rest, sslmode, root_cert) = take_tls_params(s);
+        let sslmode = sslmode.or_else(|| std::env::var("PGSSLMODE").ok());
+        let tls = match sslmode.as_deref() {
+            None => TlsMode::default(),
+            Some(m) => TlsMode::parse(m).ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "{}: unknown sslmode '{m}' (disable, prefer, require, verify-ca or verify-full)",
+                    redact(s)
+                ))
+            })?,
+        };
+        let mut config: postgres::Config = rest.parse().map_err(|e: postgres::Error| {
             StoreError::Invalid(format!(
                 "{}: not a valid PostgreSQL URL ({e}); expected postgres://USER@HOST:PORT/DBNAME",
                 redact(s)
@@ -114,8 +130,10 @@ impl Workspace {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("facture");
-        let shown = shown(&config, &user, &db);
-        Ok(Workspace::Postgres(Box::new(PgAddress { config, shown })))
+        config.ssl_mode(tls.driver_mode());
+        let mut address = PgAddress { config, shown: String::new(), tls, root_cert };
+        address.shown = address.show(&user, &db);
+        Ok(Workspace::Postgres(Box::new(address)))
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -161,7 +179,7 @@ impl Workspace {
         if let Workspace::Postgres(pg) = &mut self {
             pg.config.user(user);
             let db = pg.config.get_dbname().unwrap_or_default().to_string();
-            pg.shown = shown(&pg.config, user, &db);
+            pg.shown = pg.show(user, &db);
         }
         self
     }
@@ -213,21 +231,75 @@ impl PgAddress {
     }
 }
 
-/// `postgres://user@host:port/db`, with the sslmode when it is not the default.
-fn shown(config: &postgres::Config, user: &str, db: &str) -> String {
-    let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
-        #[cfg(unix)]
-        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
-        None => "localhost".into(),
-    };
-    let port = config.get_ports().first().map(|p| format!(":{p}")).unwrap_or_default();
-    let ssl = match config.get_ssl_mode() {
-        postgres::config::SslMode::Disable => "?sslmode=disable",
-        postgres::config::SslMode::Require => "?sslmode=require",
-        _ => "",
-    };
-    format!("postgres://{user}@{host}{port}/{db}{ssl}")
+impl PgAddress {
+    /// `postgres://user@host:port/db`, with the TLS parameters that are not the defaults: what
+    /// the workspace is shown as, remembered as, and parsed back from.
+    fn show(&self, user: &str, db: &str) -> String {
+        let host = match self.config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(h)) => h.clone(),
+            #[cfg(unix)]
+            Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".into(),
+        };
+        let port = self.config.get_ports().first().map(|p| format!(":{p}")).unwrap_or_default();
+        let mut query = Vec::new();
+        if self.tls != TlsMode::Prefer {
+            query.push(format!("sslmode={}", self.tls.as_str()));
+        }
+        if let Some(root) = &self.root_cert {
+            query.push(format!("sslrootcert={}", percent_encode(root)));
+        }
+        let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+        format!("postgres://{user}@{host}{port}/{db}{query}")
+    }
+}
+
+/// Takes `sslmode` and `sslrootcert` out of a URL's query (decoded), leaving the rest for the
+/// driver, whose own parser knows neither `verify-ca`/`verify-full` nor `sslrootcert`.
+fn take_tls_params(url: &str) -> (String, Option<String>, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else { return (url.to_string(), None, None) };
+    let (mut mode, mut root, mut kept) = (None, None, Vec::new());
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslmode", v)) => mode = Some(percent_decode(v)),
+            Some(("sslrootcert", v)) => root = Some(percent_decode(v)),
+            _ => kept.push(pair),
+        }
+    }
+    let rest = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+    (rest, mode, root)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The URL with any password replaced, for messages about a URL that did not parse.

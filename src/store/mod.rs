@@ -21,6 +21,7 @@ mod salvage;
 mod sqlite;
 pub mod stats;
 mod team;
+mod tls;
 
 use std::time::Duration;
 
@@ -37,6 +38,7 @@ pub use pg_migrations::PG_LATEST_VERSION;
 pub use queries::{DocFilter, NewDocument};
 pub use salvage::{SalvageReport, salvage};
 pub use team::MemberLogin;
+pub use tls::TlsMode;
 
 use crate::domain::{DocId, EditId};
 

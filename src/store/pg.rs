@@ -19,21 +19,23 @@ const PG_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
     let shown = address.shown().to_string();
     let config = address.config();
-    if matches!(config.get_ssl_mode(), postgres::config::SslMode::Require) {
-        return Err(StoreError::CannotOpen {
-            workspace: shown,
-            detail: "sslmode=require needs TLS, which this build of Facture does not speak yet; use \
-                     sslmode=disable on a network you trust, or a TLS tunnel"
-                .into(),
-        });
-    }
+    let tls = super::tls::connector(address.tls, address.root_cert.as_deref())
+        .map_err(|detail| StoreError::CannotOpen { workspace: shown.clone(), detail })?;
     let not_a_member = || StoreError::NotAMember {
         workspace: shown.clone(),
         login: address.config().get_user().unwrap_or_default().to_string(),
     };
-    let client = config.connect(postgres::NoTls).map_err(|e| match DbError::from(e) {
+    let client = config.connect(tls).map_err(|e| match DbError::from(e) {
         // the database's CONNECT is the team's
         e if e.kind == DbErrorKind::Permission => not_a_member(),
+        e if e.message.contains("certificate") => StoreError::CannotOpen {
+            workspace: shown.clone(),
+            detail: format!(
+                "the server's TLS certificate was not accepted ({}); sslrootcert must name the authority that \
+                 signed it, and verify-full needs it issued for the host the URL names",
+                e.message
+            ),
+        },
         e => classify(e, &shown, true),
     })?;
     let pg = PgConn { client: RefCell::new(client), statements: PgStatements::default() };
@@ -183,6 +185,14 @@ impl Store {
             out.extend(self.conn.rows(&sql, &values, |r| Ok((r.text(0)?, f(r)?)))?);
         }
         Ok(out)
+    }
+
+    /// Whether this connection to the server is encrypted (TLS); false for a workspace file.
+    pub fn connection_is_encrypted(&self) -> Result<bool> {
+        if !self.is_postgres() {
+            return Ok(false);
+        }
+        Ok(self.conn.row("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", params![], |r| r.bool(0))?)
     }
 
     /// Whether the workspace holds a page image with this hash.

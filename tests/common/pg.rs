@@ -21,6 +21,14 @@ pub struct PgServer {
     pub dir: PathBuf,
     bin: PathBuf,
     user: Option<String>,
+    /// The server's options (`pg_ctl -o`), for a restart.
+    opts: String,
+}
+
+/// A server certificate and key (PEM) to serve TLS with; plain connections are then refused.
+pub struct Tls<'a> {
+    pub cert_pem: &'a str,
+    pub key_pem: &'a str,
 }
 
 /// How the server is tuned: tests trade durability for speed; benchmarks keep PostgreSQL's
@@ -130,10 +138,14 @@ impl PgServer {
     }
 
     fn start(mode: Mode) -> Result<PgServer, String> {
+        Self::start_with(mode, None)
+    }
+
+    fn start_with(mode: Mode, tls: Option<Tls>) -> Result<PgServer, String> {
         let bin = find_bin()?;
         let user = unprivileged_user();
         let dir = tempfile::Builder::new().prefix("facture-pg-").tempdir().map_err(|e| e.to_string())?.keep();
-        let server = PgServer { port: free_port()?, dir, bin, user };
+        let mut server = PgServer { port: free_port()?, dir, bin, user, opts: String::new() };
         // the watchdog first, so the files go even if starting fails half-way
         server.watch();
         #[cfg(unix)]
@@ -176,9 +188,32 @@ impl PgServer {
         if mode == Mode::Fast {
             opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
+        if let Some(tls) = tls {
+            server.serve_tls(&data, &tls)?;
+            opts.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
+        server.opts = opts;
         let log = server.dir.join("log").to_string_lossy().into_owned();
-        server.run("pg_ctl", &["-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"])?;
+        server.run("pg_ctl", &["-D", &data_s, "-o", &server.opts, "-l", &log, "-w", "-t", "60", "start"])?;
         Ok(server)
+    }
+
+    /// Puts the certificate and key in the data folder (the key readable by the server's user
+    /// only, as PostgreSQL insists) and refuses every TCP connection without TLS.
+    fn serve_tls(&self, data: &Path, tls: &Tls) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt;
+        let (cert, key) = (data.join("server.crt"), data.join("server.key"));
+        std::fs::write(&cert, tls.cert_pem).map_err(|e| e.to_string())?;
+        std::fs::write(&key, tls.key_pem).map_err(|e| e.to_string())?;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).map_err(|e| e.to_string())?;
+        if let Some(u) = &self.user {
+            let _ = Command::new("chown").arg(u).arg(&cert).arg(&key).status();
+        }
+        let hba = data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).map_err(|e| e.to_string())?;
+        let plain_refused = "hostnossl all all 0.0.0.0/0 reject\nhostnossl all all ::/0 reject\n";
+        std::fs::write(&hba, format!("{plain_refused}{rules}")).map_err(|e| e.to_string())?;
+        Ok(())
     }
 
     /// Stops the server and removes its files once this process has exited.
@@ -213,6 +248,18 @@ impl PgServer {
         }
     }
 
+    /// A server of this test's own that speaks only TLS, with `tls`'s certificate.
+    pub fn private_tls(tls: Tls) -> Option<PgServer> {
+        match PgServer::start_with(Mode::Fast, Some(tls)) {
+            Ok(s) => Some(s),
+            Err(e) if required() => panic!("FACTURE_REQUIRE_POSTGRES=1 but no PostgreSQL server could be started: {e}"),
+            Err(e) => {
+                eprintln!("note: skipping the PostgreSQL half of this test: {e}");
+                None
+            }
+        }
+    }
+
     fn data_dir(&self) -> String {
         self.dir.join("data").to_string_lossy().into_owned()
     }
@@ -224,10 +271,8 @@ impl PgServer {
 
     /// Starts it again after [`PgServer::kill`] (crash recovery runs first).
     pub fn restart(&self) {
-        let opts =
-            format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200", self.port, self.dir.display());
         let log = self.dir.join("log").to_string_lossy().into_owned();
-        self.run("pg_ctl", &["-D", &self.data_dir(), "-o", &opts, "-l", &log, "-w", "-t", "60", "start"])
+        self.run("pg_ctl", &["-D", &self.data_dir(), "-o", &self.opts, "-l", &log, "-w", "-t", "60", "start"])
             .unwrap_or_else(|e| panic!("{e}"));
     }
 
@@ -242,9 +287,11 @@ impl PgServer {
         format!("postgres://{ADMIN}@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// The admin's connection, through the server's Unix socket (so it works whatever the
+    /// server asks of TCP connections, TLS included).
     pub fn admin(&self) -> postgres::Client {
-        let url = self.url("postgres");
-        postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| panic!("admin connection: {e}"))
+        let local = format!("host={} port={} user={ADMIN} dbname=postgres", self.dir.display(), self.port);
+        postgres::Client::connect(&local, postgres::NoTls).unwrap_or_else(|e| panic!("admin connection: {e}"))
     }
 
     /// A new empty database; returns its URL.
