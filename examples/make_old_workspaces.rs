@@ -1,4 +1,4 @@
-//! Writes `tests/fixtures/workspaces/v{1..=5}.sqlite`: small workspaces as Facture at each past
+//! Writes `tests/fixtures/workspaces/v{1..=6}.sqlite`: small workspaces as Facture at each past
 //! schema version wrote them, which `tests/old_workspaces.rs` opens with today's code.
 //!
 //! `cargo run --example make_old_workspaces [-- [--overwrite] [DIR]]`. Existing files are kept
@@ -274,6 +274,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (idle_ms, role, day, user_id, doc_id)
     ) WITHOUT ROWID;
     CREATE INDEX stats_doc_time_user ON stats_doc_time(idle_ms, user_id);
+    "#,
+    // 6: leases: who is working on which document, until when (not workspace content: a
+    // copy of the workspace starts with none).
+    r#"
+    CREATE TABLE leases (
+        doc_id     INTEGER PRIMARY KEY REFERENCES documents(id),
+        holder     INTEGER NOT NULL REFERENCES users(id),
+        taken_ms   INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    );
+    CREATE INDEX leases_holder ON leases(holder);
     "#,
 ];
 

@@ -20,7 +20,7 @@ use facture::store::{DocFilter, LATEST_VERSION, Store};
 use sha2::{Digest, Sha256};
 
 /// The versions there are fixtures of.
-const VERSIONS: [i64; 5] = [1, 2, 3, 4, 5];
+const VERSIONS: [i64; 6] = [1, 2, 3, 4, 5, 6];
 
 /// 2026-11-27 08:00 UTC and 2026-11-28 09:00 UTC: the two days of the fixtures' story.
 const T0: i64 = 1_795_766_400_000;

@@ -321,3 +321,44 @@ fn the_owner_acts_for_anyone_and_a_member_without_a_login_gets_one() {
     let logins = admin.member_logins().unwrap();
     assert!(logins.iter().any(|(id, l)| *id == before.id && l == "ann"), "{logins:?}");
 }
+
+#[test]
+fn a_live_lease_is_enforced_by_the_server_and_only_a_lead_breaks_it() {
+    let Some(t) = team("lease", 1) else { return };
+    let doc = t.docs[0];
+    let (ann, rex) = (t.id("ann"), t.id("rex"));
+    // the annotator holds the document (as her window does on opening it)
+    let mut annotator = t.session("ann");
+    let lease = annotator.store_mut().take_lease(ann, doc, 60_000).unwrap().unwrap();
+    assert_eq!(lease.holder, ann);
+    add_box(&mut annotator, doc, "INV-9");
+    // another member cannot take it over, shorten it, end it, or edit beside it
+    let mut sql = t.sql("rex");
+    refused(&mut sql, &format!("UPDATE leases SET holder = {} WHERE doc_id = {}", rex.0, doc.0));
+    refused(&mut sql, &format!("UPDATE leases SET expires_ms = 0 WHERE doc_id = {}", doc.0));
+    refused(&mut sql, &format!("DELETE FROM leases WHERE doc_id = {}", doc.0));
+    refused(
+        &mut sql,
+        &format!(
+            "INSERT INTO leases (doc_id, holder, taken_ms, expires_ms) VALUES ({}, {}, 0, 0)
+             ON CONFLICT (doc_id) DO UPDATE SET holder = excluded.holder",
+            doc.0, ann.0
+        ),
+    );
+    // another annotator, free to work on this unassigned new document otherwise, cannot add a
+    // box while ann's lease is live, and can once it is gone
+    Store::connect(&t.ws).unwrap().add_member_login("lease_bob", Role::Annotator, &password("lease_bob")).unwrap();
+    let bob = t.id("bob");
+    let mut bob_sql = t.sql("bob");
+    let new_box = format!(
+        "INSERT INTO annotations (doc_id, x0, y0, x1, y1, text, source, text_source, state, author, created_ms, updated_ms)
+         VALUES ({}, 0, 0, 1, 1, 'x', 'manual', 'manual', 'active', {}, 0, 0)",
+        doc.0, bob.0
+    );
+    refused(&mut bob_sql, &new_box);
+    // a lead's own login breaks it
+    let mut lead = t.sql("lea");
+    lead.batch_execute(&format!("DELETE FROM leases WHERE doc_id = {}", doc.0)).unwrap();
+    assert!(Store::connect(&t.ws).unwrap().live_lease(doc).unwrap().is_none());
+    bob_sql.batch_execute(&new_box).unwrap();
+}

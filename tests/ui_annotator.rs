@@ -342,3 +342,68 @@ fn right_click_menu_removes_a_link_and_deletes_the_box() {
     let left = boxes(&ws);
     assert_eq!(left.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(), vec!["42.00"]);
 }
+
+/// Two annotators and a lead on one workspace with two pages.
+fn two_page_workspace(dir: &Path) -> PathBuf {
+    let pages: Vec<PathBuf> = (1..=2)
+        .map(|i| {
+            let png = dir.join(format!("page{i}.png"));
+            image::RgbImage::from_fn(600, 400, |x, y| image::Rgb([250, (x * i) as u8, (y * i) as u8]))
+                .save(&png)
+                .unwrap();
+            png
+        })
+        .collect();
+    let ws = dir.join("ws.sqlite");
+    let mut store = Store::create(&ws).unwrap();
+    assert_eq!(import_paths(&mut store, &pages, 0, |_, _| {}).unwrap().added.len(), 2);
+    for (name, role) in [("alice", Role::Annotator), ("carl", Role::Annotator), ("lea", Role::Lead)] {
+        store.add_user(name, role).unwrap();
+    }
+    ws
+}
+
+fn current_doc(h: &Harness<'_, FactureApp>) -> facture::domain::DocId {
+    h.state().annotator().unwrap().document().unwrap().id
+}
+
+#[test]
+fn two_windows_never_work_on_the_same_page_and_a_lead_can_take_one_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = two_page_workspace(dir.path());
+    let mut alice = open(&ws, "alice");
+    let mut carl = open(&ws, "carl");
+    let (a_doc, c_doc) = (current_doc(&alice), current_doc(&carl));
+    assert_ne!(a_doc, c_doc, "the second window was handed the other page");
+    let a_name = Store::open(&ws).unwrap().document(a_doc).unwrap().display_name();
+    // carl opens alice's page from his queue: he can look, not edit, and is told why
+    carl.state_mut().annotator_mut().unwrap().refresh_queue();
+    carl.run();
+    assert!(carl.query_by_label("alice on it").is_some(), "the queue says who is on which page");
+    carl.get_by_label(&a_name).click();
+    carl.run();
+    {
+        let c = carl.state().annotator().unwrap();
+        assert_eq!(c.document().unwrap().id, a_doc);
+        assert_eq!(c.held_by().map(|h| h.0.as_str()), Some("alice"));
+        assert!(!c.editable());
+    }
+    assert!(carl.query_by_label("alice is working on this page").is_some());
+    assert!(carl.query_by_label("Break lease").is_none(), "only a lead breaks leases");
+    // the lead takes it over; alice's window learns it at its next heartbeat
+    alice.state_mut().annotator_mut().unwrap().set_lease_timing(Duration::from_secs(60), Duration::from_millis(1));
+    let mut lea = open(&ws, "lea");
+    lea.state_mut().annotator_mut().unwrap().open_document(a_doc);
+    lea.run();
+    lea.get_by_label("Break lease").click();
+    lea.run();
+    assert!(lea.state().annotator().unwrap().editable(), "the page is the lead's now");
+    std::thread::sleep(Duration::from_millis(5));
+    alice.run();
+    let a = alice.state().annotator().unwrap();
+    assert!(!a.editable());
+    match a.status() {
+        facture::ui::Status::Error(s) => assert!(s.contains("lea is working on it now"), "{s}"),
+        other => panic!("alice was not told: {other:?}"),
+    }
+}

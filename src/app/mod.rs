@@ -8,6 +8,7 @@ pub mod confine;
 pub mod dataset_job;
 pub mod demo;
 pub mod import;
+pub mod leases;
 pub mod prelabel_job;
 pub mod review;
 pub mod scoring;

@@ -37,6 +37,19 @@ impl Session {
     pub(super) fn permit(&self, doc: &Document, cmd: &Command) -> Result<(), CommandError> {
         use Command::*;
         let me = self.user().id;
+        // nobody changes a document someone else is working on (their lease is live)
+        if !matches!(
+            cmd,
+            Assign { .. } | AssignReviewer { .. } | MarkGold { .. } | ReissueGold { .. } | AddComment { .. }
+        ) && let Some(lease) = self.store().live_lease(doc.id)?
+            && lease.holder != me
+        {
+            let who = self.store().user(lease.holder).map_or_else(|_| "someone else".to_string(), |u| u.name);
+            return refuse(format!(
+                "{who} is working on this document; it is theirs until they move on, their lease runs out or a lead \
+                 breaks it"
+            ));
+        }
         let role = self.user().role;
         let is_reviewer = matches!(role, Role::Reviewer | Role::Lead);
         let status = doc.status;

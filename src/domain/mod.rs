@@ -261,6 +261,17 @@ pub struct Link {
     pub kind: LinkKind,
 }
 
+/// A document held by one person while they work on it: nobody else is handed it, or may
+/// edit it, until it is released or expires (renewed by the window's heartbeat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub doc: DocId,
+    pub holder: UserId,
+    pub taken_ms: TimestampMs,
+    /// On the store's clock (the server's, for a team workspace).
+    pub expires_ms: TimestampMs,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

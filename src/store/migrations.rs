@@ -256,6 +256,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX stats_doc_time_user ON stats_doc_time(idle_ms, user_id);
     "#,
+    // 6: leases: who is working on which document, until when (not workspace content: a
+    // copy of the workspace starts with none).
+    r#"
+    CREATE TABLE leases (
+        doc_id     INTEGER PRIMARY KEY REFERENCES documents(id),
+        holder     INTEGER NOT NULL REFERENCES users(id),
+        taken_ms   INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    );
+    CREATE INDEX leases_holder ON leases(holder);
+    "#,
 ];
 
 /// The schema version this build of Facture writes.

@@ -10,6 +10,7 @@ pub(crate) mod db;
 mod edits;
 mod error;
 mod history;
+mod leases;
 mod location;
 mod migrations;
 mod pg;

@@ -350,13 +350,46 @@ pub(crate) const PG_MIGRATIONS: &[&str] = &[
     CREATE TRIGGER dataset_versions_signed BEFORE INSERT OR UPDATE ON dataset_versions
         FOR EACH ROW EXECUTE FUNCTION facture_signed_by_me('user_id');
 
-    -- who may touch a document's boxes and links, by its state (the library's `permit`)
+    -- leases: who is working on which document, until when, on the server's clock. Members
+    -- take, renew and release their own; a lead may break anyone's; an expired one is anyone's
+    -- to take over. While a lease is live, nobody else may change the document's boxes.
+    CREATE TABLE leases (
+        doc_id     BIGINT PRIMARY KEY REFERENCES documents(id),
+        holder     BIGINT NOT NULL REFERENCES users(id),
+        taken_ms   BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL
+    );
+    CREATE INDEX leases_holder ON leases(holder);
+
+    CREATE FUNCTION facture_now_ms() RETURNS BIGINT LANGUAGE sql VOLATILE AS
+        $$ SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT) $$;
+
+    CREATE FUNCTION facture_guard_leases() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE r TEXT := facture_member_role(); me BIGINT := facture_me();
+    BEGIN
+        IF r = 'owner' THEN RETURN COALESCE(NEW, OLD); END IF;
+        IF TG_OP <> 'DELETE' AND NEW.holder IS DISTINCT FROM me THEN
+            PERFORM facture_refuse('a lease is taken under the name of whoever is signed in');
+        END IF;
+        IF TG_OP <> 'INSERT' AND OLD.holder IS DISTINCT FROM me AND OLD.expires_ms > facture_now_ms()
+           AND r <> 'lead' THEN
+            PERFORM facture_refuse('someone else is working on this document; only a lead can break their lease');
+        END IF;
+        RETURN COALESCE(NEW, OLD);
+    END $$;
+    CREATE TRIGGER leases_guard BEFORE INSERT OR UPDATE OR DELETE ON leases
+        FOR EACH ROW EXECUTE FUNCTION facture_guard_leases();
+
+    -- who may touch a document's boxes and links, by its lease and state (the library's `permit`)
     CREATE FUNCTION facture_may_edit(doc BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
     DECLARE r TEXT := facture_member_role(); d documents%ROWTYPE; me BIGINT := facture_me();
     BEGIN
         IF r = 'owner' THEN RETURN; END IF;
         SELECT * INTO d FROM documents WHERE id = doc;
         IF NOT FOUND THEN RETURN; END IF; -- the foreign key refuses it
+        IF EXISTS (SELECT 1 FROM leases l WHERE l.doc_id = doc AND l.holder <> me AND l.expires_ms > facture_now_ms()) THEN
+            PERFORM facture_refuse('someone else is working on this document (their lease is live)');
+        END IF;
         IF r = 'annotator' THEN
             IF d.assignee IS DISTINCT FROM me AND d.assignee IS NOT NULL THEN
                 PERFORM facture_refuse('this document is assigned to someone else');

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::app::activity::ActivityTracker;
 use crate::app::canvas::{CanvasBox, Editor, Intent, ScreenRect, Viewport};
 use crate::app::commands::system_now_ms;
+use crate::app::leases::{Claim, LeaseKeeper};
 use crate::app::loader::{LoadError, LoadEvent, LoadedPage, PageLoader};
 use crate::app::{Command, CommandError, Outcome, Session};
 use crate::domain::{
@@ -123,6 +124,13 @@ pub struct Annotator {
     /// Review mode and the Annotate / Review / Stats switch.
     pub(crate) review: super::review_state::ReviewState,
     pub(crate) stats: super::stats_ui::StatsState,
+    /// The lease on the document being worked on.
+    pub(crate) lease: LeaseKeeper,
+    /// Someone else is working on the open document: their name, and until when (the store's
+    /// clock); it is read-only here meanwhile.
+    pub(crate) held_by: Option<(String, i64)>,
+    /// Documents of the queue other people are working on, with their names.
+    pub(crate) leased: std::collections::HashMap<DocId, String>,
 }
 
 impl Annotator {
@@ -163,6 +171,9 @@ impl Annotator {
             relink_message: None,
             review: super::review_state::ReviewState::new(user.role, users),
             stats: super::stats_ui::StatsState::default(),
+            lease: LeaseKeeper::default(),
+            held_by: None,
+            leased: Default::default(),
         };
         a.refresh_queue();
         // Reviewers start in the review queue, unless nothing waits there.
@@ -170,9 +181,18 @@ impl Annotator {
             a.review.view = super::review_state::WorkView::Annotate;
             a.refresh_queue();
         }
-        // Resume where work is: the first document not yet submitted, else the first.
-        let first = a.queue.iter().find(|d| d.status.is_editable_by_annotator()).or(a.queue.first()).map(|d| d.id);
-        if let Some(id) = first {
+        // Resume where work is: the first document not yet submitted that nobody else is
+        // working on (taken at once, so two people starting together get different ones),
+        // else the first.
+        let open: Vec<DocId> = a.queue.iter().filter(|d| d.status.is_editable_by_annotator()).map(|d| d.id).collect();
+        let free = match a.lease.claim_first_free(&mut a.session, &open) {
+            Ok(lease) => lease.map(|l| l.doc),
+            Err(e) => {
+                a.status = Status::Error(format!("cannot take a document to work on: {e}"));
+                None
+            }
+        };
+        if let Some(id) = free.or(a.queue.first().map(|d| d.id)) {
             a.open_document(id);
         }
         Ok(a)
@@ -239,8 +259,19 @@ impl Annotator {
         self.labels.iter().find(|l| l.id == id)
     }
 
-    /// Whether the current document can be edited by this user now.
+    /// Whether the current document can be edited by this user now (its state allows it, and
+    /// nobody else is working on it).
     pub fn editable(&self) -> bool {
+        self.held_by.is_none() && self.editable_status()
+    }
+
+    /// Who else is working on the open document (their name, until when on the store's clock).
+    pub fn held_by(&self) -> Option<&(String, i64)> {
+        self.held_by.as_ref()
+    }
+
+    /// Whether the open document's state lets this user edit it.
+    fn editable_status(&self) -> bool {
         let Some(d) = &self.doc else { return false };
         match self.user().role {
             Role::Annotator => d.status.is_editable_by_annotator(),
@@ -269,6 +300,64 @@ impl Annotator {
                 self.queue = docs.into_iter().filter(|d| !annotator || d.assignee.is_none_or(|u| u == me)).collect();
             }
             Err(e) => self.status = Status::Error(format!("cannot list documents: {e}")),
+        }
+        self.refresh_leases();
+    }
+
+    /// Who else is working on what, for the queue.
+    pub(crate) fn refresh_leases(&mut self) {
+        let me = self.user().id;
+        let store = self.session.store();
+        match store.live_leases() {
+            Ok(leases) => {
+                self.leased = leases
+                    .into_iter()
+                    .filter(|l| l.holder != me)
+                    .map(|l| (l.doc, store.user(l.holder).map_or_else(|_| "someone".into(), |u| u.name)))
+                    .collect();
+            }
+            Err(e) => self.status = Status::Error(format!("cannot tell who works on what: {e}")),
+        }
+    }
+
+    /// Takes the lease on the open document when this user may work on it; read-only while
+    /// someone else holds it.
+    fn claim_current(&mut self) {
+        let Some(doc) = self.doc.clone() else { return };
+        // in review: the documents waiting for it or in it; else what this person may edit
+        let to_edit = if self.review.view == super::review_state::WorkView::Review {
+            matches!(doc.status, DocStatus::Submitted | DocStatus::InReview)
+        } else {
+            self.editable_status()
+        };
+        self.held_by = None;
+        match self.lease.claim(&mut self.session, &doc, to_edit) {
+            Ok(Claim::HeldBy { name, until_ms }) => self.held_by = Some((name, until_ms)),
+            Ok(Claim::Mine(_) | Claim::Viewing) => {}
+            Err(e) => self.status = Status::Error(format!("cannot hold this document for you: {e}")),
+        }
+    }
+
+    /// How long this window's leases last and how often it renews them (tests, and teams that
+    /// want a shorter hand-back after a crash). Takes effect with the next document opened.
+    pub fn set_lease_timing(&mut self, ttl: std::time::Duration, heartbeat: std::time::Duration) {
+        self.lease = LeaseKeeper::new(ttl).with_heartbeat(heartbeat);
+        self.claim_current();
+    }
+
+    /// A lead ends whoever's lease is on the open document, and takes it.
+    pub fn break_lease(&mut self) {
+        let Some(doc) = self.doc.as_ref().map(|d| d.id) else { return };
+        if self.user().role != Role::Lead {
+            return;
+        }
+        match self.session.store_mut().break_lease(doc) {
+            Ok(_) => {
+                self.claim_current();
+                self.refresh_leases();
+                self.status = Status::Info("Lease broken: the document is yours now.".into());
+            }
+            Err(e) => self.status = Status::Error(format!("cannot break the lease: {e}")),
         }
     }
 
@@ -313,6 +402,7 @@ impl Annotator {
         self.review.note.clear();
         self.review.reject_comment.clear();
         self.review.doc_comment.clear();
+        self.claim_current();
         self.reload_boxes();
     }
 
@@ -323,10 +413,14 @@ impl Annotator {
         }
         let n = self.queue.len() as i32;
         let cur = self.doc.as_ref().and_then(|d| self.queue.iter().position(|q| q.id == d.id));
-        let next = match cur {
+        let mut next = match cur {
             Some(i) => (i as i32 + delta).clamp(0, n - 1),
             None => 0,
         } as usize;
+        // past the documents other people are working on
+        while self.leased.contains_key(&self.queue[next].id) && (0..n).contains(&(next as i32 + delta.signum())) {
+            next = (next as i32 + delta.signum()) as usize;
+        }
         if Some(next) == cur {
             self.status = Status::Info(
                 if delta > 0 { "last document of the queue" } else { "first document of the queue" }.into(),
@@ -346,6 +440,7 @@ impl Annotator {
     /// Starts a wanted page load and takes in what the worker reported. Runs before the UI.
     pub fn logic(&mut self, ctx: &egui::Context) {
         self.stats.poll(ctx);
+        self.keep_lease(ctx);
         if self.load_wanted {
             self.load_wanted = false;
             if let Some(doc) = self.doc.clone() {
@@ -376,6 +471,23 @@ impl Annotator {
                 LoadEvent::Failed { doc, error } if Some(doc) == current => self.page = PageState::Failed(error),
                 _ => {}
             }
+        }
+    }
+
+    /// The heartbeat: renews the lease on the open document, and says so when it was lost.
+    fn keep_lease(&mut self, ctx: &egui::Context) {
+        ctx.request_repaint_after(self.lease.heartbeat_interval());
+        match self.lease.heartbeat(&mut self.session, std::time::Instant::now()) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.claim_current();
+                self.refresh_leases();
+                self.status = Status::Error(match &self.held_by {
+                    Some((name, _)) => format!("Your hold on this page ran out and {name} is working on it now."),
+                    None => "Your hold on this page ran out; it is yours again.".into(),
+                });
+            }
+            Err(e) => self.status = Status::Error(format!("cannot renew your hold on this page: {e}")),
         }
     }
 
@@ -585,7 +697,13 @@ impl Annotator {
             if let Some(q) = self.queue.iter_mut().find(|q| q.id == id) {
                 *q = d.clone();
             }
+            let status_changed = self.doc.as_ref().is_some_and(|old| old.status != d.status);
             self.doc = Some(d);
+            // submitted, accepted, rejected: done with it here, so it is free for the next
+            // person (a reviewer taking it into review keeps it)
+            if status_changed && self.held_by.is_none() {
+                self.claim_current();
+            }
         }
     }
 
@@ -603,6 +721,9 @@ impl Annotator {
         self.apply_pending();
         self.activity.close(system_now_ms());
         self.flush_activity();
+        if let Err(e) = self.lease.release_all(&mut self.session) {
+            self.status = Status::Error(format!("cannot give back your documents: {e}"));
+        }
         self.loader.cancel();
     }
 

@@ -340,7 +340,14 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
             let color = queue_ui::status_color(d.status);
             ui.label(RichText::new(d.status.label()).color(color));
             ui.label(RichText::new(d.display_name()).strong());
-            if !a.editable() {
+            if let Some((name, _)) = a.held_by.clone() {
+                if a.user().role == crate::domain::Role::Lead
+                    && ui.button("Break lease").on_hover_text(format!("end {name}'s hold and take the page")).clicked()
+                {
+                    a.break_lease();
+                }
+                ui.label(RichText::new(format!("{name} is working on this page")).color(ui.visuals().warn_fg_color));
+            } else if !a.editable() {
                 ui.label(RichText::new("read-only").color(ui.visuals().warn_fg_color));
             }
         }

@@ -85,6 +85,10 @@ pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     ui.label(RichText::new(d.status.label()).small().color(status_color(d.status)));
+                    if let Some(name) = a.leased.get(&d.id) {
+                        ui.label(RichText::new(format!("{name} on it")).small().weak())
+                            .on_hover_text(format!("{name} is working on this document"));
+                    }
                 });
             });
         }
