@@ -21,6 +21,7 @@ on_each_backend!(
     a_lease_keeps_other_peoples_edits_off_a_document_until_it_ends,
     an_expired_lease_goes_back_to_the_queue_and_a_lead_can_break_one,
     a_killed_holders_document_reaches_someone_else_after_the_expiry,
+    an_edit_built_on_what_someone_else_changed_meanwhile_is_refused,
 );
 
 const PEOPLE: usize = 8;
@@ -190,4 +191,33 @@ fn a_killed_holders_document_reaches_someone_else_after_the_expiry(b: &Backend) 
     };
     assert_eq!(lease.doc, docs[0]);
     assert!(lease.taken_ms >= until, "handed on at {} before the expiry at {until}", lease.taken_ms);
+}
+
+fn an_edit_built_on_what_someone_else_changed_meanwhile_is_refused(b: &Backend) {
+    let ws = b.fresh();
+    let doc = common::workspace(&ws, 1)[0];
+    people(&ws);
+    let mut p0 = common::session(&ws, "p0");
+    let mut p1 = common::session(&ws, "p1");
+    let id = add_box(&mut p0, doc).unwrap().created_boxes()[0];
+    // both windows show the box as it is now
+    p0.mark_seen(doc).unwrap();
+    p1.mark_seen(doc).unwrap();
+    // p1 retypes it first; p0's retype was built on the old text and is refused
+    p1.apply(Command::SetText { doc, id, text: "from p1".into() }).unwrap();
+    match p0.apply(Command::SetText { doc, id, text: "from p0".into() }) {
+        Err(CommandError::Store(facture::store::StoreError::Conflict(m))) => {
+            assert!(m.contains("p1 changed this document after you loaded it"), "{m}")
+        }
+        other => panic!("a stale edit went through: {other:?}"),
+    }
+    let store = Store::connect(&ws).unwrap();
+    assert_eq!(store.annotation(id).unwrap().text, "from p1", "nothing was overwritten");
+    let edits = store.edits_on(doc).unwrap().len();
+    // once p0's window shows the new state, p0's edits apply, one after the other
+    p0.mark_seen(doc).unwrap();
+    p0.apply(Command::SetText { doc, id, text: "from p0".into() }).unwrap();
+    add_box(&mut p0, doc).unwrap();
+    assert_eq!(store.annotation(id).unwrap().text, "from p0");
+    assert_eq!(store.edits_on(doc).unwrap().len(), edits + 2, "the refused edit left no trace");
 }

@@ -289,6 +289,8 @@ pub struct Session {
     /// Machine work (pre-annotation run from the command line) rather than a person's.
     machine: bool,
     clock: Box<dyn Fn() -> TimestampMs + Send>,
+    /// Per document, the newest edit of it the person has seen (see [`Session::mark_seen`]).
+    seen: std::collections::HashMap<DocId, Option<EditId>>,
 }
 
 /// The name shown for edits no person made (`Session::machine`).
@@ -300,7 +302,7 @@ pub fn system_now_ms() -> TimestampMs {
 
 impl Session {
     pub fn new(store: Store, user: User) -> Self {
-        Self { store, user, machine: false, clock: Box::new(system_now_ms) }
+        Self { store, user, machine: false, clock: Box::new(system_now_ms), seen: Default::default() }
     }
 
     /// A session for machine work: pre-annotation that no person asked for in the window (the
@@ -311,7 +313,7 @@ impl Session {
     pub fn machine(store: Store) -> Self {
         // a placeholder that is never written: every write uses `actor()`, which is None here
         let user = User { id: UserId(0), name: MACHINE_NAME.into(), role: crate::domain::Role::Annotator };
-        Self { store, user, machine: true, clock: Box::new(system_now_ms) }
+        Self { store, user, machine: true, clock: Box::new(system_now_ms), seen: Default::default() }
     }
 
     pub fn is_machine(&self) -> bool {
@@ -347,6 +349,16 @@ impl Session {
 
     pub fn now(&self) -> TimestampMs {
         (self.clock)()
+    }
+
+    /// Records that the person is about to be shown `doc` as it stands now: from here on, an
+    /// edit of theirs on it is refused (a conflict, nothing written) if anyone else's edit
+    /// reached the document first. Call it before reading what is shown. Without it (scripts,
+    /// the command line) edits apply to the document as it is when they arrive.
+    pub fn mark_seen(&mut self, doc: DocId) -> Result<(), CommandError> {
+        let last = self.store.last_edit_on(doc)?;
+        self.seen.insert(doc, last);
+        Ok(())
     }
 
     /// Undo/redo stacks of this user on a document, from the persisted log.
@@ -421,14 +433,19 @@ impl Session {
                 changes.push(Change::Status { doc: doc_id, before: doc.status, after });
             }
         }
-        let edit = self.store.apply(NewEdit {
-            ts_ms: now,
-            user: self.actor(),
-            doc: Some(doc_id),
-            action: action.to_string(),
-            kind,
-            changes,
-        })?;
+        let edit =
+            NewEdit { ts_ms: now, user: self.actor(), doc: Some(doc_id), action: action.to_string(), kind, changes };
+        let edit = match self.seen.get(&doc_id) {
+            Some(&seen) => {
+                let guard = crate::store::Guard::UnchangedSince { doc: doc_id, seen, by: self.actor() };
+                self.store.apply_guarded(edit, guard)?.ok_or_else(|| StoreError::Invalid("edit refused".into()))?
+            }
+            None => self.store.apply(edit)?,
+        };
+        // what this person sees next includes their own edit
+        if let Some(seen) = self.seen.get_mut(&doc_id) {
+            *seen = Some(edit.id);
+        }
         Ok(Outcome::Applied(edit))
     }
 

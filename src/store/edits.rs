@@ -28,6 +28,10 @@ pub struct NewEdit {
 pub enum Guard {
     /// The document has no boxes at all (importers never merge into existing work).
     DocumentHasNoBoxes(DocId),
+    /// Nobody but `by` has edited the document since edit `seen` (`None`: ever): what the
+    /// person saw is what the edit was built on (their own other windows and jobs aside).
+    /// Failing it is a [`StoreError::Conflict`].
+    UnchangedSince { doc: DocId, seen: Option<EditId>, by: Option<UserId> },
 }
 
 impl Store {
@@ -48,10 +52,30 @@ impl Store {
             self.check_doc(doc)?;
         }
         self.conn.write(|tx| -> Result<Option<Edit>> {
-            if let Some(Guard::DocumentHasNoBoxes(doc)) = guard
-                && tx.int("SELECT count(*) FROM annotations WHERE doc_id=?1", params![doc.0])? > 0
-            {
-                return Ok(None);
+            match guard {
+                Some(Guard::DocumentHasNoBoxes(doc))
+                    if tx.int("SELECT count(*) FROM annotations WHERE doc_id=?1", params![doc.0])? > 0 =>
+                {
+                    return Ok(None);
+                }
+                Some(Guard::UnchangedSince { doc, seen, by }) => {
+                    let after = seen.map_or(0, |e| e.0);
+                    let newer = tx.row_opt(
+                        "SELECT u.name FROM edits e LEFT JOIN users u ON u.id = e.user_id
+                         WHERE e.doc_id = ?1 AND e.id > ?2 AND (e.user_id IS NULL OR e.user_id <> ?3)
+                         ORDER BY e.id DESC LIMIT 1",
+                        params![doc.0, after, by.map_or(0, |u| u.0)],
+                        |r| r.opt_text(0),
+                    )?;
+                    if let Some(who) = newer {
+                        let who = who.unwrap_or_else(|| "a pre-annotation pass".into());
+                        return Err(StoreError::Conflict(format!(
+                            "{who} changed this document after you loaded it; nothing of yours was written and the \
+                             page shows their version now — check it and redo your change"
+                        )));
+                    }
+                }
+                _ => {}
             }
             let mut applied = Vec::with_capacity(edit.changes.len());
             // Negative ids are placeholders for rows inserted earlier in this same edit.

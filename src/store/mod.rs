@@ -132,6 +132,11 @@ impl Store {
         Ok(self.conn.row("SELECT max(id) FROM edits", params![], |r| r.opt_i64(0))?.map(EditId))
     }
 
+    /// The id of the most recent edit of `doc`, or None when nobody has edited it.
+    pub fn last_edit_on(&self, doc: DocId) -> Result<Option<EditId>> {
+        Ok(self.conn.row("SELECT max(id) FROM edits WHERE doc_id=?1", params![doc.0], |r| r.opt_i64(0))?.map(EditId))
+    }
+
     fn check_doc(&self, doc: DocId) -> Result<()> {
         let n = self.conn.int("SELECT count(*) FROM documents WHERE id=?1", params![doc.0])?;
         if n == 0 { Err(StoreError::Missing { what: "document", id: doc.0 }) } else { Ok(()) }

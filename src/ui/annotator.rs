@@ -663,6 +663,10 @@ impl Annotator {
             self.reload_review();
             return;
         };
+        // first: anything another person writes from here on is newer than what is shown
+        if let Err(e) = self.session.mark_seen(doc) {
+            self.status = Status::Error(sentence(&e));
+        }
         let store = self.session.store();
         match (store.annotations(doc), store.links(doc)) {
             (Ok(anns), Ok(links)) => {
