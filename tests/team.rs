@@ -362,3 +362,80 @@ fn a_live_lease_is_enforced_by_the_server_and_only_a_lead_breaks_it() {
     assert!(Store::connect(&t.ws).unwrap().live_lease(doc).unwrap().is_none());
     bob_sql.batch_execute(&new_box).unwrap();
 }
+
+#[test]
+fn clients_ride_out_a_server_crash_and_every_edit_they_were_told_was_saved_is_there() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let Some(server) = pg::PgServer::private(pg::Mode::Durable) else { return };
+    let url = server.create_database();
+    let ws = Workspace::parse(&url).unwrap();
+    const CLIENTS: usize = 4;
+    let docs = common::workspace(&ws, CLIENTS);
+    let mut admin = Store::connect(&ws).unwrap();
+    for i in 0..CLIENTS {
+        admin.add_member_login(&format!("crash_{i}"), Role::Annotator, &password(&format!("crash_{i}"))).unwrap();
+    }
+    drop(admin);
+    let stop = AtomicBool::new(false);
+    let crashed_at: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+    // each client annotates its own page as fast as it can, under its own login, and keeps
+    // the texts of the boxes it was told were saved; a failure is retried with a new box
+    let results: Vec<(Vec<String>, usize, usize)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..CLIENTS)
+            .map(|i| {
+                let (ws, docs, stop, crashed_at) = (&ws, &docs, &stop, &crashed_at);
+                scope.spawn(move || {
+                    let login = format!("crash_{i}");
+                    let me = ws.clone().as_user(&login).with_password(&password(&login));
+                    let store = Store::connect(&me).unwrap();
+                    let user = store.signed_in_member().unwrap().unwrap();
+                    let mut session = Session::new(store, user);
+                    let (mut acked, mut failed, mut after_restart) = (Vec::new(), 0, 0);
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let text = format!("{login}-{n}");
+                        let cmd = Command::AddBox {
+                            doc: docs[i],
+                            rect: Rect::new(1.0, 1.0 + n as f32, 50.0, 10.0 + n as f32),
+                            quad: None,
+                            label: None,
+                            text: text.clone(),
+                        };
+                        match session.apply(cmd) {
+                            Ok(_) => {
+                                acked.push(text);
+                                if crashed_at.lock().unwrap().is_some() && failed > 0 {
+                                    after_restart += 1;
+                                }
+                            }
+                            Err(_) => {
+                                failed += 1;
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                        }
+                    }
+                    (acked, failed, after_restart)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(1500));
+        server.kill(); // pg_ctl stop -m immediate, in the middle of it all
+        *crashed_at.lock().unwrap() = Some(Instant::now());
+        std::thread::sleep(Duration::from_millis(800));
+        server.restart();
+        std::thread::sleep(Duration::from_millis(2500));
+        stop.store(true, Ordering::Relaxed);
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let store = Store::connect(&ws).unwrap();
+    for (i, (acked, failed, after_restart)) in results.iter().enumerate() {
+        assert!(*failed > 0, "client {i} never noticed the crash");
+        assert!(*after_restart > 0, "client {i} did not resume after the restart");
+        let there: std::collections::HashSet<String> =
+            store.annotations(docs[i]).unwrap().into_iter().map(|a| a.text).collect();
+        let lost: Vec<&String> = acked.iter().filter(|t| !there.contains(*t)).collect();
+        assert!(lost.is_empty(), "client {i}: {} edits acknowledged and lost: {lost:?}", lost.len());
+    }
+}

@@ -623,23 +623,61 @@ impl Sql for rusqlite::Connection {
 pub(crate) struct PgConn {
     pub client: RefCell<postgres::Client>,
     pub statements: PgStatements,
+    /// Connects again, as the store first did, after the server went away (a restart, a
+    /// network cut): work resumes when it is back, without reopening the workspace.
+    pub reconnect: Option<Box<dyn Fn() -> DbResult<postgres::Client> + Send>>,
+}
+
+impl PgConn {
+    /// Replaces a connection the server closed with a new one.
+    fn reopen(&self) -> DbResult<()> {
+        let Some(connect) = &self.reconnect else {
+            return Err(DbError::new(DbErrorKind::Connection, "the connection to the server was lost"));
+        };
+        let fresh = connect()?;
+        *self.client.borrow_mut() = fresh;
+        self.statements.forget();
+        Ok(())
+    }
+
+    /// Before a statement: a connection known to be closed is opened again first.
+    fn ensure_open(&self) -> DbResult<()> {
+        if self.client.borrow().is_closed() { self.reopen() } else { Ok(()) }
+    }
+
+    /// Runs a read; when the connection turns out to be lost, once more on a new one (a read
+    /// may be repeated; a write is never repeated behind the caller's back).
+    fn read<T>(&self, run: impl Fn(&mut postgres::Client) -> DbResult<T>) -> DbResult<T> {
+        self.ensure_open()?;
+        let first = run(&mut self.client.borrow_mut());
+        match first {
+            Err(e) if e.kind == DbErrorKind::Connection && self.reconnect.is_some() => {
+                self.reopen()?;
+                run(&mut self.client.borrow_mut())
+            }
+            other => other,
+        }
+    }
 }
 
 impl Sql for PgConn {
     fn exec(&self, sql: &str, params: &[P]) -> DbResult<u64> {
+        self.ensure_open()?;
         let mut c = self.client.borrow_mut();
         let stmt = self.statements.get(|s| Ok(c.prepare(s)?), sql)?;
         Ok(c.execute(&stmt, &pg_params(params))?)
     }
 
     fn batch(&self, sql: &str) -> DbResult<()> {
+        self.ensure_open()?;
         Ok(self.client.borrow_mut().batch_execute(&to_postgres(sql))?)
     }
 
     fn rows<T>(&self, sql: &str, params: &[P], mut f: impl FnMut(&Row) -> DbResult<T>) -> DbResult<Vec<T>> {
-        let mut c = self.client.borrow_mut();
-        let stmt = self.statements.get(|s| Ok(c.prepare(s)?), sql)?;
-        let rows = c.query(&stmt, &pg_params(params))?;
+        let rows = self.read(|c| {
+            let stmt = self.statements.get(|s| Ok(c.prepare(s)?), sql)?;
+            Ok(c.query(&stmt, &pg_params(params))?)
+        })?;
         rows.iter().map(|r| f(&Row::Pg(r))).collect()
     }
 }
@@ -737,28 +775,40 @@ impl Conn {
                 Ok(out)
             }
             Conn::Pg(pg) => {
-                let mut client = pg.client.borrow_mut();
-                let started = client.transaction().map_err(DbError::from);
-                let tx = match started {
-                    Ok(t) => t,
-                    Err(e) => {
-                        pg.statements.forget();
-                        return Err(e.into());
+                pg.ensure_open()?;
+                // BEGIN on a connection that turns out to be lost: nothing was sent that could
+                // have been committed, so it is safe to begin once more on a new one
+                let begin_failed = match pg.client.borrow_mut().transaction() {
+                    Ok(t) => {
+                        let tx = Tx::Pg(PgTx { tx: RefCell::new(t), statements: &pg.statements });
+                        return run_pg_write(tx, f);
                     }
+                    Err(e) => DbError::from(e),
                 };
-                let tx = Tx::Pg(PgTx { tx: RefCell::new(tx), statements: &pg.statements });
-                let result = tx.exec("SELECT pg_advisory_xact_lock(?1)", params![PG_WRITE_LOCK]).map_err(E::from);
-                let out = result.and_then(|_| f(&tx));
-                match (out, tx) {
-                    (Ok(v), Tx::Pg(t)) => {
-                        t.tx.into_inner().commit().map_err(DbError::from)?;
-                        Ok(v)
-                    }
-                    (Err(e), _) => Err(e),
-                    (Ok(v), Tx::Sqlite(_)) => Ok(v),
+                if begin_failed.kind == DbErrorKind::Connection && pg.reconnect.is_some() {
+                    pg.reopen()?;
+                    let mut client = pg.client.borrow_mut();
+                    let t = client.transaction().map_err(DbError::from)?;
+                    return run_pg_write(Tx::Pg(PgTx { tx: RefCell::new(t), statements: &pg.statements }), f);
                 }
+                pg.statements.forget();
+                Err(begin_failed.into())
             }
         }
+    }
+}
+
+/// The body of a PostgreSQL write transaction: the workspace's write lock, `f`, commit.
+fn run_pg_write<T, E: From<DbError>>(tx: Tx, f: impl FnOnce(&Tx) -> Result<T, E>) -> Result<T, E> {
+    let result = tx.exec("SELECT pg_advisory_xact_lock(?1)", params![PG_WRITE_LOCK]).map_err(E::from);
+    let out = result.and_then(|_| f(&tx));
+    match (out, tx) {
+        (Ok(v), Tx::Pg(t)) => {
+            t.tx.into_inner().commit().map_err(DbError::from)?;
+            Ok(v)
+        }
+        (Err(e), _) => Err(e),
+        (Ok(v), Tx::Sqlite(_)) => Ok(v),
     }
 }
 

@@ -25,7 +25,7 @@ pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
         workspace: shown.clone(),
         login: address.config().get_user().unwrap_or_default().to_string(),
     };
-    let client = config.connect(tls).map_err(|e| match DbError::from(e) {
+    let client = config.connect(tls.clone()).map_err(|e| match DbError::from(e) {
         // the database's CONNECT is the team's
         e if e.kind == DbErrorKind::Permission => not_a_member(),
         e if e.message.contains("certificate") => StoreError::CannotOpen {
@@ -38,11 +38,18 @@ pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
         },
         e => classify(e, &shown, true),
     })?;
-    let pg = PgConn { client: RefCell::new(client), statements: PgStatements::default() };
     // a writer waits for the one ahead of it at most this long, then gets `Busy` ("try again"),
     // as SQLite's busy timeout gives: a stuck transaction never blocks everyone for good
-    pg.batch(&format!("SET lock_timeout = '{}ms'", PG_LOCK_TIMEOUT.as_millis()))
-        .map_err(|e| classify(e, &shown, true))?;
+    let session = format!("SET lock_timeout = '{}ms'", PG_LOCK_TIMEOUT.as_millis());
+    let again = session.clone();
+    let reconnect = move || -> Result<postgres::Client, DbError> {
+        let mut client = config.connect(tls.clone())?;
+        client.batch_execute(&again)?;
+        Ok(client)
+    };
+    let pg = PgConn { client: RefCell::new(client), statements: PgStatements::default(), reconnect: None };
+    pg.batch(&session).map_err(|e| classify(e, &shown, true))?;
+    let pg = PgConn { reconnect: Some(Box::new(reconnect)), ..pg };
     let tables = table_names(&pg).map_err(|e| classify(e, &shown, true))?;
     let ours = PG_MARKER_TABLES.iter().all(|t| tables.iter().any(|x| x == t));
     let mut conn = Conn::Pg(Box::new(pg));
