@@ -22,6 +22,7 @@ on_each_backend!(
     an_expired_lease_goes_back_to_the_queue_and_a_lead_can_break_one,
     a_killed_holders_document_reaches_someone_else_after_the_expiry,
     an_edit_built_on_what_someone_else_changed_meanwhile_is_refused,
+    a_watching_connection_learns_what_others_changed,
 );
 
 const PEOPLE: usize = 8;
@@ -220,4 +221,36 @@ fn an_edit_built_on_what_someone_else_changed_meanwhile_is_refused(b: &Backend) 
     add_box(&mut p0, doc).unwrap();
     assert_eq!(store.annotation(id).unwrap().text, "from p0");
     assert_eq!(store.edits_on(doc).unwrap().len(), edits + 2, "the refused edit left no trace");
+}
+
+fn a_watching_connection_learns_what_others_changed(b: &Backend) {
+    let ws = b.fresh();
+    let docs = common::workspace(&ws, 2);
+    people(&ws);
+    let mut watcher = Store::connect(&ws).unwrap();
+    let mut point = watcher.watch().unwrap();
+    // nothing happens: nothing to report, after the time asked for
+    let t0 = Instant::now();
+    assert!(watcher.wait_for_changes(&mut point, Duration::from_millis(300)).unwrap().is_empty());
+    assert!(t0.elapsed() >= Duration::from_millis(250));
+    let mut p0 = common::session(&ws, "p0");
+    let p0_id = p0.user().id;
+    add_box(&mut p0, docs[1]).unwrap();
+    add_box(&mut p0, docs[1]).unwrap();
+    let mut seen = facture::store::Changes::default();
+    let t0 = Instant::now();
+    while seen.docs.is_empty() && t0.elapsed() < Duration::from_secs(10) {
+        seen = watcher.wait_for_changes(&mut point, Duration::from_secs(2)).unwrap();
+    }
+    assert_eq!(seen.docs, vec![(docs[1], Some(p0_id))], "one entry per document and person");
+    // reported once: the next wait starts after it
+    assert!(watcher.wait_for_changes(&mut point, Duration::from_millis(300)).unwrap().docs.is_empty());
+    // someone takes a document: no edit, but the queue must learn it
+    p0.store_mut().take_lease(p0_id, docs[0], 60_000).unwrap().unwrap();
+    let mut leases = false;
+    let t0 = Instant::now();
+    while !leases && t0.elapsed() < Duration::from_secs(10) {
+        leases = watcher.wait_for_changes(&mut point, Duration::from_secs(2)).unwrap().leases;
+    }
+    assert!(leases, "a lease taken was never reported");
 }

@@ -439,3 +439,73 @@ fn clients_ride_out_a_server_crash_and_every_edit_they_were_told_was_saved_is_th
         assert!(lost.is_empty(), "client {i}: {} edits acknowledged and lost: {lost:?}", lost.len());
     }
 }
+
+#[test]
+fn two_windows_on_a_server_see_each_others_work_live() {
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use facture::ui::{After, FactureApp, ScriptedDialogs};
+    use std::time::Duration;
+    let Some(t) = team("live", 2) else { return };
+    let window = |who: &str| {
+        let ws = t.ws.clone().as_user(&t.login(who)).with_password(&password(&t.login(who)));
+        let app = FactureApp::new(ws, false, None, Box::new(ScriptedDialogs::default()));
+        let mut h = Harness::builder()
+            .with_size([1280.0, 800.0])
+            .with_max_steps(40)
+            .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+        h.run();
+        assert!(h.state().annotator().is_some(), "{who} signs in and works");
+        h
+    };
+    let until = |h: &mut Harness<'_, FactureApp>, done: &dyn Fn(&FactureApp) -> bool| {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            h.step();
+            if done(h.state()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        false
+    };
+    let mut ann = window("ann");
+    let mut lead = window("lea");
+    let doc = ann.state().annotator().unwrap().document().unwrap().id;
+    assert_ne!(lead.state().annotator().unwrap().document().unwrap().id, doc, "each was handed a page of their own");
+    // the annotator's queue learns that the lead took the other page...
+    let on_it = format!("{} on it", t.login("lea"));
+    let shown = |h: &mut Harness<'_, FactureApp>, want: bool| {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            h.step();
+            if h.query_by_label(&on_it).is_some() == want {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        false
+    };
+    assert!(shown(&mut ann, true), "the annotator's queue never showed the lead's page as taken");
+    // ...and that it is free again when the lead moves to the annotator's page (read-only)
+    lead.state_mut().annotator_mut().unwrap().open_document(doc);
+    lead.run();
+    assert!(lead.query_by_label(&format!("{} is working on this page", t.login("ann"))).is_some());
+    assert!(shown(&mut ann, false), "the annotator's queue never learnt the lead's page was free");
+    {
+        let a = ann.state_mut().annotator_mut().unwrap();
+        a.push(
+            Command::AddBox {
+                doc,
+                rect: Rect::new(5.0, 5.0, 90.0, 25.0),
+                quad: None,
+                label: None,
+                text: "Total 12,00".into(),
+            },
+            After::Nothing,
+        );
+        a.apply_pending();
+    }
+    let shows = |app: &FactureApp| app.annotator().unwrap().annotations().iter().any(|b| b.text == "Total 12,00");
+    assert!(until(&mut lead, &shows), "the lead's window never showed the annotator's box");
+}

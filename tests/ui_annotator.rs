@@ -407,3 +407,54 @@ fn two_windows_never_work_on_the_same_page_and_a_lead_can_take_one_over() {
         other => panic!("alice was not told: {other:?}"),
     }
 }
+
+/// Steps `h` (its live-update worker delivers from another thread) until `done` holds, for at
+/// most 10 s; whether it did.
+fn until(h: &mut Harness<'_, FactureApp>, done: impl Fn(&FactureApp) -> bool) -> bool {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(10) {
+        h.step();
+        if done(h.state()) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    false
+}
+
+#[test]
+fn an_edit_in_one_window_shows_up_in_another_and_so_does_a_submit() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = two_page_workspace(dir.path());
+    let mut alice = open(&ws, "alice");
+    let mut lea = open(&ws, "lea");
+    let doc = current_doc(&alice);
+    // the lead looks at alice's page (read-only: alice holds it)
+    lea.state_mut().annotator_mut().unwrap().open_document(doc);
+    lea.run();
+    assert!(!lea.state().annotator().unwrap().editable());
+    {
+        let a = alice.state_mut().annotator_mut().unwrap();
+        a.push(
+            facture::app::Command::AddBox {
+                doc,
+                rect: facture::domain::Rect::new(20.0, 20.0, 200.0, 50.0),
+                quad: None,
+                label: None,
+                text: "INV-2026-114".into(),
+            },
+            facture::ui::After::Nothing,
+        );
+        a.apply_pending();
+    }
+    let shows = |app: &FactureApp| app.annotator().unwrap().annotations().iter().any(|b| b.text == "INV-2026-114");
+    assert!(until(&mut lea, shows), "the lead's window never showed alice's new box");
+    // alice submits: the lead's queue follows
+    alice.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    alice.run();
+    assert_eq!(Store::open(&ws).unwrap().document(doc).unwrap().status, DocStatus::Submitted);
+    let submitted = |app: &FactureApp| {
+        app.annotator().unwrap().queue().iter().any(|d| d.id == doc && d.status == DocStatus::Submitted)
+    };
+    assert!(until(&mut lea, submitted), "the lead's queue never showed the submit");
+}

@@ -9,6 +9,7 @@ pub mod dataset_job;
 pub mod demo;
 pub mod import;
 pub mod leases;
+pub mod live;
 pub mod prelabel_job;
 pub mod review;
 pub mod scoring;

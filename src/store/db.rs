@@ -660,6 +660,27 @@ impl PgConn {
     }
 }
 
+impl PgConn {
+    /// Waits up to `timeout` for a notification on a channel this connection listens on, then
+    /// takes every one already there; returns their payloads (empty when none came).
+    pub fn notifications(&self, timeout: std::time::Duration) -> DbResult<Vec<String>> {
+        self.ensure_open()?;
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut client = self.client.borrow_mut();
+        let mut notes = client.notifications();
+        let mut out = Vec::new();
+        let first = notes.timeout_iter(timeout).next()?;
+        if let Some(first) = first {
+            out.push(first.payload().to_string());
+            let mut waiting = notes.iter();
+            while let Some(n) = waiting.next()? {
+                out.push(n.payload().to_string());
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl Sql for PgConn {
     fn exec(&self, sql: &str, params: &[P]) -> DbResult<u64> {
         self.ensure_open()?;

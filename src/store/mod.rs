@@ -23,6 +23,7 @@ mod sqlite;
 pub mod stats;
 mod team;
 mod tls;
+mod watch;
 
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ pub use queries::{DocFilter, NewDocument};
 pub use salvage::{SalvageReport, salvage};
 pub use team::MemberLogin;
 pub use tls::TlsMode;
+pub use watch::{Changes, WatchPoint};
 
 use crate::domain::{DocId, EditId};
 

@@ -362,7 +362,7 @@ pub(crate) const PG_MIGRATIONS: &[&str] = &[
     CREATE INDEX leases_holder ON leases(holder);
 
     CREATE FUNCTION facture_now_ms() RETURNS BIGINT LANGUAGE sql VOLATILE AS
-        $$ SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT) $$;
+        $$ SELECT CAST(extract(epoch FROM statement_timestamp()) * 1000 AS BIGINT) $$; -- one instant per statement
 
     CREATE FUNCTION facture_guard_leases() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE r TEXT := facture_member_role(); me BIGINT := facture_me();
@@ -499,6 +499,20 @@ pub(crate) const PG_MIGRATIONS: &[&str] = &[
         FOR EACH ROW EXECUTE FUNCTION facture_members_only();
     CREATE TRIGGER images_members BEFORE INSERT OR UPDATE ON images
         FOR EACH ROW EXECUTE FUNCTION facture_members_only();
+
+    -- live updates: every window LISTENs on 'facture' and is told, at commit, that the edit log
+    -- grew or that someone took or gave back a document (not when a lease is only renewed)
+    CREATE FUNCTION facture_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('facture', TG_ARGV[0]);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER edits_notify AFTER INSERT ON edits
+        FOR EACH STATEMENT EXECUTE FUNCTION facture_notify('edits');
+    CREATE TRIGGER leases_taken_notify AFTER INSERT OR DELETE ON leases
+        FOR EACH STATEMENT EXECUTE FUNCTION facture_notify('leases');
+    CREATE TRIGGER leases_moved_notify AFTER UPDATE ON leases
+        FOR EACH ROW WHEN (OLD.holder IS DISTINCT FROM NEW.holder) EXECUTE FUNCTION facture_notify('leases');
     "#,
 ];
 

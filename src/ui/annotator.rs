@@ -11,6 +11,7 @@ use crate::app::activity::ActivityTracker;
 use crate::app::canvas::{CanvasBox, Editor, Intent, ScreenRect, Viewport};
 use crate::app::commands::system_now_ms;
 use crate::app::leases::{Claim, LeaseKeeper};
+use crate::app::live::{LiveEvent, LiveFeed};
 use crate::app::loader::{LoadError, LoadEvent, LoadedPage, PageLoader};
 use crate::app::{Command, CommandError, Outcome, Session};
 use crate::domain::{
@@ -131,6 +132,16 @@ pub struct Annotator {
     pub(crate) held_by: Option<(String, i64)>,
     /// Documents of the queue other people are working on, with their names.
     pub(crate) leased: std::collections::HashMap<DocId, String>,
+    /// What other people change, as they change it (started with the first frame).
+    live: Option<LiveFeed>,
+    /// The workspace cannot be reached: why (the page stays; edits are not saved meanwhile).
+    pub(crate) offline: Option<String>,
+    /// Another person changed the open document while this one was mid-gesture or typing:
+    /// reload it once they are done.
+    reload_deferred: bool,
+    /// When the queue (and stats) were last refreshed for others' changes.
+    last_live_refresh: Option<std::time::Instant>,
+    live_refresh_due: bool,
 }
 
 impl Annotator {
@@ -174,6 +185,11 @@ impl Annotator {
             lease: LeaseKeeper::default(),
             held_by: None,
             leased: Default::default(),
+            live: None,
+            offline: None,
+            reload_deferred: false,
+            last_live_refresh: None,
+            live_refresh_due: false,
         };
         a.refresh_queue();
         // Reviewers start in the review queue, unless nothing waits there.
@@ -441,6 +457,7 @@ impl Annotator {
     pub fn logic(&mut self, ctx: &egui::Context) {
         self.stats.poll(ctx);
         self.keep_lease(ctx);
+        self.follow_others(ctx);
         if self.load_wanted {
             self.load_wanted = false;
             if let Some(doc) = self.doc.clone() {
@@ -471,6 +488,57 @@ impl Annotator {
                 LoadEvent::Failed { doc, error } if Some(doc) == current => self.page = PageState::Failed(error),
                 _ => {}
             }
+        }
+    }
+
+    /// Takes in what other people changed: the open document reloads (once any gesture or
+    /// typing of this person's is finished), the queue, statuses and stats follow, at most
+    /// once a second.
+    fn follow_others(&mut self, ctx: &egui::Context) {
+        let live = self.live.get_or_insert_with(|| {
+            let waker = ctx.clone();
+            LiveFeed::start(&self.workspace, move || waker.request_repaint())
+        });
+        let me = self.session.user().id;
+        let current = self.doc.as_ref().map(|d| d.id);
+        for event in live.poll() {
+            match event {
+                LiveEvent::Changed(c) => {
+                    if c.docs.iter().any(|&(d, by)| Some(d) == current && by != Some(me)) {
+                        self.reload_deferred = true;
+                    }
+                    self.live_refresh_due = true;
+                }
+                LiveEvent::Lost(why) => {
+                    self.offline = Some(format!(
+                        "The workspace cannot be reached ({why}). The page stays; nothing you do is saved until it \
+                         is back."
+                    ));
+                }
+                LiveEvent::Back => {
+                    self.offline = None;
+                    self.reload_deferred = true;
+                    self.live_refresh_due = true;
+                    self.status = Status::Info("The workspace is back.".into());
+                }
+            }
+        }
+        let busy = self.editor.is_gesture_active() || self.text.target.is_some() || !self.pending.is_empty();
+        if self.reload_deferred && !busy {
+            self.reload_deferred = false;
+            self.reload_boxes();
+            self.refresh_current_doc();
+        }
+        let recent = self.last_live_refresh.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1));
+        if self.live_refresh_due && !recent {
+            self.live_refresh_due = false;
+            self.last_live_refresh = Some(std::time::Instant::now());
+            self.refresh_queue();
+            if self.review.view == super::review_state::WorkView::Stats && !self.stats.is_computing() {
+                self.stats.refresh(&self.workspace);
+            }
+        } else if self.live_refresh_due {
+            ctx.request_repaint_after(std::time::Duration::from_secs(1));
         }
     }
 

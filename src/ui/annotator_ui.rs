@@ -355,6 +355,9 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
 }
 
 fn status_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+    if let Some(why) = &a.offline {
+        ui.colored_label(ui.visuals().error_fg_color, why);
+    }
     ui.horizontal(|ui| {
         match &a.status {
             Status::Idle => {
