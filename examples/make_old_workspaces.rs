@@ -276,7 +276,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX stats_doc_time_user ON stats_doc_time(idle_ms, user_id);
     "#,
     // 6: leases: who is working on which document, until when (not workspace content: a
-    // copy of the workspace starts with none).
+    // copy of the workspace starts with none); passphrases for signing in on a shared
+    // workstation.
     r#"
     CREATE TABLE leases (
         doc_id     INTEGER PRIMARY KEY REFERENCES documents(id),
@@ -285,6 +286,8 @@ const MIGRATIONS: &[&str] = &[
         expires_ms INTEGER NOT NULL
     );
     CREATE INDEX leases_holder ON leases(holder);
+    -- a person's passphrase (argon2id PHC string) when the workspace asks for sign-in
+    ALTER TABLE users ADD COLUMN passphrase TEXT;
     "#,
 ];
 

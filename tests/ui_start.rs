@@ -158,3 +158,74 @@ fn a_member_signs_in_with_name_and_password_and_is_nobody_else() {
     assert_eq!(h.get_by_role_and_label(Role::TextInput, "Name").value().as_deref(), Some(""));
     assert!(h.query_by_label("ui_ann").is_none());
 }
+
+/// `facture ARGS` with `stdin` piped in.
+fn facture_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_facture"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_shared_workstations_file_asks_each_person_for_their_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shared.sqlite");
+    let ws = file.to_str().unwrap();
+    let mut store = Store::create(&file).unwrap();
+    store.add_user("ann", UserRole::Annotator).unwrap();
+    store.add_user("lea", UserRole::Lead).unwrap();
+    drop(store);
+    // asking before everyone has one is refused, naming who lacks one
+    let out = facture_with_stdin(&["users", ws, "sign-in", "required"], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ann, lea") && err.trim().lines().count() == 1, "{err}");
+    for (name, pass) in [("ann", "ann's long phrase"), ("lea", "lea's long phrase")] {
+        let out = facture_with_stdin(&["users", ws, "passphrase", name], &format!("{pass}\n"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = facture_with_stdin(&["users", ws, "sign-in", "required"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // stored as salted argon2id hashes, never as typed
+    let store = Store::open(&file).unwrap();
+    let ann = store.user_by_name("ann").unwrap().unwrap();
+    let phc = store.passphrase_hash(ann.id).unwrap().unwrap();
+    assert!(phc.starts_with("$argon2id$") && !phc.contains("long phrase"), "{phc}");
+    assert!(std::fs::read(&file).unwrap().windows(4).all(|w| w != b"ann'"), "the passphrase is nowhere in the file");
+    drop(store);
+
+    // the window remembers ann on this workstation, but does not let her in without it
+    let settings = dir.path().join("settings.json");
+    std::fs::write(&settings, format!(r#"{{"users": {{"{}": "ann"}}}}"#, file.canonicalize().unwrap().display()))
+        .unwrap();
+    let app = FactureApp::new(file.clone(), false, Some(settings), Box::new(ScriptedDialogs::default()));
+    let mut h = harness(app);
+    assert!(h.state().annotator().is_none(), "no way in without the passphrase");
+    h.get_by_label("ann").click();
+    h.run();
+    type_into(&mut h, Role::PasswordInput, "Passphrase", "lea's long phrase");
+    h.get_by_label("Continue as ann").click();
+    h.run();
+    assert!(h.state().annotator().is_none(), "someone else's passphrase does not open ann's session");
+    assert!(h.query_by_label_contains("wrong passphrase").is_some());
+    type_into(&mut h, Role::PasswordInput, "Passphrase", "ann's long phrase");
+    h.get_by_label("Continue as ann").click();
+    h.run();
+    assert_eq!(h.state().annotator().expect("signed in").user().name, "ann");
+    // a server workspace has logins instead
+    if let Some(server) = common::pg::server() {
+        let url = server.create_database();
+        Store::create_at(&Workspace::parse(&url).unwrap()).unwrap();
+        let out = facture_with_stdin(&["users", &url, "sign-in", "required"], "");
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("logins"));
+    }
+}

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod import;
 pub mod leases;
 pub mod live;
+pub mod passphrase;
 pub mod prelabel_job;
 pub mod review;
 pub mod scoring;

@@ -290,12 +290,21 @@ impl Cmd {
 
 #[derive(Subcommand)]
 pub enum UsersCmd {
+    /// Add a person (on a server: a login, its password read from the terminal or stdin).
     Add {
         name: String,
         #[arg(long)]
         role: String,
     },
     List,
+    /// Set a person's passphrase on a workspace file (read from the terminal or stdin).
+    Passphrase {
+        name: String,
+    },
+    /// Whether a workspace file asks for passphrases at sign-in: `required` or `open`.
+    SignIn {
+        mode: String,
+    },
 }
 
 /// Where the OCR model pass finds ONNX Runtime and its models (defaults: provisioned at build).

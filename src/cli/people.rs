@@ -17,7 +17,7 @@ pub fn users(ws: &Workspace, action: UsersCmd) -> Result<()> {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let mut store = open_write(ws)?;
             if store.is_postgres() {
-                let password = new_password(&name)?;
+                let password = new_password(&name, "password")?;
                 let m = store.add_member_login(&name, role, &password)?;
                 let login = if m.created_login { "a new login" } else { "the server's existing login of that name" };
                 say!("added {} ({}), who signs in with {login}", m.user.name, m.user.role.as_str());
@@ -25,6 +25,25 @@ pub fn users(ws: &Workspace, action: UsersCmd) -> Result<()> {
                 let u = store.add_user(&name, role)?;
                 say!("added {} ({})", u.name, u.role.as_str());
             }
+        }
+        UsersCmd::Passphrase { name } => {
+            let mut store = open_write(ws)?;
+            let user = store.user_by_name(&name)?.with_context(|| format!("no user named {name}"))?;
+            let phc = crate::app::passphrase::hash(&new_password(&name, "passphrase")?).map_err(anyhow::Error::msg)?;
+            store.set_passphrase_hash(user.id, Some(&phc))?;
+            say!("{name} signs in with the new passphrase");
+        }
+        UsersCmd::SignIn { mode } => {
+            let on = match mode.as_str() {
+                "required" => true,
+                "open" => false,
+                other => anyhow::bail!("sign-in is 'required' or 'open', not '{other}'"),
+            };
+            open_write(ws)?.set_sign_in_required(on)?;
+            say!(
+                "{}",
+                if on { "everyone signs in with their passphrase now" } else { "no passphrase is asked for now" }
+            );
         }
         UsersCmd::List => {
             for u in open_read(ws)?.users()? {
@@ -35,23 +54,24 @@ pub fn users(ws: &Workspace, action: UsersCmd) -> Result<()> {
     Ok(())
 }
 
-/// A new login's password: typed twice without echo at a terminal, else the first line of
-/// standard input. Never an argument (arguments show in `ps` and shell history).
-fn new_password(name: &str) -> Result<String> {
+/// A new login's password (or passphrase, as `what` says): typed twice without echo at a
+/// terminal, else the first line of standard input. Never an argument (arguments show in
+/// `ps` and shell history).
+fn new_password(name: &str, what: &str) -> Result<String> {
     use std::io::{BufRead, IsTerminal};
     if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password(format!("password for {name}: "))?;
+        let first = rpassword::prompt_password(format!("{what} for {name}: "))?;
         let again = rpassword::prompt_password("the same again: ")?;
-        anyhow::ensure!(first == again, "the two passwords differ; nothing was changed");
-        anyhow::ensure!(!first.is_empty(), "{name} needs a password; nothing was changed");
+        anyhow::ensure!(first == again, "the two {what}s differ; nothing was changed");
+        anyhow::ensure!(!first.is_empty(), "{name} needs a {what}; nothing was changed");
         return Ok(first);
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin().lock().read_line(&mut line).with_context(|| format!("reading the {what} from standard input"))?;
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     anyhow::ensure!(
         !password.is_empty(),
-        "{name} needs a password: type it at a terminal, or give it as one line on standard input; nothing was \
+        "{name} needs a {what}: type it at a terminal, or give it as one line on standard input; nothing was \
          changed"
     );
     Ok(password)

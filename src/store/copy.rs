@@ -49,9 +49,9 @@ impl CopyReport {
     }
 }
 
-/// Columns that are not workspace content: a member's server login belongs to the server,
-/// not to the workspace, and is neither copied nor part of the checksum.
-const NOT_CONTENT: &[(&str, &str)] = &[("users", "login")];
+/// Columns that are not workspace content: a member's server login belongs to the server, a
+/// passphrase to one workstation's file; neither is copied nor part of the checksum.
+const NOT_CONTENT: &[(&str, &str)] = &[("users", "login"), ("users", "passphrase")];
 
 fn columns(conn: &impl Sql, table: &str, postgres: bool) -> DbResult<Vec<String>> {
     let mut cols = all_columns(conn, table, postgres)?;

@@ -257,7 +257,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX stats_doc_time_user ON stats_doc_time(idle_ms, user_id);
     "#,
     // 6: leases: who is working on which document, until when (not workspace content: a
-    // copy of the workspace starts with none).
+    // copy of the workspace starts with none); passphrases for signing in on a shared
+    // workstation.
     r#"
     CREATE TABLE leases (
         doc_id     INTEGER PRIMARY KEY REFERENCES documents(id),
@@ -266,6 +267,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         expires_ms INTEGER NOT NULL
     );
     CREATE INDEX leases_holder ON leases(holder);
+    -- a person's passphrase (argon2id PHC string) when the workspace asks for sign-in
+    ALTER TABLE users ADD COLUMN passphrase TEXT;
     "#,
 ];
 
@@ -347,7 +350,8 @@ mod tests {
         assert!(s.tables.contains(&(5, "stats_doc_time".to_string())));
         assert!(s.columns.contains(&(2, "documents".to_string(), "reviewer".to_string())));
         let v1: Vec<String> = s.tables.iter().filter(|t| t.0 == 1).map(|t| t.1.clone()).collect();
-        let no_cols = |_: &str| Ok::<_, ()>(vec!["reviewer".to_string()]);
+        assert!(s.columns.contains(&(6, "users".to_string(), "passphrase".to_string())));
+        let no_cols = |_: &str| Ok::<_, ()>(vec!["reviewer".to_string(), "passphrase".to_string()]);
         // version 1's tables with version 2's column: set back
         assert!(check_shape(1, &v1, no_cols).unwrap().unwrap_err().contains("documents.reviewer"));
         let all: Vec<String> = s.tables.iter().map(|t| t.1.clone()).collect();

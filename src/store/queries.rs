@@ -80,6 +80,73 @@ impl Store {
         Ok(User { id: UserId(id), name: name.to_string(), role })
     }
 
+    /// Whether this workspace file asks people for their passphrase at sign-in (a server
+    /// workspace has logins instead, and never does).
+    pub fn sign_in_required(&self) -> Result<bool> {
+        if self.is_postgres() {
+            return Ok(false);
+        }
+        let v = self.conn.row_opt("SELECT value FROM meta WHERE key='sign_in'", params![], |r| r.text(0))?;
+        Ok(v.as_deref() == Some("passphrase"))
+    }
+
+    /// Asks for passphrases at sign-in, or stops asking. Everyone must have one first, so
+    /// nobody is locked out.
+    pub fn set_sign_in_required(&mut self, on: bool) -> Result<()> {
+        if self.is_postgres() {
+            return Err(StoreError::Invalid(
+                "a server workspace signs people in with their logins; passphrases are for workspace files".into(),
+            ));
+        }
+        if on {
+            let missing =
+                self.conn
+                    .rows("SELECT name FROM users WHERE passphrase IS NULL ORDER BY name", params![], |r| r.text(0))?;
+            if !missing.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "set a passphrase for {} first (facture users WS passphrase NAME); nothing was changed",
+                    missing.join(", ")
+                )));
+            }
+        }
+        let value = if on { "passphrase" } else { "open" };
+        self.conn.write(|tx| {
+            tx.exec(
+                "INSERT INTO meta (key, value) VALUES ('sign_in', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![value],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// A person's passphrase hash (a PHC string), if they have one.
+    pub fn passphrase_hash(&self, user: UserId) -> Result<Option<String>> {
+        if self.is_postgres() {
+            return Ok(None);
+        }
+        Ok(self.conn.row_opt("SELECT passphrase FROM users WHERE id=?1", params![user.0], |r| r.opt_text(0))?.flatten())
+    }
+
+    /// Sets (or, with `None`, removes) a person's passphrase hash.
+    pub fn set_passphrase_hash(&mut self, user: UserId, phc: Option<&str>) -> Result<()> {
+        if self.is_postgres() {
+            return Err(StoreError::Invalid(
+                "a server workspace signs people in with their logins; passphrases are for workspace files".into(),
+            ));
+        }
+        if phc.is_none() && self.sign_in_required()? {
+            return Err(StoreError::Invalid(
+                "the workspace asks everyone for a passphrase; stop asking first (facture users WS sign-in open)"
+                    .into(),
+            ));
+        }
+        let n = self.conn.exec("UPDATE users SET passphrase=?2 WHERE id=?1", params![user.0, phc])?;
+        if n == 0 {
+            return Err(StoreError::Missing { what: "user", id: user.0 });
+        }
+        Ok(())
+    }
+
     pub fn users(&self) -> Result<Vec<User>> {
         let mut users = self.conn.rows("SELECT id, name, role FROM users", params![], rows::user)?;
         // by the name's bytes, whatever the server's collation

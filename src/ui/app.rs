@@ -45,7 +45,10 @@ impl FactureApp {
         let start = StartScreen::open(workspace, preselect.as_deref());
         // a member signed in with their own login is who they are; otherwise the name this
         // workstation used last time
-        let auto = start.member.clone().or_else(|| remembered.and_then(|n| start.user_named(&n)));
+        let auto = start
+            .member
+            .clone()
+            .or_else(|| remembered.filter(|_| !start.sign_in_required).and_then(|n| start.user_named(&n)));
         let mut app = Self {
             settings,
             settings_path,
@@ -211,7 +214,10 @@ impl FactureApp {
         let start = StartScreen::open(&path, remembered.as_deref());
         // a member signed in with their own login is who they are; otherwise the name this
         // workstation used last time
-        let auto = start.member.clone().or_else(|| remembered.and_then(|n| start.user_named(&n)));
+        let auto = start
+            .member
+            .clone()
+            .or_else(|| remembered.filter(|_| !start.sign_in_required).and_then(|n| start.user_named(&n)));
         self.screen = Screen::Start(Box::new(start));
         if let Some(u) = auto {
             self.continue_as(u);

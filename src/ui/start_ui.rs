@@ -28,6 +28,10 @@ pub struct StartScreen {
     /// On a server: signed in as the workspace's owner under no member's login, who may act
     /// for any member.
     pub owner_session: bool,
+    /// A workspace file that asks each person for their passphrase.
+    pub sign_in_required: bool,
+    /// What is typed into the passphrase field (kept in memory only).
+    pub passphrase: String,
     /// What is typed into the "team server" field.
     pub server_url: String,
     /// The server database is empty: offer to create the workspace in it.
@@ -74,6 +78,8 @@ impl StartScreen {
             login_name: workspace.user().unwrap_or_default().to_string(),
             member: None,
             owner_session: false,
+            sign_in_required: false,
+            passphrase: String::new(),
             server_url: String::new(),
             can_create: false,
             focus_server: false,
@@ -93,6 +99,10 @@ impl StartScreen {
             Ok(store) => {
                 match store.users() {
                     Ok(u) => s.users = u,
+                    Err(e) => s.error = Some(e.to_string()),
+                }
+                match store.sign_in_required() {
+                    Ok(required) => s.sign_in_required = required,
                     Err(e) => s.error = Some(e.to_string()),
                 }
                 if store.is_postgres() {
@@ -253,6 +263,31 @@ fn server_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     action
 }
 
+/// Continuing as `user`, once their passphrase checks out when the workspace asks for one.
+fn signed_in(s: &mut StartScreen, user: User) -> Option<StartAction> {
+    use crate::app::passphrase::{SignIn, check, sign_in_for};
+    let store = s.store.as_ref()?;
+    let typed = std::mem::take(&mut s.passphrase);
+    let verdict = sign_in_for(store, &user).and_then(|need| match need {
+        SignIn::NoPassphraseYet => Ok(Err(format!(
+            "{} has no passphrase yet; a lead sets one with `facture users {} passphrase {}`",
+            user.name, s.workspace, user.name
+        ))),
+        _ => check(store, &user, &typed).map(|ok| if ok { Ok(()) } else { Err("wrong passphrase".to_string()) }),
+    });
+    match verdict {
+        Ok(Ok(())) => Some(StartAction::Continue(user)),
+        Ok(Err(why)) => {
+            s.error = Some(why);
+            None
+        }
+        Err(e) => {
+            s.error = Some(e.to_string());
+            None
+        }
+    }
+}
+
 fn who_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     let mut action = None;
     if s.owner_session {
@@ -270,7 +305,7 @@ fn who_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
             if resp.clicked() {
                 s.selected = Some(u.name.clone());
             }
-            if resp.double_clicked() {
+            if resp.double_clicked() && !s.sign_in_required {
                 action = Some(StartAction::Continue(u.clone()));
             }
             ui.weak(u.role.as_str());
@@ -278,14 +313,26 @@ fn who_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
     }
     ui.add_space(6.0);
     let chosen = s.selected.as_deref().and_then(|n| s.user_named(n));
+    if s.sign_in_required && chosen.is_some() {
+        ui.horizontal(|ui| {
+            let caption = ui.label("Passphrase");
+            ui.add(egui::TextEdit::singleline(&mut s.passphrase).password(true).desired_width(220.0))
+                .labelled_by(caption.id);
+        });
+    }
+    let ready = chosen.is_some() && (!s.sign_in_required || !s.passphrase.is_empty());
     let label = chosen.as_ref().map_or("Continue".to_string(), |u| format!("Continue as {}", u.name));
-    if ui.add_enabled(chosen.is_some(), egui::Button::new(RichText::new(label).strong())).clicked()
-        || (chosen.is_some() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && s.new_name.is_empty())
+    if ui.add_enabled(ready, egui::Button::new(RichText::new(label).strong())).clicked()
+        || (ready && ui.input(|i| i.key_pressed(egui::Key::Enter)) && s.new_name.is_empty())
     {
-        action = chosen.map(StartAction::Continue);
+        action = chosen.and_then(|u| signed_in(s, u));
     }
     ui.add_space(10.0);
     ui.separator();
+    if s.sign_in_required {
+        ui.weak("This workspace asks everyone for a passphrase: a lead adds people and sets theirs.");
+        return action;
+    }
     if s.workspace.is_postgres() {
         // a member on a server is a login with a password, made by someone allowed to
         ui.weak(format!(
