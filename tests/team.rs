@@ -449,10 +449,11 @@ fn two_windows_on_a_server_see_each_others_work_live() {
     let Some(t) = team("live", 2) else { return };
     let window = |who: &str| {
         let ws = t.ws.clone().as_user(&t.login(who)).with_password(&password(&t.login(who)));
-        let app = FactureApp::new(ws, false, None, Box::new(ScriptedDialogs::default()));
+        let mut app = FactureApp::new(ws, false, None, Box::new(ScriptedDialogs::default()));
+        app.wait_connected();
         let mut h = Harness::builder()
             .with_size([1280.0, 800.0])
-            .with_max_steps(40)
+            .with_max_steps(200)
             .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
         h.run();
         assert!(h.state().annotator().is_some(), "{who} signs in and works");

@@ -32,7 +32,7 @@ fn workspace(dir: &Path) -> PathBuf {
 fn harness(app: FactureApp) -> Harness<'static, FactureApp> {
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])
-        .with_max_steps(40)
+        .with_max_steps(200)
         .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
     // the page decodes on a worker thread: step until it has arrived
     for _ in 0..500 {
@@ -253,7 +253,7 @@ fn start_screen_picks_a_user_and_a_missing_image_is_relinked() {
     assert!(app.annotator().is_none(), "no remembered user: the start screen shows");
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])
-        .with_max_steps(40)
+        .with_max_steps(200)
         .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
     h.run();
     h.get_by_label("bob").click();

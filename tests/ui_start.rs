@@ -11,13 +11,25 @@ use facture::domain::Role as UserRole;
 use facture::store::{Store, Workspace};
 use facture::ui::{FactureApp, ScriptedDialogs};
 
-fn harness(app: FactureApp) -> Harness<'static, FactureApp> {
+fn harness(mut app: FactureApp) -> Harness<'static, FactureApp> {
+    app.wait_connected();
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])
-        .with_max_steps(40)
+        .with_max_steps(200)
         .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
     h.run();
     h
+}
+
+/// Steps until a connection the window started (on its worker) has its answer, then runs.
+fn settle(h: &mut Harness<'static, FactureApp>) {
+    let t0 = std::time::Instant::now();
+    while h.state().is_connecting() && t0.elapsed() < std::time::Duration::from_secs(30) {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.step();
+    h.run();
 }
 
 /// Focuses the field labelled `label` and types `text` into it.
@@ -45,12 +57,12 @@ fn a_server_workspace_asks_for_a_password_and_never_keeps_it() {
     assert_eq!(h.get_by_role_and_label(Role::TextInput, "Name").value().as_deref(), Some("facture_admin"));
     type_into(&mut h, Role::PasswordInput, "Password", "not-it");
     h.get_by_label("Sign in").click();
-    h.run();
+    settle(&mut h);
     assert!(h.query_by_label("lea").is_none(), "a wrong password must not get in");
     assert!(h.query_by_label_contains("refused the login").is_some(), "the refusal is shown");
     type_into(&mut h, Role::PasswordInput, "Password", common::pg::ADMIN_PASSWORD);
     h.get_by_label("Sign in").click();
-    h.run();
+    settle(&mut h);
     // the owner's login is no member's: it acts for one
     assert!(h.query_by_label_contains("whom do you act for").is_some());
     h.get_by_label("lea").click();
@@ -78,9 +90,9 @@ fn an_empty_database_becomes_a_workspace_from_the_start_screen() {
     let url = server.create_database();
     type_into(&mut h, Role::TextInput, "Team workspace on a server", &url);
     h.get_by_label("Connect to server").click();
-    h.run();
+    settle(&mut h);
     h.get_by_label("Create a Facture workspace in this database").click();
-    h.run();
+    settle(&mut h);
     assert!(h.query_by_label_contains("Nobody works in this workspace yet").is_some());
     let store = Store::connect(&Workspace::parse(&url).unwrap()).unwrap();
     assert_eq!(store.labels().unwrap().len(), 19, "a workspace with the default schema");
@@ -108,7 +120,7 @@ fn the_workspace_menu_leads_to_a_team_server_ready_for_its_address() {
         .type_text("postgres://ann:secret@127.0.0.1:1/invoices");
     h.run();
     h.get_by_label("Connect to server").click();
-    h.run();
+    settle(&mut h);
     // nothing listens on port 1: the address that was tried is named, without its password
     let messages: Vec<String> = h
         .query_all(by().role(Role::Label).predicate(|n| n.value().is_some_and(|v| v.contains("127.0.0.1:1"))))
@@ -145,7 +157,7 @@ fn a_member_signs_in_with_name_and_password_and_is_nobody_else() {
     h.run();
     type_into(&mut h, Role::PasswordInput, "Password", "ann's secret");
     h.get_by_label("Sign in").click();
-    h.run();
+    settle(&mut h);
     let a = h.state().annotator().expect("straight to work, as the member this login is");
     assert_eq!(a.user().name, "ui_ann");
     assert_eq!(a.workspace().user(), Some("ui_ann"));
@@ -228,4 +240,25 @@ fn a_shared_workstations_file_asks_each_person_for_their_passphrase() {
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("logins"));
     }
+}
+
+#[test]
+fn a_server_that_does_not_answer_never_freezes_the_window() {
+    // a port that accepts connections and then says nothing, as a server behind a dead link
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let ws = Workspace::parse(&format!("postgres://ann:pw@127.0.0.1:{port}/invoices")).unwrap();
+    let app = FactureApp::new(ws, false, None, Box::new(ScriptedDialogs::default()));
+    // new() returned while the connection is still being made, on a worker
+    assert!(app.is_connecting());
+    let mut h =
+        Harness::builder().with_size([1280.0, 800.0]).build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    for _ in 0..5 {
+        h.step();
+    }
+    assert!(h.query_by_label("Connecting…").is_some(), "the window draws and says what it is doing");
+    assert!(h.state().is_connecting());
+    // the rest of the start screen stays usable meanwhile
+    assert!(h.query_by_label("Open another workspace…").is_some());
+    drop(silent);
 }

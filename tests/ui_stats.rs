@@ -85,7 +85,7 @@ fn stats_as_lea(ws: &Path, dialogs: ScriptedDialogs, height: f32) -> Harness<'st
     let app = FactureApp::with_user(ws, "lea", None, Box::new(dialogs)).unwrap();
     let mut h = Harness::builder()
         .with_size([1500.0, height])
-        .with_max_steps(40)
+        .with_max_steps(200)
         .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
     for _ in 0..50 {
         h.step();

@@ -42,13 +42,8 @@ impl FactureApp {
         let settings = settings_path.as_deref().map(Settings::load).unwrap_or_default();
         let remembered = settings.user_for(workspace).map(str::to_string);
         let preselect = remembered.clone().or(demo.then(|| "alice".to_string()));
-        let start = StartScreen::open(workspace, preselect.as_deref());
-        // a member signed in with their own login is who they are; otherwise the name this
-        // workstation used last time
-        let auto = start
-            .member
-            .clone()
-            .or_else(|| remembered.filter(|_| !start.sign_in_required).and_then(|n| start.user_named(&n)));
+        let mut start = StartScreen::open(workspace, preselect.as_deref());
+        start.auto = remembered;
         let mut app = Self {
             settings,
             settings_path,
@@ -57,10 +52,43 @@ impl FactureApp {
             extensions: Vec::new(),
             title: String::new(),
         };
-        if let Some(user) = auto {
-            app.continue_as(user);
-        }
+        app.after_connect();
         app
+    }
+
+    /// Once the start screen has its workspace open: a member signed in with their own login
+    /// goes to work as who they are; otherwise the name this workstation used last time does,
+    /// unless the workspace asks for passphrases.
+    fn after_connect(&mut self) {
+        let Screen::Start(start) = &self.screen else { return };
+        if start.is_connecting() || start.store.is_none() {
+            return;
+        }
+        let remembered = start.auto.clone().filter(|_| !start.sign_in_required);
+        if let Some(user) = start.member.clone().or_else(|| remembered.and_then(|n| start.user_named(&n))) {
+            self.continue_as(user);
+        }
+    }
+
+    /// Blocks until the start screen's connection to a server has an answer (scripts and
+    /// tests; the window itself never waits).
+    pub fn wait_connected(&mut self) {
+        let t0 = std::time::Instant::now();
+        while let Screen::Start(s) = &mut self.screen {
+            if s.poll() {
+                self.after_connect();
+                return;
+            }
+            if !s.is_connecting() || t0.elapsed() > std::time::Duration::from_secs(60) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Whether the start screen is still connecting to a server (tests wait for it).
+    pub fn is_connecting(&self) -> bool {
+        matches!(&self.screen, Screen::Start(s) if s.is_connecting())
     }
 
     /// Straight into the annotator as `user_name` (tests, scripted sessions).
@@ -72,6 +100,7 @@ impl FactureApp {
     ) -> anyhow::Result<Self> {
         let workspace = &workspace.into();
         let mut app = Self::new(workspace.clone(), false, settings_path, dialogs);
+        app.wait_connected();
         if app.annotator().is_none() {
             let user = match &app.screen {
                 Screen::Start(s) => s.user_named(user_name),
@@ -112,6 +141,12 @@ impl FactureApp {
     /// Work that must not draw: page loader results, extension jobs. eframe calls it before
     /// each frame; [`FactureApp::frame_ui`] calls it for tests.
     pub fn logic_step(&mut self, ctx: &egui::Context) {
+        if let Screen::Start(s) = &mut self.screen
+            && s.poll()
+        {
+            self.after_connect();
+            ctx.request_repaint();
+        }
         if let Screen::Annotate(a) = &mut self.screen {
             a.logic(ctx);
             for ext in &mut self.extensions {
@@ -211,17 +246,10 @@ impl FactureApp {
         let Some(path) = target else { return }; // cancelled
         self.leave();
         let remembered = self.settings.user_for(&path).map(str::to_string);
-        let start = StartScreen::open(&path, remembered.as_deref());
-        // a member signed in with their own login is who they are; otherwise the name this
-        // workstation used last time
-        let auto = start
-            .member
-            .clone()
-            .or_else(|| remembered.filter(|_| !start.sign_in_required).and_then(|n| start.user_named(&n)));
+        let mut start = StartScreen::open(&path, remembered.as_deref());
+        start.auto = remembered;
         self.screen = Screen::Start(Box::new(start));
-        if let Some(u) = auto {
-            self.continue_as(u);
-        }
+        self.after_connect();
     }
 
     fn current_workspace(&self) -> Workspace {

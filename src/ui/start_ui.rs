@@ -38,6 +38,10 @@ pub struct StartScreen {
     pub can_create: bool,
     /// Put the cursor in the server address field (once), for "Team workspace on a server…".
     pub focus_server: bool,
+    /// A connection to a server in the making (on a worker thread).
+    connecting: Option<crossbeam_channel::Receiver<Opened>>,
+    /// Who to continue as once connected (the name this workstation used last time).
+    pub auto: Option<String>,
 }
 
 pub enum StartAction {
@@ -83,46 +87,62 @@ impl StartScreen {
             server_url: String::new(),
             can_create: false,
             focus_server: false,
+            connecting: None,
+            auto: None,
         }
     }
 
+    /// Opens the workspace: a file at once (it is local), a server on a worker thread, so an
+    /// unreachable one never freezes the window; [`StartScreen::poll`] takes the result.
     fn connect(&mut self) {
-        let s = self;
-        let workspace = &s.workspace.clone();
-        // an existing workspace is checked before anyone can write to it (a damaged file is
-        // refused with the way to recover it); a new path is created
-        let opened = match workspace {
-            Workspace::File(p) if !p.exists() => Store::create(p),
-            ws => Store::connect_verified(ws),
-        };
-        match opened {
-            Ok(store) => {
-                match store.users() {
-                    Ok(u) => s.users = u,
-                    Err(e) => s.error = Some(e.to_string()),
-                }
-                match store.sign_in_required() {
-                    Ok(required) => s.sign_in_required = required,
-                    Err(e) => s.error = Some(e.to_string()),
-                }
-                if store.is_postgres() {
-                    match (store.signed_in_member(), store.acts_for_anyone()) {
-                        (Ok(member), Ok(owner)) => (s.member, s.owner_session) = (member, owner),
-                        (Err(e), _) | (_, Err(e)) => s.error = Some(e.to_string()),
-                    }
-                }
-                s.store = Some(store);
+        if self.workspace.is_postgres() {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            let ws = self.workspace.clone();
+            let spawned = std::thread::Builder::new().name("facture-connect".into()).spawn(move || {
+                let _ = tx.send(open_workspace(&ws));
+            });
+            match spawned {
+                Ok(_) => self.connecting = Some(rx),
+                Err(e) => self.error = Some(format!("cannot connect: {e}")),
             }
-            Err(e) => {
-                s.needs_password = matches!(e, StoreError::Login { .. }) && workspace.is_postgres();
-                s.can_create = matches!(e, StoreError::EmptyDatabase { .. });
-                s.error = Some(if s.can_create {
-                    "This database is empty: nobody has created a Facture workspace in it yet.".into()
-                } else {
-                    e.to_string()
-                });
+            return;
+        }
+        let opened = open_workspace(&self.workspace);
+        self.take(opened);
+    }
+
+    /// Whether a connection to a server is being made.
+    pub fn is_connecting(&self) -> bool {
+        self.connecting.is_some()
+    }
+
+    /// Takes the result of a connection in the making, if it has arrived; true when it did.
+    pub fn poll(&mut self) -> bool {
+        let Some(rx) = &self.connecting else { return false };
+        match rx.try_recv() {
+            Ok(opened) => {
+                self.connecting = None;
+                self.take(opened);
+                true
+            }
+            Err(crossbeam_channel::TryRecvError::Empty) => false,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                self.connecting = None;
+                self.error = Some("the connection attempt ended without an answer; try again".into());
+                true
             }
         }
+    }
+
+    fn take(&mut self, opened: Opened) {
+        let s = self;
+        s.users = opened.users;
+        s.sign_in_required = opened.sign_in_required;
+        (s.member, s.owner_session) = (opened.member, opened.owner_session);
+        s.needs_password = opened.needs_password;
+        s.can_create = opened.can_create;
+        s.error = opened.error;
+        s.store = opened.store;
         if s.selected.as_ref().is_some_and(|n| !s.users.iter().any(|u| &u.name == n)) {
             s.selected = None;
         }
@@ -140,6 +160,67 @@ impl StartScreen {
     pub fn user_named(&self, name: &str) -> Option<User> {
         self.users.iter().find(|u| u.name == name).cloned()
     }
+}
+
+/// What opening a workspace found.
+struct Opened {
+    store: Option<Store>,
+    users: Vec<User>,
+    sign_in_required: bool,
+    member: Option<User>,
+    owner_session: bool,
+    needs_password: bool,
+    can_create: bool,
+    error: Option<String>,
+}
+
+/// Opens (or, for a path that does not exist yet, creates) the workspace and reads who may
+/// sign in. An existing workspace is checked before anyone can write to it (a damaged file
+/// is refused with the way to recover it).
+fn open_workspace(workspace: &Workspace) -> Opened {
+    let mut o = Opened {
+        store: None,
+        users: Vec::new(),
+        sign_in_required: false,
+        member: None,
+        owner_session: false,
+        needs_password: false,
+        can_create: false,
+        error: None,
+    };
+    let opened = match workspace {
+        Workspace::File(p) if !p.exists() => Store::create(p),
+        ws => Store::connect_verified(ws),
+    };
+    match opened {
+        Ok(store) => {
+            match store.users() {
+                Ok(u) => o.users = u,
+                Err(e) => o.error = Some(e.to_string()),
+            }
+            match store.sign_in_required() {
+                Ok(required) => o.sign_in_required = required,
+                Err(e) => o.error = Some(e.to_string()),
+            }
+            if store.is_postgres() {
+                match (store.signed_in_member(), store.acts_for_anyone()) {
+                    (Ok(member), Ok(owner)) => (o.member, o.owner_session) = (member, owner),
+                    (Err(e), _) | (_, Err(e)) => o.error = Some(e.to_string()),
+                }
+            }
+            o.store = Some(store);
+        }
+        Err(e) => {
+            o.needs_password = matches!(e, StoreError::Login { .. }) && workspace.is_postgres();
+            o.can_create = matches!(e, StoreError::EmptyDatabase { .. });
+            o.error = Some(if o.can_create {
+                "This database is empty: nobody has created a Facture workspace in it yet.".into()
+            } else {
+                e.to_string()
+            });
+        }
+    }
+    o
 }
 
 pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[Workspace]) -> Option<StartAction> {
@@ -161,6 +242,13 @@ pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[Workspace]) ->
                     ui.set_width(width - 28.0);
                     ui.label(RichText::new("Workspace").weak());
                     ui.label(RichText::new(s.workspace.to_string()).monospace());
+                    if s.is_connecting() {
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.label("Connecting…");
+                        });
+                        ui.ctx().request_repaint_after(std::time::Duration::from_millis(50));
+                    }
                     if let Some(e) = &s.error {
                         ui.colored_label(ui.visuals().error_fg_color, e);
                     }
