@@ -23,6 +23,7 @@ fn harness(mut app: FactureApp) -> Harness<'static, FactureApp> {
 
 /// Steps until a connection the window started (on its worker) has its answer, then runs.
 fn settle(h: &mut Harness<'static, FactureApp>) {
+    h.step(); // the frame that takes the click
     let t0 = std::time::Instant::now();
     while h.state().is_connecting() && t0.elapsed() < std::time::Duration::from_secs(30) {
         h.step();

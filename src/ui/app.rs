@@ -178,13 +178,7 @@ impl FactureApp {
                 Some(StartAction::CreateWorkspace) => self.request(AppRequest::CreateWorkspace),
                 Some(StartAction::OpenRecent(p)) => self.request(AppRequest::OpenRecent(p)),
                 Some(StartAction::Connect(ws)) => self.request(AppRequest::OpenRecent(ws)),
-                Some(StartAction::CreateOnServer(ws)) => match Store::create_at(&ws) {
-                    Ok(store) => {
-                        drop(store);
-                        self.request(AppRequest::OpenRecent(ws));
-                    }
-                    Err(e) => s.error = Some(e.to_string()),
-                },
+                Some(StartAction::CreateOnServer) => s.create_on_server(),
                 None => {}
             },
             Screen::Annotate(a) => {

@@ -52,7 +52,7 @@ pub enum StartAction {
     /// A server workspace, with the password typed for it if one was asked for.
     Connect(Workspace),
     /// Create Facture's tables in this empty server database, then open it.
-    CreateOnServer(Workspace),
+    CreateOnServer,
 }
 
 impl StartScreen {
@@ -109,6 +109,30 @@ impl StartScreen {
         }
         let opened = open_workspace(&self.workspace);
         self.take(opened);
+    }
+
+    /// Makes the empty server database a workspace, then opens it, on a worker thread.
+    pub fn create_on_server(&mut self) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let ws = self.workspace.clone();
+        let spawned = std::thread::Builder::new().name("facture-create".into()).spawn(move || {
+            let opened = match Store::create_at(&ws) {
+                Ok(store) => {
+                    drop(store);
+                    open_workspace(&ws)
+                }
+                Err(e) => Opened { error: Some(e.to_string()), ..Opened::nothing() },
+            };
+            let _ = tx.send(opened);
+        });
+        match spawned {
+            Ok(_) => {
+                self.can_create = false;
+                self.error = None;
+                self.connecting = Some(rx);
+            }
+            Err(e) => self.error = Some(format!("cannot create the workspace: {e}")),
+        }
     }
 
     /// Whether a connection to a server is being made.
@@ -177,17 +201,23 @@ struct Opened {
 /// Opens (or, for a path that does not exist yet, creates) the workspace and reads who may
 /// sign in. An existing workspace is checked before anyone can write to it (a damaged file
 /// is refused with the way to recover it).
+impl Opened {
+    fn nothing() -> Opened {
+        Opened {
+            store: None,
+            users: Vec::new(),
+            sign_in_required: false,
+            member: None,
+            owner_session: false,
+            needs_password: false,
+            can_create: false,
+            error: None,
+        }
+    }
+}
+
 fn open_workspace(workspace: &Workspace) -> Opened {
-    let mut o = Opened {
-        store: None,
-        users: Vec::new(),
-        sign_in_required: false,
-        member: None,
-        owner_session: false,
-        needs_password: false,
-        can_create: false,
-        error: None,
-    };
+    let mut o = Opened::nothing();
     let opened = match workspace {
         Workspace::File(p) if !p.exists() => Store::create(p),
         ws => Store::connect_verified(ws),
@@ -258,7 +288,7 @@ pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[Workspace]) ->
                     if s.can_create {
                         ui.add_space(8.0);
                         if ui.button("Create a Facture workspace in this database").clicked() {
-                            action = Some(StartAction::CreateOnServer(s.workspace.clone()));
+                            action = Some(StartAction::CreateOnServer);
                         }
                     }
                     if s.store.is_some() {
