@@ -458,3 +458,27 @@ fn an_edit_in_one_window_shows_up_in_another_and_so_does_a_submit() {
     };
     assert!(until(&mut lea, submitted), "the lead's queue never showed the submit");
 }
+
+#[test]
+fn a_moved_scan_is_found_again_by_searching_a_folder_without_freezing_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    // the scans moved to another folder after the import
+    let moved = dir.path().join("archive");
+    std::fs::create_dir_all(&moved).unwrap();
+    std::fs::rename(dir.path().join("page.png"), moved.join("page.png")).unwrap();
+    let mut h = open(&ws, "alice");
+    assert!(matches!(h.state().annotator().unwrap().page(), PageState::Failed(_)), "the image is missing");
+    h.state_mut().annotator_mut().unwrap().relink_folder(&moved);
+    // the search runs on a worker: the window keeps drawing meanwhile
+    h.step();
+    let found = until(
+        &mut h,
+        |app| matches!(app.annotator().unwrap().status(), facture::ui::Status::Info(s) if s.contains("re-linked 1 file")),
+    );
+    assert!(found, "the folder search never reported");
+    assert!(until(&mut h, |app| matches!(app.annotator().unwrap().page(), PageState::Ready(_))), "the page loads");
+    let store = Store::open(&ws).unwrap();
+    let doc = &store.documents(&DocFilter::default()).unwrap()[0];
+    assert_eq!(Path::new(&doc.path), moved.join("page.png"));
+}

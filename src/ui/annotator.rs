@@ -142,6 +142,11 @@ pub struct Annotator {
     /// When the queue (and stats) were last refreshed for others' changes.
     last_live_refresh: Option<std::time::Instant>,
     live_refresh_due: bool,
+    /// A folder being searched for missing images (on a worker), and where its answer comes.
+    relinking: Option<(
+        PathBuf,
+        crossbeam_channel::Receiver<Result<crate::app::import::RelinkReport, crate::store::StoreError>>,
+    )>,
 }
 
 impl Annotator {
@@ -190,6 +195,7 @@ impl Annotator {
             reload_deferred: false,
             last_live_refresh: None,
             live_refresh_due: false,
+            relinking: None,
         };
         a.refresh_queue();
         // Reviewers start in the review queue, unless nothing waits there.
@@ -458,6 +464,10 @@ impl Annotator {
         self.stats.poll(ctx);
         self.keep_lease(ctx);
         self.follow_others(ctx);
+        self.poll_relink();
+        if self.relinking.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
         if self.load_wanted {
             self.load_wanted = false;
             if let Some(doc) = self.doc.clone() {
@@ -815,8 +825,39 @@ impl Annotator {
     }
 
     /// Searches a folder for moved images of this workspace by content hash.
+    /// Looks through `dir` (hashing every image in it, which takes a while for a big folder)
+    /// for the content of missing files, on a worker with its own connection; the result
+    /// arrives in [`Annotator::logic`].
     pub fn relink_folder(&mut self, dir: &Path) {
-        match crate::app::import::relink_dir(self.session.store_mut(), dir) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let (ws, folder) = (self.workspace.clone(), dir.to_path_buf());
+        let spawned = std::thread::Builder::new().name("facture-relink".into()).spawn(move || {
+            let found =
+                crate::store::Store::connect(&ws).and_then(|mut s| crate::app::import::relink_dir(&mut s, &folder));
+            let _ = tx.send(found);
+        });
+        match spawned {
+            Ok(_) => {
+                self.relink_message = Some(format!("Looking for the missing images in {}…", dir.display()));
+                self.relinking = Some((dir.to_path_buf(), rx));
+            }
+            Err(e) => self.relink_message = Some(format!("cannot re-link: {e}")),
+        }
+    }
+
+    /// Takes a folder search's result when it has arrived.
+    fn poll_relink(&mut self) {
+        let Some((dir, rx)) = &self.relinking else { return };
+        let found = match rx.try_recv() {
+            Ok(found) => found,
+            Err(crossbeam_channel::TryRecvError::Empty) => return,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                Err(crate::store::StoreError::Invalid("the search ended without an answer".into()))
+            }
+        };
+        let dir = dir.clone();
+        self.relinking = None;
+        match found {
             Ok(r) if r.relinked == 0 => {
                 self.relink_message = Some(format!("no image in {} matches a missing file's content", dir.display()))
             }
