@@ -482,3 +482,42 @@ fn a_moved_scan_is_found_again_by_searching_a_folder_without_freezing_the_window
     let doc = &store.documents(&DocFilter::default()).unwrap()[0];
     assert_eq!(Path::new(&doc.path), moved.join("page.png"));
 }
+
+#[test]
+fn round_robin_assignment_runs_in_the_background_and_reports_when_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = two_page_workspace(dir.path());
+    {
+        let mut store = Store::open(&ws).unwrap();
+        store.add_user("rex", Role::Reviewer).unwrap();
+        store.add_user("rita", Role::Reviewer).unwrap();
+        let alice = store.user_by_name("alice").unwrap().unwrap();
+        let docs: Vec<_> = store.documents(&DocFilter::default()).unwrap().into_iter().map(|d| d.id).collect();
+        let mut s = facture::app::Session::new(store, alice);
+        for doc in docs {
+            s.apply(facture::app::Command::AddBox {
+                doc,
+                rect: facture::domain::Rect::new(5.0, 5.0, 60.0, 20.0),
+                quad: None,
+                label: None,
+                text: "x".into(),
+            })
+            .unwrap();
+            s.apply(facture::app::Command::Submit { doc }).unwrap();
+        }
+    }
+    let mut lea = open(&ws, "lea");
+    lea.get_by_label("Assign reviewers round-robin").click();
+    lea.step();
+    let done = until(
+        &mut lea,
+        |app| matches!(app.annotator().unwrap().status(), facture::ui::Status::Info(s) if s.contains("assigned to 2 reviewer")),
+    );
+    assert!(done, "never reported: {:?}", lea.state().annotator().unwrap().status());
+    assert!(!lea.state().annotator().unwrap().is_busy());
+    let store = Store::open(&ws).unwrap();
+    let reviewers: std::collections::BTreeSet<_> =
+        store.documents(&DocFilter::default()).unwrap().into_iter().map(|d| d.reviewer).collect();
+    assert_eq!(reviewers.len(), 2, "one document each: {reviewers:?}");
+    assert!(reviewers.iter().all(Option::is_some));
+}

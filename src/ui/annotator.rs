@@ -142,6 +142,9 @@ pub struct Annotator {
     /// When the queue (and stats) were last refreshed for others' changes.
     last_live_refresh: Option<std::time::Instant>,
     live_refresh_due: bool,
+    /// Work started from the window that writes many rows (assignments, objectives), running
+    /// on a worker with its own session; each result is a sentence for the status line.
+    jobs: Vec<crossbeam_channel::Receiver<Result<String, String>>>,
     /// A folder being searched for missing images (on a worker), and where its answer comes.
     relinking: Option<(
         PathBuf,
@@ -196,6 +199,7 @@ impl Annotator {
             last_live_refresh: None,
             live_refresh_due: false,
             relinking: None,
+            jobs: Vec::new(),
         };
         a.refresh_queue();
         // Reviewers start in the review queue, unless nothing waits there.
@@ -465,7 +469,8 @@ impl Annotator {
         self.keep_lease(ctx);
         self.follow_others(ctx);
         self.poll_relink();
-        if self.relinking.is_some() {
+        self.poll_jobs();
+        if self.relinking.is_some() || !self.jobs.is_empty() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
         if self.load_wanted {
@@ -842,6 +847,61 @@ impl Annotator {
                 self.relinking = Some((dir.to_path_buf(), rx));
             }
             Err(e) => self.relink_message = Some(format!("cannot re-link: {e}")),
+        }
+    }
+
+    /// Runs `job` on a worker, as this person, with a connection of its own, so the window
+    /// never waits for it; its sentence shows in the status line when it is done, and the
+    /// queue, the document and the stats then follow.
+    pub fn run_in_background(&mut self, job: impl FnOnce(&mut Session) -> Result<String, String> + Send + 'static) {
+        self.apply_pending();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let (ws, user) = (self.workspace.clone(), self.session.user().clone());
+        let spawned = std::thread::Builder::new().name("facture-job".into()).spawn(move || {
+            let result = match crate::store::Store::connect(&ws) {
+                Ok(store) => job(&mut Session::new(store, user)),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(result);
+        });
+        match spawned {
+            Ok(_) => {
+                self.jobs.push(rx);
+                self.status = Status::Info("Working on it…".into());
+            }
+            Err(e) => self.status = Status::Error(format!("cannot start: {e}")),
+        }
+    }
+
+    /// Whether work started with [`Annotator::run_in_background`] is still running.
+    pub fn is_busy(&self) -> bool {
+        !self.jobs.is_empty() || self.relinking.is_some()
+    }
+
+    fn poll_jobs(&mut self) {
+        let mut finished = Vec::new();
+        self.jobs.retain(|rx| match rx.try_recv() {
+            Ok(r) => {
+                finished.push(r);
+                false
+            }
+            Err(crossbeam_channel::TryRecvError::Empty) => true,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                finished.push(Err("the work ended without an answer".into()));
+                false
+            }
+        });
+        for r in finished {
+            self.status = match r {
+                Ok(m) => Status::Info(m),
+                Err(e) => Status::Error(e),
+            };
+            self.refresh_queue();
+            self.refresh_current_doc();
+            self.reload_boxes();
+            if self.review.view == super::review_state::WorkView::Stats {
+                self.stats.refresh(&self.workspace);
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use crate::app::Command;
 use crate::app::review::assign_round_robin;
 use crate::domain::{AnnId, DocStatus, DocVerdict, Role, UserId, Verdict};
 
-use super::annotator::{After, Annotator, Status};
+use super::annotator::{After, Annotator};
 use super::queue_ui::status_color;
 use super::review_state::{WorkView, verdict_color, verdict_key, verdict_name};
 
@@ -356,13 +356,10 @@ fn lead_tools_ui(a: &mut Annotator, ui: &mut egui::Ui, doc: crate::domain::DocId
         .on_hover_text("hand unassigned submitted documents to the reviewers in turn")
         .clicked()
     {
-        a.apply_pending();
-        match assign_round_robin(&mut a.session, &reviewers) {
-            Ok(n) => a.status = Status::Info(format!("{n} document(s) assigned to {} reviewer(s).", reviewers.len())),
-            Err(e) => a.status = Status::Error(format!("Round-robin assignment failed: {e}")),
-        }
-        a.refresh_queue();
-        a.refresh_current_doc();
+        a.run_in_background(move |session| match assign_round_robin(session, &reviewers) {
+            Ok(n) => Ok(format!("{n} document(s) assigned to {} reviewer(s).", reviewers.len())),
+            Err(e) => Err(format!("Round-robin assignment failed: {e}")),
+        });
     }
     ui.horizontal(|ui| {
         if ui.button("Mark gold").on_hover_text("this document's boxes become its reference answer").clicked() {
