@@ -340,14 +340,7 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
             let color = queue_ui::status_color(d.status);
             ui.label(RichText::new(d.status.label()).color(color));
             ui.label(RichText::new(d.display_name()).strong());
-            if let Some((name, _)) = a.held_by.clone() {
-                if a.user().role == crate::domain::Role::Lead
-                    && ui.button("Break lease").on_hover_text(format!("end {name}'s hold and take the page")).clicked()
-                {
-                    a.break_lease();
-                }
-                ui.label(RichText::new(format!("{name} is working on this page")).color(ui.visuals().warn_fg_color));
-            } else if !a.editable() {
+            if !a.editable() {
                 ui.label(RichText::new("read-only").color(ui.visuals().warn_fg_color));
             }
         }
@@ -357,6 +350,20 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
 fn status_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     if let Some(why) = &a.offline {
         ui.colored_label(ui.visuals().error_fg_color, why);
+    }
+    // someone else holds the open page: say who, and let a lead take it over
+    if let Some((name, _)) = a.held_by.clone() {
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new(format!("{name} is working on this page: you can look, not change it."))
+                    .color(ui.visuals().warn_fg_color),
+            );
+            if a.user().role == crate::domain::Role::Lead
+                && ui.button("Break lease").on_hover_text(format!("end {name}'s hold and take the page")).clicked()
+            {
+                a.break_lease();
+            }
+        });
     }
     ui.horizontal(|ui| {
         match &a.status {
