@@ -199,6 +199,12 @@ fn lead_sets_and_removes_objectives_in_the_panel() {
     h.step();
     h.get_by_label("Set objective").click();
     h.step();
+    // written on a worker: the window goes on while it is
+    let t0 = std::time::Instant::now();
+    while objectives().is_empty() && t0.elapsed() < std::time::Duration::from_secs(10) {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let set = objectives();
     assert_eq!(set.len(), 1);
     assert_eq!(
@@ -213,6 +219,11 @@ fn lead_sets_and_removes_objectives_in_the_panel() {
 
     h.query_all_by_label("Remove").next().unwrap().click();
     h.step();
+    let t0 = std::time::Instant::now();
+    while !objectives().is_empty() && t0.elapsed() < std::time::Duration::from_secs(10) {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert!(objectives().is_empty());
     wait_for_report(&mut h);
     assert!(h.state().annotator().unwrap().stats_state().report().unwrap().objectives.is_empty());

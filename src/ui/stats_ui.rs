@@ -336,13 +336,14 @@ pub fn stats_ui(a: &mut Annotator, ui: &mut egui::Ui, dialogs: &mut dyn FileDial
         ui.add_space(8.0);
         ui.heading("Objectives");
         let lead = a.session.user().role == Role::Lead;
-        let mut changed = objectives_ui(ui, &report, lead.then_some(&mut a.session));
+        let mut change = objectives_ui(ui, &report, lead);
         if lead {
             let users = a.review.users.clone();
-            changed |= objective_form_ui(ui, &mut a.stats.objective, &users, &mut a.session);
+            change = change.or(objective_form_ui(ui, &mut a.stats.objective, &users));
         }
-        if changed {
-            a.stats.refresh(&a.workspace);
+        // written on a worker; the status line says when it is done, and the report follows
+        if let Some(change) = change {
+            a.run_in_background(move |session| change.apply(session));
         }
         ui.add_space(8.0);
         super::stats_plots::plots_ui(ui, &report, &mut a.stats.plot_metric);
@@ -498,19 +499,39 @@ fn reviewers_table_ui(ui: &mut egui::Ui, rows: &[ReviewerRow]) {
     });
 }
 
-/// The objectives table; with a lead's session, each row can be removed. Returns whether an
-/// objective changed.
-fn objectives_ui(ui: &mut egui::Ui, report: &StatsReport, mut lead: Option<&mut crate::app::Session>) -> bool {
+/// An objective a lead set or removed in the panel, to be written off the frame.
+enum ObjectiveChange {
+    Set { user: Option<UserId>, metric: String, op: ObjectiveOp, target: f64, said: String },
+    Remove { user: Option<UserId>, metric: String },
+}
+
+impl ObjectiveChange {
+    fn apply(self, session: &mut crate::app::Session) -> Result<String, String> {
+        match self {
+            ObjectiveChange::Set { user, metric, op, target, said } => {
+                set_objective(session, user, &metric, op, target).map(|_| said).map_err(|e| e.to_string())
+            }
+            ObjectiveChange::Remove { user, metric } => match remove_objective(session, user, &metric) {
+                Ok(true) => Ok(format!("Objective {metric} removed.")),
+                Ok(false) => Ok(format!("Objective {metric} was already gone.")),
+                Err(e) => Err(e.to_string()),
+            },
+        }
+    }
+}
+
+/// The objectives table; for a lead, each row can be removed (the removal asked for).
+fn objectives_ui(ui: &mut egui::Ui, report: &StatsReport, lead: bool) -> Option<ObjectiveChange> {
     if report.objectives.is_empty() {
         ui.weak("No objectives set for this selection.");
-        return false;
+        return None;
     }
-    let mut changed = false;
+    let mut change = None;
     egui::Grid::new("stats_objectives").striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
         for h in ["Person", "Objective", "Actual", "Result", "Margin"] {
             ui.strong(h);
         }
-        if lead.is_some() {
+        if lead {
             ui.label("");
         }
         ui.end_row();
@@ -534,32 +555,30 @@ fn objectives_ui(ui: &mut egui::Ui, report: &StatsReport, mut lead: Option<&mut 
                     ui.weak(NO_DATA);
                 }
             }
-            if let Some(session) = lead.as_deref_mut() {
+            if lead {
                 let (who, hint) = if o.personal {
                     (Some(o.user), format!("remove {}'s target for {}", o.name, o.metric))
                 } else {
                     (None, format!("remove the target for {} for everyone", o.metric))
                 };
                 if ui.small_button("Remove").on_hover_text(hint).clicked() {
-                    // a failure here (not a lead any more, target gone) leaves nothing to undo
-                    changed |= remove_objective(session, who, &o.metric).unwrap_or(false);
+                    change = Some(ObjectiveChange::Remove { user: who, metric: o.metric.clone() });
                 }
             }
             ui.end_row();
         }
     });
-    changed
+    change
 }
 
 /// "[everyone] person [metric] metric [>=] comparison [target] target [Set objective]", the
-/// same layout as the filters above. Returns whether one was set.
+/// same layout as the filters above. Returns the objective to set, once the target reads.
 fn objective_form_ui(
     ui: &mut egui::Ui,
     form: &mut ObjectiveForm,
     users: &[crate::domain::User],
-    session: &mut crate::app::Session,
-) -> bool {
-    let mut set = false;
+) -> Option<ObjectiveChange> {
+    let mut set = None;
     ui.horizontal_wrapped(|ui| {
         let name = |id: Option<UserId>| {
             id.and_then(|id| users.iter().find(|u| u.id == id)).map_or("everyone".to_string(), |u| u.name.clone())
@@ -586,14 +605,14 @@ fn objective_form_ui(
         let r = r.labelled_by(l.id);
         let submit = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Set objective").clicked() || submit {
-            form.message = Some(
-                parse_target(&form.target)
-                    .and_then(|target| {
-                        set_objective(session, form.user, metric, op, target).map_err(|e| e.to_string())?;
-                        Ok(format!("{} {metric} {} {target} set", name(form.user), op.as_str()))
-                    })
-                    .inspect(|_| set = true),
-            );
+            match parse_target(&form.target) {
+                Ok(target) => {
+                    let said = format!("{} {metric} {} {target} set", name(form.user), op.as_str());
+                    form.message = None; // the status line tells how it went
+                    set = Some(ObjectiveChange::Set { user: form.user, metric: metric.to_string(), op, target, said });
+                }
+                Err(e) => form.message = Some(Err(e)),
+            }
         }
     });
     match &form.message {
