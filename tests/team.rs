@@ -510,3 +510,45 @@ fn two_windows_on_a_server_see_each_others_work_live() {
     let shows = |app: &FactureApp| app.annotator().unwrap().annotations().iter().any(|b| b.text == "Total 12,00");
     assert!(until(&mut lead, &shows), "the lead's window never showed the annotator's box");
 }
+
+#[test]
+fn an_edit_made_while_the_server_is_down_waits_unsaved_and_is_sent_when_it_is_back() {
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use facture::ui::{After, FactureApp, ScriptedDialogs};
+    use std::time::Duration;
+    let Some(server) = pg::PgServer::private(pg::Mode::Durable) else { return };
+    let url = server.create_database();
+    let ws = Workspace::parse(&url).unwrap();
+    let doc = common::workspace(&ws, 1)[0];
+    Store::connect(&ws).unwrap().add_member_login("down_ann", Role::Annotator, &password("down_ann")).unwrap();
+    let me = ws.clone().as_user("down_ann").with_password(&password("down_ann"));
+    let mut app = FactureApp::new(me, false, None, Box::new(ScriptedDialogs::default()));
+    app.wait_connected();
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_max_steps(200)
+        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    h.run();
+    assert_eq!(h.state().annotator().expect("signed in").document().unwrap().id, doc);
+    server.kill();
+    {
+        let a = h.state_mut().annotator_mut().unwrap();
+        let rect = Rect::new(10.0, 10.0, 120.0, 30.0);
+        a.push(Command::AddBox { doc, rect, quad: None, label: None, text: "made offline".into() }, After::Nothing);
+        a.apply_pending();
+        assert_eq!(a.unsent_edits(), 1, "kept, not dropped");
+        assert!(!matches!(a.status(), facture::ui::Status::Saved), "never reported as saved");
+    }
+    h.step();
+    assert!(h.query_by_label_contains("1 edit(s) not saved yet").is_some(), "the window shows it waits");
+    server.restart();
+    let t0 = std::time::Instant::now();
+    while h.state().annotator().unwrap().unsent_edits() > 0 && t0.elapsed() < Duration::from_secs(30) {
+        h.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(h.state().annotator().unwrap().unsent_edits(), 0, "sent once the server was back");
+    let boxes = Store::connect(&ws).unwrap().annotations(doc).unwrap();
+    assert_eq!(boxes.iter().filter(|b| b.text == "made offline").count(), 1, "saved exactly once");
+}

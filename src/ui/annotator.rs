@@ -72,6 +72,9 @@ pub struct ViewFlags {
 }
 
 /// What to do once a queued command is applied.
+/// How often edits that could not be sent are tried again.
+const UNSENT_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Nudges of the same boxes less than this apart are one undo step (each is saved at once).
 pub const NUDGE_MERGE: std::time::Duration = std::time::Duration::from_millis(1500);
 
@@ -142,6 +145,11 @@ pub struct Annotator {
     /// When the queue (and stats) were last refreshed for others' changes.
     last_live_refresh: Option<std::time::Instant>,
     live_refresh_due: bool,
+    /// Edits that could not be sent (the workspace could not be reached), oldest first: not
+    /// saved, shown as such, and sent again when it is back.
+    pub(crate) unsent: Vec<(Command, After)>,
+    /// When edits were last sent (unsent ones are retried every few seconds).
+    last_send: Option<std::time::Instant>,
     /// Work started from the window that writes many rows (assignments, objectives), running
     /// on a worker with its own session; each result is a sentence for the status line.
     jobs: Vec<crossbeam_channel::Receiver<Result<String, String>>>,
@@ -200,6 +208,8 @@ impl Annotator {
             live_refresh_due: false,
             relinking: None,
             jobs: Vec::new(),
+            unsent: Vec::new(),
+            last_send: None,
         };
         a.refresh_queue();
         // Reviewers start in the review queue, unless nothing waits there.
@@ -470,6 +480,13 @@ impl Annotator {
         self.follow_others(ctx);
         self.poll_relink();
         self.poll_jobs();
+        if !self.unsent.is_empty() {
+            let due = self.last_send.is_none_or(|t| t.elapsed() >= UNSENT_RETRY);
+            if due {
+                self.apply_pending();
+            }
+            ctx.request_repaint_after(UNSENT_RETRY);
+        }
         if self.relinking.is_some() || !self.jobs.is_empty() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
@@ -532,6 +549,7 @@ impl Annotator {
                 }
                 LiveEvent::Back => {
                     self.offline = None;
+                    self.apply_pending(); // what waited is sent first
                     self.reload_deferred = true;
                     self.live_refresh_due = true;
                     self.status = Status::Info("The workspace is back.".into());
@@ -680,12 +698,18 @@ impl Annotator {
     /// Applies queued commands in order: the one place edits happen. Each is durable in SQLite
     /// when this returns; the editor is then refreshed from the store.
     pub fn apply_pending(&mut self) {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.unsent.is_empty() {
             return;
         }
+        self.last_send = Some(std::time::Instant::now());
         let mut select: Option<(Vec<AnnId>, bool)> = None;
         let mut queue_changed = false;
-        for (cmd, after) in std::mem::take(&mut self.pending) {
+        // what could not be sent before goes first, in order
+        let mut queue = std::mem::take(&mut self.unsent);
+        queue.append(&mut self.pending);
+        let mut queue = queue.into_iter();
+        while let Some((cmd, after)) = queue.next() {
+            let kept = cmd.clone();
             let message = super::review_state::done_message(&cmd);
             let changes_queue = super::review_state::changes_queue(&cmd);
             let nudged = match (&cmd, after) {
@@ -720,8 +744,19 @@ impl Annotator {
                     }
                 }
                 Ok(Outcome::NoChange) => {}
+                // the workspace cannot be reached: nothing of it was saved; it waits here, with
+                // everything after it, and is sent when the workspace is back
+                Err(CommandError::Store(crate::store::StoreError::Connection { .. })) => {
+                    self.unsent.push((kept, after));
+                    self.unsent.extend(queue.by_ref());
+                }
                 Err(e) => self.status = Status::Error(sentence(&e)),
             }
+        }
+        if !self.unsent.is_empty() {
+            // (the count of what waits is shown beside the status line)
+            self.status = Status::Error("The workspace cannot be reached: your latest edits are not saved yet.".into());
+            return;
         }
         self.reload_boxes();
         self.refresh_current_doc();
@@ -871,6 +906,11 @@ impl Annotator {
             }
             Err(e) => self.status = Status::Error(format!("cannot start: {e}")),
         }
+    }
+
+    /// How many edits wait to be sent (the workspace could not be reached); none are saved.
+    pub fn unsent_edits(&self) -> usize {
+        self.unsent.len()
     }
 
     /// Whether work started with [`Annotator::run_in_background`] is still running.

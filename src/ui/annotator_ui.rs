@@ -351,6 +351,15 @@ fn status_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     if let Some(why) = &a.offline {
         ui.colored_label(ui.visuals().error_fg_color, why);
     }
+    if a.unsent_edits() > 0 {
+        ui.colored_label(
+            ui.visuals().error_fg_color,
+            format!(
+                "{} edit(s) not saved yet: they wait here and are sent when the workspace can be reached.",
+                a.unsent_edits()
+            ),
+        );
+    }
     // someone else holds the open page: say who, and let a lead take it over
     if let Some((name, _)) = a.held_by.clone() {
         ui.horizontal(|ui| {
