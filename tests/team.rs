@@ -84,6 +84,19 @@ fn open_round(doc: DocId, reviewer: UserId) -> String {
     )
 }
 
+/// The real window on `ws` (signed in by its login), driven headlessly, once connected.
+fn window_of(ws: Workspace) -> egui_kittest::Harness<'static, facture::ui::FactureApp> {
+    use facture::ui::{FactureApp, ScriptedDialogs};
+    let mut app = FactureApp::new(ws, false, None, Box::new(ScriptedDialogs::default()));
+    app.wait_connected();
+    let mut h = egui_kittest::Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_max_steps(200)
+        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    h.run();
+    h
+}
+
 /// `sql` is refused with a permission error.
 #[track_caller]
 fn refused(client: &mut postgres::Client, sql: &str) {
@@ -444,18 +457,11 @@ fn clients_ride_out_a_server_crash_and_every_edit_they_were_told_was_saved_is_th
 fn two_windows_on_a_server_see_each_others_work_live() {
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
-    use facture::ui::{After, FactureApp, ScriptedDialogs};
+    use facture::ui::{After, FactureApp};
     use std::time::Duration;
     let Some(t) = team("live", 2) else { return };
     let window = |who: &str| {
-        let ws = t.ws.clone().as_user(&t.login(who)).with_password(&password(&t.login(who)));
-        let mut app = FactureApp::new(ws, false, None, Box::new(ScriptedDialogs::default()));
-        app.wait_connected();
-        let mut h = Harness::builder()
-            .with_size([1280.0, 800.0])
-            .with_max_steps(200)
-            .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
-        h.run();
+        let h = window_of(t.ws.clone().as_user(&t.login(who)).with_password(&password(&t.login(who))));
         assert!(h.state().annotator().is_some(), "{who} signs in and works");
         h
     };
@@ -513,23 +519,15 @@ fn two_windows_on_a_server_see_each_others_work_live() {
 
 #[test]
 fn an_edit_made_while_the_server_is_down_waits_unsaved_and_is_sent_when_it_is_back() {
-    use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
-    use facture::ui::{After, FactureApp, ScriptedDialogs};
+    use facture::ui::After;
     use std::time::Duration;
     let Some(server) = pg::PgServer::private(pg::Mode::Durable) else { return };
     let url = server.create_database();
     let ws = Workspace::parse(&url).unwrap();
     let doc = common::workspace(&ws, 1)[0];
     Store::connect(&ws).unwrap().add_member_login("down_ann", Role::Annotator, &password("down_ann")).unwrap();
-    let me = ws.clone().as_user("down_ann").with_password(&password("down_ann"));
-    let mut app = FactureApp::new(me, false, None, Box::new(ScriptedDialogs::default()));
-    app.wait_connected();
-    let mut h = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_max_steps(200)
-        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
-    h.run();
+    let mut h = window_of(ws.clone().as_user("down_ann").with_password(&password("down_ann")));
     assert_eq!(h.state().annotator().expect("signed in").document().unwrap().id, doc);
     server.kill();
     {
