@@ -74,13 +74,27 @@ pub struct Skipped {
 
 /// A structural problem in a dataset file, with where it is.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}{}: {reason}", position(*line, *column))]
+#[error("{}{}: {}", single_line(file), position(*line, *column), single_line(reason))]
 pub struct FormatError {
     pub file: String,
     /// 1-based, when known.
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub reason: String,
+}
+
+/// Text quoted from a hostile file (a parser's excerpt, a file name) on one line: control
+/// characters are shown escaped (`\n`, `\t`, `\u{1b}`), so an error stays one line.
+fn single_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn position(line: Option<usize>, column: Option<usize>) -> String {
@@ -251,6 +265,14 @@ impl TryFrom<String> for Format {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_error_quoting_a_file_stays_on_one_line() {
+        let e = super::FormatError::at_line("a\nb.xml", 50, "expected `</name>`, but `</name \n\t\t<pose>` was found");
+        let said = e.to_string();
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert!(said.contains(r"a\nb.xml:50") && said.contains(r"</name \n\t\t<pose>"), "{said}");
+    }
+
     use super::*;
 
     #[test]
