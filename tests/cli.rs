@@ -56,15 +56,8 @@ fn ok(b: &Backend, args: &[&str]) -> String {
 /// `facture users WS add NAME --role ROLE`, the new login's password piped in (a server
 /// workspace makes one; a workspace file ignores it).
 fn add_user(b: &Backend, ws: &str, name: &str, role: &str) {
-    use std::io::Write;
-    let mut child = facture_cmd(b, &["users", ws, "add", name, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("pw-{name}-cli\n").as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = facture_cmd(b, &["users", ws, "add", name, "--role", role]);
+    let out = common::output_with_stdin(&mut cmd, &format!("pw-{name}-cli\n"));
     assert!(out.status.success(), "{}: users add {name} failed: {}", b.name(), String::from_utf8_lossy(&out.stderr));
 }
 

@@ -273,21 +273,13 @@ fn a_login_that_is_no_member_cannot_connect_and_a_removed_member_writes_nothing(
 
 #[test]
 fn the_cli_adds_a_member_whose_password_comes_from_standard_input_and_who_then_signs_in() {
-    use std::io::Write;
-    use std::process::{Command as Cmd, Stdio};
+    use std::process::Command as Cmd;
     let Some(t) = team("cli", 1) else { return };
     let shown = t.ws.to_string();
     let add_as = |url: &str, pgpassword: &str, name: &str, role: &str, stdin: &str| {
-        let mut child = Cmd::new(env!("CARGO_BIN_EXE_facture"))
-            .args(["users", url, "add", name, "--role", role])
-            .env("PGPASSWORD", pgpassword)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        let mut cmd = Cmd::new(env!("CARGO_BIN_EXE_facture"));
+        cmd.args(["users", url, "add", name, "--role", role]).env("PGPASSWORD", pgpassword);
+        common::output_with_stdin(&mut cmd, stdin)
     };
     let add = |name: &str, role: &str, stdin: &str| add_as(&shown, pg::ADMIN_PASSWORD, name, role, stdin);
     let out = add("cli_otto", "annotator", "otto's pass\n");

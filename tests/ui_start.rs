@@ -174,17 +174,7 @@ fn a_member_signs_in_with_name_and_password_and_is_nobody_else() {
 
 /// `facture ARGS` with `stdin` piped in.
 fn facture_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_facture"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    common::output_with_stdin(std::process::Command::new(env!("CARGO_BIN_EXE_facture")).args(args), stdin)
 }
 
 #[test]

@@ -30,8 +30,7 @@ impl Store {
 
     /// The live lease on `doc`, if anyone holds one.
     pub fn live_lease(&self, doc: DocId) -> Result<Option<Lease>> {
-        let sql = format!("SELECT {COLS} FROM leases WHERE doc_id = ?1 AND expires_ms > {}", self.now_sql());
-        Ok(self.conn.row_opt(&sql, params![doc.0], lease)?)
+        Ok(self.conn.row_opt(&self.lease_sql().0, params![doc.0], lease)?)
     }
 
     /// Every live lease.
@@ -43,18 +42,19 @@ impl Store {
     /// Takes the lease on `doc` for `user` for `ttl_ms` (renews it if theirs already). When
     /// someone else holds a live one, nothing changes and theirs is returned as the error.
     pub fn take_lease(&mut self, user: UserId, doc: DocId, ttl_ms: i64) -> Result<Result<Lease, Lease>> {
-        Ok(match self.take_first_free(user, &[doc], ttl_ms)? {
-            Some(l) => Ok(l),
-            None => Err(self.live_lease(doc)?.unwrap_or(Lease { doc, holder: user, taken_ms: 0, expires_ms: 0 })),
+        let (held, take) = self.lease_sql();
+        self.conn.write(|tx| -> Result<Result<Lease, Lease>> {
+            match tx.row_opt(&held, params![doc.0], lease)? {
+                Some(theirs) if theirs.holder != user => Ok(Err(theirs)),
+                _ => Ok(Ok(tx.row(&take, params![doc.0, user.0, ttl_ms], lease)?)),
+            }
         })
     }
 
-    /// Takes the lease on the first of `candidates` that nobody else holds (a lease of
-    /// `user`'s own counts as free, and is renewed), in one transaction. `None` when every
-    /// candidate is someone else's.
-    pub fn take_first_free(&mut self, user: UserId, candidates: &[DocId], ttl_ms: i64) -> Result<Option<Lease>> {
+    /// The live lease on a document (`?1`), and taking one (`?1` doc, `?2` holder, `?3` ttl).
+    fn lease_sql(&self) -> (String, String) {
         let now = self.now_sql();
-        let held = format!("SELECT holder FROM leases WHERE doc_id = ?1 AND expires_ms > {now}");
+        let held = format!("SELECT {COLS} FROM leases WHERE doc_id = ?1 AND expires_ms > {now}");
         let take = format!(
             "INSERT INTO leases ({COLS}) VALUES (?1, ?2, {now}, {now} + ?3)
              ON CONFLICT (doc_id) DO UPDATE SET
@@ -63,10 +63,18 @@ impl Store {
                  holder = excluded.holder, expires_ms = excluded.expires_ms
              RETURNING {COLS}"
         );
+        (held, take)
+    }
+
+    /// Takes the lease on the first of `candidates` that nobody else holds (a lease of
+    /// `user`'s own counts as free, and is renewed), in one transaction. `None` when every
+    /// candidate is someone else's.
+    pub fn take_first_free(&mut self, user: UserId, candidates: &[DocId], ttl_ms: i64) -> Result<Option<Lease>> {
+        let (held, take) = self.lease_sql();
         self.conn.write(|tx| -> Result<Option<Lease>> {
             for &doc in candidates {
-                match tx.row_opt(&held, params![doc.0], |r| r.i64(0))? {
-                    Some(holder) if holder != user.0 => continue,
+                match tx.row_opt(&held, params![doc.0], lease)? {
+                    Some(theirs) if theirs.holder != user => continue,
                     _ => return Ok(Some(tx.row(&take, params![doc.0, user.0, ttl_ms], lease)?)),
                 }
             }

@@ -47,9 +47,12 @@ pub(super) fn open(address: &PgAddress, create: bool) -> Result<Store> {
         client.batch_execute(&again)?;
         Ok(client)
     };
-    let pg = PgConn { client: RefCell::new(client), statements: PgStatements::default(), reconnect: None };
+    let pg = PgConn {
+        client: RefCell::new(client),
+        statements: PgStatements::default(),
+        reconnect: Some(Box::new(reconnect)),
+    };
     pg.batch(&session).map_err(|e| classify(e, &shown, true))?;
-    let pg = PgConn { reconnect: Some(Box::new(reconnect)), ..pg };
     let tables = table_names(&pg).map_err(|e| classify(e, &shown, true))?;
     let ours = PG_MARKER_TABLES.iter().all(|t| tables.iter().any(|x| x == t));
     let mut conn = Conn::Pg(Box::new(pg));

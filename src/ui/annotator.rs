@@ -346,11 +346,13 @@ impl Annotator {
         let store = self.session.store();
         match store.live_leases() {
             Ok(leases) => {
-                self.leased = leases
-                    .into_iter()
-                    .filter(|l| l.holder != me)
-                    .map(|l| (l.doc, store.user(l.holder).map_or_else(|_| "someone".into(), |u| u.name)))
-                    .collect();
+                // names from the people the window already knows; the store only for a newcomer
+                let users = &self.review.users;
+                let name = |id| match users.iter().find(|u| u.id == id) {
+                    Some(u) => u.name.clone(),
+                    None => store.user(id).map_or_else(|_| "someone".into(), |u| u.name),
+                };
+                self.leased = leases.into_iter().filter(|l| l.holder != me).map(|l| (l.doc, name(l.holder))).collect();
             }
             Err(e) => self.status = Status::Error(format!("cannot tell who works on what: {e}")),
         }

@@ -45,3 +45,13 @@ pub fn write_png(path: &Path, w: u32, h: u32, seed: u8) {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x as u8) ^ seed, y as u8, seed]));
     img.save(path).unwrap();
 }
+
+/// Runs a prepared command with `stdin` written to its standard input (a password, say);
+/// its output captured.
+pub fn output_with_stdin(cmd: &mut std::process::Command, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
