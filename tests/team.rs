@@ -89,10 +89,13 @@ fn window_of(ws: Workspace) -> egui_kittest::Harness<'static, facture::ui::Factu
     use facture::ui::{FactureApp, ScriptedDialogs};
     let mut app = FactureApp::new(ws, false, None, Box::new(ScriptedDialogs::default()));
     app.wait_connected();
-    let mut h = egui_kittest::Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_max_steps(200)
-        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    let mut h = egui_kittest::Harness::builder().with_size([1280.0, 800.0]).with_max_steps(200).build_ui_state(
+        |ui, app: &mut FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    );
     h.run();
     h
 }
@@ -527,18 +530,127 @@ fn an_edit_made_while_the_server_is_down_waits_unsaved_and_is_sent_when_it_is_ba
         let rect = Rect::new(10.0, 10.0, 120.0, 30.0);
         a.push(Command::AddBox { doc, rect, quad: None, label: None, text: "made offline".into() }, After::Nothing);
         a.apply_pending();
+        a.wait_for_store();
         assert_eq!(a.unsent_edits(), 1, "kept, not dropped");
+        assert!(a.shows_unsaved(), "the box is marked as not saved on the canvas");
         assert!(!matches!(a.status(), facture::ui::Status::Saved), "never reported as saved");
     }
     h.step();
     assert!(h.query_by_label_contains("1 edit(s) not saved yet").is_some(), "the window shows it waits");
+    // closing now would lose it: the window stays and asks
+    assert!(!h.state_mut().on_close_requested(), "the window does not close with an edit not saved");
+    h.step();
+    h.step(); // (a modal's first frame only measures it)
+    assert!(h.query_by_label_contains("If you close it now, they are lost").is_some());
+    h.get_by_label("Keep the window open").click();
+    h.step();
+    h.step();
+    assert!(!h.state().is_asking_to_close());
+    assert!(!h.state_mut().on_close_requested(), "asks again");
     server.restart();
     let t0 = std::time::Instant::now();
-    while h.state().annotator().unwrap().unsent_edits() > 0 && t0.elapsed() < Duration::from_secs(30) {
+    while h.state().annotator().unwrap().edits_not_saved() > 0 && t0.elapsed() < Duration::from_secs(30) {
         h.step();
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(h.state().annotator().unwrap().unsent_edits(), 0, "sent once the server was back");
+    h.step();
+    assert!(!h.state().is_asking_to_close(), "saved: the window closes as it was asked to");
+    assert!(h.state_mut().on_close_requested(), "nothing left to lose");
     let boxes = Store::connect(&ws).unwrap().annotations(doc).unwrap();
     assert_eq!(boxes.iter().filter(|b| b.text == "made offline").count(), 1, "saved exactly once");
+}
+
+#[test]
+fn a_slow_server_never_holds_up_the_frame_and_the_edit_shows_as_saving_until_it_lands() {
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use facture::ui::{After, FactureApp, ScriptedDialogs};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+    let Some(server) = pg::PgServer::private(pg::Mode::Durable) else { return };
+    let url = server.create_database();
+    let ws = Workspace::parse(&url).unwrap();
+    let doc = common::workspace(&ws, 1)[0];
+    Store::connect(&ws).unwrap().add_member_login("slow_ann", Role::Annotator, &password("slow_ann")).unwrap();
+    let member = ws.clone().as_user("slow_ann").with_password(&password("slow_ann"));
+    let mut app = FactureApp::new(member, false, None, Box::new(ScriptedDialogs::default()));
+    app.wait_connected();
+    app.wait_for_store();
+    // frames as the real window runs them: nothing here waits for the store's answers
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_max_steps(200)
+        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    h.run();
+    assert_eq!(h.state().annotator().expect("signed in").document().unwrap().id, doc);
+
+    // another session locks the boxes' table: every read and write of boxes waits for it
+    let mut locker = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let pid: i32 = locker.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    locker.batch_execute("BEGIN; LOCK TABLE annotations IN ACCESS EXCLUSIVE MODE").unwrap();
+    // a watchdog ends the lock if the window ever blocks on it, so a regression fails the
+    // test instead of hanging it
+    let (freed, done) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let watchdog = {
+        let (freed, done, url) = (freed.clone(), done.clone(), url.clone());
+        std::thread::spawn(move || {
+            let t0 = std::time::Instant::now();
+            while !done.load(Ordering::SeqCst) {
+                if t0.elapsed() > Duration::from_secs(60) {
+                    freed.store(true, Ordering::SeqCst);
+                    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                    admin.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let text = "typed while the server is slow";
+    {
+        let a = h.state_mut().annotator_mut().unwrap();
+        let rect = Rect::new(10.0, 10.0, 160.0, 30.0);
+        a.push(Command::AddBox { doc, rect, quad: None, label: None, text: text.into() }, After::SelectCreated);
+        a.apply_pending();
+    }
+    // frames keep coming while the store cannot answer, and the box is on the canvas, marked
+    let mut frames = 0;
+    while !h.state().annotator().unwrap().shows_unsaved() && frames < 2000 {
+        h.step();
+        frames += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+    assert!(!freed.load(Ordering::SeqCst), "a frame waited for the locked store");
+    {
+        let a = h.state().annotator().unwrap();
+        assert!(a.shows_unsaved(), "the drawn box is marked as not saved");
+        assert_eq!(a.edits_not_saved(), 1);
+        let drawn = a.annotations().iter().find(|b| b.text == text).expect("the drawn box shows at once");
+        assert_eq!(a.selection(), vec![drawn.id], "and is selected, ready to label");
+        assert!(!matches!(a.status(), facture::ui::Status::Saved), "never reported as saved");
+    }
+    assert!(h.query_by_label_contains("Saving…").is_some(), "the status line says it is saving");
+
+    locker.batch_execute("COMMIT").unwrap();
+    let t0 = std::time::Instant::now();
+    while h.state().annotator().unwrap().edits_not_saved() > 0 && t0.elapsed() < Duration::from_secs(30) {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    done.store(true, Ordering::SeqCst);
+    watchdog.join().unwrap();
+    h.step();
+    let a = h.state().annotator().unwrap();
+    assert_eq!(a.edits_not_saved(), 0, "saved once the lock was gone");
+    assert!(!a.shows_unsaved());
+    assert!(matches!(a.status(), facture::ui::Status::Saved));
+    let saved = Store::connect(&ws).unwrap().annotations(doc).unwrap();
+    let ours: Vec<_> = saved.iter().filter(|b| b.text == text).collect();
+    assert_eq!(ours.len(), 1, "saved exactly once");
+    let shown = a.annotations().iter().find(|b| b.text == text).unwrap();
+    assert_eq!(shown.id, ours[0].id, "the window shows it under the store's id now");
+    assert_eq!(a.selection(), vec![ours[0].id], "still selected");
 }

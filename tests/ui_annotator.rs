@@ -30,10 +30,13 @@ fn workspace(dir: &Path) -> PathBuf {
 }
 
 fn harness(app: FactureApp) -> Harness<'static, FactureApp> {
-    let mut h = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_max_steps(200)
-        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    let mut h = Harness::builder().with_size([1280.0, 800.0]).with_max_steps(200).build_ui_state(
+        |ui, app: &mut FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    );
     // the page decodes on a worker thread: step until it has arrived
     for _ in 0..500 {
         h.step();
@@ -251,10 +254,13 @@ fn start_screen_picks_a_user_and_a_missing_image_is_relinked() {
     let dialogs = ScriptedDialogs::new([Some(moved.join("renamed.png"))]);
     let app = FactureApp::new(&ws, false, None, Box::new(dialogs));
     assert!(app.annotator().is_none(), "no remembered user: the start screen shows");
-    let mut h = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_max_steps(200)
-        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    let mut h = Harness::builder().with_size([1280.0, 800.0]).with_max_steps(200).build_ui_state(
+        |ui, app: &mut FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    );
     h.run();
     h.get_by_label("bob").click();
     h.run();

@@ -63,10 +63,13 @@ fn alice_submits(ws: &Path, doc: DocId) -> (AnnId, AnnId) {
 }
 
 fn harness(app: FactureApp) -> Harness<'static, FactureApp> {
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .with_max_steps(200)
-        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    let mut h = Harness::builder().with_size([1400.0, 900.0]).with_max_steps(200).build_ui_state(
+        |ui, app: &mut FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    );
     settle(&mut h);
     h
 }

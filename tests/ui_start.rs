@@ -13,10 +13,13 @@ use facture::ui::{FactureApp, ScriptedDialogs};
 
 fn harness(mut app: FactureApp) -> Harness<'static, FactureApp> {
     app.wait_connected();
-    let mut h = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_max_steps(200)
-        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    let mut h = Harness::builder().with_size([1280.0, 800.0]).with_max_steps(200).build_ui_state(
+        |ui, app: &mut FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    );
     h.run();
     h
 }
@@ -242,8 +245,13 @@ fn a_server_that_does_not_answer_never_freezes_the_window() {
     let app = FactureApp::new(ws, false, None, Box::new(ScriptedDialogs::default()));
     // new() returned while the connection is still being made, on a worker
     assert!(app.is_connecting());
-    let mut h =
-        Harness::builder().with_size([1280.0, 800.0]).build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    let mut h = Harness::builder().with_size([1280.0, 800.0]).build_ui_state(
+        |ui, app: &mut FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    );
     for _ in 0..5 {
         h.step();
     }

@@ -83,10 +83,13 @@ fn wait_for_report(h: &mut Harness<'static, FactureApp>) {
 /// The window as lea, switched to the stats view with its first report in.
 fn stats_as_lea(ws: &Path, dialogs: ScriptedDialogs, height: f32) -> Harness<'static, FactureApp> {
     let app = FactureApp::with_user(ws, "lea", None, Box::new(dialogs)).unwrap();
-    let mut h = Harness::builder()
-        .with_size([1500.0, height])
-        .with_max_steps(200)
-        .build_ui_state(|ui, app: &mut FactureApp| app.frame_ui(ui), app);
+    let mut h = Harness::builder().with_size([1500.0, height]).with_max_steps(200).build_ui_state(
+        |ui, app: &mut FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    );
     for _ in 0..50 {
         h.step();
     }

@@ -104,16 +104,37 @@ impl ActivityTracker {
     /// Writes buffered events; on error they stay buffered and are retried on the next flush.
     pub fn flush(&mut self, store: &mut Store) -> Result<usize, StoreError> {
         let n = self.pending.len();
-        while let Some(e) = self.pending.first().copied() {
-            store.record_activity(e.ts_ms, self.user, e.doc, e.kind.as_str())?;
-            self.pending.remove(0);
-        }
+        write(store, self.user, &mut self.pending)?;
         Ok(n)
+    }
+
+    /// The buffered events, to be written elsewhere (the window's store worker).
+    pub fn take_pending(&mut self) -> Vec<ActivityEvent> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Events that could not be written go back in front of newer ones, for the next flush.
+    pub fn put_back(&mut self, mut events: Vec<ActivityEvent>) {
+        events.append(&mut self.pending);
+        self.pending = events;
     }
 
     fn push(&mut self, ts_ms: TimestampMs, doc: Option<DocId>, kind: ActivityKind) {
         self.pending.push(ActivityEvent { ts_ms, doc, kind });
     }
+}
+
+/// Writes `events` as `user`'s, oldest first; each one written leaves `events`, so on an error
+/// what is left is exactly what is still to be written.
+pub fn write(store: &mut Store, user: UserId, events: &mut Vec<ActivityEvent>) -> Result<(), StoreError> {
+    let mut done = 0;
+    let result = events.iter().try_for_each(|e| {
+        store.record_activity(e.ts_ms, user, e.doc, e.kind.as_str())?;
+        done += 1;
+        Ok(())
+    });
+    events.drain(..done);
+    result
 }
 
 #[cfg(test)]

@@ -207,6 +207,49 @@ impl Command {
         }
     }
 
+    /// Rewrites every box id the command names with `f` (a window's provisional ids for
+    /// boxes it drew before the store numbered them).
+    pub fn map_boxes(&mut self, f: impl Fn(AnnId) -> AnnId) {
+        use Command::*;
+        let all = |ids: &mut Vec<AnnId>| ids.iter_mut().for_each(|id| *id = f(*id));
+        match self {
+            SetGeometry { boxes, .. } => boxes.iter_mut().for_each(|b| b.0 = f(b.0)),
+            MoveBoxes { ids, .. }
+            | SetLabel { ids, .. }
+            | DeleteBoxes { ids, .. }
+            | DuplicateBoxes { ids, .. }
+            | AcceptSuggestions { ids, .. }
+            | RejectSuggestions { ids, .. } => all(ids),
+            ReplaceSuggestions { remove, pass_boxes, .. } => {
+                all(remove);
+                all(pass_boxes);
+            }
+            SetText { id, .. } => *id = f(*id),
+            AddLink { from, to, .. } => {
+                *from = f(*from);
+                *to = f(*to);
+            }
+            FillText { texts, .. } => texts.iter_mut().for_each(|t| t.0 = f(t.0)),
+            SetVerdict { ann, .. } | ClearVerdict { ann, .. } => *ann = f(*ann),
+            AddComment { ann, .. } => *ann = ann.map(&f),
+            AddBox { .. }
+            | DeleteLinks { .. }
+            | AddSuggestions { .. }
+            | Submit { .. }
+            | SetStatus { .. }
+            | Undo { .. }
+            | Redo { .. }
+            | StartReview { .. }
+            | AcceptRemaining { .. }
+            | AddMissingBox { .. }
+            | FinishReview { .. }
+            | Assign { .. }
+            | AssignReviewer { .. }
+            | MarkGold { .. }
+            | ReissueGold { .. } => {}
+        }
+    }
+
     /// The name recorded in the edit log.
     pub fn action(&self) -> &'static str {
         use Command::*;

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod confine;
 pub mod dataset_job;
 pub mod demo;
+pub mod desk;
 pub mod import;
 pub mod leases;
 pub mod live;
@@ -25,6 +26,7 @@ pub mod pages;
 pub mod settings;
 pub mod stats;
 pub mod synth_workspace;
+pub mod worker;
 
 /// Writes `contents` to a fresh temporary file in `path`'s folder (an unpredictable name,
 /// created exclusively, so no symlink planted there is followed), flushes it to disk, renames

@@ -46,7 +46,15 @@ impl PageRef {
     /// Where `doc`'s page is, in `store`'s workspace.
     pub fn of(store: &Store, doc: &Document) -> PageRef {
         match store.workspace() {
-            Some(ws @ Workspace::Postgres(_)) => {
+            Some(ws) => Self::in_workspace(ws, doc),
+            None => PageRef::File { path: PathBuf::from(&doc.path), page: doc.page },
+        }
+    }
+
+    /// `doc`'s page in workspace `ws`: in the database on a server, else in its file.
+    pub fn in_workspace(ws: &Workspace, doc: &Document) -> PageRef {
+        match ws {
+            Workspace::Postgres(_) => {
                 PageRef::Stored { workspace: ws.clone(), sha256: doc.sha256.clone(), page: doc.page }
             }
             _ => PageRef::File { path: PathBuf::from(&doc.path), page: doc.page },

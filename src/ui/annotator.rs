@@ -10,14 +10,14 @@ use std::sync::Arc;
 use crate::app::activity::ActivityTracker;
 use crate::app::canvas::{CanvasBox, Editor, Intent, ScreenRect, Viewport};
 use crate::app::commands::system_now_ms;
-use crate::app::leases::{Claim, LeaseKeeper};
+use crate::app::desk::{Desk, DocSnapshot, Opened, QueueQuery, QueueView, Sent, Start};
+use crate::app::leases::LeaseKeeper;
 use crate::app::live::{LiveEvent, LiveFeed};
 use crate::app::loader::{LoadError, LoadEvent, LoadedPage, PageLoader};
+use crate::app::worker::Worker;
 use crate::app::{Command, CommandError, Outcome, Session};
-use crate::domain::{
-    AnnId, AnnState, Annotation, DocId, DocStatus, Document, EditId, Label, LabelId, Link, Role, User,
-};
-use crate::store::{DocFilter, Store, Workspace};
+use crate::domain::{AnnId, AnnState, Annotation, DocId, DocStatus, Document, Label, LabelId, Link, Role, User};
+use crate::store::{Store, Workspace};
 
 use super::tiles_ui::TileCache;
 
@@ -71,25 +71,15 @@ pub struct ViewFlags {
     pub accept_threshold: f32,
 }
 
-/// What to do once a queued command is applied.
 /// How often edits that could not be sent are tried again.
 const UNSENT_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Nudges of the same boxes less than this apart are one undo step (each is saved at once).
-pub const NUDGE_MERGE: std::time::Duration = std::time::Duration::from_millis(1500);
-
-/// A nudge that later nudges may continue: which boxes, the step's first edit, when.
-struct LastNudge {
-    boxes: (DocId, Vec<AnnId>),
-    head: EditId,
-    at: std::time::Instant,
-}
-
+/// What to do once a queued command is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum After {
     Nothing,
     /// An arrow-key nudge: saved at once, and one undo step with the nudges of the same boxes
-    /// just before it (see [`NUDGE_MERGE`]).
+    /// just before it (see [`crate::app::desk::NUDGE_MERGE`]).
     Nudge,
     /// Select the boxes the command created (new box, duplicates).
     SelectCreated,
@@ -97,14 +87,53 @@ pub enum After {
     SelectCreatedAndEdit,
 }
 
+/// An edit the window made, with what to do once it is saved and the batch it was sent in
+/// (batches are numbered in the order they were made; what waits is sent in that order).
+#[derive(Debug, Clone)]
+pub(crate) struct Queued {
+    pub batch: u64,
+    pub cmd: Command,
+    pub after: After,
+    /// The id the window shows the box this command draws under until the store numbers it.
+    pub provisional: Option<AnnId>,
+}
+
+/// The store's answer to one edit of a batch.
+struct Answer {
+    after: After,
+    provisional: Option<AnnId>,
+    message: Option<String>,
+    changes_queue: bool,
+    result: Result<Outcome, CommandError>,
+}
+
+/// What to do once a queue has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ThenOpen {
+    Nothing,
+    /// In the Review view: the first document when the open one is not in the queue.
+    FirstUnlessListed,
+    /// Review's "save and next": the next document after `was`.
+    Next {
+        was: Option<DocId>,
+    },
+}
+
+/// The window's store worker: jobs on the person's desk, replies applied to the annotator.
+type DeskWorker = Worker<Desk, Annotator>;
+
 pub struct Annotator {
     pub(crate) workspace: Workspace,
-    pub(crate) session: Session,
+    user: User,
+    /// The person's connection to the workspace, on its own thread: every read and write.
+    desk: DeskWorker,
     pub(crate) labels: Vec<Label>,
     pub(crate) queue: Vec<Document>,
     pub(crate) filter: QueueFilter,
     pub(crate) doc: Option<Document>,
-    /// Annotations of the current document, in the same order as the editor's boxes.
+    /// The document asked for and not read yet.
+    opening: Option<DocId>,
+    /// Boxes and links of `doc`.
     pub(crate) anns: Vec<Annotation>,
     pub(crate) links: Vec<Link>,
     pub(crate) editor: Editor,
@@ -112,48 +141,56 @@ pub struct Annotator {
     pub(crate) tiles: TileCache,
     loader: PageLoader,
     load_wanted: bool,
-    /// Fit the page to the canvas on the next canvas frame (after opening a document).
+    /// Fit the page to the view once the canvas rect is known.
     pub(crate) fit_pending: bool,
+    /// Commands made this frame, sent after the UI pass.
     pub(crate) pending: Vec<(Command, After)>,
-    /// The last applied nudge, so the next one of the same boxes joins its undo step.
-    last_nudge: Option<LastNudge>,
+    /// Batches made so far; a read taken before the newest batch shows boxes that are older
+    /// than the screen, so it does not replace them.
+    batches: u64,
+    /// Edits sent to the store worker and not answered yet.
+    sending: usize,
+    /// The next provisional id for a drawn box (negative; the store's ids are positive).
+    next_provisional: i64,
+    /// Boxes with an edit the store has not confirmed yet (drawn as not saved).
+    pub(crate) unsaved: std::collections::HashSet<AnnId>,
     pub(crate) status: Status,
     pub(crate) edits_saved: u64,
     pub(crate) activity: ActivityTracker,
+    /// Activity events on their way to the store.
+    activity_sending: bool,
     pub(crate) text: TextDraft,
     pub(crate) view: ViewFlags,
-    /// Pointer position in image pixels, for the status line.
+    /// Image coordinates under the mouse, for the status line.
     pub(crate) cursor_img: Option<crate::domain::Point>,
     pub(crate) relink_message: Option<String>,
-    /// Review mode and the Annotate / Review / Stats switch.
+    /// Review mode: the active view, the review queue and the open document's review.
     pub(crate) review: super::review_state::ReviewState,
     pub(crate) stats: super::stats_ui::StatsState,
-    /// The lease on the document being worked on.
-    pub(crate) lease: LeaseKeeper,
-    /// Someone else is working on the open document: their name, and until when (the store's
-    /// clock); it is read-only here meanwhile.
+    /// How often the lease on the open document is renewed, and when it last was.
+    lease_beat: std::time::Duration,
+    last_beat: std::time::Instant,
+    /// Someone else holds the open document: their name, until when (the store's clock).
+    /// The page is read-only meanwhile.
     pub(crate) held_by: Option<(String, i64)>,
-    /// Documents of the queue other people are working on, with their names.
+    /// Documents other people are working on (shown in the queue).
     pub(crate) leased: std::collections::HashMap<DocId, String>,
-    /// What other people change, as they change it (started with the first frame).
+    /// What other people change, as it happens.
     live: Option<LiveFeed>,
-    /// The workspace cannot be reached: why (the page stays; edits are not saved meanwhile).
+    /// The workspace cannot be reached (the sentence for the banner).
     pub(crate) offline: Option<String>,
-    /// Another person changed the open document while this one was mid-gesture or typing:
-    /// reload it once they are done.
+    /// Others changed the open document; reload once this person's gesture is finished.
     reload_deferred: bool,
-    /// When the queue (and stats) were last refreshed for others' changes.
     last_live_refresh: Option<std::time::Instant>,
     live_refresh_due: bool,
-    /// Edits that could not be sent (the workspace could not be reached), oldest first: not
-    /// saved, shown as such, and sent again when it is back.
-    pub(crate) unsent: Vec<(Command, After)>,
-    /// When edits were last sent (unsent ones are retried every few seconds).
+    /// Edits that could not be sent (the workspace could not be reached), in order; nothing
+    /// of them is saved. Sent again every few seconds and when the workspace is back.
+    pub(crate) unsent: Vec<Queued>,
     last_send: Option<std::time::Instant>,
-    /// Work started from the window that writes many rows (assignments, objectives), running
-    /// on a worker with its own session; each result is a sentence for the status line.
+    /// Work running with a connection of its own (assignment, objectives): its sentence
+    /// for the status line when done.
     jobs: Vec<crossbeam_channel::Receiver<Result<String, String>>>,
-    /// A folder being searched for missing images (on a worker), and where its answer comes.
+    /// A folder search for moved images, running on a worker: the folder, and the answer.
     relinking: Option<(
         PathBuf,
         crossbeam_channel::Receiver<Result<crate::app::import::RelinkReport, crate::store::StoreError>>,
@@ -161,18 +198,22 @@ pub struct Annotator {
 }
 
 impl Annotator {
-    /// Opens the workspace as `user` and shows the first document of their queue.
+    /// Opens the workspace as `user`: the window shows at once, and the labels, the queue and
+    /// the first document to work on arrive from the store worker.
     pub fn new(workspace: &Workspace, store: Store, user: User) -> Result<Self, CommandError> {
-        let labels = store.labels()?;
-        let users = store.users()?;
-        let session = Session::new(store, user.clone());
+        let desk = Desk::new(Session::new(store, user.clone()));
+        let lease_beat = desk.leases.heartbeat_interval();
+        let desk = Worker::start("facture-store", desk)
+            .map_err(|e| CommandError::Refused(format!("cannot start the store worker: {e}")))?;
         let mut a = Self {
             workspace: workspace.clone(),
-            session,
-            labels,
+            user: user.clone(),
+            desk,
+            labels: Vec::new(),
             queue: Vec::new(),
             filter: QueueFilter::default(),
             doc: None,
+            opening: None,
             anns: Vec::new(),
             links: Vec::new(),
             editor: Editor::new(Viewport::new(1, 1, ScreenRect::new(0.0, 0.0, 800.0, 600.0))),
@@ -182,10 +223,14 @@ impl Annotator {
             load_wanted: false,
             fit_pending: true,
             pending: Vec::new(),
-            last_nudge: None,
-            status: Status::Idle,
+            batches: 0,
+            sending: 0,
+            next_provisional: -1,
+            unsaved: Default::default(),
+            status: Status::Info("Opening the workspace…".into()),
             edits_saved: 0,
             activity: ActivityTracker::new(user.id),
+            activity_sending: false,
             text: TextDraft::default(),
             view: ViewFlags {
                 always_show_text: false,
@@ -196,9 +241,10 @@ impl Annotator {
             },
             cursor_img: None,
             relink_message: None,
-            review: super::review_state::ReviewState::new(user.role, users),
+            review: super::review_state::ReviewState::new(user.role, Vec::new()),
             stats: super::stats_ui::StatsState::default(),
-            lease: LeaseKeeper::default(),
+            lease_beat,
+            last_beat: std::time::Instant::now(),
             held_by: None,
             leased: Default::default(),
             live: None,
@@ -211,33 +257,92 @@ impl Annotator {
             unsent: Vec::new(),
             last_send: None,
         };
-        a.refresh_queue();
         // Reviewers start in the review queue, unless nothing waits there.
-        if a.review.view == super::review_state::WorkView::Review && a.queue.is_empty() {
-            a.review.view = super::review_state::WorkView::Annotate;
-            a.refresh_queue();
-        }
-        // Resume where work is: the first document not yet submitted that nobody else is
-        // working on (taken at once, so two people starting together get different ones),
-        // else the first.
-        let open: Vec<DocId> = a.queue.iter().filter(|d| d.status.is_editable_by_annotator()).map(|d| d.id).collect();
-        let free = match a.lease.claim_first_free(&mut a.session, &open) {
-            Ok(lease) => lease.map(|l| l.doc),
+        let query = a.queue_query();
+        let opening = a.batches;
+        a.desk.submit(move |desk| {
+            let start = desk.start(query);
+            Box::new(move |a: &mut Annotator| a.started(start, opening))
+        });
+        Ok(a)
+    }
+
+    fn started(&mut self, start: Result<Start, String>, batch: u64) {
+        let start = match start {
+            Ok(s) => s,
             Err(e) => {
-                a.status = Status::Error(format!("cannot take a document to work on: {e}"));
-                None
+                self.status = Status::Error(e);
+                return;
             }
         };
-        if let Some(id) = free.or(a.queue.first().map(|d| d.id)) {
-            a.open_document(id);
+        if matches!(self.status, Status::Info(ref s) if s == "Opening the workspace…") {
+            self.status = Status::Idle;
         }
-        Ok(a)
+        self.labels = start.labels;
+        self.review.users = start.users;
+        if !start.review && self.review.view == super::review_state::WorkView::Review {
+            self.review.view = super::review_state::WorkView::Annotate;
+        }
+        self.took_queue(start.queue);
+        if let Some(e) = start.lease_error {
+            self.status = Status::Error(e);
+        }
+        match start.opened {
+            Some(Ok(opened)) if self.doc.is_none() && self.opening.is_none() => {
+                self.show_document(opened.snapshot.doc.clone());
+                self.opened(opened, batch);
+            }
+            Some(Err(e)) => self.status = Status::Error(format!("cannot open the first document: {e}")),
+            _ => {}
+        }
+    }
+
+    /// Waits until the store worker has answered everything asked of it so far, and takes the
+    /// answers in (scripts and tests; the window itself never waits).
+    pub fn wait_for_store(&mut self) {
+        self.drain(std::time::Duration::from_secs(60));
+    }
+
+    /// Takes in answers until nothing is outstanding (answers may ask for more) or `limit`.
+    fn drain(&mut self, limit: std::time::Duration) {
+        let t0 = std::time::Instant::now();
+        while self.desk.outstanding() > 0 && t0.elapsed() < limit {
+            for reply in self.desk.wait_idle(limit.saturating_sub(t0.elapsed())) {
+                reply(self);
+            }
+        }
+    }
+
+    /// Blocks until the answers to everything asked so far have arrived, without taking them
+    /// in (the next frame does). Tests call it after each frame so a kittest run is
+    /// deterministic; the window never does.
+    pub fn wait_for_answers(&self) {
+        self.desk.wait_answered(std::time::Duration::from_secs(60));
+    }
+
+    /// Whether the store worker still has work the window waits for (edits being saved,
+    /// reads on their way).
+    pub fn is_waiting_for_store(&self) -> bool {
+        self.desk.outstanding() > 0
+    }
+
+    /// Takes in the store worker's answers. Runs first in each frame.
+    fn take_answers(&mut self, ctx: &egui::Context) {
+        let waker = ctx.clone();
+        self.desk.set_waker(move || waker.request_repaint());
+        for reply in self.desk.poll() {
+            reply(self);
+        }
+        if self.desk.outstanding() > 0 {
+            // the waker repaints when an answer arrives; this is only a safety net
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        }
     }
 
     // ---- read access for panels, tests and extensions ----------------------------------------
 
     pub fn user(&self) -> &User {
-        self.session.user()
+        &self.user
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -308,70 +413,115 @@ impl Annotator {
 
     /// Whether the open document's state lets this user edit it.
     fn editable_status(&self) -> bool {
-        let Some(d) = &self.doc else { return false };
-        match self.user().role {
-            Role::Annotator => d.status.is_editable_by_annotator(),
-            Role::Reviewer => d.status == DocStatus::InReview || d.status.is_editable_by_annotator(),
-            Role::Lead => d.status != DocStatus::Accepted,
-        }
+        self.doc.as_ref().is_some_and(|d| crate::app::desk::may_edit(self.user.role, d.status))
     }
 
     // ---- queue and documents -------------------------------------------------------------
 
-    /// Annotators see their documents and unassigned ones; reviewers and leads see all.
-    pub fn refresh_queue(&mut self) {
-        if self.review.view == super::review_state::WorkView::Review {
-            self.refresh_review_queue();
-            return;
-        }
-        let filter = DocFilter {
+    /// The queue the window shows now: its view and filters.
+    pub(crate) fn queue_query(&self) -> QueueQuery {
+        QueueQuery {
+            review: self.review.view == super::review_state::WorkView::Review,
             status: self.filter.status,
-            assignee: None,
-            path_contains: Some(self.filter.name.trim().to_string()).filter(|s| !s.is_empty()),
-        };
-        let me = self.user().id;
-        let annotator = self.user().role == Role::Annotator;
-        match self.session.store().documents(&filter) {
-            Ok(docs) => {
-                self.queue = docs.into_iter().filter(|d| !annotator || d.assignee.is_none_or(|u| u == me)).collect();
-            }
-            Err(e) => self.status = Status::Error(format!("cannot list documents: {e}")),
+            name_contains: self.filter.name.clone(),
+            annotator: self.review.filter_annotator,
+            label: self.review.filter_label,
         }
-        self.refresh_leases();
+    }
+
+    /// Re-reads the queue (annotators see their documents and unassigned ones; reviewers and
+    /// leads see all; the Review view shows the review queue), and who works on what.
+    pub fn refresh_queue(&mut self) {
+        self.read_queue(ThenOpen::Nothing);
+    }
+
+    pub(crate) fn read_queue(&mut self, then: ThenOpen) {
+        let q = self.queue_query();
+        self.desk.submit(move |desk| {
+            let read = desk.queue(&q);
+            Box::new(move |a: &mut Annotator| {
+                match read {
+                    Ok(view) if q == a.queue_query() => a.took_queue(view),
+                    Ok(_) => {} // the view or filter changed meanwhile: a newer read follows
+                    Err(e) => a.status = Status::Error(e),
+                }
+                a.then_open(then);
+            })
+        });
+    }
+
+    fn took_queue(&mut self, view: QueueView) {
+        self.queue = view.docs;
+        if self.review.view == super::review_state::WorkView::Review {
+            self.review.in_review = view.in_review;
+            self.review.items = view.items;
+        }
+        self.leased = view.leased;
+    }
+
+    fn then_open(&mut self, then: ThenOpen) {
+        let current = self.doc.as_ref().map(|d| d.id).or(self.opening);
+        match then {
+            ThenOpen::Nothing => {}
+            ThenOpen::FirstUnlessListed => {
+                if !self.queue.iter().any(|d| Some(d.id) == current)
+                    && let Some(first) = self.queue.first().map(|d| d.id)
+                {
+                    self.open_document(first);
+                }
+            }
+            ThenOpen::Next { was } => {
+                let next = self.queue.iter().find(|d| Some(d.id) != was).map(|d| d.id);
+                if let Some(id) = next {
+                    self.open_document(id);
+                } else if let Status::Info(s) = &self.status {
+                    self.status = Status::Info(format!("{s} The review queue is empty."));
+                }
+            }
+        }
     }
 
     /// Who else is working on what, for the queue.
     pub(crate) fn refresh_leases(&mut self) {
-        let me = self.user().id;
-        let store = self.session.store();
-        match store.live_leases() {
-            Ok(leases) => {
-                // names from the people the window already knows; the store only for a newcomer
-                let users = &self.review.users;
-                let name = |id| match users.iter().find(|u| u.id == id) {
-                    Some(u) => u.name.clone(),
-                    None => store.user(id).map_or_else(|_| "someone".into(), |u| u.name),
-                };
-                self.leased = leases.into_iter().filter(|l| l.holder != me).map(|l| (l.doc, name(l.holder))).collect();
-            }
-            Err(e) => self.status = Status::Error(format!("cannot tell who works on what: {e}")),
-        }
+        self.desk.submit(|desk| {
+            let read = desk.leased();
+            Box::new(move |a: &mut Annotator| match read {
+                Ok(leased) => a.leased = leased,
+                Err(e) => a.status = Status::Error(format!("cannot tell who works on what: {e}")),
+            })
+        });
     }
 
     /// Takes the lease on the open document when this user may work on it; read-only while
     /// someone else holds it.
     fn claim_current(&mut self) {
-        let Some(doc) = self.doc.clone() else { return };
-        // in review: the documents waiting for it or in it; else what this person may edit
-        let to_edit = if self.review.view == super::review_state::WorkView::Review {
-            matches!(doc.status, DocStatus::Submitted | DocStatus::InReview)
-        } else {
-            self.editable_status()
-        };
-        self.held_by = None;
-        match self.lease.claim(&mut self.session, &doc, to_edit) {
-            Ok(Claim::HeldBy { name, until_ms }) => self.held_by = Some((name, until_ms)),
-            Ok(Claim::Mine(_) | Claim::Viewing) => {}
+        self.claim(false);
+    }
+
+    /// `lost`: the hold ran out (the heartbeat said so); the status line tells what became of it.
+    fn claim(&mut self, lost: bool) {
+        let Some(doc) = self.doc.as_ref().map(|d| d.id) else { return };
+        let reviewing_view = self.review.view == super::review_state::WorkView::Review;
+        self.desk.submit(move |desk| {
+            let claim = desk.claim(doc, reviewing_view);
+            Box::new(move |a: &mut Annotator| a.claimed(doc, claim, lost))
+        });
+    }
+
+    fn claimed(&mut self, doc: DocId, claim: Result<Option<(String, i64)>, CommandError>, lost: bool) {
+        if self.doc.as_ref().map(|d| d.id) != Some(doc) {
+            return;
+        }
+        match claim {
+            Ok(held_by) => {
+                if lost {
+                    self.status = Status::Error(match &held_by {
+                        Some((name, _)) => format!("Your hold on this page ran out and {name} is working on it now."),
+                        None => "Your hold on this page ran out; it is yours again.".into(),
+                    });
+                }
+                self.held_by = held_by;
+            }
             Err(e) => self.status = Status::Error(format!("cannot hold this document for you: {e}")),
         }
     }
@@ -379,41 +529,79 @@ impl Annotator {
     /// How long this window's leases last and how often it renews them (tests, and teams that
     /// want a shorter hand-back after a crash). Takes effect with the next document opened.
     pub fn set_lease_timing(&mut self, ttl: std::time::Duration, heartbeat: std::time::Duration) {
-        self.lease = LeaseKeeper::new(ttl).with_heartbeat(heartbeat);
+        self.lease_beat = heartbeat;
+        self.desk.submit(move |desk| {
+            desk.leases = LeaseKeeper::new(ttl).with_heartbeat(heartbeat);
+            Box::new(|_: &mut Annotator| {})
+        });
         self.claim_current();
     }
 
     /// A lead ends whoever's lease is on the open document, and takes it.
     pub fn break_lease(&mut self) {
         let Some(doc) = self.doc.as_ref().map(|d| d.id) else { return };
-        if self.user().role != Role::Lead {
+        if self.user.role != Role::Lead {
             return;
         }
-        match self.session.store_mut().break_lease(doc) {
-            Ok(_) => {
-                self.claim_current();
-                self.refresh_leases();
-                self.status = Status::Info("Lease broken: the document is yours now.".into());
-            }
-            Err(e) => self.status = Status::Error(format!("cannot break the lease: {e}")),
-        }
+        self.desk.submit(move |desk| {
+            let broken = desk.session.store_mut().break_lease(doc);
+            Box::new(move |a: &mut Annotator| match broken {
+                Ok(_) => {
+                    a.claim_current();
+                    a.refresh_leases();
+                    a.status = Status::Info("Lease broken: the document is yours now.".into());
+                }
+                Err(e) => a.status = Status::Error(format!("cannot break the lease: {e}")),
+            })
+        });
     }
 
-    /// Shows a document: boxes at once, the page image when the worker has decoded it.
+    /// Opens a document: the page and its boxes arrive from the store worker (at once when it
+    /// is in the queue: its size is known, so the view is set before they come).
     pub fn open_document(&mut self, id: DocId) {
-        if self.doc.as_ref().is_some_and(|d| d.id == id) {
+        if self.doc.as_ref().is_some_and(|d| d.id == id) && self.opening.is_none() || self.opening == Some(id) {
             return;
         }
         self.commit_text_draft();
         self.apply_pending();
-        let doc = match self.session.store().document(id) {
-            Ok(d) => d,
-            Err(e) => {
-                self.status = Status::Error(format!("cannot open document {id}: {e}"));
-                return;
-            }
-        };
-        self.activity.show_document(Some(id), system_now_ms());
+        let known = self.queue.iter().find(|d| d.id == id).cloned();
+        self.opening = Some(id);
+        if let Some(doc) = known {
+            self.show_document(doc);
+        }
+        let reviewing_view = self.review.view == super::review_state::WorkView::Review;
+        let batch = self.batches;
+        self.desk.submit(move |desk| {
+            let opened = desk.open(id, reviewing_view);
+            Box::new(move |a: &mut Annotator| {
+                if a.opening != Some(id) {
+                    return; // another document was asked for since
+                }
+                match opened {
+                    Ok(o) => {
+                        if a.doc.as_ref().map(|d| d.id) != Some(id) {
+                            a.show_document(o.snapshot.doc.clone());
+                        }
+                        a.opened(o, batch);
+                    }
+                    Err(e) => {
+                        a.opening = None;
+                        a.status = Status::Error(format!("cannot open document {id}: {e}"));
+                    }
+                }
+            })
+        });
+    }
+
+    fn opened(&mut self, o: Opened, batch: u64) {
+        self.opening = None;
+        self.held_by = o.held_by;
+        self.took_snapshot(o.snapshot, batch);
+    }
+
+    /// Shows `doc` with no boxes yet: the view, the page load, the panels' per-document state.
+    fn show_document(&mut self, doc: Document) {
+        self.activity.show_document(Some(doc.id), system_now_ms());
         // Keep the zoom and position from the previous document (unless it was just fitted).
         let vp = &self.editor.viewport;
         let mut fitted = vp.clone();
@@ -429,6 +617,12 @@ impl Annotator {
         }
         self.editor.set_selection([], None);
         self.editor.set_tool(crate::app::canvas::Tool::Select);
+        self.editor.set_boxes(Vec::new());
+        self.anns.clear();
+        self.links.clear();
+        self.unsaved.clear();
+        self.review.doc = Default::default();
+        self.held_by = None;
         self.doc = Some(doc);
         self.text = TextDraft::default();
         self.tiles.clear();
@@ -440,8 +634,6 @@ impl Annotator {
         self.review.note.clear();
         self.review.reject_comment.clear();
         self.review.doc_comment.clear();
-        self.claim_current();
-        self.reload_boxes();
     }
 
     /// Next (+1) or previous (-1) document in the filtered queue.
@@ -477,6 +669,7 @@ impl Annotator {
 
     /// Starts a wanted page load and takes in what the worker reported. Runs before the UI.
     pub fn logic(&mut self, ctx: &egui::Context) {
+        self.take_answers(ctx);
         self.stats.poll(ctx);
         self.keep_lease(ctx);
         self.follow_others(ctx);
@@ -485,7 +678,7 @@ impl Annotator {
         if !self.unsent.is_empty() {
             let due = self.last_send.is_none_or(|t| t.elapsed() >= UNSENT_RETRY);
             if due {
-                self.apply_pending();
+                self.send_unsent();
             }
             ctx.request_repaint_after(UNSENT_RETRY);
         }
@@ -497,7 +690,7 @@ impl Annotator {
             if let Some(doc) = self.doc.clone() {
                 let max_side = ctx.input(|i| i.max_texture_side) as u32;
                 let waker = ctx.clone();
-                let source = crate::app::pages::PageRef::of(self.session.store(), &doc);
+                let source = crate::app::pages::PageRef::in_workspace(&self.workspace, &doc);
                 self.loader.request(doc.id, source, max_side, move || waker.request_repaint());
             }
         }
@@ -533,7 +726,7 @@ impl Annotator {
             let waker = ctx.clone();
             LiveFeed::start(&self.workspace, move || waker.request_repaint())
         });
-        let me = self.session.user().id;
+        let me = self.user.id;
         let current = self.doc.as_ref().map(|d| d.id);
         for event in live.poll() {
             match event {
@@ -551,7 +744,7 @@ impl Annotator {
                 }
                 LiveEvent::Back => {
                     self.offline = None;
-                    self.apply_pending(); // what waited is sent first
+                    self.send_unsent(); // what waited is sent first
                     self.reload_deferred = true;
                     self.live_refresh_due = true;
                     self.status = Status::Info("The workspace is back.".into());
@@ -562,7 +755,6 @@ impl Annotator {
         if self.reload_deferred && !busy {
             self.reload_deferred = false;
             self.reload_boxes();
-            self.refresh_current_doc();
         }
         let recent = self.last_live_refresh.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1));
         if self.live_refresh_due && !recent {
@@ -579,19 +771,22 @@ impl Annotator {
 
     /// The heartbeat: renews the lease on the open document, and says so when it was lost.
     fn keep_lease(&mut self, ctx: &egui::Context) {
-        ctx.request_repaint_after(self.lease.heartbeat_interval());
-        match self.lease.heartbeat(&mut self.session, std::time::Instant::now()) {
-            Ok(true) => {}
-            Ok(false) => {
-                self.claim_current();
-                self.refresh_leases();
-                self.status = Status::Error(match &self.held_by {
-                    Some((name, _)) => format!("Your hold on this page ran out and {name} is working on it now."),
-                    None => "Your hold on this page ran out; it is yours again.".into(),
-                });
-            }
-            Err(e) => self.status = Status::Error(format!("cannot renew your hold on this page: {e}")),
+        ctx.request_repaint_after(self.lease_beat);
+        if self.last_beat.elapsed() < self.lease_beat {
+            return;
         }
+        self.last_beat = std::time::Instant::now();
+        self.desk.submit(|desk| {
+            let kept = desk.leases.heartbeat(&mut desk.session, std::time::Instant::now());
+            Box::new(move |a: &mut Annotator| match kept {
+                Ok(true) => {}
+                Ok(false) => {
+                    a.claim(true);
+                    a.refresh_leases();
+                }
+                Err(e) => a.status = Status::Error(format!("cannot renew your hold on this page: {e}")),
+            })
+        });
     }
 
     /// Retries loading the current page (after a re-link).
@@ -697,71 +892,148 @@ impl Annotator {
         }
     }
 
-    /// Applies queued commands in order: the one place edits happen. Each is durable in SQLite
-    /// when this returns; the editor is then refreshed from the store.
+    /// Sends the commands made this frame to the store worker, in order, as one batch: the one
+    /// place edits go. The canvas shows them at once, marked as not saved until the store has
+    /// them; the worker's answer then refreshes the document from the store.
     pub fn apply_pending(&mut self) {
-        if self.pending.is_empty() && self.unsent.is_empty() {
+        if self.pending.is_empty() {
             return;
         }
+        self.batches += 1;
+        let batch = self.batches;
+        let shown = self.doc.as_ref().map(|d| d.id);
+        let mut made = Vec::new();
+        let mut select = None;
+        for (cmd, after) in std::mem::take(&mut self.pending) {
+            let on_page = Some(cmd.doc()) == shown;
+            let draws = matches!(cmd, Command::AddBox { .. } | Command::AddMissingBox { .. });
+            let provisional = (draws && on_page).then(|| {
+                self.next_provisional -= 1;
+                AnnId(self.next_provisional + 1)
+            });
+            if on_page {
+                let touched = crate::app::desk::preview(
+                    &cmd,
+                    &mut self.anns,
+                    &mut self.links,
+                    provisional.map(|p| (p, &self.user)),
+                );
+                self.unsaved.extend(touched);
+            }
+            if let Some(p) = provisional
+                && after != After::Nothing
+            {
+                select = Some((p, after == After::SelectCreatedAndEdit));
+            }
+            made.push(Queued { batch, cmd, after, provisional });
+        }
+        self.show_boxes();
+        // a drawn box is selected at once (and its text field opened), before the store answers
+        if let Some((p, edit)) = select {
+            self.editor.set_selection([p], Some(p));
+            if edit {
+                self.text.focus_request = true;
+            }
+        }
+        if self.unsent.is_empty() {
+            self.send(made);
+        } else {
+            // the workspace could not be reached: this waits behind what already waits
+            self.unsent.extend(made);
+        }
+    }
+
+    fn send(&mut self, edits: Vec<Queued>) {
+        let batch = self.batches;
+        let shown = self.doc.as_ref().map(|d| d.id);
         self.last_send = Some(std::time::Instant::now());
-        let mut select: Option<(Vec<AnnId>, bool)> = None;
-        let mut queue_changed = false;
-        // what could not be sent before goes first, in order
-        let mut queue = std::mem::take(&mut self.unsent);
-        queue.append(&mut self.pending);
-        let mut queue = queue.into_iter();
-        while let Some((cmd, after)) = queue.next() {
-            let kept = cmd.clone();
-            let message = super::review_state::done_message(&cmd);
-            let changes_queue = super::review_state::changes_queue(&cmd);
-            let nudged = match (&cmd, after) {
-                (Command::MoveBoxes { doc, ids, .. }, After::Nudge) => Some((*doc, ids.clone())),
+        let count = edits.len();
+        let sent = self.desk.submit(move |desk| {
+            desk.resume();
+            let mut answers = Vec::new();
+            let mut unsent = Vec::new();
+            for q in edits {
+                if !unsent.is_empty() {
+                    unsent.push(q);
+                    continue;
+                }
+                let message = super::review_state::done_message(&q.cmd);
+                let changes_queue = super::review_state::changes_queue(&q.cmd);
+                match desk.edit(q.cmd.clone(), q.after == After::Nudge, q.provisional) {
+                    Sent::Unsent => unsent.push(q),
+                    Sent::Answered(result) => answers.push(Answer {
+                        after: q.after,
+                        provisional: q.provisional,
+                        message,
+                        changes_queue,
+                        result,
+                    }),
+                }
+            }
+            let snapshot = match shown {
+                Some(doc) if unsent.is_empty() => Some(desk.snapshot(doc)),
                 _ => None,
             };
-            // a nudge right after a nudge of the same boxes continues its undo step
-            let head = self
-                .last_nudge
-                .as_ref()
-                .filter(|n| nudged.as_ref() == Some(&n.boxes) && n.at.elapsed() <= NUDGE_MERGE)
-                .map(|n| n.head);
-            let result = match head {
-                Some(head) => self.session.continue_edit(head, cmd),
-                None => self.session.apply(cmd),
-            };
-            match result {
-                Ok(Outcome::Applied(edit)) => {
-                    self.last_nudge = nudged.map(|boxes| LastNudge {
-                        boxes,
-                        head: head.unwrap_or(edit.id),
-                        at: std::time::Instant::now(),
-                    });
+            Box::new(move |a: &mut Annotator| a.answered(answers, unsent, snapshot, batch))
+        });
+        if sent {
+            self.sending += count;
+        } else {
+            self.status = Status::Error("Not saved: the store worker stopped; reopen the workspace.".into());
+        }
+    }
+
+    /// Sends the edits that wait (the workspace could not be reached), in the order they were
+    /// made.
+    fn send_unsent(&mut self) {
+        if self.unsent.is_empty() {
+            return;
+        }
+        let waiting = std::mem::take(&mut self.unsent);
+        self.send(waiting);
+    }
+
+    /// The store's answers to a batch.
+    fn answered(
+        &mut self,
+        answers: Vec<Answer>,
+        unsent: Vec<Queued>,
+        snapshot: Option<Result<DocSnapshot, CommandError>>,
+        batch: u64,
+    ) {
+        self.sending = self.sending.saturating_sub(answers.len() + unsent.len());
+        let mut select: Option<(Vec<AnnId>, bool)> = None;
+        let mut queue_changed = false;
+        for answer in answers {
+            match answer.result {
+                Ok(outcome @ Outcome::Applied(_)) => {
                     self.edits_saved += 1;
-                    queue_changed |= changes_queue;
-                    self.status = message.map_or(Status::Saved, Status::Info);
-                    if after != After::Nothing {
-                        let created = Outcome::Applied(edit).created_boxes();
-                        if !created.is_empty() {
-                            select = Some((created, after == After::SelectCreatedAndEdit));
-                        }
+                    queue_changed |= answer.changes_queue;
+                    self.status = answer.message.map_or(Status::Saved, Status::Info);
+                    let created = outcome.created_boxes();
+                    if let (Some(p), Some(&made)) = (answer.provisional, created.first()) {
+                        self.renumber(p, made); // already selected under its provisional id
+                    } else if answer.after != After::Nothing && !created.is_empty() {
+                        select = Some((created, answer.after == After::SelectCreatedAndEdit));
                     }
                 }
                 Ok(Outcome::NoChange) => {}
-                // the workspace cannot be reached: nothing of it was saved; it waits here, with
-                // everything after it, and is sent when the workspace is back
-                Err(CommandError::Store(crate::store::StoreError::Connection { .. })) => {
-                    self.unsent.push((kept, after));
-                    self.unsent.extend(queue.by_ref());
-                }
                 Err(e) => self.status = Status::Error(sentence(&e)),
             }
         }
-        if !self.unsent.is_empty() {
-            // (the count of what waits is shown beside the status line)
+        if !unsent.is_empty() {
+            // nothing of these was saved: they wait, in order, and are sent when the workspace
+            // is back (the count shows beside the status line, the boxes as not saved)
+            self.unsent.extend(unsent);
+            self.unsent.sort_by_key(|q| q.batch);
             self.status = Status::Error("The workspace cannot be reached: your latest edits are not saved yet.".into());
             return;
         }
-        self.reload_boxes();
-        self.refresh_current_doc();
+        match snapshot {
+            Some(Ok(snap)) => self.took_snapshot(snap, batch),
+            Some(Err(e)) => self.status = Status::Error(format!("cannot read the boxes: {e}")),
+            None => {}
+        }
         if queue_changed {
             self.after_queue_change();
         }
@@ -774,96 +1046,160 @@ impl Annotator {
         }
     }
 
-    /// Reloads the current document's boxes and links from the store into the editor.
+    /// Re-reads the current document (its row, boxes, links and review) from the store.
     pub fn reload_boxes(&mut self) {
         let Some(doc) = self.doc.as_ref().map(|d| d.id) else {
             self.anns.clear();
             self.links.clear();
             self.editor.set_boxes(Vec::new());
-            self.reload_review();
+            self.review.doc = Default::default();
             return;
         };
-        // first: anything another person writes from here on is newer than what is shown
-        if let Err(e) = self.session.mark_seen(doc) {
-            self.status = Status::Error(sentence(&e));
+        let batch = self.batches;
+        self.desk.submit(move |desk| {
+            let snap = desk.snapshot(doc);
+            Box::new(move |a: &mut Annotator| match snap {
+                Ok(snap) => a.took_snapshot(snap, batch),
+                Err(e) => a.status = Status::Error(format!("cannot read the boxes: {e}")),
+            })
+        });
+    }
+
+    /// Shows what the store holds of the open document. Boxes read before this window's
+    /// newest edits, or while edits wait to be sent, are older than the screen: those stay.
+    fn took_snapshot(&mut self, snap: DocSnapshot, batch: u64) {
+        let id = snap.doc.id;
+        if self.doc.as_ref().map(|d| d.id) != Some(id) {
+            return; // another document is open now
         }
-        let store = self.session.store();
-        match (store.annotations(doc), store.links(doc)) {
-            (Ok(anns), Ok(links)) => {
-                let boxes = anns
-                    .iter()
-                    .map(|a| match a.quad {
-                        Some(q) => CanvasBox::with_quad(a.id, q),
-                        None => CanvasBox::new(a.id, a.rect),
-                    })
-                    .collect();
-                self.editor.set_boxes(boxes);
-                self.anns = anns;
-                self.links = links;
+        if let Some(q) = self.queue.iter_mut().find(|q| q.id == id) {
+            *q = snap.doc.clone();
+        }
+        let status_changed = self.doc.as_ref().is_some_and(|old| old.status != snap.doc.status);
+        // re-linked (here or by someone else): the page comes from its new file
+        let moved = self.doc.as_ref().is_some_and(|old| old.path != snap.doc.path);
+        self.doc = Some(snap.doc);
+        if moved && !matches!(self.page, PageState::Ready(_)) {
+            self.reload_page();
+        }
+        self.review.doc = snap.review;
+        if batch == self.batches && self.unsent.is_empty() {
+            self.anns = snap.anns;
+            self.links = snap.links;
+            self.unsaved.clear();
+            self.show_boxes();
+            // the text field follows the store (e.g. after undo of a text change)
+            if let Some(id) = self.text.target
+                && self.text.buffer == self.text.original
+            {
+                let text = self.annotation(id).map(|a| a.text.clone()).unwrap_or_default();
+                self.text.buffer = text.clone();
+                self.text.original = text;
             }
-            (Err(e), _) | (_, Err(e)) => self.status = Status::Error(format!("cannot read the boxes: {e}")),
         }
-        self.reload_review();
-        // the text field follows the store (e.g. after undo of a text change)
-        if let Some(id) = self.text.target
-            && self.text.buffer == self.text.original
-        {
-            let text = self.annotation(id).map(|a| a.text.clone()).unwrap_or_default();
-            self.text.buffer = text.clone();
-            self.text.original = text;
+        // submitted, accepted, rejected: done with it here, so it is free for the next
+        // person (a reviewer taking it into review keeps it)
+        if status_changed && self.held_by.is_none() {
+            self.claim_current();
         }
     }
 
-    /// Re-reads the current document's row (its status changes with edits and submit).
-    pub(crate) fn refresh_current_doc(&mut self) {
-        let Some(id) = self.doc.as_ref().map(|d| d.id) else { return };
-        if let Ok(d) = self.session.store().document(id) {
-            if let Some(q) = self.queue.iter_mut().find(|q| q.id == id) {
-                *q = d.clone();
-            }
-            let status_changed = self.doc.as_ref().is_some_and(|old| old.status != d.status);
-            self.doc = Some(d);
-            // submitted, accepted, rejected: done with it here, so it is free for the next
-            // person (a reviewer taking it into review keeps it)
-            if status_changed && self.held_by.is_none() {
-                self.claim_current();
-            }
+    /// A drawn box got its id from the store: the canvas, the selection and the text field
+    /// follow it from the provisional one.
+    fn renumber(&mut self, provisional: AnnId, made: AnnId) {
+        let Some(a) = self.anns.iter_mut().find(|a| a.id == provisional) else { return };
+        a.id = made;
+        if self.unsaved.remove(&provisional) {
+            self.unsaved.insert(made);
         }
+        let selection: Vec<AnnId> =
+            self.editor.selection().iter().map(|&id| if id == provisional { made } else { id }).collect();
+        let primary = self.editor.primary().map(|id| if id == provisional { made } else { id });
+        self.show_boxes();
+        self.editor.set_selection(selection, primary);
+        if self.text.target == Some(provisional) {
+            self.text.target = Some(made);
+        }
+    }
+
+    /// The canvas follows `anns`.
+    fn show_boxes(&mut self) {
+        let boxes = self
+            .anns
+            .iter()
+            .map(|a| match a.quad {
+                Some(q) => CanvasBox::with_quad(a.id, q),
+                None => CanvasBox::new(a.id, a.rect),
+            })
+            .collect();
+        self.editor.set_boxes(boxes);
     }
 
     // ---- activity and re-linking ---------------------------------------------------------------
 
+    /// Sends the activity events gathered so far (one batch in flight at a time; what cannot
+    /// be written goes back, in order, and is tried with the next flush).
     pub fn flush_activity(&mut self) {
-        if let Err(e) = self.activity.flush(self.session.store_mut()) {
-            self.status = Status::Error(format!("cannot record activity: {e}"));
+        if self.activity_sending || self.activity.pending().is_empty() {
+            return;
         }
+        let mut events = self.activity.take_pending();
+        let user = self.user.id;
+        self.activity_sending = true;
+        self.desk.submit(move |desk| {
+            let written = crate::app::activity::write(desk.session.store_mut(), user, &mut events);
+            Box::new(move |a: &mut Annotator| {
+                a.activity_sending = false;
+                if let Err(e) = written {
+                    a.activity.put_back(events);
+                    a.status = Status::Error(format!("cannot record activity: {e}"));
+                }
+            })
+        });
     }
 
-    /// Leaving the workspace or closing the window.
+    /// Leaving the workspace or closing the window: what was typed is sent, the open document
+    /// closed, the leases given back; waits (a few seconds at most) for the store to have it.
     pub fn shutdown(&mut self) {
         self.commit_text_draft();
         self.apply_pending();
+        self.send_unsent();
         self.activity.close(system_now_ms());
         self.flush_activity();
-        if let Err(e) = self.lease.release_all(&mut self.session) {
-            self.status = Status::Error(format!("cannot give back your documents: {e}"));
-        }
+        self.desk.submit(|desk| {
+            let released = desk.leases.release_all(&mut desk.session);
+            Box::new(move |a: &mut Annotator| {
+                if let Err(e) = released {
+                    a.status = Status::Error(format!("cannot give back your documents: {e}"));
+                }
+            })
+        });
+        self.drain(std::time::Duration::from_secs(10));
         self.loader.cancel();
+    }
+
+    /// Edits this window has made that the store does not have yet: waiting to be sent, or
+    /// sent and not confirmed. Closing the window now would lose them.
+    pub fn edits_not_saved(&self) -> usize {
+        self.unsent.len() + self.pending.len() + self.sending
     }
 
     /// Points the current document's file at `file` if its content hash matches.
     pub fn relink_file(&mut self, file: &Path) {
         let Some(doc) = self.doc.clone() else { return };
-        match crate::app::loader::relink_file(self.session.store_mut(), &doc, file) {
-            Ok(()) => {
-                self.relink_message = None;
-                self.status = Status::Info(format!("re-linked to {}", file.display()));
-                self.refresh_current_doc();
-                self.refresh_queue();
-                self.reload_page();
-            }
-            Err(e) => self.relink_message = Some(e),
-        }
+        let file = file.to_path_buf();
+        self.desk.submit(move |desk| {
+            let relinked = crate::app::loader::relink_file(desk.session.store_mut(), &doc, &file);
+            Box::new(move |a: &mut Annotator| match relinked {
+                Ok(()) => {
+                    a.relink_message = None;
+                    a.status = Status::Info(format!("re-linked to {}", file.display()));
+                    a.reload_boxes(); // the page follows its new file (see took_snapshot)
+                    a.refresh_queue();
+                }
+                Err(e) => a.relink_message = Some(e),
+            })
+        });
     }
 
     /// Searches a folder for moved images of this workspace by content hash.
@@ -893,7 +1229,7 @@ impl Annotator {
     pub fn run_in_background(&mut self, job: impl FnOnce(&mut Session) -> Result<String, String> + Send + 'static) {
         self.apply_pending();
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let (ws, user) = (self.workspace.clone(), self.session.user().clone());
+        let (ws, user) = (self.workspace.clone(), self.user.clone());
         let spawned = std::thread::Builder::new().name("facture-job".into()).spawn(move || {
             let result = match crate::store::Store::connect(&ws) {
                 Ok(store) => job(&mut Session::new(store, user)),
@@ -908,6 +1244,20 @@ impl Annotator {
             }
             Err(e) => self.status = Status::Error(format!("cannot start: {e}")),
         }
+    }
+
+    /// Whether boxes with unconfirmed edits are marked on the canvas: while edits wait to be
+    /// sent, or the store has taken noticeably long to confirm (a quick save is not worth a
+    /// flicker).
+    pub fn shows_unsaved(&self) -> bool {
+        !self.unsaved.is_empty() && (!self.unsent.is_empty() || self.saving_for().is_some())
+    }
+
+    /// How long the store has been taking to confirm this window's edits, once that is longer
+    /// than a moment (the status line says "Saving…").
+    pub fn saving_for(&self) -> Option<std::time::Duration> {
+        const MOMENT: std::time::Duration = std::time::Duration::from_millis(300);
+        self.desk.waiting_for().filter(|t| self.sending > 0 && *t >= MOMENT)
     }
 
     /// How many edits wait to be sent (the workspace could not be reached); none are saved.
@@ -939,7 +1289,6 @@ impl Annotator {
                 Err(e) => Status::Error(e),
             };
             self.refresh_queue();
-            self.refresh_current_doc();
             self.reload_boxes();
             if self.review.view == super::review_state::WorkView::Stats {
                 self.stats.refresh(&self.workspace);
@@ -969,9 +1318,8 @@ impl Annotator {
                     if r.still_missing > 0 { format!("; {} still missing", r.still_missing) } else { String::new() };
                 self.status =
                     Status::Info(format!("re-linked {} file(s) found in {}{left}", r.relinked, dir.display()));
-                self.refresh_current_doc();
+                self.reload_boxes(); // the page follows its new file (see took_snapshot)
                 self.refresh_queue();
-                self.reload_page();
             }
             Err(e) => self.relink_message = Some(format!("cannot re-link: {e}")),
         }

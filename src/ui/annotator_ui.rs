@@ -116,8 +116,7 @@ pub fn with_ext_ctx(a: &mut Annotator, ctx: &egui::Context, f: impl FnOnce(&mut 
     {
         let mut cx = ExtensionCtx {
             workspace: &a.workspace,
-            user: a.session.user(),
-            store: a.session.store(),
+            user: a.user(),
             labels: &a.labels,
             queue: &a.queue,
             document: a.doc.as_ref(),
@@ -132,7 +131,6 @@ pub fn with_ext_ctx(a: &mut Annotator, ctx: &egui::Context, f: impl FnOnce(&mut 
     }
     if reload {
         a.reload_boxes();
-        a.refresh_current_doc();
     }
     for c in commands {
         a.push(c, After::Nothing);
@@ -350,6 +348,14 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
 fn status_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     if let Some(why) = &a.offline {
         ui.colored_label(ui.visuals().error_fg_color, why);
+    }
+    if let Some(t) = a.saving_for()
+        && a.unsent_edits() == 0
+    {
+        ui.colored_label(
+            super::draw::UNSAVED,
+            format!("Saving… the workspace has not confirmed your latest edit for {:.1} s.", t.as_secs_f32()),
+        );
     }
     if a.unsent_edits() > 0 {
         ui.colored_label(

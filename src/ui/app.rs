@@ -26,6 +26,10 @@ pub struct FactureApp {
     screen: Screen,
     extensions: Vec<Box<dyn Extension>>,
     title: String,
+    /// Closing was asked for while edits were not in the store: the window asks first.
+    close_asked: bool,
+    /// The person chose to close anyway.
+    close_anyway: bool,
 }
 
 impl FactureApp {
@@ -51,6 +55,8 @@ impl FactureApp {
             screen: Screen::Start(Box::new(start)),
             extensions: Vec::new(),
             title: String::new(),
+            close_asked: false,
+            close_anyway: false,
         };
         app.after_connect();
         app
@@ -86,6 +92,23 @@ impl FactureApp {
         }
     }
 
+    /// Blocks until the window's store worker has answered everything asked of it and the
+    /// answers are taken in (scripts and tests; the window itself never waits).
+    pub fn wait_for_store(&mut self) {
+        if let Some(a) = self.annotator_mut() {
+            a.wait_for_store();
+        }
+    }
+
+    /// Blocks until the answers to everything the window asked of its store worker have
+    /// arrived; the next frame takes them in. A kittest harness calls it after each frame so
+    /// that a run ends with the store's answers shown; the window itself never waits.
+    pub fn wait_for_answers(&self) {
+        if let Some(a) = self.annotator() {
+            a.wait_for_answers();
+        }
+    }
+
     /// Whether the start screen is still connecting to a server (tests wait for it).
     pub fn is_connecting(&self) -> bool {
         matches!(&self.screen, Screen::Start(s) if s.is_connecting())
@@ -112,6 +135,7 @@ impl FactureApp {
         if app.annotator().is_none_or(|a| a.user().name != user_name) {
             anyhow::bail!("could not open {workspace} as {user_name}");
         }
+        app.wait_for_store();
         Ok(app)
     }
 
@@ -138,9 +162,29 @@ impl FactureApp {
         &self.settings
     }
 
+    /// The window is asked to close: `true` when it may. With edits the store does not have
+    /// yet (the workspace cannot be reached, or has not confirmed them), it stays open and asks
+    /// first; it closes by itself once they are saved.
+    pub fn on_close_requested(&mut self) -> bool {
+        if self.close_anyway || self.annotator().is_none_or(|a| a.edits_not_saved() == 0) {
+            return true;
+        }
+        self.close_asked = true;
+        false
+    }
+
     /// Work that must not draw: page loader results, extension jobs. eframe calls it before
     /// each frame; [`FactureApp::frame_ui`] calls it for tests.
     pub fn logic_step(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested()) && !self.on_close_requested() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+        }
+        if self.close_asked && self.annotator().is_none_or(|a| a.edits_not_saved() == 0) {
+            // what waited is saved now: close as asked
+            self.close_asked = false;
+            self.close_anyway = true;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         if let Screen::Start(s) = &mut self.screen
             && s.poll()
         {
@@ -161,7 +205,41 @@ impl FactureApp {
         self.draw_ui(ui);
     }
 
+    /// Whether the window is asking whether to close with edits not saved.
+    pub fn is_asking_to_close(&self) -> bool {
+        self.close_asked
+    }
+
+    fn close_question_ui(&mut self, ui: &mut egui::Ui) {
+        let waiting = self.annotator().map_or(0, |a| a.edits_not_saved());
+        let modal = egui::Modal::new(egui::Id::unique("close_unsaved")).show(ui.ctx(), |ui| {
+            ui.set_max_width(420.0);
+            ui.heading("Edits not saved yet");
+            ui.label(format!(
+                "{waiting} edit(s) are not in the workspace yet: it cannot be reached, or has not confirmed them. \
+                 The window closes by itself as soon as they are saved. If you close it now, they are lost."
+            ));
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Keep the window open").clicked() {
+                    self.close_asked = false;
+                }
+                if ui.button("Close and lose them").clicked() {
+                    self.close_asked = false;
+                    self.close_anyway = true;
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+        });
+        if modal.should_close() {
+            self.close_asked = false;
+        }
+    }
+
     fn draw_ui(&mut self, ui: &mut egui::Ui) {
+        if self.close_asked {
+            self.close_question_ui(ui);
+        }
         let title = match &self.screen {
             Screen::Start(s) => format!("Facture — {}", s.workspace),
             Screen::Annotate(a) => format!("Facture — {}", a.workspace()),

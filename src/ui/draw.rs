@@ -18,6 +18,8 @@ const LINK_KEY_VALUE: Color32 = Color32::from_rgb(255, 170, 0);
 const LINK_ROW: Color32 = Color32::from_rgb(90, 170, 255);
 /// Above this many boxes in view, "always show text" shows it only where there is room.
 const MAX_TAGS: usize = 400;
+/// The mark on a box whose latest change the store does not have yet.
+pub const UNSAVED: Color32 = Color32::from_rgb(255, 176, 32);
 
 pub fn label_color(a: &Annotator, ann: &Annotation) -> Color32 {
     ann.label.and_then(|l| a.label(l)).map_or(UNLABELLED, |l| Color32::from_rgb(l.color[0], l.color[1], l.color[2]))
@@ -30,6 +32,7 @@ pub fn boxes(a: &Annotator, ui: &egui::Ui, painter: &Painter) {
     let hover = a.editor.hover().map(|h| h.id());
     let primary = a.editor.primary();
     let many = visible.len() > MAX_TAGS;
+    let unsaved = a.shows_unsaved();
     let mut shapes = Vec::with_capacity(visible.len() + 16);
     let mut tags = Vec::new();
     for &i in &visible {
@@ -39,6 +42,11 @@ pub fn boxes(a: &Annotator, ui: &egui::Ui, painter: &Painter) {
         let selected = a.editor.is_selected(b.id);
         let r = to_rect(vp.rect_to_screen(&d.rect));
         box_shape(&mut shapes, vp, &d, r, color, ann.state == AnnState::Suggested, selected, hover == Some(b.id));
+        if unsaved && a.unsaved.contains(&b.id) {
+            // not in the store yet: an amber dot on the corner until it is
+            shapes.push(Shape::circle_filled(r.right_top(), 4.5, UNSAVED));
+            shapes.push(Shape::circle_stroke(r.right_top(), 4.5, Stroke::new(1.0, Color32::BLACK)));
+        }
         let show_tag = hover == Some(b.id)
             || (primary == Some(b.id) && a.text.focus_request)
             || (a.view.always_show_text && (!many || r.height() >= 14.0));

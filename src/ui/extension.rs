@@ -6,7 +6,6 @@ use eframe::egui;
 
 use crate::app::Command;
 use crate::domain::{AnnId, Annotation, Document, Label, User};
-use crate::store::Store;
 
 /// A feature shown inside the annotator window.
 pub trait Extension {
@@ -25,8 +24,6 @@ pub trait Extension {
 pub struct ExtensionCtx<'a> {
     pub workspace: &'a crate::store::Workspace,
     pub user: &'a User,
-    /// Read-only; writes go through [`ExtensionCtx::push`].
-    pub store: &'a Store,
     pub labels: &'a [Label],
     /// The documents in the user's queue, as filtered.
     pub queue: &'a [Document],

@@ -2,16 +2,11 @@
 //! review queue, and the current document's review facts (rounds, verdicts, comments, the diff
 //! since the last round), re-read from the store whenever the boxes are.
 
-use std::collections::{HashMap, HashSet};
-
 use crate::app::Command;
-use crate::app::review::{ReviewItem, changed_since_last_round, review_queue};
-use crate::domain::{
-    AnnId, BoxVerdict, Comment, DocId, DocStatus, DocVerdict, LabelId, ReviewRound, Role, User, UserId, Verdict,
-};
-use crate::store::DocFilter;
+use crate::app::review::ReviewItem;
+use crate::domain::{AnnId, Comment, DocStatus, DocVerdict, LabelId, Role, User, UserId, Verdict};
 
-use super::annotator::{After, Annotator, Status};
+use super::annotator::{After, Annotator, Status, ThenOpen};
 use super::shortcuts::ReviewKey;
 
 /// The window's top-level views.
@@ -41,23 +36,7 @@ impl WorkView {
     }
 }
 
-/// Review facts of the current document.
-#[derive(Debug, Clone, Default)]
-pub struct DocReview {
-    pub doc: Option<DocId>,
-    pub rounds: Vec<ReviewRound>,
-    /// The unfinished round, if the document is in review.
-    pub open_round: Option<ReviewRound>,
-    /// Verdicts of the open round, by box.
-    pub verdicts: HashMap<AnnId, BoxVerdict>,
-    /// The last finished round, and its verdicts that were not ok (pinned for the annotator).
-    pub last_finished: Option<ReviewRound>,
-    pub pinned: Vec<BoxVerdict>,
-    /// Comments of the round that matters now (the open one, else the last finished one).
-    pub comments: Vec<Comment>,
-    /// Boxes changed since the previous round ended (diff highlighting).
-    pub changed: HashSet<AnnId>,
-}
+pub use crate::app::desk::DocReview;
 
 impl DocReview {
     /// Notes pinned on the page for the annotator: the last round rejected the document and no
@@ -183,14 +162,8 @@ impl Annotator {
         if view == WorkView::Stats {
             return;
         }
-        self.refresh_queue();
-        let current = self.doc.as_ref().map(|d| d.id);
-        if view == WorkView::Review
-            && !self.queue.iter().any(|d| Some(d.id) == current)
-            && let Some(first) = self.queue.first().map(|d| d.id)
-        {
-            self.open_document(first);
-        }
+        let then = if view == WorkView::Review { ThenOpen::FirstUnlessListed } else { ThenOpen::Nothing };
+        self.read_queue(then);
     }
 
     /// True when this user is reviewing the current document now (its open round is theirs, or
@@ -201,56 +174,17 @@ impl Annotator {
             && self.review.doc.open_round.as_ref().is_some_and(|r| r.reviewer == me.id || me.role == Role::Lead)
     }
 
-    /// The review queue for the Review view: documents in review by this user first, then the
-    /// submitted ones, oldest submission first.
-    pub(crate) fn refresh_review_queue(&mut self) {
-        let me = self.user().clone();
-        let store = self.session.store();
-        let in_review = store.documents(&DocFilter { status: Some(DocStatus::InReview), ..Default::default() });
-        let items = review_queue(store, self.review.filter_annotator, self.review.filter_label);
-        match (in_review, items) {
-            (Ok(docs), Ok(items)) => {
-                let mine: Vec<_> = docs
-                    .into_iter()
-                    .filter(|d| {
-                        me.role == Role::Lead
-                            || store.rounds(d.id).ok().and_then(|r| r.last().map(|r| r.reviewer)) == Some(me.id)
-                    })
-                    .collect();
-                self.queue = mine.iter().cloned().chain(items.iter().map(|i| i.doc.clone())).collect();
-                self.review.in_review = mine;
-                self.review.items = items;
-            }
-            (Err(e), _) => self.status = Status::Error(format!("cannot list documents: {e}")),
-            (_, Err(e)) => self.status = Status::Error(format!("cannot read the review queue: {e}")),
-        }
-    }
-
-    /// Re-reads the current document's rounds, verdicts and comments.
-    pub(crate) fn reload_review(&mut self) {
-        let Some(doc) = self.doc.as_ref().map(|d| d.id) else {
-            self.review.doc = DocReview::default();
-            return;
-        };
-        match load_doc_review(self.session.store(), doc) {
-            Ok(r) => self.review.doc = r,
-            Err(e) => self.status = Status::Error(format!("cannot read the review of this document: {e}")),
-        }
-    }
-
-    /// After a command that moves documents between queues.
+    /// After a command that moves documents between queues: the queue is read again, and in
+    /// review "save and next" opens the next document.
     pub(crate) fn after_queue_change(&mut self) {
         let was = self.doc.as_ref().map(|d| d.id);
-        self.refresh_queue();
-        if self.review.view == WorkView::Review && self.review.advance {
+        let then = if self.review.view == WorkView::Review && self.review.advance {
             self.review.advance = false;
-            let next = self.queue.iter().find(|d| Some(d.id) != was).map(|d| d.id);
-            if let Some(id) = next {
-                self.open_document(id);
-            } else if let Status::Info(s) = &self.status {
-                self.status = Status::Info(format!("{s} The review queue is empty."));
-            }
-        }
+            ThenOpen::Next { was }
+        } else {
+            ThenOpen::Nothing
+        };
+        self.read_queue(then);
     }
 
     /// Sets the selected boxes' verdict; the same verdict again clears it.
@@ -325,28 +259,6 @@ fn review_hint(status: Option<DocStatus>) -> String {
         Some(DocStatus::InReview) => "Another reviewer is reviewing this document.".into(),
         _ => "Verdict keys work in review: open a submitted document from the Review queue.".into(),
     }
-}
-
-fn load_doc_review(store: &crate::store::Store, doc: DocId) -> Result<DocReview, crate::app::CommandError> {
-    let rounds = store.rounds(doc)?;
-    let open_round = rounds.last().filter(|r| r.finished_ms.is_none()).cloned();
-    let last_finished = rounds.iter().rev().find(|r| r.finished_ms.is_some()).cloned();
-    let verdicts = match &open_round {
-        Some(r) => store.verdicts(r.id)?.into_iter().map(|v| (v.ann, v)).collect(),
-        None => HashMap::new(),
-    };
-    let pinned = match &last_finished {
-        Some(r) => store.verdicts(r.id)?.into_iter().filter(|v| v.verdict != Verdict::Ok).collect(),
-        None => Vec::new(),
-    };
-    let round_now = open_round.as_ref().or(last_finished.as_ref()).map(|r| r.id);
-    let comments = store.comments(doc)?.into_iter().filter(|c| round_now.is_none() || c.round == round_now).collect();
-    let changed = if last_finished.is_some() {
-        changed_since_last_round(store, doc)?.into_iter().collect()
-    } else {
-        HashSet::new()
-    };
-    Ok(DocReview { doc: Some(doc), rounds, open_round, verdicts, last_finished, pinned, comments, changed })
 }
 
 /// Display name and colour of a verdict.

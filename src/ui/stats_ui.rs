@@ -335,7 +335,7 @@ pub fn stats_ui(a: &mut Annotator, ui: &mut egui::Ui, dialogs: &mut dyn FileDial
         reviewers_table_ui(ui, &report.reviewers);
         ui.add_space(8.0);
         ui.heading("Objectives");
-        let lead = a.session.user().role == Role::Lead;
+        let lead = a.user().role == Role::Lead;
         let mut change = objectives_ui(ui, &report, lead);
         if lead {
             let users = a.review.users.clone();
