@@ -98,6 +98,56 @@ pub(crate) struct Queued {
     pub provisional: Option<AnnId>,
 }
 
+/// This window's edits on their way to the store.
+struct Outbox {
+    /// Commands made this frame, sent after the UI pass.
+    pending: Vec<(Command, After)>,
+    /// Batches made so far; a read taken before the newest batch shows boxes that are older
+    /// than the screen, so it does not replace them.
+    batches: u64,
+    /// Edits sent to the store worker and not answered yet.
+    sending: usize,
+    /// The next provisional id for a drawn box (negative; the store's ids are positive).
+    next_provisional: i64,
+    /// Edits that could not be sent (the workspace could not be reached), in order; nothing
+    /// of them is saved. Sent again every few seconds and when the workspace is back.
+    unsent: Vec<Queued>,
+    last_send: Option<std::time::Instant>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Self { pending: Vec::new(), batches: 0, sending: 0, next_provisional: -1, unsent: Vec::new(), last_send: None }
+    }
+}
+
+/// Keeping up with the team: the lease's heartbeat and what other people change.
+struct TeamPulse {
+    /// How often the lease on the open document is renewed, and when it last was.
+    lease_beat: std::time::Duration,
+    last_beat: std::time::Instant,
+    /// What other people change, as it happens (started with the first frame).
+    live: Option<LiveFeed>,
+    /// Others changed the open document; reload once this person's gesture is finished.
+    reload_deferred: bool,
+    /// Others changed something: the queue (and stats) follow, at most once a second.
+    live_refresh_due: bool,
+    last_live_refresh: Option<std::time::Instant>,
+}
+
+impl TeamPulse {
+    fn new(lease_beat: std::time::Duration) -> Self {
+        Self {
+            lease_beat,
+            last_beat: std::time::Instant::now(),
+            live: None,
+            reload_deferred: false,
+            live_refresh_due: false,
+            last_live_refresh: None,
+        }
+    }
+}
+
 /// The store's answer to one edit of a batch.
 struct Answer {
     after: After,
@@ -143,15 +193,8 @@ pub struct Annotator {
     load_wanted: bool,
     /// Fit the page to the view once the canvas rect is known.
     pub(crate) fit_pending: bool,
-    /// Commands made this frame, sent after the UI pass.
-    pub(crate) pending: Vec<(Command, After)>,
-    /// Batches made so far; a read taken before the newest batch shows boxes that are older
-    /// than the screen, so it does not replace them.
-    batches: u64,
-    /// Edits sent to the store worker and not answered yet.
-    sending: usize,
-    /// The next provisional id for a drawn box (negative; the store's ids are positive).
-    next_provisional: i64,
+    /// Edits on their way to the store.
+    outbox: Outbox,
     /// Boxes with an edit the store has not confirmed yet (drawn as not saved).
     pub(crate) unsaved: std::collections::HashSet<AnnId>,
     pub(crate) status: Status,
@@ -167,26 +210,15 @@ pub struct Annotator {
     /// Review mode: the active view, the review queue and the open document's review.
     pub(crate) review: super::review_state::ReviewState,
     pub(crate) stats: super::stats_ui::StatsState,
-    /// How often the lease on the open document is renewed, and when it last was.
-    lease_beat: std::time::Duration,
-    last_beat: std::time::Instant,
     /// Someone else holds the open document: their name, until when (the store's clock).
     /// The page is read-only meanwhile.
     pub(crate) held_by: Option<(String, i64)>,
     /// Documents other people are working on (shown in the queue).
     pub(crate) leased: std::collections::HashMap<DocId, String>,
-    /// What other people change, as it happens.
-    live: Option<LiveFeed>,
     /// The workspace cannot be reached (the sentence for the banner).
     pub(crate) offline: Option<String>,
-    /// Others changed the open document; reload once this person's gesture is finished.
-    reload_deferred: bool,
-    last_live_refresh: Option<std::time::Instant>,
-    live_refresh_due: bool,
-    /// Edits that could not be sent (the workspace could not be reached), in order; nothing
-    /// of them is saved. Sent again every few seconds and when the workspace is back.
-    pub(crate) unsent: Vec<Queued>,
-    last_send: Option<std::time::Instant>,
+    /// Keeping up with the team: the lease's heartbeat and other people's changes.
+    team: TeamPulse,
     /// Work running with a connection of its own (assignment, objectives): its sentence
     /// for the status line when done.
     jobs: Vec<crossbeam_channel::Receiver<Result<String, String>>>,
@@ -222,10 +254,7 @@ impl Annotator {
             loader: PageLoader::new(),
             load_wanted: false,
             fit_pending: true,
-            pending: Vec::new(),
-            batches: 0,
-            sending: 0,
-            next_provisional: -1,
+            outbox: Outbox::default(),
             unsaved: Default::default(),
             status: Status::Info("Opening the workspace…".into()),
             edits_saved: 0,
@@ -243,23 +272,16 @@ impl Annotator {
             relink_message: None,
             review: super::review_state::ReviewState::new(user.role, Vec::new()),
             stats: super::stats_ui::StatsState::default(),
-            lease_beat,
-            last_beat: std::time::Instant::now(),
             held_by: None,
             leased: Default::default(),
-            live: None,
             offline: None,
-            reload_deferred: false,
-            last_live_refresh: None,
-            live_refresh_due: false,
+            team: TeamPulse::new(lease_beat),
             relinking: None,
             jobs: Vec::new(),
-            unsent: Vec::new(),
-            last_send: None,
         };
         // Reviewers start in the review queue, unless nothing waits there.
         let query = a.queue_query();
-        let opening = a.batches;
+        let opening = a.outbox.batches;
         a.desk.submit(move |desk| {
             let start = desk.start(query);
             Box::new(move |a: &mut Annotator| a.started(start, opening))
@@ -529,7 +551,7 @@ impl Annotator {
     /// How long this window's leases last and how often it renews them (tests, and teams that
     /// want a shorter hand-back after a crash). Takes effect with the next document opened.
     pub fn set_lease_timing(&mut self, ttl: std::time::Duration, heartbeat: std::time::Duration) {
-        self.lease_beat = heartbeat;
+        self.team.lease_beat = heartbeat;
         self.desk.submit(move |desk| {
             desk.leases = LeaseKeeper::new(ttl).with_heartbeat(heartbeat);
             Box::new(|_: &mut Annotator| {})
@@ -570,7 +592,7 @@ impl Annotator {
             self.show_document(doc);
         }
         let reviewing_view = self.review.view == super::review_state::WorkView::Review;
-        let batch = self.batches;
+        let batch = self.outbox.batches;
         self.desk.submit(move |desk| {
             let opened = desk.open(id, reviewing_view);
             Box::new(move |a: &mut Annotator| {
@@ -675,8 +697,8 @@ impl Annotator {
         self.follow_others(ctx);
         self.poll_relink();
         self.poll_jobs();
-        if !self.unsent.is_empty() {
-            let due = self.last_send.is_none_or(|t| t.elapsed() >= UNSENT_RETRY);
+        if !self.outbox.unsent.is_empty() {
+            let due = self.outbox.last_send.is_none_or(|t| t.elapsed() >= UNSENT_RETRY);
             if due {
                 self.send_unsent();
             }
@@ -722,7 +744,7 @@ impl Annotator {
     /// typing of this person's is finished), the queue, statuses and stats follow, at most
     /// once a second.
     fn follow_others(&mut self, ctx: &egui::Context) {
-        let live = self.live.get_or_insert_with(|| {
+        let live = self.team.live.get_or_insert_with(|| {
             let waker = ctx.clone();
             LiveFeed::start(&self.workspace, move || waker.request_repaint())
         });
@@ -732,9 +754,9 @@ impl Annotator {
             match event {
                 LiveEvent::Changed(c) => {
                     if c.docs.iter().any(|&(d, by)| Some(d) == current && by != Some(me)) {
-                        self.reload_deferred = true;
+                        self.team.reload_deferred = true;
                     }
-                    self.live_refresh_due = true;
+                    self.team.live_refresh_due = true;
                 }
                 LiveEvent::Lost(why) => {
                     self.offline = Some(format!(
@@ -745,37 +767,37 @@ impl Annotator {
                 LiveEvent::Back => {
                     self.offline = None;
                     self.send_unsent(); // what waited is sent first
-                    self.reload_deferred = true;
-                    self.live_refresh_due = true;
+                    self.team.reload_deferred = true;
+                    self.team.live_refresh_due = true;
                     self.status = Status::Info("The workspace is back.".into());
                 }
             }
         }
-        let busy = self.editor.is_gesture_active() || self.text.target.is_some() || !self.pending.is_empty();
-        if self.reload_deferred && !busy {
-            self.reload_deferred = false;
+        let busy = self.editor.is_gesture_active() || self.text.target.is_some() || !self.outbox.pending.is_empty();
+        if self.team.reload_deferred && !busy {
+            self.team.reload_deferred = false;
             self.reload_boxes();
         }
-        let recent = self.last_live_refresh.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1));
-        if self.live_refresh_due && !recent {
-            self.live_refresh_due = false;
-            self.last_live_refresh = Some(std::time::Instant::now());
+        let recent = self.team.last_live_refresh.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1));
+        if self.team.live_refresh_due && !recent {
+            self.team.live_refresh_due = false;
+            self.team.last_live_refresh = Some(std::time::Instant::now());
             self.refresh_queue();
             if self.review.view == super::review_state::WorkView::Stats && !self.stats.is_computing() {
                 self.stats.refresh(&self.workspace);
             }
-        } else if self.live_refresh_due {
+        } else if self.team.live_refresh_due {
             ctx.request_repaint_after(std::time::Duration::from_secs(1));
         }
     }
 
     /// The heartbeat: renews the lease on the open document, and says so when it was lost.
     fn keep_lease(&mut self, ctx: &egui::Context) {
-        ctx.request_repaint_after(self.lease_beat);
-        if self.last_beat.elapsed() < self.lease_beat {
+        ctx.request_repaint_after(self.team.lease_beat);
+        if self.team.last_beat.elapsed() < self.team.lease_beat {
             return;
         }
-        self.last_beat = std::time::Instant::now();
+        self.team.last_beat = std::time::Instant::now();
         self.desk.submit(|desk| {
             let kept = desk.leases.heartbeat(&mut desk.session, std::time::Instant::now());
             Box::new(move |a: &mut Annotator| match kept {
@@ -801,7 +823,7 @@ impl Annotator {
     // ---- commands ----------------------------------------------------------------------------
 
     pub fn push(&mut self, cmd: Command, after: After) {
-        self.pending.push((cmd, after));
+        self.outbox.pending.push((cmd, after));
     }
 
     /// Turns the canvas editor's intents into commands (one undo step each).
@@ -896,20 +918,20 @@ impl Annotator {
     /// place edits go. The canvas shows them at once, marked as not saved until the store has
     /// them; the worker's answer then refreshes the document from the store.
     pub fn apply_pending(&mut self) {
-        if self.pending.is_empty() {
+        if self.outbox.pending.is_empty() {
             return;
         }
-        self.batches += 1;
-        let batch = self.batches;
+        self.outbox.batches += 1;
+        let batch = self.outbox.batches;
         let shown = self.doc.as_ref().map(|d| d.id);
         let mut made = Vec::new();
         let mut select = None;
-        for (cmd, after) in std::mem::take(&mut self.pending) {
+        for (cmd, after) in std::mem::take(&mut self.outbox.pending) {
             let on_page = Some(cmd.doc()) == shown;
             let draws = matches!(cmd, Command::AddBox { .. } | Command::AddMissingBox { .. });
             let provisional = (draws && on_page).then(|| {
-                self.next_provisional -= 1;
-                AnnId(self.next_provisional + 1)
+                self.outbox.next_provisional -= 1;
+                AnnId(self.outbox.next_provisional + 1)
             });
             if on_page {
                 let touched = crate::app::desk::preview(
@@ -935,18 +957,18 @@ impl Annotator {
                 self.text.focus_request = true;
             }
         }
-        if self.unsent.is_empty() {
+        if self.outbox.unsent.is_empty() {
             self.send(made);
         } else {
             // the workspace could not be reached: this waits behind what already waits
-            self.unsent.extend(made);
+            self.outbox.unsent.extend(made);
         }
     }
 
     fn send(&mut self, edits: Vec<Queued>) {
-        let batch = self.batches;
+        let batch = self.outbox.batches;
         let shown = self.doc.as_ref().map(|d| d.id);
-        self.last_send = Some(std::time::Instant::now());
+        self.outbox.last_send = Some(std::time::Instant::now());
         let count = edits.len();
         let sent = self.desk.submit(move |desk| {
             desk.resume();
@@ -977,7 +999,7 @@ impl Annotator {
             Box::new(move |a: &mut Annotator| a.answered(answers, unsent, snapshot, batch))
         });
         if sent {
-            self.sending += count;
+            self.outbox.sending += count;
         } else {
             self.status = Status::Error("Not saved: the store worker stopped; reopen the workspace.".into());
         }
@@ -986,10 +1008,10 @@ impl Annotator {
     /// Sends the edits that wait (the workspace could not be reached), in the order they were
     /// made.
     fn send_unsent(&mut self) {
-        if self.unsent.is_empty() {
+        if self.outbox.unsent.is_empty() {
             return;
         }
-        let waiting = std::mem::take(&mut self.unsent);
+        let waiting = std::mem::take(&mut self.outbox.unsent);
         self.send(waiting);
     }
 
@@ -1001,7 +1023,7 @@ impl Annotator {
         snapshot: Option<Result<DocSnapshot, CommandError>>,
         batch: u64,
     ) {
-        self.sending = self.sending.saturating_sub(answers.len() + unsent.len());
+        self.outbox.sending = self.outbox.sending.saturating_sub(answers.len() + unsent.len());
         let mut select: Option<(Vec<AnnId>, bool)> = None;
         let mut queue_changed = false;
         for answer in answers {
@@ -1024,8 +1046,8 @@ impl Annotator {
         if !unsent.is_empty() {
             // nothing of these was saved: they wait, in order, and are sent when the workspace
             // is back (the count shows beside the status line, the boxes as not saved)
-            self.unsent.extend(unsent);
-            self.unsent.sort_by_key(|q| q.batch);
+            self.outbox.unsent.extend(unsent);
+            self.outbox.unsent.sort_by_key(|q| q.batch);
             self.status = Status::Error("The workspace cannot be reached: your latest edits are not saved yet.".into());
             return;
         }
@@ -1055,7 +1077,7 @@ impl Annotator {
             self.review.doc = Default::default();
             return;
         };
-        let batch = self.batches;
+        let batch = self.outbox.batches;
         self.desk.submit(move |desk| {
             let snap = desk.snapshot(doc);
             Box::new(move |a: &mut Annotator| match snap {
@@ -1083,7 +1105,7 @@ impl Annotator {
             self.reload_page();
         }
         self.review.doc = snap.review;
-        if batch == self.batches && self.unsent.is_empty() {
+        if batch == self.outbox.batches && self.outbox.unsent.is_empty() {
             self.anns = snap.anns;
             self.links = snap.links;
             self.unsaved.clear();
@@ -1181,7 +1203,7 @@ impl Annotator {
     /// Edits this window has made that the store does not have yet: waiting to be sent, or
     /// sent and not confirmed. Closing the window now would lose them.
     pub fn edits_not_saved(&self) -> usize {
-        self.unsent.len() + self.pending.len() + self.sending
+        self.outbox.unsent.len() + self.outbox.pending.len() + self.outbox.sending
     }
 
     /// Points the current document's file at `file` if its content hash matches.
@@ -1250,19 +1272,19 @@ impl Annotator {
     /// sent, or the store has taken noticeably long to confirm (a quick save is not worth a
     /// flicker).
     pub fn shows_unsaved(&self) -> bool {
-        !self.unsaved.is_empty() && (!self.unsent.is_empty() || self.saving_for().is_some())
+        !self.unsaved.is_empty() && (!self.outbox.unsent.is_empty() || self.saving_for().is_some())
     }
 
     /// How long the store has been taking to confirm this window's edits, once that is longer
     /// than a moment (the status line says "Saving…").
     pub fn saving_for(&self) -> Option<std::time::Duration> {
         const MOMENT: std::time::Duration = std::time::Duration::from_millis(300);
-        self.desk.waiting_for().filter(|t| self.sending > 0 && *t >= MOMENT)
+        self.desk.waiting_for().filter(|t| self.outbox.sending > 0 && *t >= MOMENT)
     }
 
     /// How many edits wait to be sent (the workspace could not be reached); none are saved.
     pub fn unsent_edits(&self) -> usize {
-        self.unsent.len()
+        self.outbox.unsent.len()
     }
 
     /// Whether work started with [`Annotator::run_in_background`] is still running.
