@@ -1,4 +1,4 @@
-//! Provisions the ONNX Runtime library and the default OCR models at build time, so the
+//! Provisions the ONNX Runtime library, the default OCR models and PDFium at build time, so the
 //! binary never downloads anything: `pip download` of the wheels pinned in
 //! `packaging/provision/runtime.lock` (pip's own configured index), sha256 checks of each
 //! wheel and each extracted file, into `<target-dir>/facture-runtime/`. A failure is a
@@ -49,7 +49,7 @@ fn main() {
         return;
     }
     if let Err(e) = provision(&runtime_dir) {
-        println!("cargo:warning=model pass not provisioned ({e}); the rest of Facture works.");
+        println!("cargo:warning=model pass and PDF support not provisioned ({e}); the rest of Facture works.");
         println!(
             "cargo:warning=to provision: install python3 with pip, make the package index reachable, then `touch build.rs && cargo build`"
         );
@@ -77,7 +77,9 @@ fn provision(dir: &Path) -> Result<(), String> {
         }
         let status = Command::new(&python)
             .args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"])
-            .args(["--platform", "manylinux_2_28_x86_64", "--python-version", "3.11"])
+            // the ONNX Runtime wheel is manylinux_2_28, PDFium's manylinux_2_17 (manylinux2014)
+            .args(["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64"])
+            .args(["--python-version", "3.11"])
             .args(["--timeout", "60", "--retries", "2", "-d"])
             .arg(&wheel_dir)
             .arg(&w.requirement)

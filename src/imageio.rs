@@ -22,7 +22,7 @@ pub enum ImageError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: empty file")]
     Empty { path: PathBuf },
-    #[error("{path}: not a supported image (PNG, JPEG, TIFF, BMP or WebP expected)")]
+    #[error("{path}: not a supported page file (PNG, JPEG, TIFF, BMP, WebP or PDF expected)")]
     Unsupported { path: PathBuf },
     #[error("{path}: unreadable image: {reason}")]
     Corrupt { path: PathBuf, reason: String },
@@ -30,6 +30,8 @@ pub enum ImageError {
     TooLarge { path: PathBuf, width: u32, height: u32 },
     #[error("{path}: has no page {page}")]
     NoSuchPage { path: PathBuf, page: u32 },
+    #[error("{path}: {source}")]
+    Pdf { path: PathBuf, source: crate::pdf::PdfError },
 }
 
 impl ImageError {
@@ -40,7 +42,8 @@ impl ImageError {
             | ImageError::Unsupported { path }
             | ImageError::Corrupt { path, .. }
             | ImageError::TooLarge { path, .. }
-            | ImageError::NoSuchPage { path, .. } => path,
+            | ImageError::NoSuchPage { path, .. }
+            | ImageError::Pdf { path, .. } => path,
         }
     }
 }
@@ -49,13 +52,20 @@ impl ImageError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
     pub sha256: String,
-    pub format: ImageFormat,
-    /// (width, height) per page; one entry except for multi-page TIFF.
+    /// The image format; `None` for a PDF.
+    pub format: Option<ImageFormat>,
+    /// (width, height) per page in pixels (a PDF's at the resolution asked for); one entry
+    /// except for multi-page TIFF and PDF.
     pub pages: Vec<(u32, u32)>,
 }
 
 /// Extensions import looks at when walking folders.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"];
+
+/// What import takes from a folder: images and PDFs.
+pub fn has_page_extension(path: &Path) -> bool {
+    has_image_extension(path) || crate::pdf::has_pdf_extension(path)
+}
 
 pub fn has_image_extension(path: &Path) -> bool {
     path.extension()
@@ -278,6 +288,17 @@ pub fn probe(path: &Path) -> Result<Probe, ImageError> {
 }
 
 pub fn probe_bytes(path: &Path, bytes: &[u8]) -> Result<Probe, ImageError> {
+    probe_bytes_at(path, bytes, crate::pdf::DEFAULT_DPI)
+}
+
+/// [`probe_bytes`], a PDF's pages measured in pixels at `dpi`.
+pub fn probe_bytes_at(path: &Path, bytes: &[u8], dpi: u32) -> Result<Probe, ImageError> {
+    if crate::pdf::is_pdf(bytes) {
+        let pdf = |source| ImageError::Pdf { path: path.into(), source };
+        let sizes = crate::pdf::page_sizes(bytes).map_err(pdf)?;
+        let pages = crate::pdf::pixel_sizes(&sizes, dpi, MAX_SIDE_PX, MAX_DECODED_BYTES).map_err(pdf)?;
+        return Ok(Probe { sha256: sha256_hex(bytes), format: None, pages });
+    }
     let format = format_of(path, bytes)?;
     check_complete(path, format, bytes)?;
     let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
@@ -299,7 +320,7 @@ pub fn probe_bytes(path: &Path, bytes: &[u8]) -> Result<Probe, ImageError> {
     for &(w, h) in &pages {
         check_size(path, w, h)?;
     }
-    Ok(Probe { sha256: sha256_hex(bytes), format, pages })
+    Ok(Probe { sha256: sha256_hex(bytes), format: Some(format), pages })
 }
 
 /// Decodes one page of a file.
@@ -309,6 +330,31 @@ pub fn decode_page(path: &Path, page: u32) -> Result<DynamicImage, ImageError> {
 }
 
 pub fn decode_page_bytes(path: &Path, bytes: &[u8], page: u32) -> Result<DynamicImage, ImageError> {
+    decode_page_sized(path, bytes, page, None)
+}
+
+/// One page of a file. A PDF page is rendered to `size` pixels (the size its document
+/// recorded at import), else at the default resolution.
+pub fn decode_page_sized(
+    path: &Path,
+    bytes: &[u8],
+    page: u32,
+    size: Option<(u32, u32)>,
+) -> Result<DynamicImage, ImageError> {
+    if crate::pdf::is_pdf(bytes) {
+        let pdf = |source| ImageError::Pdf { path: path.into(), source };
+        let size = match size {
+            Some(s) => s,
+            None => {
+                let sizes = crate::pdf::page_sizes(bytes).map_err(pdf)?;
+                let all = crate::pdf::pixel_sizes(&sizes, crate::pdf::DEFAULT_DPI, MAX_SIDE_PX, MAX_DECODED_BYTES)
+                    .map_err(pdf)?;
+                *all.get(page as usize).ok_or(ImageError::NoSuchPage { path: path.into(), page })?
+            }
+        };
+        check_size(path, size.0, size.1)?;
+        return crate::pdf::render(bytes, page, size).map_err(pdf);
+    }
     let format = format_of(path, bytes)?;
     check_complete(path, format, bytes)?;
     let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
@@ -344,6 +390,11 @@ pub fn check_pages(path: &Path, bytes: &[u8], pages: &[u32]) -> Result<(), Image
     let Some(&last) = pages.iter().max() else {
         return Ok(());
     };
+    if crate::pdf::is_pdf(bytes) {
+        // probing loaded (parsed) every page; rendering each of a 300-page PDF here would
+        // take minutes, and a page that still fails to render says so when it is shown
+        return Ok(());
+    }
     if format_of(path, bytes)? != ImageFormat::Tiff {
         for &page in pages {
             decode_page_bytes(path, bytes, page)?;
@@ -428,7 +479,7 @@ mod tests {
         let bytes = png_bytes(30, 20);
         let p = probe_bytes(Path::new("a.png"), &bytes).unwrap();
         assert_eq!(p.pages, vec![(30, 20)]);
-        assert_eq!(p.format, ImageFormat::Png);
+        assert_eq!(p.format, Some(ImageFormat::Png));
         assert_eq!(p.sha256, sha256_hex(&bytes));
         assert_eq!(p.sha256.len(), 64);
     }

@@ -598,7 +598,7 @@ fn prefetching_brings_stored_pages_into_the_cache_in_bulk(b: &Backend) {
     let cache = BlobCache::new(dir, u64::MAX);
     // one page was read before; one is damaged in the database; one hash is unknown
     assert!(cache.get(&shas[0]).unwrap().is_none());
-    facture::app::pages::PageRef::Stored { workspace: ws.clone(), sha256: shas[0].clone(), page: 0 }
+    facture::app::pages::PageRef::Stored { workspace: ws.clone(), sha256: shas[0].clone(), page: 0, size: None }
         .bytes(Some(&store))
         .unwrap();
     admin_client(&ws).execute("UPDATE images SET bytes = '\\x00'::bytea WHERE sha256 = $1", &[&shas[1]]).unwrap();

@@ -12,6 +12,8 @@ pub enum SourceFilter {
     Cv,
     /// Any OCR model's suggestions.
     Model,
+    /// A PDF's text layer.
+    PdfText,
     Any,
 }
 
@@ -21,8 +23,9 @@ impl std::str::FromStr for SourceFilter {
         match s {
             "cv" => Ok(SourceFilter::Cv),
             "model" => Ok(SourceFilter::Model),
+            "pdf-text" => Ok(SourceFilter::PdfText),
             "any" => Ok(SourceFilter::Any),
-            other => Err(format!("unknown source '{other}' (expected cv, model or any)")),
+            other => Err(format!("unknown source '{other}' (expected cv, model, pdf-text or any)")),
         }
     }
 }
@@ -32,6 +35,7 @@ impl SourceFilter {
         match self {
             SourceFilter::Cv => *source == Source::Cv,
             SourceFilter::Model => matches!(source, Source::Model(_)),
+            SourceFilter::PdfText => *source == Source::PdfText,
             SourceFilter::Any => source.is_machine(),
         }
     }

@@ -844,6 +844,7 @@ fn write_format(format: Format, pages: &[Page], classes: &[String]) -> (Vec<OutF
                 .map(|p| {
                     let gt = GroundTruth {
                         image: p.image.clone(),
+                        page: None,
                         width: p.width,
                         height: p.height,
                         boxes: p

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::app::confine::ImageRoots;
 use crate::domain::{AnnState, Annotation, Change, DocId, Document, EditKind, UserId};
 use crate::formats::gt::{GroundTruth, GtBox, gt_files_in};
-use crate::imageio::{self, ImageError, has_image_extension};
+use crate::imageio::{self, ImageError};
 use crate::store::{DocFilter, Guard, NewDocument, NewEdit, Store, StoreError};
 
 /// What an import did, file by file: every file named or found lands in exactly one list.
@@ -80,7 +80,7 @@ pub fn collect_image_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, St
             for p in entries {
                 if p.is_dir() {
                     self.dir(&p);
-                } else if has_image_extension(&p) {
+                } else if imageio::has_page_extension(&p) {
                     self.file(&p);
                 }
             }
@@ -103,12 +103,23 @@ pub fn import_paths(
     store: &mut Store,
     paths: &[PathBuf],
     now_ms: i64,
+    progress: impl FnMut(usize, usize),
+) -> Result<ImportReport, StoreError> {
+    import_paths_at(store, paths, crate::pdf::DEFAULT_DPI, now_ms, progress)
+}
+
+/// [`import_paths`], PDF pages rendered at `dpi`.
+pub fn import_paths_at(
+    store: &mut Store,
+    paths: &[PathBuf],
+    dpi: u32,
+    now_ms: i64,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
     let (files, unreadable) = collect_image_files(paths);
     let mut report = ImportReport { failed: unreadable, ..ImportReport::default() };
     for (i, file) in files.iter().enumerate() {
-        import_one(store, file, now_ms, &mut report)?;
+        import_one(store, file, dpi, now_ms, &mut report)?;
         progress(i + 1, files.len());
     }
     Ok(report)
@@ -125,8 +136,14 @@ fn read_image_file(path: &Path) -> Result<Vec<u8>, ImageError> {
 /// Imports one file: all its pages, or, when an earlier import was interrupted, the pages
 /// still missing. Every page is decoded first, so a corrupt file is reported now and adds
 /// nothing; the pages then go in with one transaction.
-fn import_one(store: &mut Store, file: &Path, now_ms: i64, report: &mut ImportReport) -> Result<(), StoreError> {
-    let checked = read_image_file(file).and_then(|bytes| Ok((imageio::probe_bytes(file, &bytes)?, bytes)));
+fn import_one(
+    store: &mut Store,
+    file: &Path,
+    dpi: u32,
+    now_ms: i64,
+    report: &mut ImportReport,
+) -> Result<(), StoreError> {
+    let checked = read_image_file(file).and_then(|bytes| Ok((imageio::probe_bytes_at(file, &bytes, dpi)?, bytes)));
     let (probe, bytes) = match checked {
         Ok(p) => p,
         Err(e) => {
@@ -266,21 +283,23 @@ pub fn import_gt(
             report.failed.push((json.clone(), reason));
             continue;
         };
-        let probe = match imageio::probe(&image) {
+        let page = gt.page_index();
+        let probe = match probe_for_gt(&image, &gt) {
             Ok(p) => p,
             Err(e) => {
                 report.failed.push((json.clone(), e.to_string()));
                 continue;
             }
         };
-        if probe.pages.first() != Some(&(gt.width, gt.height)) {
-            let size = probe.pages.first().map_or("unreadable".into(), |(w, h)| format!("{w}×{h}"));
-            report.failed.push((json.clone(), format!("says {}×{} but the image is {size}", gt.width, gt.height)));
+        if probe.0.pages.get(page as usize) != Some(&(gt.width, gt.height)) {
+            let size = probe.0.pages.get(page as usize).map_or("missing".into(), |(w, h)| format!("{w}×{h}"));
+            report.failed.push((json.clone(), format!("says {}×{} but the page is {size}", gt.width, gt.height)));
             continue;
         }
+        let (probe, dpi) = probe;
         let mut sub = ImportReport::default();
-        import_one(store, &image, now_ms, &mut sub)?;
-        let Some(doc) = store.documents_with_hash(&probe.sha256)?.into_iter().find(|d| d.page == 0) else {
+        import_one(store, &image, dpi, now_ms, &mut sub)?;
+        let Some(doc) = store.documents_with_hash(&probe.sha256)?.into_iter().find(|d| d.page == page) else {
             report.failed.extend(sub.failed);
             continue;
         };
@@ -320,6 +339,23 @@ pub fn import_gt(
     Ok(report)
 }
 
+/// The file's pages measured as the ground truth was: a PDF at the resolution its width
+/// implies (ground truth is in the pixels of the page rendered at some dpi), an image as is.
+fn probe_for_gt(image: &Path, gt: &GroundTruth) -> Result<(imageio::Probe, u32), ImageError> {
+    let bytes = read_image_file(image)?;
+    let mut dpi = crate::pdf::DEFAULT_DPI;
+    if crate::pdf::is_pdf(&bytes) {
+        let pdf = |source| ImageError::Pdf { path: image.into(), source };
+        let sizes = crate::pdf::page_sizes(&bytes).map_err(pdf)?;
+        let page = sizes
+            .get(gt.page_index() as usize)
+            .ok_or(ImageError::NoSuchPage { path: image.into(), page: gt.page_index() })?;
+        dpi = (f64::from(gt.width) * 72.0 / f64::from(page.width_pt)).round() as u32;
+        dpi = dpi.clamp(*crate::pdf::DPI_RANGE.start(), *crate::pdf::DPI_RANGE.end());
+    }
+    Ok((imageio::probe_bytes_at(image, &bytes, dpi)?, dpi))
+}
+
 /// A document's active boxes in the ground-truth format (reading order as stored: by id).
 pub fn document_gt(store: &Store, doc: &Document) -> Result<GroundTruth, StoreError> {
     let labels: HashMap<_, _> = store.labels()?.into_iter().map(|l| (l.id, l.name)).collect();
@@ -337,7 +373,7 @@ pub fn document_gt(store: &Store, doc: &Document) -> Result<GroundTruth, StoreEr
         })
         .collect();
     let image = Path::new(&doc.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(GroundTruth { image, width: doc.width, height: doc.height, boxes })
+    Ok(GroundTruth { image, page: None, width: doc.width, height: doc.height, boxes })
 }
 
 /// Writes one ground-truth JSON per document into `out` (named after the image, plus the page

@@ -285,9 +285,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.png");
         RgbaImage::from_fn(700, 300, |x, y| image::Rgba([(x / 3) as u8, (y / 2) as u8, 7, 255])).save(&path).unwrap();
-        let page = load_page(DocId(1), &PageRef::File { path: path.clone(), page: 0 }, 256, &|| false, &|_, _| {})
-            .unwrap()
-            .unwrap();
+        let page =
+            load_page(DocId(1), &PageRef::File { path: path.clone(), page: 0, size: None }, 256, &|| false, &|_, _| {})
+                .unwrap()
+                .unwrap();
         assert_eq!((page.width, page.height), (700, 300));
         let l0 = &page.levels[0];
         assert_eq!(l0.tiles.len(), 3 * 2);
@@ -303,13 +304,20 @@ mod tests {
     fn missing_and_corrupt_files_give_distinct_errors() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("gone.png");
-        let err = load_page(DocId(1), &PageRef::File { path: missing.clone(), page: 0 }, 256, &|| false, &|_, _| {})
-            .unwrap_err();
+        let err = load_page(
+            DocId(1),
+            &PageRef::File { path: missing.clone(), page: 0, size: None },
+            256,
+            &|| false,
+            &|_, _| {},
+        )
+        .unwrap_err();
         assert_eq!(err, LoadError::Missing { path: missing });
         let bad = dir.path().join("bad.png");
         std::fs::write(&bad, b"\x89PNG\r\n\x1a\nthis is not a png").unwrap();
         let err =
-            load_page(DocId(1), &PageRef::File { path: bad.clone(), page: 0 }, 256, &|| false, &|_, _| {}).unwrap_err();
+            load_page(DocId(1), &PageRef::File { path: bad.clone(), page: 0, size: None }, 256, &|| false, &|_, _| {})
+                .unwrap_err();
         assert!(matches!(err, LoadError::Unreadable(ref s) if s.contains("bad.png")), "{err:?}");
     }
 
@@ -319,8 +327,8 @@ mod tests {
         let path = dir.path().join("p.png");
         RgbaImage::new(40, 30).save(&path).unwrap();
         let loader = PageLoader::new();
-        loader.request(DocId(1), PageRef::File { path: dir.path().join("nope.png"), page: 0 }, 4096, || {});
-        loader.request(DocId(2), PageRef::File { path, page: 0 }, 4096, || {});
+        loader.request(DocId(1), PageRef::File { path: dir.path().join("nope.png"), page: 0, size: None }, 4096, || {});
+        loader.request(DocId(2), PageRef::File { path, page: 0, size: None }, 4096, || {});
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut done = None;
         while done.is_none() && std::time::Instant::now() < deadline {

@@ -38,8 +38,18 @@ pub enum PageError {
 /// A page's source: a file, or an image stored in a server workspace.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PageRef {
-    File { path: PathBuf, page: u32 },
-    Stored { workspace: Workspace, sha256: String, page: u32 },
+    /// `size`: the pixels the page was measured at on import (how a PDF page is rendered).
+    File {
+        path: PathBuf,
+        page: u32,
+        size: Option<(u32, u32)>,
+    },
+    Stored {
+        workspace: Workspace,
+        sha256: String,
+        page: u32,
+        size: Option<(u32, u32)>,
+    },
 }
 
 impl PageRef {
@@ -47,17 +57,22 @@ impl PageRef {
     pub fn of(store: &Store, doc: &Document) -> PageRef {
         match store.workspace() {
             Some(ws) => Self::in_workspace(ws, doc),
-            None => PageRef::File { path: PathBuf::from(&doc.path), page: doc.page },
+            None => {
+                PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size: Some((doc.width, doc.height)) }
+            }
         }
     }
 
     /// `doc`'s page in workspace `ws`: in the database on a server, else in its file.
     pub fn in_workspace(ws: &Workspace, doc: &Document) -> PageRef {
         match ws {
-            Workspace::Postgres(_) => {
-                PageRef::Stored { workspace: ws.clone(), sha256: doc.sha256.clone(), page: doc.page }
-            }
-            _ => PageRef::File { path: PathBuf::from(&doc.path), page: doc.page },
+            Workspace::Postgres(_) => PageRef::Stored {
+                workspace: ws.clone(),
+                sha256: doc.sha256.clone(),
+                page: doc.page,
+                size: Some((doc.width, doc.height)),
+            },
+            _ => PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size: Some((doc.width, doc.height)) },
         }
     }
 
@@ -101,7 +116,10 @@ impl PageRef {
     pub fn decode(&self, store: Option<&Store>) -> Result<DynamicImage, PageError> {
         let bytes = self.bytes(store)?;
         let name = self.display_path();
-        Ok(imageio::decode_page_bytes(&name, &bytes, self.page())?)
+        let size = match self {
+            PageRef::File { size, .. } | PageRef::Stored { size, .. } => *size,
+        };
+        Ok(imageio::decode_page_sized(&name, &bytes, self.page(), size)?)
     }
 
     /// How the image is named in messages: its file, or its hash.

@@ -30,6 +30,11 @@ pub enum JobKind {
         config: ModelConfig,
         boxes: Vec<AnnId>,
     },
+    /// A PDF page's own text layer: exact text and boxes, no model.
+    PdfText,
+    /// Per page, the best there is: the text layer of a born-digital PDF page, else the model
+    /// pass (a scan, a PDF without text, or one with only an invisible OCR layer).
+    BestAvailable(ModelConfig),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -333,6 +338,29 @@ fn untouched_lines(
 static KEPT_MODEL: Mutex<Option<ModelSource>> = Mutex::new(None);
 
 /// A job's models, handed back to [`KEPT_MODEL`] however the job ends.
+/// A page's text-layer lines, or why it has none worth using (`Err` outside: it could not be
+/// read at all).
+/// `invisible`: an invisible OCR layer counts (asked for by name, not for "best available").
+fn text_layer(
+    session: &Session,
+    d: &crate::domain::Document,
+    invisible: bool,
+) -> Result<Result<Vec<Proposal>, &'static str>, String> {
+    use crate::prelabel::pdftext::{Layer, assess, lines};
+    let bytes =
+        crate::app::pages::PageRef::of(session.store(), d).bytes(Some(session.store())).map_err(|e| e.to_string())?;
+    if !crate::pdf::is_pdf(&bytes) {
+        return Ok(Err("not a PDF page"));
+    }
+    let chars = crate::pdf::text_chars(&bytes, d.page, (d.width, d.height))
+        .map_err(|e| format!("{}: {e}", d.display_name()))?;
+    match assess(&chars) {
+        Layer::Usable => Ok(Ok(lines(&chars))),
+        Layer::InvisibleOnly if invisible => Ok(Ok(lines(&chars))),
+        other => Ok(Err(other.why_not())),
+    }
+}
+
 struct LoadedModel(Option<ModelSource>);
 
 impl LoadedModel {
@@ -376,7 +404,7 @@ pub fn run(
     events: &Sender<JobEvent>,
 ) -> Result<String, String> {
     let mut model = match &kind {
-        JobKind::Cv(_) => LoadedModel(None),
+        JobKind::Cv(_) | JobKind::PdfText | JobKind::BestAvailable(_) => LoadedModel(None),
         JobKind::Model(cfg) | JobKind::Reread { config: cfg, .. } => {
             let _ =
                 events.send(JobEvent::Progress { done: 0, total: docs.len(), phase: "loading the OCR model".into() });
@@ -384,11 +412,15 @@ pub fn run(
         }
     };
     let model = &mut model.0;
-    let source = match (&kind, &*model) {
+    let mut source = match (&kind, &*model) {
         (JobKind::Cv(_), _) => Source::Cv,
+        (JobKind::PdfText, _) => Source::PdfText,
         (_, Some(m)) => Source::model(&crate::prelabel::ProposalSource::name(m)),
         (_, None) => Source::Cv,
     };
+    // "best available": which source each page used, and why not the text layer
+    let mut from_layer = 0usize;
+    let mut by_model: std::collections::BTreeMap<&'static str, usize> = Default::default();
     let (mut added, mut failed) = (0usize, 0usize);
     for (i, &doc) in docs.iter().enumerate() {
         if control.is_cancelled() {
@@ -397,9 +429,32 @@ pub fn run(
         let send = |phase: &str| {
             let _ = events.send(JobEvent::Progress { done: i, total: docs.len(), phase: phase.into() });
         };
-        send("decoding the page");
         let outcome = (|| -> Result<usize, String> {
             let d = session.store().document(doc).map_err(|e| e.to_string())?;
+            if let JobKind::PdfText | JobKind::BestAvailable(_) = &kind {
+                send("reading the text layer");
+                match text_layer(&session, &d, matches!(kind, JobKind::PdfText))? {
+                    Ok(proposals) => {
+                        from_layer += 1;
+                        let items = to_inputs(&proposals);
+                        let out = session
+                            .apply(Command::AddSuggestions { doc, source: Source::PdfText, items, skip_iou: SKIP_IOU })
+                            .map_err(|e| e.to_string())?;
+                        return Ok(out.created_boxes().len());
+                    }
+                    Err(why) if matches!(kind, JobKind::PdfText) => {
+                        return Err(format!("{why}: nothing to read (the model pass reads such pages)"));
+                    }
+                    Err(why) => *by_model.entry(why).or_default() += 1,
+                }
+                if let (JobKind::BestAvailable(cfg), None) = (&kind, model.as_ref()) {
+                    send("loading the OCR model");
+                    let m = LoadedModel::take(cfg).map_err(|e| e.to_string())?;
+                    source = Source::model(&crate::prelabel::ProposalSource::name(&m));
+                    *model = Some(m);
+                }
+            }
+            send("decoding the page");
             let page = crate::app::pages::PageRef::of(session.store(), &d)
                 .decode(Some(session.store()))
                 .map_err(|e| e.to_string())?;
@@ -412,7 +467,7 @@ pub fn run(
                         .map_err(|e| e.to_string())?;
                     Ok(out.created_boxes().len())
                 }
-                (JobKind::Model(_), Some(m)) => {
+                (JobKind::Model(_) | JobKind::BestAvailable(_), Some(m)) => {
                     send("detecting text lines");
                     stream_model_pass(&mut session, m, doc, &page, &source, control, &|| {
                         let _ = events.send(JobEvent::Changed(doc));
@@ -460,6 +515,14 @@ pub fn run(
     let _ = events.send(JobEvent::Progress { done: docs.len(), total: docs.len(), phase: "done".into() });
     let what = if matches!(kind, JobKind::Reread { .. }) { "box(es) re-read" } else { "suggestion(s) added" };
     let mut summary = format!("{added} {what} on {} document(s)", docs.len() - failed);
+    if let JobKind::BestAvailable(_) = &kind {
+        let modelled: usize = by_model.values().sum();
+        let why: Vec<String> = by_model.iter().map(|(why, n)| format!("{why}: {n}")).collect();
+        summary.push_str(&format!(": {from_layer} page(s) from the PDF text layer, {modelled} by the model"));
+        if !why.is_empty() {
+            summary.push_str(&format!(" ({})", why.join(", ")));
+        }
+    }
     if failed > 0 {
         summary.push_str(&format!(", {failed} document(s) failed"));
     }

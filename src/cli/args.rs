@@ -7,6 +7,14 @@ use clap::{Parser, Subcommand};
 use crate::store::Workspace;
 
 /// A workspace argument: a file path, or a `postgres://` URL.
+fn parse_dpi(s: &str) -> Result<u32, String> {
+    let dpi: u32 = s.parse().map_err(|_| format!("'{s}' is not a whole number of dots per inch"))?;
+    if !crate::pdf::DPI_RANGE.contains(&dpi) {
+        return Err(format!("{dpi} dpi is outside {}–{}", crate::pdf::DPI_RANGE.start(), crate::pdf::DPI_RANGE.end()));
+    }
+    Ok(dpi)
+}
+
 fn parse_workspace(s: &str) -> Result<Workspace, String> {
     Workspace::parse(s).map_err(|e| e.to_string())
 }
@@ -36,12 +44,16 @@ pub enum Cmd {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
     },
-    /// Import page images (PNG, JPEG, TIFF incl. multi-page, BMP, WebP) from files and folders.
+    /// Import pages from files and folders: images (PNG, JPEG, TIFF incl. multi-page, BMP,
+    /// WebP) and PDFs (one document per page, rendered at --dpi; coordinates are in those pixels)
     Import {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Resolution PDF pages are rendered at (50–600); images keep their own pixels
+        #[arg(long, default_value_t = crate::pdf::DEFAULT_DPI, value_parser = parse_dpi)]
+        dpi: u32,
     },
     /// Render synthetic scanned invoices with exact ground-truth JSON beside each image.
     Synth {
@@ -51,6 +63,10 @@ pub enum Cmd {
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// jpeg (scans), pdf (born-digital PDFs with a text layer) or scanned-pdf (the same
+        /// scans wrapped in PDFs); ground truth per page either way
+        #[arg(long, default_value = "jpeg", value_parser = ["jpeg", "pdf", "scanned-pdf"])]
+        format: String,
     },
     /// List or add users.
     Users {
@@ -123,11 +139,12 @@ pub enum Cmd {
         workspace: Workspace,
         dir: PathBuf,
     },
-    /// Add pre-annotation suggestions (CV proposals or the OCR model) to documents.
+    /// Add pre-annotation suggestions (CV proposals, the OCR model, or a PDF's text layer) to documents.
     Prelabel {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
-        /// cv or model
+        /// cv, model, pdf-text (a PDF page's own text layer), or best (per page: the text layer
+        /// of a born-digital PDF page, else the model)
         #[arg(long)]
         source: String,
         /// One document (default: every document still being annotated).
@@ -147,7 +164,7 @@ pub enum Cmd {
     Accept {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
-        /// Which suggestions: cv, model, or any
+        /// Which suggestions: cv, model, pdf-text, or any
         #[arg(long)]
         source: String,
         /// One document (default: every document still being annotated).
@@ -163,11 +180,11 @@ pub enum Cmd {
         #[arg(long)]
         user: String,
     },
-    /// Score a pre-annotation source against ground-truth JSONs (images beside them).
+    /// Score a pre-annotation source against ground-truth JSONs (images or PDFs beside them).
     Eval {
         #[arg(long)]
         gt: PathBuf,
-        /// cv or model
+        /// cv, model or pdf-text
         #[arg(long)]
         source: String,
         #[arg(long, default_value_t = 0.5)]

@@ -11,9 +11,9 @@ use anyhow::{Result, bail};
 use super::{open_read, open_write, report_failures, say, warn};
 use crate::app::commands::system_now_ms;
 
-pub fn import(ws: &Workspace, paths: &[PathBuf]) -> Result<()> {
+pub fn import(ws: &Workspace, paths: &[PathBuf], dpi: u32) -> Result<()> {
     let mut store = open_write(ws)?;
-    let report = crate::app::import::import_paths(&mut store, paths, system_now_ms(), |_, _| {})?;
+    let report = crate::app::import::import_paths_at(&mut store, paths, dpi, system_now_ms(), |_, _| {})?;
     say!("{}", report.summary());
     let failed: Vec<(String, String)> =
         report.failed.iter().map(|(p, r)| (p.display().to_string(), r.clone())).collect();

@@ -192,7 +192,7 @@ fn run(cli: Cli) -> Result<()> {
             say!("created {workspace}");
             Ok(())
         }
-        Cmd::Import { workspace, paths } => data::import(&workspace, &paths),
+        Cmd::Import { workspace, paths, dpi } => data::import(&workspace, &paths, dpi),
         Cmd::ImportGt { workspace, dir } => data::import_gt(&workspace, &dir),
         Cmd::ImportDataset { workspace, format, path, images } => {
             data::import_dataset(&workspace, &format, &path, &images)
@@ -228,8 +228,12 @@ fn run(cli: Cli) -> Result<()> {
             prelabel::accept(&workspace, &source, doc, min_score, &user)
         }
         Cmd::Eval { gt, source, iou, json, model } => prelabel::eval(&gt, &source, iou, json, &model),
-        Cmd::Synth { count, out, seed } => {
-            let files = crate::synth::write_set(&out, count, seed)?;
+        Cmd::Synth { count, out, seed, format } => {
+            let files = match format.as_str() {
+                "pdf" => crate::synth::pdf::write_set(&out, count, seed, false)?,
+                "scanned-pdf" => crate::synth::pdf::write_set(&out, count, seed, true)?,
+                _ => crate::synth::write_set(&out, count, seed)?,
+            };
             say!("wrote {} invoice(s) with ground truth to {}", files.len(), out.display());
             Ok(())
         }

@@ -37,7 +37,9 @@ pub fn prelabel(ws: &Workspace, source: &str, doc: Option<i64>, user: Option<&st
     let kind = match source {
         "cv" => JobKind::Cv(Default::default()),
         "model" => JobKind::Model(model.config()),
-        other => bail!("unknown source '{other}' (expected cv or model)"),
+        "pdf-text" => JobKind::PdfText,
+        "best" => JobKind::BestAvailable(model.config()),
+        other => bail!("unknown source '{other}' (expected cv, model, pdf-text or best)"),
     };
     let store = open_write(ws)?;
     let docs = documents(&store, doc)?;
@@ -100,7 +102,8 @@ pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, model: &ModelArgs) ->
     let mut src: Box<dyn crate::prelabel::ProposalSource> = match source {
         "cv" => Box::new(crate::prelabel::cv::CvSource::default()),
         "model" => Box::new(crate::prelabel::model::ModelSource::load(&model.config())?),
-        other => bail!("unknown source '{other}' (expected cv or model)"),
+        "pdf-text" => Box::new(crate::prelabel::pdftext::PdfTextSource),
+        other => bail!("unknown source '{other}' (expected cv, model or pdf-text)"),
     };
     let report = crate::prelabel::eval::evaluate(gt, src.as_mut(), iou)?;
     if report.documents == 0 {

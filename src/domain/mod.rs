@@ -90,6 +90,8 @@ pub enum Source {
     Cv,
     /// An ONNX model pass, by model name.
     Model(String),
+    /// A PDF page's own text layer (born-digital invoices).
+    PdfText,
     /// Loaded from a ground-truth file or imported dataset.
     Import,
 }
@@ -106,7 +108,7 @@ impl Source {
     }
 
     pub fn is_machine(&self) -> bool {
-        matches!(self, Source::Cv | Source::Model(_))
+        matches!(self, Source::Cv | Source::Model(_) | Source::PdfText)
     }
 }
 
@@ -116,6 +118,7 @@ impl std::fmt::Display for Source {
             Source::Manual => f.write_str("manual"),
             Source::Cv => f.write_str("cv"),
             Source::Model(name) => write!(f, "model:{name}"),
+            Source::PdfText => f.write_str("pdf-text"),
             Source::Import => f.write_str("import"),
         }
     }
@@ -140,11 +143,12 @@ impl std::str::FromStr for Source {
         match s {
             "manual" => Ok(Source::Manual),
             "cv" => Ok(Source::Cv),
+            "pdf-text" => Ok(Source::PdfText),
             "import" => Ok(Source::Import),
             // earlier versions stored "model:model:NAME"; read it as the model it names
             _ => match s.strip_prefix("model:") {
                 Some(name) if !name.trim_start_matches("model:").is_empty() => Ok(Source::model(name)),
-                _ => Err(format!("unknown source '{s}' (expected manual, cv, import or model:<name>)")),
+                _ => Err(format!("unknown source '{s}' (expected manual, cv, pdf-text, import or model:<name>)")),
             },
         }
     }

@@ -27,8 +27,13 @@ impl GtBox {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroundTruth {
-    /// Image file name, relative to the JSON file's folder.
+    /// Image file name, relative to the JSON file's folder (an image, or a PDF).
     pub image: String,
+    /// Which page of a multi-page file (a PDF, a multi-page TIFF), counted from 1; absent for
+    /// a single-page image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// The page's size in pixels (a PDF page's at the resolution it was rendered at).
     pub width: u32,
     pub height: u32,
     pub boxes: Vec<GtBox>,
@@ -77,6 +82,11 @@ impl GroundTruth {
     }
 
     /// The image path next to the JSON file.
+    /// The page, counted from 0 as documents count them.
+    pub fn page_index(&self) -> u32 {
+        self.page.unwrap_or(1).saturating_sub(1)
+    }
+
     pub fn image_path(&self, json_path: &Path) -> PathBuf {
         json_path.parent().unwrap_or(Path::new(".")).join(&self.image)
     }

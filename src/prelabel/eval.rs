@@ -138,42 +138,17 @@ pub fn evaluate(dir: &Path, source: &mut dyn ProposalSource, iou: f32) -> anyhow
                 continue;
             }
         };
-        let img_path = gt.image_path(&json);
-        let img = match image::ImageReader::open(&img_path).and_then(|r| r.with_guessed_format()) {
-            Ok(r) => match r.decode() {
-                Ok(img) => img,
-                Err(e) => {
-                    skipped.push((gt.image.clone(), format!("cannot decode: {e}")));
-                    continue;
-                }
-            },
-            Err(e) => {
-                skipped.push((gt.image.clone(), format!("cannot open: {e}")));
+        let name = match gt.page {
+            Some(p) => format!("{} p{p}", gt.image),
+            None => gt.image.clone(),
+        };
+        let (props, ms) = match run_source(source, &gt, &gt.image_path(&json), &json) {
+            Ok(r) => r,
+            Err(why) => {
+                skipped.push((name, why));
                 continue;
             }
         };
-        if (img.width(), img.height()) != (gt.width, gt.height) {
-            let why = format!(
-                "image is {}x{} but {} says {}x{}",
-                img.width(),
-                img.height(),
-                file_name(&json),
-                gt.width,
-                gt.height
-            );
-            skipped.push((gt.image.clone(), why));
-            continue;
-        }
-        let start = Instant::now();
-        let props = match source.propose(&img) {
-            Ok(p) => p,
-            Err(e) => {
-                skipped.push((gt.image.clone(), format!("source failed: {e:#}")));
-                continue;
-            }
-        };
-        let ms = start.elapsed().as_secs_f64() * 1000.0;
-
         let gt_rects: Vec<Rect> = gt.boxes.iter().map(|b| b.rect()).collect();
         let pred_rects: Vec<Rect> = props.iter().map(|p| p.rect).collect();
         let m = match_boxes(&gt_rects, &pred_rects, iou);
@@ -194,7 +169,7 @@ pub fn evaluate(dir: &Path, source: &mut dyn ProposalSource, iou: f32) -> anyhow
         total += c;
         total_ms += ms;
         per_document.push(DocReport {
-            name: gt.image.clone(),
+            name,
             gt: c.gt,
             pred: c.pred,
             matched: c.matched,
@@ -224,6 +199,49 @@ pub fn evaluate(dir: &Path, source: &mut dyn ProposalSource, iou: f32) -> anyhow
         per_document,
         skipped,
     })
+}
+
+/// Runs `source` on the page `gt` describes: a source that reads PDFs itself gets the file,
+/// any other the page as pixels (a PDF page rendered at the ground truth's size). Returns the
+/// proposals and the time spent in the source alone (decoding and rendering excluded).
+fn run_source(
+    source: &mut dyn ProposalSource,
+    gt: &GroundTruth,
+    path: &Path,
+    json: &Path,
+) -> Result<(Vec<super::Proposal>, f64), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot open: {e}"))?;
+    let pdf = crate::pdf::is_pdf(&bytes);
+    let (page, size) = (gt.page_index(), (gt.width, gt.height));
+    if pdf {
+        let start = Instant::now();
+        if let Some(r) = source.propose_pdf(&bytes, page, size) {
+            let props = r.map_err(|e| format!("source failed: {e:#}"))?;
+            return Ok((props, start.elapsed().as_secs_f64() * 1000.0));
+        }
+    }
+    let img = if pdf {
+        crate::pdf::render(&bytes, page, size).map_err(|e| format!("cannot render: {e}"))?
+    } else {
+        image::ImageReader::new(std::io::Cursor::new(&bytes))
+            .with_guessed_format()
+            .map_err(|e| format!("cannot open: {e}"))?
+            .decode()
+            .map_err(|e| format!("cannot decode: {e}"))?
+    };
+    if (img.width(), img.height()) != size {
+        return Err(format!(
+            "image is {}x{} but {} says {}x{}",
+            img.width(),
+            img.height(),
+            file_name(json),
+            gt.width,
+            gt.height
+        ));
+    }
+    let start = Instant::now();
+    let props = source.propose(&img).map_err(|e| format!("source failed: {e:#}"))?;
+    Ok((props, start.elapsed().as_secs_f64() * 1000.0))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod cv;
 pub mod eval;
 pub mod model;
+pub mod pdftext;
 
 use crate::domain::{Quad, Rect};
 
@@ -35,4 +36,10 @@ pub trait ProposalSource {
     fn name(&self) -> String;
     /// Line-level proposals for one page.
     fn propose(&mut self, page: &image::DynamicImage) -> anyhow::Result<Vec<Proposal>>;
+    /// Proposals for page `page` of a PDF, read from the file itself, in the pixels of the page
+    /// rendered at `size`; `None` for a source that only sees pixels (it is given the page
+    /// rendered instead).
+    fn propose_pdf(&mut self, _pdf: &[u8], _page: u32, _size: (u32, u32)) -> Option<anyhow::Result<Vec<Proposal>>> {
+        None
+    }
 }

@@ -7,6 +7,7 @@
 
 mod content;
 mod layout;
+pub mod pdf;
 mod scan;
 mod text;
 
@@ -40,6 +41,8 @@ pub enum SynthError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("page {index}: JPEG encoding failed")]
     Encode { index: u32 },
+    #[error("page {index}: cannot write the PDF: {reason}")]
+    Pdf { index: u32, reason: String },
 }
 
 /// "invoice_0001" for index 1; wider indices keep all their digits.
@@ -51,6 +54,8 @@ pub fn file_stem(index: u32) -> String {
 struct CleanPage {
     image: RgbImage,
     inked: Vec<Inked>,
+    /// The display list the image was drawn from (a born-digital PDF writes its text).
+    ops: Vec<text::Op>,
     rng: ChaCha8Rng,
     /// False if the layout still overflowed after all shrinking (kept rather than dropped so
     /// every index yields a page); only tests look, to keep that case from happening.
@@ -76,7 +81,7 @@ fn clean_page(seed: u64, index: u32) -> CleanPage {
         shrink *= 0.93;
     };
     let (image, inked) = sheet.raster();
-    CleanPage { image, inked, rng, fits }
+    CleanPage { image, inked, ops: sheet.ops, rng, fits }
 }
 
 /// The scanned page before JPEG, its ground truth and the JPEG quality to use.
@@ -100,7 +105,7 @@ fn scanned_page(seed: u64, index: u32) -> (RgbImage, GroundTruth, u8) {
             })
         })
         .collect();
-    let gt = GroundTruth { image: format!("{}.jpg", file_stem(index)), width: w, height: h, boxes };
+    let gt = GroundTruth { image: format!("{}.jpg", file_stem(index)), page: None, width: w, height: h, boxes };
     (scanned, gt, params.jpeg_quality)
 }
 

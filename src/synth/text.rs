@@ -13,9 +13,9 @@ use image::{Rgb, RgbImage};
 use imageproc::drawing::{draw_filled_circle_mut, draw_filled_rect_mut};
 use imageproc::rect::Rect;
 
-const SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const SANS_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
-const MONO: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
+pub(crate) const SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub(crate) const SANS_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+pub(crate) const MONO: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Face {
@@ -78,6 +78,18 @@ impl Pen {
     pub fn height(&self) -> f32 {
         let f = font(self.face).as_scaled(PxScale::from(self.px));
         f.ascent() - f.descent()
+    }
+
+    /// From a line's top to its baseline.
+    pub fn ascent(&self) -> f32 {
+        font(self.face).as_scaled(PxScale::from(self.px)).ascent()
+    }
+
+    /// The font's em in pixels (what a PDF calls the font size): ab_glyph scales so that
+    /// ascent minus descent is `px`.
+    pub fn em(&self) -> f32 {
+        let f = font(self.face);
+        self.px * f.units_per_em().unwrap_or(1000.0) / f.height_unscaled()
     }
 
     /// Where text following `text` on the same line starts, relative to its `x`.

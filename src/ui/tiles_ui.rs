@@ -149,7 +149,7 @@ mod tests {
         image::RgbImage::from_fn(side, side, |x, y| image::Rgb([x as u8, y as u8, 128])).save(&path).unwrap();
         load_page(
             DocId(1),
-            &crate::app::pages::PageRef::File { path: path.clone(), page: 0 },
+            &crate::app::pages::PageRef::File { path: path.clone(), page: 0, size: None },
             64,
             &|| false,
             &|_, _| {},

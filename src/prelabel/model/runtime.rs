@@ -17,15 +17,7 @@ pub const PROVISION_HINT: &str = "run `touch build.rs && cargo build` in the Fac
      (needs python3 with pip and the package index; see assets/models/PROVENANCE.md), or pass \
      --ort-lib / set ORT_DYLIB_PATH and FACTURE_MODEL_DIR";
 
-/// Directory the build step provisioned, if it ran on this machine.
-pub fn build_time_dir() -> Option<PathBuf> {
-    option_env!("FACTURE_RUNTIME_DIR").map(PathBuf::from)
-}
-
-/// `<exe dir>/facture-runtime`, for packaged installs.
-pub fn exe_dir() -> Option<PathBuf> {
-    std::env::current_exe().ok()?.parent().map(|d| d.join("facture-runtime"))
-}
+pub use crate::provisioned::{build_time_dir, exe_dir};
 
 fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)

@@ -1,0 +1,285 @@
+//! PDF invoices: import page by page, the text layer as a suggestion source, synthetic PDFs
+//! with ground truth, and what bad PDFs do (one line naming the file, nothing half-imported).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use facture::app::Session;
+use facture::domain::{AnnState, Source};
+use facture::pdf::write::{Page, PageContent, TextRun};
+use facture::store::{DocFilter, Store, Workspace};
+
+/// PDFium is provisioned by the build; CI requires it (FACTURE_REQUIRE_MODELS=1).
+fn pdfium() -> bool {
+    match facture::pdf::available() {
+        Ok(()) => true,
+        Err(e) if std::env::var("FACTURE_REQUIRE_MODELS").is_ok_and(|v| v == "1") => panic!("{e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            false
+        }
+    }
+}
+
+fn facture(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_facture")).args(args).output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A three-page born-digital PDF: A4, A5 landscape, US letter; a line of text on each.
+fn three_pages() -> Vec<u8> {
+    let page = |w: f32, h: f32, text: &'static str| Page {
+        width_pt: w,
+        height_pt: h,
+        content: PageContent::Text {
+            runs: vec![TextRun { x_pt: 50.0, baseline_pt: 80.0, size_pt: 14.0, font: 0, rgb: [0, 0, 0], text }],
+        },
+    };
+    facture::pdf::write::pdf(
+        &[page(595.0, 842.0, "Rechnung 1"), page(595.0, 420.0, "Facture 2"), page(612.0, 792.0, "Invoice 3")],
+        &[],
+    )
+    .unwrap()
+}
+
+fn new_workspace(dir: &Path) -> (Workspace, String) {
+    let path = dir.join("ws.sqlite");
+    let s = path.to_string_lossy().into_owned();
+    ok(&facture(&["init", &s]));
+    (Workspace::parse(&s).unwrap(), s)
+}
+
+fn documents(ws: &Workspace) -> Vec<facture::domain::Document> {
+    Store::connect(ws).unwrap().documents(&DocFilter::default()).unwrap()
+}
+
+#[test]
+fn a_pdf_imports_as_one_document_per_page_in_pixels_at_its_dpi_and_only_once() {
+    if !pdfium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, wss) = new_workspace(dir.path());
+    let pdf = dir.path().join("scans").join("three.pdf");
+    std::fs::create_dir_all(pdf.parent().unwrap()).unwrap();
+    std::fs::write(&pdf, three_pages()).unwrap();
+    // a folder import finds PDFs beside images
+    common::write_png(&dir.path().join("scans").join("one.png"), 300, 200, 1);
+    let out = ok(&facture(&["import", &wss, &dir.path().join("scans").to_string_lossy()]));
+    assert!(out.contains("4"), "{out}");
+    let docs = documents(&ws);
+    let pages: Vec<_> = docs.iter().filter(|d| d.path.ends_with("three.pdf")).collect();
+    assert_eq!(pages.len(), 3);
+    let sizes: Vec<(u32, u32, u32)> = pages.iter().map(|d| (d.page, d.width, d.height)).collect();
+    // 200 dpi: 595 × 842 pt → 1653 × 2339 px, A5 landscape, letter 1700 × 2200
+    assert_eq!(sizes, vec![(0, 1653, 2339), (1, 1653, 1167), (2, 1700, 2200)]);
+    let sha = facture::imageio::sha256_hex(&std::fs::read(&pdf).unwrap());
+    assert!(pages.iter().all(|d| d.sha256 == sha), "each page remembers the PDF's sha256");
+    // again: nothing new
+    ok(&facture(&["import", &wss, &pdf.to_string_lossy()]));
+    assert_eq!(documents(&ws).len(), 4);
+    // the window's loader renders a page at exactly the size the document recorded
+    let store = Store::connect(&ws).unwrap();
+    let page = facture::app::pages::PageRef::of(&store, pages[1]).decode(Some(&store)).unwrap();
+    assert_eq!((page.width(), page.height()), (1653, 1167));
+
+    // another workspace, at 100 dpi: half the pixels
+    let dir2 = tempfile::tempdir().unwrap();
+    let (ws2, wss2) = new_workspace(dir2.path());
+    ok(&facture(&["import", &wss2, "--dpi", "100", &pdf.to_string_lossy()]));
+    let sizes: Vec<(u32, u32)> = documents(&ws2).iter().map(|d| (d.width, d.height)).collect();
+    assert_eq!(sizes, vec![(826, 1169), (826, 583), (850, 1100)]);
+    let bad = facture(&["import", &wss2, "--dpi", "5000", &pdf.to_string_lossy()]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("outside 50–600"));
+}
+
+#[test]
+fn the_text_layer_suggests_exact_lines_undoably_and_never_over_a_persons_box() {
+    if !pdfium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, wss) = new_workspace(dir.path());
+    let set = dir.path().join("set");
+    ok(&facture(&["synth", "--count", "2", "--format", "pdf", "--out", &set.to_string_lossy()]));
+    ok(&facture(&["import", &wss, &set.join("invoice_0001.pdf").to_string_lossy()]));
+    ok(&facture(&["users", &wss, "add", "ann", "--role", "annotator"]));
+    let doc = documents(&ws)[0].id;
+    // a person drew one box first, over the first line of the ground truth
+    let gt = facture::formats::gt::GroundTruth::load(&set.join("invoice_0001.json")).unwrap();
+    let first = &gt.boxes[0];
+    let mut s = common::session(&ws, "ann");
+    let mine = facture::app::Command::AddBox {
+        doc,
+        rect: first.rect(),
+        quad: None,
+        label: None,
+        text: "typed by a person".into(),
+    };
+    s.apply(mine).unwrap();
+    drop(s);
+    let out = ok(&facture(&["prelabel", &wss, "--source", "pdf-text", "--user", "ann"]));
+    assert!(out.contains("suggestion(s) added on 1 document(s)"), "{out}");
+    let anns = Store::connect(&ws).unwrap().annotations(doc).unwrap();
+    let suggested: Vec<_> = anns.iter().filter(|a| a.state == AnnState::Suggested).collect();
+    assert_eq!(suggested.len(), gt.boxes.len() - 1, "every line but the one a person already boxed");
+    assert!(suggested.iter().all(|a| a.source == Source::PdfText && a.text_source == Source::PdfText));
+    let person = anns.iter().find(|a| a.source == Source::Manual).unwrap();
+    assert_eq!(person.text, "typed by a person", "a person's box is never overwritten");
+    for b in gt.boxes.iter().skip(1) {
+        assert!(suggested.iter().any(|a| a.text == b.text), "no suggestion reads {:?}", b.text);
+    }
+    // one undo step takes them all away
+    let mut s = common::session(&ws, "ann");
+    s.apply(facture::app::Command::Undo { doc }).unwrap();
+    let left = Store::connect(&ws).unwrap().annotations(doc).unwrap();
+    assert_eq!(left.len(), 1);
+    drop(s);
+    // an image has no text layer: said per document, and the command fails
+    common::write_png(&dir.path().join("scan.png"), 400, 300, 3);
+    ok(&facture(&["import", &wss, &dir.path().join("scan.png").to_string_lossy()]));
+    let out = facture(&["prelabel", &wss, "--source", "pdf-text"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a PDF page"), "{err}");
+}
+
+#[test]
+fn eval_of_the_text_layer_on_synthetic_born_digital_pdfs_meets_its_targets() {
+    if !pdfium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    ok(&facture(&["synth", "--count", "4", "--seed", "11", "--format", "pdf", "--out", &set.to_string_lossy()]));
+    let out = ok(&facture(&["eval", "--gt", &set.to_string_lossy(), "--source", "pdf-text", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["documents"], 4);
+    assert!(v["precision"].as_f64().unwrap() >= 0.99, "{out}");
+    assert!(v["recall"].as_f64().unwrap() >= 0.99, "{out}");
+    assert!(v["cer"].as_f64().unwrap() <= 0.002, "{out}");
+    // the ground truth names the PDF and its page
+    let gt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(set.join("invoice_0001.json")).unwrap()).unwrap();
+    assert_eq!((gt["image"].as_str(), gt["page"].as_u64()), (Some("invoice_0001.pdf"), Some(1)));
+    // scanned PDFs have no text layer: nothing to evaluate, said so
+    let scans = dir.path().join("scans");
+    ok(&facture(&["synth", "--count", "1", "--format", "scanned-pdf", "--out", &scans.to_string_lossy()]));
+    let out = facture(&["eval", "--gt", &scans.to_string_lossy(), "--source", "pdf-text"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no text layer"));
+}
+
+#[test]
+fn import_gt_takes_pdf_ground_truth_onto_the_right_page_at_its_resolution() {
+    if !pdfium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, wss) = new_workspace(dir.path());
+    let set = dir.path().join("set");
+    ok(&facture(&["synth", "--count", "1", "--format", "scanned-pdf", "--out", &set.to_string_lossy()]));
+    let out = ok(&facture(&["import-gt", &wss, &set.to_string_lossy()]));
+    assert!(out.contains("on 1 document(s)"), "{out}");
+    let gt = facture::formats::gt::GroundTruth::load(&set.join("invoice_0001_scan.json")).unwrap();
+    let docs = documents(&ws);
+    assert_eq!(docs.len(), 1);
+    // a scan's PDF page is in the scan's own pixels (150 dpi)
+    assert_eq!((docs[0].width, docs[0].height), (gt.width, gt.height));
+    let anns = Store::connect(&ws).unwrap().annotations(docs[0].id).unwrap();
+    assert_eq!(anns.len(), gt.boxes.len());
+}
+
+/// Each kind of bad PDF: one line naming the file, a non-zero exit, and no document added.
+#[test]
+fn bad_pdfs_are_refused_with_one_line_each_and_leave_the_workspace_as_it_was() {
+    if !pdfium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, wss) = new_workspace(dir.path());
+    let good = three_pages();
+    let empty = facture::pdf::write::pdf(&[], &[]).unwrap();
+    let huge = facture::pdf::write::pdf(
+        &[Page { width_pt: 14_173.0, height_pt: 14_173.0, content: PageContent::Text { runs: vec![] } }],
+        &[],
+    )
+    .unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("cut.pdf", good[..good.len() / 2].to_vec(), "not a readable PDF"),
+        ("zero.pdf", empty, "has no pages"),
+        ("huge.pdf", huge, "5000 × 5000 mm"),
+        ("fake.pdf", b"%PDF-1.7\nthis is not a PDF at all".to_vec(), "not a readable PDF"),
+        ("text.pdf", b"just text, named .pdf".to_vec(), "not a supported page file"),
+    ];
+    for (name, bytes, why) in &cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = facture(&["import", &wss, &path.to_string_lossy()]);
+        assert!(!out.status.success(), "{name} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains(name)).collect();
+        assert_eq!(lines.len(), 1, "{name}: {err}");
+        assert!(lines[0].contains(why), "{name}: {err}");
+        assert!(documents(&ws).is_empty(), "{name} left documents behind");
+    }
+}
+
+/// Mutations of a real PDF (bytes flipped, cut short, spliced) never panic, and an import
+/// either takes the whole file or leaves the workspace exactly as it was.
+#[test]
+fn mutated_pdfs_never_panic_and_never_half_import() {
+    use rand::{Rng, SeedableRng};
+    if !pdfium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::File(dir.path().join("ws.sqlite"));
+    let mut store = Store::create_at(&ws).unwrap();
+    let good = three_pages();
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(17);
+    let path: PathBuf = dir.path().join("m.pdf");
+    for round in 0..60 {
+        let mut bytes = good.clone();
+        match round % 3 {
+            0 => {
+                for _ in 0..rng.random_range(1..20) {
+                    let i = rng.random_range(0..bytes.len());
+                    bytes[i] = rng.random();
+                }
+            }
+            1 => bytes.truncate(rng.random_range(5..bytes.len())),
+            _ => {
+                let a = rng.random_range(0..bytes.len());
+                let b = rng.random_range(a..bytes.len());
+                bytes.drain(a..b);
+            }
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let before = store.documents(&DocFilter::default()).unwrap().len();
+        let report = facture::app::import::import_paths(&mut store, std::slice::from_ref(&path), 0, |_, _| {})
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let after = store.documents(&DocFilter::default()).unwrap().len();
+        if report.failed.is_empty() {
+            // taken: whole (every page of what PDFium could read), or a duplicate of pages in
+            let pages = facture::pdf::page_sizes(&bytes).map(|p| p.len()).unwrap_or(0);
+            assert!(after == before + pages || after == before, "round {round}: {before} → {after} of {pages}");
+        } else {
+            assert_eq!(after, before, "round {round}: a refused file added documents");
+            assert_eq!(report.failed.len(), 1);
+            assert!(!report.failed[0].1.contains('\n'), "one line: {}", report.failed[0].1);
+        }
+        // whatever went in renders or says why, without a panic
+        for d in store.documents(&DocFilter::default()).unwrap().iter().skip(before) {
+            let _ = facture::app::pages::PageRef::of(&store, d).decode(Some(&store));
+        }
+    }
+    let _ = Session::machine(store);
+}
