@@ -283,3 +283,77 @@ fn mutated_pdfs_never_panic_and_never_half_import() {
     }
     let _ = Session::machine(store);
 }
+
+/// The window: Workspace → Import pages… takes a PDF (on a worker, progress in the status
+/// area), its pages join the queue, a page shows at its recorded size, and "Text layer"
+/// puts its lines on the canvas as suggestions.
+#[test]
+fn the_window_imports_a_pdf_and_suggests_its_text_layer() {
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use facture::ui::{FactureApp, PageState, PrelabelPanel, ScriptedDialogs};
+    use std::time::Duration;
+    if !pdfium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, wss) = new_workspace(dir.path());
+    ok(&facture(&["users", &wss, "add", "lea", "--role", "lead"]));
+    let set = dir.path().join("set");
+    ok(&facture(&["synth", "--count", "1", "--format", "pdf", "--out", &set.to_string_lossy()]));
+    let pdf = set.join("invoice_0001.pdf");
+    let dialogs = ScriptedDialogs::new([Some(pdf.clone())]);
+    let mut app = FactureApp::with_user(ws.clone(), "lea", None, Box::new(dialogs)).unwrap();
+    app.add_extension(Box::new(PrelabelPanel::new(Default::default())));
+    let mut h = Harness::builder().with_size([1400.0, 900.0]).with_max_steps(200).build_ui_state(
+        |ui, app: &mut FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    );
+    h.run();
+    assert!(h.state().annotator().unwrap().queue().is_empty());
+    h.get_by_label("Workspace").click();
+    h.run();
+    h.get_by_label("Import pages…").click();
+    h.run();
+    let until = |h: &mut Harness<'_, FactureApp>, f: &dyn Fn(&FactureApp) -> bool| {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(60) {
+            h.step();
+            if f(h.state()) {
+                h.run();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    };
+    assert!(until(&mut h, &|a| a.annotator().unwrap().queue().len() == 1), "the PDF's page never reached the queue");
+    let status = format!("{:?}", h.state().annotator().unwrap().status());
+    assert!(status.contains("1 page(s) added"), "{status}");
+    let doc = h.state().annotator().unwrap().queue()[0].clone();
+    assert_eq!((doc.width, doc.height), (1653, 2339));
+    h.state_mut().annotator_mut().unwrap().open_document(doc.id);
+    assert!(
+        until(
+            &mut h,
+            &|a| matches!(a.annotator().unwrap().page(), PageState::Ready(p) if (p.width, p.height) == (1653, 2339))
+        ),
+        "the page never rendered: {:?}",
+        h.state().annotator().unwrap().page()
+    );
+    h.get_by_label("Text layer").click();
+    h.run();
+    let gt = facture::formats::gt::GroundTruth::load(&set.join("invoice_0001.json")).unwrap();
+    assert!(
+        until(&mut h, &|a| a.annotator().unwrap().annotations().len() == gt.boxes.len()),
+        "got {} suggestions for {} lines",
+        h.state().annotator().unwrap().annotations().len(),
+        gt.boxes.len()
+    );
+    let anns = h.state().annotator().unwrap().annotations().to_vec();
+    assert!(anns.iter().all(|a| a.state == AnnState::Suggested && a.source == Source::PdfText));
+    assert!(gt.boxes.iter().all(|b| anns.iter().any(|a| a.text == b.text)));
+}

@@ -23,11 +23,17 @@ pub struct ImportReport {
     pub relinked: Vec<PathBuf>,
     /// Files that could not be imported, with the reason.
     pub failed: Vec<(PathBuf, String)>,
+    /// Files not looked at because the import was cancelled (each file before it went in
+    /// whole, or not at all).
+    pub not_started: usize,
 }
 
 impl ImportReport {
     pub fn summary(&self) -> String {
         let mut s = format!("{} page(s) added", self.added.len());
+        if self.not_started > 0 {
+            s = format!("cancelled, {} file(s) not imported; {s}", self.not_started);
+        }
         if !self.completed.is_empty() {
             s.push_str(&format!(", {} interrupted import(s) completed", self.completed.len()));
         }
@@ -116,11 +122,33 @@ pub fn import_paths_at(
     now_ms: i64,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
+    import_paths_until(store, paths, dpi, now_ms, |done, total| {
+        progress(done, total);
+        true
+    })
+}
+
+/// [`import_paths_at`] that stops between files when `keep_going(done, total)` says so (a
+/// person pressed Cancel): each file is in whole or not at all.
+pub fn import_paths_until(
+    store: &mut Store,
+    paths: &[PathBuf],
+    dpi: u32,
+    now_ms: i64,
+    mut keep_going: impl FnMut(usize, usize) -> bool,
+) -> Result<ImportReport, StoreError> {
     let (files, unreadable) = collect_image_files(paths);
     let mut report = ImportReport { failed: unreadable, ..ImportReport::default() };
+    if !keep_going(0, files.len()) {
+        report.not_started = files.len();
+        return Ok(report);
+    }
     for (i, file) in files.iter().enumerate() {
         import_one(store, file, dpi, now_ms, &mut report)?;
-        progress(i + 1, files.len());
+        if !keep_going(i + 1, files.len()) {
+            report.not_started = files.len() - i - 1;
+            break;
+        }
     }
     Ok(report)
 }

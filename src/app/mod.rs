@@ -9,6 +9,7 @@ pub mod dataset_job;
 pub mod demo;
 pub mod desk;
 pub mod import;
+pub mod import_job;
 pub mod leases;
 pub mod live;
 pub mod passphrase;

@@ -222,6 +222,8 @@ pub struct Annotator {
     /// Work running with a connection of its own (assignment, objectives): its sentence
     /// for the status line when done.
     jobs: Vec<crossbeam_channel::Receiver<Result<String, String>>>,
+    /// Pages being imported (files and folders from the Workspace menu), with progress.
+    pub(crate) importing: Option<crate::app::import_job::ImportJob>,
     /// A folder search for moved images, running on a worker: the folder, and the answer.
     relinking: Option<(
         PathBuf,
@@ -277,6 +279,7 @@ impl Annotator {
             offline: None,
             team: TeamPulse::new(lease_beat),
             relinking: None,
+            importing: None,
             jobs: Vec::new(),
         };
         // Reviewers start in the review queue, unless nothing waits there.
@@ -696,6 +699,7 @@ impl Annotator {
         self.keep_lease(ctx);
         self.follow_others(ctx);
         self.poll_relink();
+        self.poll_import();
         self.poll_jobs();
         if !self.outbox.unsent.is_empty() {
             let due = self.outbox.last_send.is_none_or(|t| t.elapsed() >= UNSENT_RETRY);
@@ -1287,9 +1291,54 @@ impl Annotator {
         self.outbox.unsent.len()
     }
 
-    /// Whether work started with [`Annotator::run_in_background`] is still running.
+    /// Whether work started with [`Annotator::run_in_background`] (or an import) is still
+    /// running.
     pub fn is_busy(&self) -> bool {
-        !self.jobs.is_empty() || self.relinking.is_some()
+        !self.jobs.is_empty() || self.relinking.is_some() || self.importing.is_some()
+    }
+
+    /// Imports page files and folders (images and PDFs, PDF pages at the default resolution)
+    /// on a worker; progress and Cancel show in the status area, the queue follows when done.
+    pub fn import_pages(&mut self, paths: Vec<PathBuf>, ctx: &egui::Context) {
+        if paths.is_empty() {
+            return;
+        }
+        if self.importing.is_some() {
+            self.status = Status::Info("An import is already running; wait for it or cancel it.".into());
+            return;
+        }
+        let waker = ctx.clone();
+        match crate::app::import_job::ImportJob::start(
+            self.workspace.clone(),
+            paths,
+            crate::pdf::DEFAULT_DPI,
+            move || waker.request_repaint(),
+        ) {
+            Ok(job) => {
+                self.importing = Some(job);
+                self.status = Status::Info("Importing…".into());
+            }
+            Err(e) => self.status = Status::Error(format!("cannot start the import: {e}")),
+        }
+    }
+
+    fn poll_import(&mut self) {
+        let Some(job) = self.importing.as_mut() else { return };
+        let Some(result) = job.poll() else { return };
+        self.importing = None;
+        self.status = match result {
+            Ok(report) => {
+                let mut s = format!("Import: {}.", report.summary());
+                if let Some((file, why)) = report.failed.first() {
+                    let name =
+                        file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into());
+                    s.push_str(&format!(" First failure: {name}: {why}"));
+                }
+                if report.failed.is_empty() { Status::Info(s) } else { Status::Error(s) }
+            }
+            Err(e) => Status::Error(format!("Import failed: {e}")),
+        };
+        self.refresh_queue();
     }
 
     fn poll_jobs(&mut self) {

@@ -30,6 +30,9 @@ pub enum AppRequest {
     /// To the start screen, its server address field ready for typing.
     ConnectToServer,
     SwitchUser,
+    /// Import page files (images, PDFs) / a folder of them.
+    ImportPages,
+    ImportFolder,
 }
 
 pub fn annotator_ui(
@@ -268,6 +271,18 @@ fn menus_ui(a: &mut Annotator, ui: &mut egui::Ui, recent: &[Workspace]) -> Optio
             }
         });
         ui.separator();
+        let busy = a.importing.is_some();
+        if ui
+            .add_enabled(!busy, egui::Button::new("Import pages…"))
+            .on_hover_text("Scans and PDFs (one document per PDF page)")
+            .clicked()
+        {
+            request = Some(AppRequest::ImportPages);
+        }
+        if ui.add_enabled(!busy, egui::Button::new("Import a folder…")).clicked() {
+            request = Some(AppRequest::ImportFolder);
+        }
+        ui.separator();
         if ui.button(format!("Switch user ({})…", a.user().name)).clicked() {
             request = Some(AppRequest::SwitchUser);
         }
@@ -346,6 +361,20 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
 }
 
 fn status_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+    if let Some(job) = &a.importing {
+        ui.horizontal(|ui| {
+            let frac = if job.total == 0 { 0.0 } else { job.done as f32 / job.total as f32 };
+            let text = if job.is_cancelling() {
+                "cancelling after this file…".to_string()
+            } else {
+                format!("Importing: {} / {} file(s)", job.done, job.total)
+            };
+            ui.add(egui::ProgressBar::new(frac).desired_width(260.0).text(text));
+            if ui.add_enabled(!job.is_cancelling(), egui::Button::new("Cancel import")).clicked() {
+                job.cancel();
+            }
+        });
+    }
     if let Some(why) = &a.offline {
         ui.colored_label(ui.visuals().error_fg_color, why);
     }

@@ -30,6 +30,8 @@ pub struct FactureApp {
     close_asked: bool,
     /// The person chose to close anyway.
     close_anyway: bool,
+    /// The window's egui context (workers repaint it when they have news).
+    ctx: Option<egui::Context>,
 }
 
 impl FactureApp {
@@ -57,6 +59,7 @@ impl FactureApp {
             title: String::new(),
             close_asked: false,
             close_anyway: false,
+            ctx: None,
         };
         app.after_connect();
         app
@@ -176,6 +179,9 @@ impl FactureApp {
     /// Work that must not draw: page loader results, extension jobs. eframe calls it before
     /// each frame; [`FactureApp::frame_ui`] calls it for tests.
     pub fn logic_step(&mut self, ctx: &egui::Context) {
+        if self.ctx.is_none() {
+            self.ctx = Some(ctx.clone());
+        }
         if ctx.input(|i| i.viewport().close_requested()) && !self.on_close_requested() {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
         }
@@ -312,6 +318,17 @@ impl FactureApp {
                 };
                 start.focus_server = to_server;
                 self.screen = Screen::Start(Box::new(start));
+                return;
+            }
+            AppRequest::ImportPages | AppRequest::ImportFolder => {
+                let paths = match r {
+                    AppRequest::ImportPages => self.dialogs.pick_pages(),
+                    _ => self.dialogs.pick_import_folder().into_iter().collect(),
+                };
+                let ctx = self.ctx.clone();
+                if let (Screen::Annotate(a), Some(ctx)) = (&mut self.screen, ctx) {
+                    a.import_pages(paths, &ctx);
+                }
                 return;
             }
         };

@@ -17,6 +17,14 @@ pub trait FileDialogs {
         let _ = file_name;
         None
     }
+    /// Page files to import (images and PDFs); empty when cancelled.
+    fn pick_pages(&mut self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+    /// A folder to import (walked for images and PDFs).
+    fn pick_import_folder(&mut self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The real dialogs (rfd, through the desktop portal).
@@ -52,6 +60,18 @@ impl FileDialogs for RfdDialogs {
             d = d.set_directory(dir);
         }
         d.pick_file()
+    }
+
+    fn pick_pages(&mut self) -> Vec<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Import pages")
+            .add_filter("Scans and PDFs", &["pdf", "png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"])
+            .pick_files()
+            .unwrap_or_default()
+    }
+
+    fn pick_import_folder(&mut self) -> Option<PathBuf> {
+        rfd::FileDialog::new().set_title("Import a folder of scans and PDFs").pick_folder()
     }
 
     fn pick_folder(&mut self, near: &Path) -> Option<PathBuf> {
@@ -106,5 +126,11 @@ impl FileDialogs for ScriptedDialogs {
     }
     fn save_export(&mut self, _file_name: &str) -> Option<PathBuf> {
         self.next("save_export")
+    }
+    fn pick_pages(&mut self) -> Vec<PathBuf> {
+        self.next("pick_pages").into_iter().collect()
+    }
+    fn pick_import_folder(&mut self) -> Option<PathBuf> {
+        self.next("pick_import_folder")
     }
 }

@@ -1,4 +1,5 @@
-//! Pre-annotation in the window: "Propose (CV)" and "Suggest (model)" for this page or the
+//! Pre-annotation in the window: "Propose (CV)", "Suggest (model)", "Text layer" (a PDF's
+//! own text) and "Best" (text layer where there is one, else the model) for this page or the
 //! whole queue, re-reading text (Ctrl+R selected, Ctrl+Shift+R all), run in the background
 //! with progress and cancel. Suggestions land through the command layer; accepting and
 //! rejecting them is the annotator window's job.
@@ -124,8 +125,16 @@ impl Extension for PrelabelPanel {
             if ui.button("Suggest (model)").on_hover_text("OCR model: line boxes and their text").clicked() {
                 self.start(cx, JobKind::Model(self.model.clone()), "Model suggestions");
             }
+            let hint = "A born-digital PDF page's own text layer: every line with its exact text, no model";
+            if ui.button("Text layer").on_hover_text(hint).clicked() {
+                self.start(cx, JobKind::PdfText, "Text-layer suggestions");
+            }
+            let hint = "Per page, the best there is: a PDF's text layer where it has one, else the OCR model";
+            if ui.button("Best").on_hover_text(hint).clicked() {
+                self.start(cx, JobKind::BestAvailable(self.model.clone()), "Best-available suggestions");
+            }
         });
-        ui.label("on");
+        let on = ui.label("on");
         egui::ComboBox::from_id_salt("prelabel_scope")
             .selected_text(match self.scope {
                 Scope::Page => "this page",
@@ -134,7 +143,9 @@ impl Extension for PrelabelPanel {
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut self.scope, Scope::Page, "this page");
                 ui.selectable_value(&mut self.scope, Scope::Queue, "the queue");
-            });
+            })
+            .response
+            .labelled_by(on.id);
     }
 
     fn side_panel_ui(&mut self, ui: &mut egui::Ui, cx: &mut ExtensionCtx<'_>) {
