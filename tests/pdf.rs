@@ -357,3 +357,45 @@ fn the_window_imports_a_pdf_and_suggests_its_text_layer() {
     assert!(anns.iter().all(|a| a.state == AnnState::Suggested && a.source == Source::PdfText));
     assert!(gt.boxes.iter().all(|b| anns.iter().any(|a| a.text == b.text)));
 }
+
+/// On a team server the PDF itself is stored in the workspace (once per content) and every
+/// workstation renders its pages from there; no file path is involved.
+#[test]
+fn a_pdf_on_a_server_workspace_renders_from_the_workspace_itself() {
+    if !pdfium() {
+        return;
+    }
+    let Some(server) = common::pg::PgServer::private(common::pg::Mode::Fast) else { return };
+    let ws = Workspace::parse(&server.create_database()).unwrap();
+    let mut store = Store::create_at(&ws).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("three.pdf");
+    std::fs::write(&pdf, three_pages()).unwrap();
+    let report = facture::app::import::import_paths(&mut store, std::slice::from_ref(&pdf), 0, |_, _| {}).unwrap();
+    assert_eq!(report.added.len(), 3, "{report:?}");
+    std::fs::remove_file(&pdf).unwrap(); // gone from disk: the workspace has it
+    let docs = store.documents(&DocFilter::default()).unwrap();
+    let last = docs.iter().find(|d| d.page == 2).unwrap();
+    let page = facture::app::pages::PageRef::of(&store, last).decode(Some(&store)).unwrap();
+    assert_eq!((page.width(), page.height()), (1700, 2200));
+}
+
+/// A PDF of 10,000 pages is refused up front, with the limit stated; nothing is added.
+#[test]
+fn ten_thousand_pages_are_refused_with_the_limit_named() {
+    if !pdfium() {
+        return;
+    }
+    let blank = |_| Page { width_pt: 100.0, height_pt: 100.0, content: PageContent::Text { runs: vec![] } };
+    let pages: Vec<Page<'_>> = (0..10_000).map(blank).collect();
+    let bytes = facture::pdf::write::pdf(&pages, &[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, wss) = new_workspace(dir.path());
+    let path = dir.path().join("long.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let out = facture(&["import", &wss, &path.to_string_lossy()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("10000 pages") && err.contains("at most 5000"), "{err}");
+    assert!(documents(&ws).is_empty());
+}

@@ -1,4 +1,6 @@
-//! The demo workspace a new user lands in: synthetic invoices, three users, some work started.
+//! The demo workspace a new user lands in: synthetic invoices (scans, and when PDFium is
+//! there a born-digital and a scanned PDF), three users, some work started and most pages
+//! left to try pre-annotation on.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +13,9 @@ use crate::store::Store;
 /// Pages in the demo set, and how many of them come pre-annotated.
 pub const DEMO_PAGES: u32 = 12;
 pub const DEMO_ANNOTATED: u32 = 3;
+/// PDF pages added when PDFium is available: a born-digital invoice (try **Text layer**) and
+/// a scanned one (try **Best**: it has no text layer), neither annotated.
+pub const DEMO_PDF_PAGES: u32 = 2;
 const DEMO_SEED: u64 = 2026;
 
 /// Where the demo lives: `<data dir>/demo/workspace.sqlite` with images beside it.
@@ -49,7 +54,20 @@ pub fn ensure_demo_workspace(dir: &Path, now_ms: i64) -> anyhow::Result<PathBuf>
     // Ground truth first so its pages are the first documents in the queue.
     import_gt(&mut store, &gt, Some(alice.id), now_ms)?;
     std::fs::remove_dir_all(&gt)?;
-    let report = import_paths(&mut store, &[images], now_ms, |_, _| {})?;
+    let mut sources = vec![images];
+    if crate::pdf::available().is_ok() {
+        let pdfs = dir.join("pdf");
+        crate::synth::pdf::write_set(&pdfs, 1, DEMO_SEED + 1, false).context("cannot write the demo PDF")?;
+        crate::synth::pdf::write_set(&pdfs, 1, DEMO_SEED + 2, true).context("cannot write the demo PDF")?;
+        // the ground truth stays out of the workspace: these pages are for trying pre-annotation
+        for f in std::fs::read_dir(&pdfs)?.flatten() {
+            if f.path().extension().is_some_and(|e| e == "json") {
+                std::fs::remove_file(f.path())?;
+            }
+        }
+        sources.push(pdfs);
+    }
+    let report = import_paths(&mut store, &sources, now_ms, |_, _| {})?;
     if !report.failed.is_empty() {
         anyhow::bail!("demo import failed: {:?}", report.failed);
     }
@@ -71,7 +89,9 @@ mod tests {
         let ws = ensure_demo_workspace(&demo, 1).unwrap();
         let store = Store::open(&ws).unwrap();
         let docs = store.documents(&Default::default()).unwrap();
-        assert_eq!(docs.len(), DEMO_PAGES as usize);
+        let pdfs = if crate::pdf::available().is_ok() { DEMO_PDF_PAGES } else { 0 };
+        assert_eq!(docs.len(), (DEMO_PAGES + pdfs) as usize);
+        assert_eq!(docs.iter().filter(|d| d.path.ends_with(".pdf")).count(), pdfs as usize);
         let annotated = docs.iter().filter(|d| !store.annotations(d.id).unwrap().is_empty()).count();
         assert_eq!(annotated, DEMO_ANNOTATED as usize);
         assert_eq!(store.users().unwrap().len(), 3);
@@ -79,6 +99,6 @@ mod tests {
         drop(store);
         let again = ensure_demo_workspace(&demo, 2).unwrap();
         assert_eq!(again, ws);
-        assert_eq!(Store::open(&ws).unwrap().document_count().unwrap(), DEMO_PAGES as i64);
+        assert_eq!(Store::open(&ws).unwrap().document_count().unwrap(), (DEMO_PAGES + pdfs) as i64);
     }
 }
