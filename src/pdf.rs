@@ -41,8 +41,10 @@ pub enum PdfError {
     LibraryLoad { path: PathBuf, reason: String },
     #[error("not a readable PDF: {0}")]
     Corrupt(String),
-    #[error("the PDF is password-protected; Facture does not open encrypted PDFs yet (save an unprotected copy)")]
+    #[error("the PDF is password-protected: give its password (import --password-stdin, or the window asks)")]
     Encrypted,
+    #[error("wrong password for this PDF")]
+    WrongPassword,
     #[error("the PDF has no pages")]
     NoPages,
     #[error("the PDF has {0} pages; Facture imports at most {MAX_PAGES} pages per file (split it first)")]
@@ -100,14 +102,76 @@ pub fn available() -> Result<(), PdfError> {
 }
 
 fn open(bytes: &[u8]) -> Result<PdfDocument<'_>, PdfError> {
+    open_with(bytes, None)
+}
+
+fn open_with<'a>(bytes: &'a [u8], password: Option<&str>) -> Result<PdfDocument<'a>, PdfError> {
     if !is_pdf(bytes) {
         return Err(PdfError::Corrupt("no %PDF- header".into()));
     }
-    pdfium()?.load_pdf_from_byte_slice(bytes, None).map_err(|e| match e {
+    pdfium()?.load_pdf_from_byte_slice(bytes, password).map_err(|e| match e {
         PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::PasswordError)
-        | PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::SecurityError) => PdfError::Encrypted,
+        | PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::SecurityError) => {
+            if password.is_some() {
+                PdfError::WrongPassword
+            } else {
+                PdfError::Encrypted
+            }
+        }
         other => PdfError::Corrupt(one_line(&other.to_string())),
     })
+}
+
+/// A copy of a password-protected PDF without its protection (every page, text layer
+/// included), so the workspace can show its pages without ever keeping the password.
+pub fn unlocked_copy(bytes: &[u8], password: &str) -> Result<Vec<u8>, PdfError> {
+    let locked = open_with(bytes, Some(password))?;
+    let mut copy = pdfium()?.create_new_pdf().map_err(|e| PdfError::Corrupt(one_line(&e.to_string())))?;
+    copy.pages_mut().append(&locked).map_err(|e| PdfError::Corrupt(one_line(&e.to_string())))?;
+    let mut out = copy.save_to_bytes().map_err(|e| PdfError::Corrupt(one_line(&e.to_string())))?;
+    settle_copy(&mut out, bytes);
+    Ok(out)
+}
+
+/// Makes a saved copy the same bytes every time for the same original: PDFium stamps a new
+/// document with the time it was made and a random file id. Both are overwritten in place
+/// (same length, so the cross-reference offsets stay right): the time with zeros, the id
+/// with one derived from the original file. Re-importing the same protected PDF then finds
+/// the pages it already has.
+fn settle_copy(out: &mut [u8], original: &[u8]) {
+    use sha2::{Digest, Sha256};
+    let id = hex::encode(Sha256::digest(original));
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|i| i + from)
+    };
+    if let Some(at) = find(out, b"/CreationDate(D:", 0) {
+        let start = at + b"/CreationDate(D:".len();
+        for b in out[start..].iter_mut().take_while(|b| **b != b')') {
+            if b.is_ascii_digit() {
+                *b = b'0';
+            }
+        }
+    }
+    // /ID[<hex><hex>]: every hex digit inside the array
+    let mut from = 0;
+    while let Some(at) = find(out, b"/ID", from) {
+        from = at + 3;
+        let mut i = from;
+        while i < out.len() && out[i] == b' ' {
+            i += 1;
+        }
+        if out.get(i) != Some(&b'[') {
+            continue;
+        }
+        let mut k = 0;
+        while i < out.len() && out[i] != b']' {
+            if out[i].is_ascii_hexdigit() {
+                out[i] = id.as_bytes()[k % id.len()];
+                k += 1;
+            }
+            i += 1;
+        }
+    }
 }
 
 fn one_line(s: &str) -> String {

@@ -399,3 +399,128 @@ fn ten_thousand_pages_are_refused_with_the_limit_named() {
     assert!(err.contains("10000 pages") && err.contains("at most 5000"), "{err}");
     assert!(documents(&ws).is_empty());
 }
+
+/// A password-protected copy of `plain`, made with qpdf (CI installs it).
+fn locked(plain: &Path, out: &Path, password: &str) -> bool {
+    match Command::new("qpdf").args(["--encrypt", password, "owner-pw", "256", "--"]).arg(plain).arg(out).status() {
+        Ok(s) if s.success() => true,
+        _ if std::env::var("FACTURE_REQUIRE_MODELS").is_ok_and(|v| v == "1") => panic!("qpdf is needed for this test"),
+        _ => {
+            eprintln!("skipped: no qpdf");
+            false
+        }
+    }
+}
+
+fn import_with_password(wss: &str, pdf: &Path, password: &str) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_facture"));
+    cmd.args(["import", wss, "--password-stdin"]).arg(pdf);
+    common::output_with_stdin(&mut cmd, &format!("{password}\n"))
+}
+
+#[test]
+fn a_protected_pdf_needs_its_password_which_is_never_kept() {
+    if !pdfium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, wss) = new_workspace(dir.path());
+    let set = dir.path().join("set");
+    ok(&facture(&["synth", "--count", "1", "--format", "pdf", "--out", &set.to_string_lossy()]));
+    let pdf = dir.path().join("locked.pdf");
+    if !locked(&set.join("invoice_0001.pdf"), &pdf, "s3cret-pw") {
+        return;
+    }
+    // without the password: one line that says so, nothing added
+    let out = facture(&["import", &wss, &pdf.to_string_lossy()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("locked.pdf") && err.contains("password-protected"), "{err}");
+    assert!(documents(&ws).is_empty());
+    // a wrong one: said, nothing added
+    let out = import_with_password(&wss, &pdf, "guess");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+    assert!(documents(&ws).is_empty());
+    // the right one: the page, read from an unprotected copy beside the workspace
+    ok(&import_with_password(&wss, &pdf, "s3cret-pw"));
+    let docs = documents(&ws);
+    assert_eq!(docs.len(), 1);
+    assert!(docs[0].path.contains("ws.sqlite.unlocked"), "{}", docs[0].path);
+    assert_eq!((docs[0].width, docs[0].height), (1653, 2339));
+    ok(&facture(&["users", &wss, "add", "ann", "--role", "annotator"]));
+    let out = ok(&facture(&["prelabel", &wss, "--source", "pdf-text"]));
+    assert!(!out.starts_with("0 "), "{out}");
+    // again: the same copy, nothing new
+    ok(&import_with_password(&wss, &pdf, "s3cret-pw"));
+    assert_eq!(documents(&ws).len(), 1);
+    // the password is nowhere in the workspace or beside it
+    let mut files = vec![dir.path().join("ws.sqlite")];
+    files.extend(std::fs::read_dir(dir.path().join("ws.sqlite.unlocked")).unwrap().flatten().map(|e| e.path()));
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(!bytes.windows(9).any(|w| w == b"s3cret-pw"), "{} holds the password", f.display());
+    }
+}
+
+/// The window asks for a protected PDF's password, imports it with the answer, and keeps
+/// nothing of the answer.
+#[test]
+fn the_window_asks_for_a_protected_pdfs_password() {
+    use eframe::egui::Role;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use facture::ui::{FactureApp, ScriptedDialogs};
+    use std::time::Duration;
+    if !pdfium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, wss) = new_workspace(dir.path());
+    ok(&facture(&["users", &wss, "add", "lea", "--role", "lead"]));
+    let set = dir.path().join("set");
+    ok(&facture(&["synth", "--count", "1", "--format", "pdf", "--out", &set.to_string_lossy()]));
+    let pdf = dir.path().join("locked.pdf");
+    if !locked(&set.join("invoice_0001.pdf"), &pdf, "pw-42") {
+        return;
+    }
+    let dialogs = ScriptedDialogs::new([Some(pdf.clone())]);
+    let app = FactureApp::with_user(ws.clone(), "lea", None, Box::new(dialogs)).unwrap();
+    let mut h = Harness::builder().with_size([1400.0, 900.0]).with_max_steps(200).build_ui_state(
+        |ui, app: &mut FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    );
+    h.run();
+    h.get_by_label("Workspace").click();
+    h.run();
+    h.get_by_label("Import pages…").click();
+    h.run();
+    let until = |h: &mut Harness<'_, FactureApp>, what: &str| {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(60) {
+            h.step();
+            if h.query_by_label_contains(what).is_some() {
+                h.run();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    };
+    assert!(until(&mut h, "need(s) a password to open: locked.pdf"), "the window never asked");
+    assert!(documents(&ws).is_empty());
+    h.get_by_role(Role::PasswordInput).type_text("pw-42");
+    h.run();
+    h.get_by_label("Import with this password").click();
+    h.run();
+    let t0 = std::time::Instant::now();
+    while h.state().annotator().unwrap().queue().is_empty() && t0.elapsed() < Duration::from_secs(60) {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(documents(&ws).len(), 1, "{:?}", h.state().annotator().unwrap().status());
+    assert!(h.query_by_label_contains("need(s) a password").is_none(), "the question is gone");
+}

@@ -9,6 +9,23 @@ use crate::formats::gt::{GroundTruth, GtBox, gt_files_in};
 use crate::imageio::{self, ImageError};
 use crate::store::{DocFilter, Guard, NewDocument, NewEdit, Store, StoreError};
 
+/// How files are imported.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The resolution PDF pages are rendered at.
+    pub dpi: u32,
+    /// For password-protected PDFs: used to make an unprotected copy the workspace keeps
+    /// (beside a workspace file, or in a server workspace); the password itself is never
+    /// stored.
+    pub password: Option<String>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self { dpi: crate::pdf::DEFAULT_DPI, password: None }
+    }
+}
+
 /// What an import did, file by file: every file named or found lands in exactly one list.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ImportReport {
@@ -26,6 +43,9 @@ pub struct ImportReport {
     /// Files not looked at because the import was cancelled (each file before it went in
     /// whole, or not at all).
     pub not_started: usize,
+    /// Password-protected PDFs imported without a password (also in `failed`): the window
+    /// asks for one and tries them again.
+    pub locked: Vec<PathBuf>,
 }
 
 impl ImportReport {
@@ -111,18 +131,18 @@ pub fn import_paths(
     now_ms: i64,
     progress: impl FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
-    import_paths_at(store, paths, crate::pdf::DEFAULT_DPI, now_ms, progress)
+    import_paths_at(store, paths, &ImportOptions::default(), now_ms, progress)
 }
 
-/// [`import_paths`], PDF pages rendered at `dpi`.
+/// [`import_paths`] with options (PDF resolution, a password for protected PDFs).
 pub fn import_paths_at(
     store: &mut Store,
     paths: &[PathBuf],
-    dpi: u32,
+    opts: &ImportOptions,
     now_ms: i64,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
-    import_paths_until(store, paths, dpi, now_ms, |done, total| {
+    import_paths_until(store, paths, opts, now_ms, |done, total| {
         progress(done, total);
         true
     })
@@ -133,7 +153,7 @@ pub fn import_paths_at(
 pub fn import_paths_until(
     store: &mut Store,
     paths: &[PathBuf],
-    dpi: u32,
+    opts: &ImportOptions,
     now_ms: i64,
     mut keep_going: impl FnMut(usize, usize) -> bool,
 ) -> Result<ImportReport, StoreError> {
@@ -144,7 +164,7 @@ pub fn import_paths_until(
         return Ok(report);
     }
     for (i, file) in files.iter().enumerate() {
-        import_one(store, file, dpi, now_ms, &mut report)?;
+        import_one(store, file, opts, now_ms, &mut report)?;
         if !keep_going(i + 1, files.len()) {
             report.not_started = files.len() - i - 1;
             break;
@@ -167,19 +187,35 @@ fn read_image_file(path: &Path) -> Result<Vec<u8>, ImageError> {
 fn import_one(
     store: &mut Store,
     file: &Path,
-    dpi: u32,
+    opts: &ImportOptions,
     now_ms: i64,
     report: &mut ImportReport,
 ) -> Result<(), StoreError> {
-    let checked = read_image_file(file).and_then(|bytes| Ok((imageio::probe_bytes_at(file, &bytes, dpi)?, bytes)));
-    let (probe, bytes) = match checked {
-        Ok(p) => p,
-        Err(e) => {
+    let checked = read_image_file(file).map(|bytes| (imageio::probe_bytes_at(file, &bytes, opts.dpi), bytes));
+    let (probe, bytes, path) = match checked {
+        Ok((Ok(probe), bytes)) => (probe, bytes, absolute(file)),
+        Ok((Err(ImageError::Pdf { source: crate::pdf::PdfError::Encrypted, .. }), bytes)) => {
+            let Some(password) = &opts.password else {
+                report.failed.push((
+                    file.to_path_buf(),
+                    ImageError::Pdf { path: file.into(), source: crate::pdf::PdfError::Encrypted }.to_string(),
+                ));
+                report.locked.push(file.to_path_buf());
+                return Ok(());
+            };
+            match unlock(store, file, &bytes, password, opts.dpi) {
+                Ok(unlocked) => unlocked,
+                Err(why) => {
+                    report.failed.push((file.to_path_buf(), why));
+                    return Ok(());
+                }
+            }
+        }
+        Ok((Err(e), _)) | Err(e) => {
             report.failed.push((file.to_path_buf(), e.to_string()));
             return Ok(());
         }
     };
-    let path = absolute(file);
     let path_str = path.to_string_lossy().into_owned();
     let known = store.documents_with_hash(&probe.sha256)?;
     let known_pages: HashSet<u32> = known.iter().map(|d| d.page).collect();
@@ -232,6 +268,40 @@ fn import_one(
     }
     report.added.extend(added);
     Ok(())
+}
+
+/// A password-protected PDF's unprotected copy (the same bytes every time for the same file):
+/// beside a workspace file in `<workspace>.unlocked/<sha256>.pdf`, where its pages are read
+/// from; a server workspace stores it like any page file. Returns it measured, and the path
+/// its documents point at.
+fn unlock(
+    store: &Store,
+    file: &Path,
+    bytes: &[u8],
+    password: &str,
+    dpi: u32,
+) -> Result<(imageio::Probe, Vec<u8>, PathBuf), String> {
+    let named = |e: crate::pdf::PdfError| format!("{}: {e}", file.display());
+    let copy = crate::pdf::unlocked_copy(bytes, password).map_err(named)?;
+    let probe = imageio::probe_bytes_at(file, &copy, dpi).map_err(|e| e.to_string())?;
+    if store.is_postgres() {
+        return Ok((probe, copy, absolute(file)));
+    }
+    let Some(crate::store::Workspace::File(ws)) = store.workspace() else {
+        return Err(format!(
+            "{}: a protected PDF needs a workspace file to keep its unlocked copy beside",
+            file.display()
+        ));
+    };
+    let mut dir = ws.clone().into_os_string();
+    dir.push(".unlocked");
+    let dir = PathBuf::from(dir);
+    let target = dir.join(format!("{}.pdf", probe.sha256));
+    if !target.exists() {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::app::write_atomically(&target, &copy).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    Ok((probe, copy, target))
 }
 
 /// What re-linking found.
@@ -326,7 +396,7 @@ pub fn import_gt(
         }
         let (probe, dpi) = probe;
         let mut sub = ImportReport::default();
-        import_one(store, &image, dpi, now_ms, &mut sub)?;
+        import_one(store, &image, &ImportOptions { dpi, password: None }, now_ms, &mut sub)?;
         let Some(doc) = store.documents_with_hash(&probe.sha256)?.into_iter().find(|d| d.page == page) else {
             report.failed.extend(sub.failed);
             continue;

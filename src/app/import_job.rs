@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, unbounded};
 
-use super::import::{ImportReport, import_paths_until};
+use super::import::{ImportOptions, ImportReport, import_paths_until};
 use crate::store::{Store, Workspace};
 
 enum Event {
@@ -30,7 +30,7 @@ impl ImportJob {
     pub fn start(
         ws: Workspace,
         paths: Vec<PathBuf>,
-        dpi: u32,
+        opts: ImportOptions,
         wake: impl Fn() + Send + 'static,
     ) -> std::io::Result<ImportJob> {
         let (tx, rx) = unbounded();
@@ -40,7 +40,7 @@ impl ImportJob {
             let now = super::commands::system_now_ms();
             let result = Store::connect(&ws)
                 .and_then(|mut store| {
-                    import_paths_until(&mut store, &paths, dpi, now, |done, total| {
+                    import_paths_until(&mut store, &paths, &opts, now, |done, total| {
                         let _ = tx.send(Event::Progress { done, total });
                         wake();
                         !stop.load(Ordering::Relaxed)
@@ -92,7 +92,7 @@ mod tests {
         for i in 0..3u8 {
             image::RgbImage::from_pixel(20, 10, image::Rgb([i, 0, 0])).save(scans.join(format!("{i}.png"))).unwrap();
         }
-        let mut job = ImportJob::start(ws.clone(), vec![scans.clone()], 200, || {}).unwrap();
+        let mut job = ImportJob::start(ws.clone(), vec![scans.clone()], ImportOptions::default(), || {}).unwrap();
         let report = loop {
             if let Some(r) = job.poll() {
                 break r.unwrap();
@@ -105,7 +105,7 @@ mod tests {
         let ws2 = Workspace::File(dir2.path().join("ws.sqlite"));
         Store::create_at(&ws2).unwrap();
         let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
-        let mut job = ImportJob::start(ws2.clone(), vec![scans], 200, move || {
+        let mut job = ImportJob::start(ws2.clone(), vec![scans], ImportOptions::default(), move || {
             let _ = gate_rx.recv_timeout(std::time::Duration::from_millis(200));
         })
         .unwrap();

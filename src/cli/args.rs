@@ -54,6 +54,10 @@ pub enum Cmd {
         /// Resolution PDF pages are rendered at (50–600); images keep their own pixels
         #[arg(long, default_value_t = crate::pdf::DEFAULT_DPI, value_parser = parse_dpi)]
         dpi: u32,
+        /// Read the password of protected PDFs from one line of standard input (never from the
+        /// command line; never stored: the workspace keeps an unprotected copy instead)
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// Render synthetic scanned invoices with exact ground-truth JSON beside each image.
     Synth {

@@ -6,14 +6,27 @@ use std::path::{Path, PathBuf};
 use crate::store::Workspace;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use super::{open_read, open_write, report_failures, say, warn};
 use crate::app::commands::system_now_ms;
 
-pub fn import(ws: &Workspace, paths: &[PathBuf], dpi: u32) -> Result<()> {
+pub fn import(ws: &Workspace, paths: &[PathBuf], dpi: u32, password_stdin: bool) -> Result<()> {
+    // the password of protected PDFs: one line of standard input, held only for this import
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+        let line = line.trim_end_matches(['\n', '\r']).to_string();
+        if line.is_empty() {
+            bail!("--password-stdin: standard input gave no password");
+        }
+        Some(line)
+    } else {
+        None
+    };
+    let opts = crate::app::import::ImportOptions { dpi, password };
     let mut store = open_write(ws)?;
-    let report = crate::app::import::import_paths_at(&mut store, paths, dpi, system_now_ms(), |_, _| {})?;
+    let report = crate::app::import::import_paths_at(&mut store, paths, &opts, system_now_ms(), |_, _| {})?;
     say!("{}", report.summary());
     let failed: Vec<(String, String)> =
         report.failed.iter().map(|(p, r)| (p.display().to_string(), r.clone())).collect();

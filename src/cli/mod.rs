@@ -192,7 +192,7 @@ fn run(cli: Cli) -> Result<()> {
             say!("created {workspace}");
             Ok(())
         }
-        Cmd::Import { workspace, paths, dpi } => data::import(&workspace, &paths, dpi),
+        Cmd::Import { workspace, paths, dpi, password_stdin } => data::import(&workspace, &paths, dpi, password_stdin),
         Cmd::ImportGt { workspace, dir } => data::import_gt(&workspace, &dir),
         Cmd::ImportDataset { workspace, format, path, images } => {
             data::import_dataset(&workspace, &format, &path, &images)

@@ -224,6 +224,10 @@ pub struct Annotator {
     jobs: Vec<crossbeam_channel::Receiver<Result<String, String>>>,
     /// Pages being imported (files and folders from the Workspace menu), with progress.
     pub(crate) importing: Option<crate::app::import_job::ImportJob>,
+    /// Password-protected PDFs the last import skipped; the window asks for their password.
+    pub(crate) locked_pdfs: Vec<PathBuf>,
+    /// What is typed into that question (never kept after the import it is for).
+    pub(crate) pdf_password: String,
     /// A folder search for moved images, running on a worker: the folder, and the answer.
     relinking: Option<(
         PathBuf,
@@ -280,6 +284,8 @@ impl Annotator {
             team: TeamPulse::new(lease_beat),
             relinking: None,
             importing: None,
+            locked_pdfs: Vec::new(),
+            pdf_password: String::new(),
             jobs: Vec::new(),
         };
         // Reviewers start in the review queue, unless nothing waits there.
@@ -1300,6 +1306,11 @@ impl Annotator {
     /// Imports page files and folders (images and PDFs, PDF pages at the default resolution)
     /// on a worker; progress and Cancel show in the status area, the queue follows when done.
     pub fn import_pages(&mut self, paths: Vec<PathBuf>, ctx: &egui::Context) {
+        self.import_with(paths, crate::app::import::ImportOptions::default(), ctx);
+    }
+
+    /// [`Annotator::import_pages`] with options (a password for protected PDFs).
+    pub fn import_with(&mut self, paths: Vec<PathBuf>, opts: crate::app::import::ImportOptions, ctx: &egui::Context) {
         if paths.is_empty() {
             return;
         }
@@ -1308,12 +1319,10 @@ impl Annotator {
             return;
         }
         let waker = ctx.clone();
-        match crate::app::import_job::ImportJob::start(
-            self.workspace.clone(),
-            paths,
-            crate::pdf::DEFAULT_DPI,
-            move || waker.request_repaint(),
-        ) {
+        let started = crate::app::import_job::ImportJob::start(self.workspace.clone(), paths, opts, move || {
+            waker.request_repaint()
+        });
+        match started {
             Ok(job) => {
                 self.importing = Some(job);
                 self.status = Status::Info("Importing…".into());
@@ -1322,12 +1331,22 @@ impl Annotator {
         }
     }
 
+    /// The password typed for the protected PDFs an import skipped: they are imported again
+    /// with it (the password goes to that import only and is then dropped).
+    pub fn import_locked_with(&mut self, password: String, ctx: &egui::Context) {
+        let files = std::mem::take(&mut self.locked_pdfs);
+        let opts = crate::app::import::ImportOptions { password: Some(password), ..Default::default() };
+        self.import_with(files, opts, ctx);
+    }
+
     fn poll_import(&mut self) {
         let Some(job) = self.importing.as_mut() else { return };
         let Some(result) = job.poll() else { return };
         self.importing = None;
         self.status = match result {
             Ok(report) => {
+                // protected PDFs: the window asks for their password
+                self.locked_pdfs = report.locked.clone();
                 let mut s = format!("Import: {}.", report.summary());
                 if let Some((file, why)) = report.failed.first() {
                     let name =

@@ -44,6 +44,7 @@ pub fn annotator_ui(
 ) -> Option<AppRequest> {
     let ctx = ui.ctx().clone();
     track_activity(a, &ctx);
+    pdf_password_ui(a, &ctx);
     // Only text fields keep keyboard focus: a focused button would eat Enter, and egui's own
     // Tab/arrow focus moves would fight the canvas's.
     if !text_input_focused(&ctx) {
@@ -358,6 +359,43 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
             }
         }
     });
+}
+
+/// An import skipped password-protected PDFs: ask for the password.
+fn pdf_password_ui(a: &mut Annotator, ctx: &egui::Context) {
+    if a.locked_pdfs.is_empty() {
+        return;
+    }
+    let names: Vec<String> = a
+        .locked_pdfs
+        .iter()
+        .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()))
+        .collect();
+    let mut go = false;
+    let mut skip = false;
+    egui::Modal::new(egui::Id::unique("pdf_password")).show(ctx, |ui| {
+        ui.set_max_width(420.0);
+        ui.heading("Password-protected PDF");
+        ui.label(format!("{} need(s) a password to open: {}", names.len(), names.join(", ")));
+        ui.weak("Facture keeps an unprotected copy of the pages in the workspace; the password is not stored.");
+        let field = ui.add(
+            egui::TextEdit::singleline(&mut a.pdf_password).password(true).hint_text("password").desired_width(240.0),
+        );
+        field.request_focus();
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        ui.horizontal(|ui| {
+            go = ui.add_enabled(!a.pdf_password.is_empty(), egui::Button::new("Import with this password")).clicked()
+                || (enter && !a.pdf_password.is_empty());
+            skip = ui.button("Skip them").clicked();
+        });
+    });
+    if go {
+        let password = std::mem::take(&mut a.pdf_password);
+        a.import_locked_with(password, ctx);
+    } else if skip {
+        a.locked_pdfs.clear();
+        a.pdf_password.clear();
+    }
 }
 
 fn status_ui(a: &mut Annotator, ui: &mut egui::Ui) {
