@@ -12,8 +12,8 @@ use crate::store::{DocFilter, Guard, NewDocument, NewEdit, Store, StoreError};
 /// How files are imported.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// The resolution PDF pages are rendered at.
-    pub dpi: u32,
+    /// The resolution PDF pages are rendered at; `None`: the workspace's setting.
+    pub dpi: Option<u32>,
     /// For password-protected PDFs: used to make an unprotected copy the workspace keeps
     /// (beside a workspace file, or in a server workspace); the password itself is never
     /// stored.
@@ -22,7 +22,7 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { dpi: crate::pdf::DEFAULT_DPI, password: None }
+        Self { dpi: None, password: None }
     }
 }
 
@@ -159,6 +159,7 @@ pub fn import_paths_until(
 ) -> Result<ImportReport, StoreError> {
     let (files, unreadable) = collect_image_files(paths);
     let mut report = ImportReport { failed: unreadable, ..ImportReport::default() };
+    let opts = &ImportOptions { dpi: Some(opts.dpi.map_or_else(|| store.pdf_dpi(), Ok)?), ..opts.clone() };
     if !keep_going(0, files.len()) {
         report.not_started = files.len();
         return Ok(report);
@@ -191,7 +192,8 @@ fn import_one(
     now_ms: i64,
     report: &mut ImportReport,
 ) -> Result<(), StoreError> {
-    let checked = read_image_file(file).map(|bytes| (imageio::probe_bytes_at(file, &bytes, opts.dpi), bytes));
+    let dpi = opts.dpi.unwrap_or(crate::pdf::DEFAULT_DPI);
+    let checked = read_image_file(file).map(|bytes| (imageio::probe_bytes_at(file, &bytes, dpi), bytes));
     let (probe, bytes, path) = match checked {
         Ok((Ok(probe), bytes)) => (probe, bytes, absolute(file)),
         Ok((Err(ImageError::Pdf { source: crate::pdf::PdfError::Encrypted, .. }), bytes)) => {
@@ -203,7 +205,7 @@ fn import_one(
                 report.locked.push(file.to_path_buf());
                 return Ok(());
             };
-            match unlock(store, file, &bytes, password, opts.dpi) {
+            match unlock(store, file, &bytes, password, dpi) {
                 Ok(unlocked) => unlocked,
                 Err(why) => {
                     report.failed.push((file.to_path_buf(), why));
@@ -396,7 +398,7 @@ pub fn import_gt(
         }
         let (probe, dpi) = probe;
         let mut sub = ImportReport::default();
-        import_one(store, &image, &ImportOptions { dpi, password: None }, now_ms, &mut sub)?;
+        import_one(store, &image, &ImportOptions { dpi: Some(dpi), password: None }, now_ms, &mut sub)?;
         let Some(doc) = store.documents_with_hash(&probe.sha256)?.into_iter().find(|d| d.page == page) else {
             report.failed.extend(sub.failed);
             continue;

@@ -51,9 +51,10 @@ pub enum Cmd {
         workspace: Workspace,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Resolution PDF pages are rendered at (50–600); images keep their own pixels
-        #[arg(long, default_value_t = crate::pdf::DEFAULT_DPI, value_parser = parse_dpi)]
-        dpi: u32,
+        /// Resolution PDF pages are rendered at (50–600; default: the workspace's setting, see
+        /// `facture settings`, else 200); images keep their own pixels
+        #[arg(long, value_parser = parse_dpi)]
+        dpi: Option<u32>,
         /// Read the password of protected PDFs from one line of standard input (never from the
         /// command line; never stored: the workspace keeps an unprotected copy instead)
         #[arg(long)]
@@ -71,6 +72,15 @@ pub enum Cmd {
         /// scans wrapped in PDFs); ground truth per page either way
         #[arg(long, default_value = "jpeg", value_parser = ["jpeg", "pdf", "scanned-pdf"])]
         format: String,
+    },
+    /// Show the workspace's settings, or set one (leads): `pdf-dpi N`, the resolution PDF
+    /// pages are imported at (pages already imported keep theirs).
+    Settings {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+        /// pdf-dpi
+        name: Option<String>,
+        value: Option<String>,
     },
     /// List or add users.
     Users {
@@ -287,6 +297,7 @@ impl Cmd {
             Open { workspace }
             | Init { workspace }
             | Import { workspace, .. }
+            | Settings { workspace, .. }
             | Users { workspace, .. }
             | Labels { workspace, .. }
             | Docs { workspace }

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use super::{open_read, open_write, report_failures, say, warn};
 use crate::app::commands::system_now_ms;
 
-pub fn import(ws: &Workspace, paths: &[PathBuf], dpi: u32, password_stdin: bool) -> Result<()> {
+pub fn import(ws: &Workspace, paths: &[PathBuf], dpi: Option<u32>, password_stdin: bool) -> Result<()> {
     // the password of protected PDFs: one line of standard input, held only for this import
     let password = if password_stdin {
         let mut line = String::new();

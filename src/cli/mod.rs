@@ -193,6 +193,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Import { workspace, paths, dpi, password_stdin } => data::import(&workspace, &paths, dpi, password_stdin),
+        Cmd::Settings { workspace, name, value } => settings(&workspace, name.as_deref(), value.as_deref()),
         Cmd::ImportGt { workspace, dir } => data::import_gt(&workspace, &dir),
         Cmd::ImportDataset { workspace, format, path, images } => {
             data::import_dataset(&workspace, &format, &path, &images)
@@ -300,6 +301,26 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = row;
     }
     prev[b.len()]
+}
+
+/// `facture settings WS [NAME VALUE]`.
+fn settings(ws: &Workspace, name: Option<&str>, value: Option<&str>) -> Result<()> {
+    match (name, value) {
+        (None, _) => {
+            let store = open_read(ws)?;
+            say!("pdf-dpi {}", store.pdf_dpi()?);
+            Ok(())
+        }
+        (Some("pdf-dpi"), Some(v)) => {
+            let dpi: u32 =
+                v.parse().map_err(|_| anyhow::anyhow!("pdf-dpi {v}: expected a whole number of dots per inch"))?;
+            open_write(ws)?.set_pdf_dpi(dpi)?;
+            say!("PDF pages are imported at {dpi} dpi from now on");
+            Ok(())
+        }
+        (Some("pdf-dpi"), None) => bail!("pdf-dpi needs a value, e.g. `facture settings WS pdf-dpi 300`"),
+        (Some(other), _) => bail!("unknown setting '{other}' (expected pdf-dpi)"),
+    }
 }
 
 fn open_window(workspace: Option<Workspace>, model: &args::ModelArgs) -> Result<()> {

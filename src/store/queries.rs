@@ -80,6 +80,33 @@ impl Store {
         Ok(User { id: UserId(id), name: name.to_string(), role })
     }
 
+    /// The resolution PDF pages are rendered at when imported into this workspace (a lead's
+    /// setting; 200 dpi unless set).
+    pub fn pdf_dpi(&self) -> Result<u32> {
+        let v = self.conn.row_opt("SELECT value FROM meta WHERE key='pdf_dpi'", params![], |r| r.text(0))?;
+        Ok(v.and_then(|v| v.parse().ok()).unwrap_or(crate::pdf::DEFAULT_DPI))
+    }
+
+    /// Sets the resolution PDF pages are imported at from now on (pages already imported keep
+    /// theirs: a page's pixel size is its resolution).
+    pub fn set_pdf_dpi(&mut self, dpi: u32) -> Result<()> {
+        if !crate::pdf::DPI_RANGE.contains(&dpi) {
+            return Err(StoreError::Invalid(format!(
+                "{dpi} dpi is outside {}–{}",
+                crate::pdf::DPI_RANGE.start(),
+                crate::pdf::DPI_RANGE.end()
+            )));
+        }
+        let value = dpi.to_string();
+        self.conn.write(|tx| {
+            tx.exec(
+                "INSERT INTO meta (key, value) VALUES ('pdf_dpi', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![value],
+            )
+        })?;
+        Ok(())
+    }
+
     /// Whether this workspace file asks people for their passphrase at sign-in (a server
     /// workspace has logins instead, and never does).
     pub fn sign_in_required(&self) -> Result<bool> {
