@@ -10,7 +10,7 @@ use crate::imageio::{self, ImageError};
 use crate::store::{DocFilter, Guard, NewDocument, NewEdit, Store, StoreError};
 
 /// How files are imported.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// The resolution PDF pages are rendered at; `None`: the workspace's setting.
     pub dpi: Option<u32>,
@@ -20,11 +20,6 @@ pub struct ImportOptions {
     pub password: Option<String>,
 }
 
-impl Default for ImportOptions {
-    fn default() -> Self {
-        Self { dpi: None, password: None }
-    }
-}
 
 /// What an import did, file by file: every file named or found lands in exactly one list.
 #[derive(Debug, Default, Clone, PartialEq)]
