@@ -279,21 +279,39 @@ pub struct TextChar {
 pub fn text_chars(bytes: &[u8], page: u32, size: (u32, u32)) -> Result<Vec<TextChar>, PdfError> {
     let doc = open(bytes)?;
     let p = doc.pages().get(page as PdfPageIndex).map_err(|_| PdfError::NoSuchPage(page))?;
+    // displayed size (rotation applied) → pixels; character boxes come in the unrotated
+    // page's space (origin bottom-left) and are turned as the page is shown
     let (w_pt, h_pt) = (p.width().value, p.height().value);
     let (sx, sy) = (size.0 as f32 / w_pt, size.1 as f32 / h_pt);
+    let rotation = p.rotation().unwrap_or(PdfPageRenderRotation::None);
+    let (w0, h0) = match rotation {
+        PdfPageRenderRotation::Degrees90 | PdfPageRenderRotation::Degrees270 => (h_pt, w_pt),
+        _ => (w_pt, h_pt),
+    };
+    let shown = |x: f32, y: f32| -> (f32, f32) {
+        match rotation {
+            PdfPageRenderRotation::None => (x, h0 - y),
+            PdfPageRenderRotation::Degrees90 => (y, x),
+            PdfPageRenderRotation::Degrees180 => (w0 - x, y),
+            PdfPageRenderRotation::Degrees270 => (h0 - y, w0 - x),
+        }
+    };
     let text = p.text().map_err(|e| PdfError::Render { page, reason: one_line(&e.to_string()) })?;
     let mut out = Vec::new();
     for c in text.chars().iter() {
         let Some(ch) = c.unicode_char() else { continue };
         let Ok(b) = c.tight_bounds().or_else(|_| c.loose_bounds()) else { continue };
         let invisible = matches!(c.render_mode(), Ok(PdfPageTextRenderMode::Invisible));
+        let (ax, ay) = shown(b.left().value, b.bottom().value);
+        let (bx, by) = shown(b.right().value, b.top().value);
+        let size_pt = c.scaled_font_size().value;
         out.push(TextChar {
             ch,
-            x0: b.left().value * sx,
-            x1: b.right().value * sx,
-            y0: (h_pt - b.top().value) * sy,
-            y1: (h_pt - b.bottom().value) * sy,
-            size_px: c.scaled_font_size().value * sy,
+            x0: ax.min(bx) * sx,
+            x1: ax.max(bx) * sx,
+            y0: ay.min(by) * sy,
+            y1: ay.max(by) * sy,
+            size_px: size_pt * sy,
             invisible,
             generated: c.is_generated().unwrap_or(false),
         });
@@ -328,6 +346,21 @@ pub mod write {
         pub width_pt: f32,
         pub height_pt: f32,
         pub content: PageContent<'a>,
+    }
+
+    /// Turns the last page of `pdf` by `quarter_turns` × 90° clockwise when shown (`/Rotate`).
+    pub fn rotated(pdf: &[u8], quarter_turns: u32) -> Result<Vec<u8>, PdfError> {
+        let doc = super::open(pdf)?;
+        let n = doc.pages().len();
+        let mut page = doc.pages().get(n - 1).map_err(err)?;
+        page.set_rotation(match quarter_turns % 4 {
+            1 => PdfPageRenderRotation::Degrees90,
+            2 => PdfPageRenderRotation::Degrees180,
+            3 => PdfPageRenderRotation::Degrees270,
+            _ => PdfPageRenderRotation::None,
+        });
+        drop(page);
+        doc.save_to_bytes().map_err(err)
     }
 
     fn err(e: PdfiumError) -> PdfError {
@@ -437,6 +470,32 @@ mod tests {
             .filter(|&(x, y)| img.get_pixel(x, y).0[0] < 128)
             .count();
         assert!(ink > 10, "no ink under the first letter");
+    }
+
+    #[test]
+    fn a_rotated_pages_text_boxes_sit_on_its_ink_as_shown() {
+        if !lib() {
+            return;
+        }
+        let plain = a4_with(vec![run(72.0, 100.0, 14.0, "Rechnung 2024-17")]);
+        for turns in 0..4 {
+            let bytes = write::rotated(&plain, turns).unwrap();
+            let size = pixel_sizes(&page_sizes(&bytes).unwrap(), 100, 40_000, 2 << 30).unwrap()[0];
+            if turns % 2 == 1 {
+                assert!(size.0 > size.1, "turned {turns}: shown landscape");
+            }
+            let img = render(&bytes, 0, size).unwrap().to_luma8();
+            let chars = text_chars(&bytes, 0, size).unwrap();
+            let solid: Vec<&TextChar> = chars.iter().filter(|c| !c.ch.is_whitespace()).collect();
+            assert_eq!(solid.iter().map(|c| c.ch).collect::<String>(), "Rechnung2024-17");
+            for c in solid {
+                let ink = (c.y0.floor() as u32..c.y1.ceil() as u32)
+                    .flat_map(|y| (c.x0.floor() as u32..c.x1.ceil() as u32).map(move |x| (x, y)))
+                    .filter(|&(x, y)| x < size.0 && y < size.1 && img.get_pixel(x, y).0[0] < 160)
+                    .count();
+                assert!(ink > 0, "turned {turns}: no ink under {c:?}");
+            }
+        }
     }
 
     #[test]

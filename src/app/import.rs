@@ -20,7 +20,6 @@ pub struct ImportOptions {
     pub password: Option<String>,
 }
 
-
 /// What an import did, file by file: every file named or found lands in exactly one list.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ImportReport {
