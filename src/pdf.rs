@@ -268,6 +268,9 @@ pub struct TextChar {
     pub y1: f32,
     /// Font size in pixels (a space has no ink box; this sizes gaps).
     pub size_px: f32,
+    /// Where the character's baseline is, across the line (y on an upright page): characters
+    /// of one line share it whatever their ink (a comma hangs below it, a quote sits high).
+    pub baseline: f32,
     /// Drawn invisibly: the text layer an OCR program lays under a scanned image.
     pub invisible: bool,
     /// Inserted by PDFium (a space or line break between text objects), not in the file.
@@ -305,7 +308,12 @@ pub fn text_chars(bytes: &[u8], page: u32, size: (u32, u32)) -> Result<Vec<TextC
         let (ax, ay) = shown(b.left().value, b.bottom().value);
         let (bx, by) = shown(b.right().value, b.top().value);
         let size_pt = c.scaled_font_size().value;
+        let baseline = match c.origin() {
+            Ok((ox, oy)) => shown(ox.value, oy.value).1 * sy,
+            Err(_) => ay.max(by) * sy,
+        };
         out.push(TextChar {
+            baseline,
             ch,
             x0: ax.min(bx) * sx,
             x1: ax.max(bx) * sx,

@@ -535,3 +535,49 @@ fn the_window_asks_for_a_protected_pdfs_password() {
     assert_eq!(documents(&ws).len(), 1, "{:?}", h.state().annotator().unwrap().status());
     assert!(h.query_by_label_contains("need(s) a password").is_none(), "the question is gone");
 }
+
+/// A PDF whose JavaScript and links point at a server: importing, rendering and reading its
+/// text runs none of it and fetches nothing (a listener on that address sees no one).
+#[test]
+fn a_pdfs_javascript_and_links_are_never_run_or_fetched() {
+    if !pdfium() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://127.0.0.1:{}/", listener.local_addr().unwrap().port());
+    let content = "BT /F1 12 Tf 10 50 Td (Total 12,00) Tj ET";
+    let pdf = format!(
+        "%PDF-1.7\n\
+         1 0 obj << /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R /AA << /WC 4 0 R >> >> endobj\n\
+         2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+         3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 5 0 R \
+         /Resources << /Font << /F1 6 0 R >> /XObject << /X 8 0 R >> >> /Annots [7 0 R] >> endobj\n\
+         4 0 obj << /S /JavaScript /JS (app.launchURL\\(\"{url}js\"\\); this.submitForm\\(\"{url}form\"\\);) >> endobj\n\
+         5 0 obj << /Length {} >> stream\n{content}\nendstream endobj\n\
+         6 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> endobj\n\
+         7 0 obj << /Type /Annot /Subtype /Link /Rect [0 0 200 100] /A << /S /URI /URI ({url}link) >> >> endobj\n\
+         8 0 obj << /Type /XObject /Subtype /Form /BBox [0 0 10 10] /Ref << /F << /FS /URL /F ({url}ref.pdf) >> /Page 0 >> /Length 0 >> stream\n\nendstream endobj\n\
+         trailer << /Root 1 0 R >>\n%%EOF\n",
+        content.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("active.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let ws = Workspace::File(dir.path().join("ws.sqlite"));
+    let mut store = Store::create_at(&ws).unwrap();
+    let report = facture::app::import::import_paths(&mut store, std::slice::from_ref(&path), 0, |_, _| {}).unwrap();
+    assert_eq!(report.added.len(), 1, "{report:?}");
+    let d = store.document(report.added[0]).unwrap();
+    let page = facture::app::pages::PageRef::of(&store, &d).decode(Some(&store)).unwrap();
+    assert_eq!((page.width(), page.height()), (d.width, d.height));
+    let bytes = std::fs::read(&path).unwrap();
+    let chars = facture::pdf::text_chars(&bytes, 0, (d.width, d.height)).unwrap();
+    let lines = facture::prelabel::pdftext::lines(&chars);
+    assert_eq!(lines.iter().filter_map(|l| l.text.as_deref()).collect::<Vec<_>>(), vec!["Total 12,00"]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("something connected to the PDF's address: {other:?}"),
+    }
+}

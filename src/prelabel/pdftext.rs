@@ -18,11 +18,21 @@ pub const GAP_FACTOR: f32 = 1.5;
 /// value even where the model pass, which sees only pixels, cannot be that sure. A word
 /// space is 0.25–0.35 of the font size.
 pub const BLANK_FACTOR: f32 = 0.9;
-/// Between two separately placed runs of text (PDFium reports the join as a generated space:
-/// "Telefon:" and "+49 …", "MwSt." and "19 %" written as two strings), a blank of this many
-/// font sizes (more than one space) is enough to cut. Words of one sentence written one string
-/// each sit a single space apart and stay together.
-pub const RUN_BLANK_FACTOR: f32 = 0.38;
+/// How far (in font sizes) a character's baseline may lie from its line's and still be in it:
+/// sub- and superscripts stay, the next line (a line height, over 1 font size away) does not.
+pub const BASELINE_SLACK: f32 = 0.4;
+/// Between two separately placed runs of text (PDFium reports the join as a generated space)
+/// the cut depends on how the page writes its words. A page that writes spaces (an invoice
+/// generator writing "Telefon:" and "+49 …", "MwSt." and "19 %" as two strings) places runs
+/// apart on purpose: a blank of [`RUN_SPACE_RATIO`] of its own spaces cuts. A page that places
+/// every word on its own (TeX, many report writers) has no spaces: its run gaps are its word
+/// spaces, and only a blank [`RUN_WORD_RATIO`] times its typical one cuts. Either way the cut
+/// lies within [`RUN_BLANK_RANGE`] font sizes.
+pub const RUN_SPACE_RATIO: f32 = 1.2;
+pub const RUN_WORD_RATIO: f32 = 1.8;
+pub const RUN_BLANK_RANGE: (f32, f32) = (0.35, 0.9);
+/// With nothing to learn from: half a font size.
+pub const RUN_BLANK_DEFAULT: f32 = 0.5;
 
 /// What a page's text layer is good for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,9 +83,10 @@ pub fn assess(chars: &[TextChar]) -> Layer {
 
 /// Line proposals from a page's characters (boxes in page pixels), in reading order.
 pub fn lines(chars: &[TextChar]) -> Vec<Proposal> {
+    let run_blank = run_blank(chars);
     let mut out = Vec::new();
     for line in group_lines(chars) {
-        for piece in split_line(&line) {
+        for piece in split_line(&line, run_blank) {
             if let Some(p) = proposal(&piece) {
                 out.push(p);
             }
@@ -85,32 +96,31 @@ pub fn lines(chars: &[TextChar]) -> Vec<Proposal> {
 }
 
 /// Characters in content order, cut into lines where the text moves to another line: a line
-/// break, or a character whose vertical centre lies outside the current line's band.
+/// break, or a character whose baseline is more than [`BASELINE_SLACK`] font sizes off the
+/// line's (so a comma or a quote mark, whose ink hangs low or sits high, stays in its line).
 fn group_lines(chars: &[TextChar]) -> Vec<Vec<&TextChar>> {
     let mut lines: Vec<Vec<&TextChar>> = Vec::new();
-    let mut band: Option<(f32, f32)> = None;
+    let mut line: Option<(f32, f32)> = None; // (baseline, font size)
     for c in chars {
         if c.ch == '\n' || c.ch == '\r' {
-            band = None;
+            line = None;
             continue;
         }
         let solid = !c.ch.is_whitespace() && c.y1 > c.y0;
         if !solid {
             // a space belongs to the line it is in
             if let Some(l) = lines.last_mut()
-                && band.is_some()
+                && line.is_some()
             {
                 l.push(c);
             }
             continue;
         }
-        let mid = (c.y0 + c.y1) / 2.0;
-        let same = band.is_some_and(|(y0, y1)| mid >= y0 && mid <= y1);
+        let size = em(c);
+        let same = line.is_some_and(|(base, s)| (c.baseline - base).abs() <= BASELINE_SLACK * s.max(size));
         if !same {
             lines.push(Vec::new());
-            band = Some((c.y0, c.y1));
-        } else if let Some((y0, y1)) = band {
-            band = Some((y0.min(c.y0), y1.max(c.y1)));
+            line = Some((c.baseline, size));
         }
         if let Some(l) = lines.last_mut() {
             l.push(c);
@@ -126,11 +136,60 @@ fn group_lines(chars: &[TextChar]) -> Vec<Vec<&TextChar>> {
         .collect()
 }
 
+/// A character's font size in pixels. PDFium's figure is right for most files, but a file that
+/// sets its font at size 1 and scales the text matrix reports 1 pt: the ink says more then
+/// (a capital or a letter with a descender is about 0.7 of the size, a lower-case letter 0.5).
+fn em(c: &TextChar) -> f32 {
+    let ink = c.y1 - c.y0;
+    if c.size_px >= 0.8 * ink { c.size_px.max(1.0) } else { (ink * 1.4).max(1.0) }
+}
+
+fn median(mut v: Vec<f32>) -> Option<f32> {
+    v.sort_by(f32::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// How wide (in font sizes) a blank between two separately placed runs must be to cut, from
+/// how this page writes its words (see [`RUN_SPACE_RATIO`]).
+fn run_blank(chars: &[TextChar]) -> f32 {
+    let spaces: Vec<f32> = chars
+        .iter()
+        .filter(|c| c.ch == ' ' && !c.generated && c.x1 > c.x0 && c.size_px > 1.0)
+        .map(|c| (c.x1 - c.x0) / c.size_px)
+        .collect();
+    let factor = if spaces.len() >= 5 {
+        median(spaces).map(|s| s * RUN_SPACE_RATIO)
+    } else {
+        // the gaps at run joins on one baseline, in content order
+        let mut gaps = Vec::new();
+        let mut last: Option<&TextChar> = None;
+        let mut joined = false;
+        for c in chars {
+            if c.ch == '\n' || c.ch == '\r' {
+                (last, joined) = (None, false);
+            } else if c.ch.is_whitespace() {
+                joined |= c.generated;
+            } else {
+                if let Some(p) = last
+                    && joined
+                    && (c.baseline - p.baseline).abs() <= BASELINE_SLACK * em(c)
+                    && c.x0 > p.x1
+                {
+                    gaps.push((c.x0 - p.x1) / em(p).max(em(c)));
+                }
+                (last, joined) = (Some(c), false);
+            }
+        }
+        if gaps.len() >= 5 { median(gaps).map(|g| g * RUN_WORD_RATIO) } else { None }
+    };
+    factor.unwrap_or(RUN_BLANK_DEFAULT).clamp(RUN_BLANK_RANGE.0, RUN_BLANK_RANGE.1)
+}
+
 /// Cuts a line (sorted by x) where neighbouring solid characters are far apart.
-fn split_line<'a>(line: &[&'a TextChar]) -> Vec<Vec<&'a TextChar>> {
+fn split_line<'a>(line: &[&'a TextChar], run_blank: f32) -> Vec<Vec<&'a TextChar>> {
     // the scale of a pair is the larger of its two characters: a title and small print can
     // share a line's band, and neither's size should judge the other's gaps
-    let size = |c: &TextChar| c.size_px.max(c.y1 - c.y0).max(1.0);
+    let size = em;
     let mut pieces: Vec<Vec<&TextChar>> = vec![Vec::new()];
     let mut last: Option<&TextChar> = None;
     let mut joined = false;
@@ -141,7 +200,7 @@ fn split_line<'a>(line: &[&'a TextChar]) -> Vec<Vec<&'a TextChar>> {
             if let Some(p) = last {
                 let centres = (c.x0 + c.x1) / 2.0 - (p.x0 + p.x1) / 2.0;
                 let blank = c.x0 - p.x1;
-                let factor = if joined { RUN_BLANK_FACTOR } else { BLANK_FACTOR };
+                let factor = if joined { run_blank } else { BLANK_FACTOR };
                 let height = size(p).max(size(c));
                 if centres > GAP_FACTOR * height || blank > factor * height {
                     pieces.push(Vec::new());
@@ -218,6 +277,7 @@ mod tests {
                 y0: if ch == ' ' { y + 10.0 } else { y },
                 y1: y + 10.0,
                 size_px: 10.0,
+                baseline: y + 10.0,
                 invisible: false,
                 generated: false,
             })
@@ -225,7 +285,17 @@ mod tests {
     }
 
     fn nl() -> TextChar {
-        TextChar { ch: '\n', x0: 0.0, x1: 0.0, y0: 0.0, y1: 0.0, size_px: 10.0, invisible: false, generated: true }
+        TextChar {
+            ch: '\n',
+            x0: 0.0,
+            x1: 0.0,
+            y0: 0.0,
+            y1: 0.0,
+            size_px: 10.0,
+            baseline: 0.0,
+            invisible: false,
+            generated: true,
+        }
     }
 
     #[test]
@@ -241,6 +311,63 @@ mod tests {
         assert_eq!(texts, vec!["Câble Cat. 6", "12", "1 263,49", "Total"]);
         assert_eq!(got[1].rect, Rect::new(400.0, 50.0, 411.0, 60.0));
         assert!(got.iter().all(|p| p.level == Level::Line && p.score == 1.0));
+    }
+
+    /// Words placed one by one at `gap` px apart (PDFium joins them with generated spaces).
+    fn placed(words: &[&str], x: f32, y: f32, gap: f32) -> Vec<TextChar> {
+        let mut out = Vec::new();
+        let mut at = x;
+        for (i, w) in words.iter().enumerate() {
+            if i > 0 {
+                out.push(TextChar { ch: ' ', x0: at, x1: at, generated: true, ..run(" ", at, y)[0].clone() });
+                at += gap;
+            }
+            let chars = run(w, at, y);
+            at = chars.last().map_or(at, |c| c.x1);
+            out.extend(chars);
+        }
+        out
+    }
+
+    #[test]
+    fn a_page_that_places_every_word_keeps_its_sentences_whole() {
+        // no written spaces: word gaps of 4.1 px (0.41 of the 10 px font) are word spaces
+        let mut chars = Vec::new();
+        for row in 0..6 {
+            chars.extend(placed(&["Shared", "MIME-info", "Database", "spec"], 100.0, 20.0 * row as f32, 4.1));
+            chars.push(nl());
+        }
+        let texts: Vec<String> = lines(&chars).into_iter().filter_map(|p| p.text).collect();
+        assert_eq!(texts.len(), 6, "{texts:?}");
+        assert!(texts.iter().all(|t| t == "Shared MIME-info Database spec"), "{texts:?}");
+    }
+
+    #[test]
+    fn a_page_that_writes_its_spaces_cuts_separately_placed_fields() {
+        // real spaces 3 px wide (0.3 font sizes); "VAT" and "20%" placed 4.5 px apart
+        let mut chars = Vec::new();
+        for row in 0..6 {
+            let mut spaced = run("Total due now", 100.0, 20.0 * row as f32);
+            for c in spaced.iter_mut().filter(|c| c.ch == ' ') {
+                c.x1 = c.x0 + 3.0;
+            }
+            chars.extend(spaced);
+            chars.push(nl());
+        }
+        chars.extend(placed(&["VAT", "20%"], 100.0, 200.0, 4.5));
+        let texts: Vec<String> = lines(&chars).into_iter().filter_map(|p| p.text).collect();
+        assert_eq!(texts.last().map(String::as_str), Some("20%"), "{texts:?}");
+        assert!(texts.contains(&"VAT".to_string()), "{texts:?}");
+    }
+
+    #[test]
+    fn a_comma_hanging_below_the_baseline_stays_in_its_line() {
+        let mut chars = run("Total 12", 100.0, 50.0);
+        // the comma's ink sits from the baseline down, its baseline is the line's
+        chars.push(TextChar { ch: ',', x0: 148.0, x1: 150.0, y0: 58.0, y1: 63.0, ..chars[0].clone() });
+        chars.extend(run("00", 154.0, 50.0));
+        let texts: Vec<String> = lines(&chars).into_iter().filter_map(|p| p.text).collect();
+        assert_eq!(texts, vec!["Total 12,00"]);
     }
 
     #[test]
