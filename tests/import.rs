@@ -39,7 +39,7 @@ fn good_files_go_in_and_bad_ones_are_reported_by_name() {
         report.failed.iter().map(|(p, r)| (p.file_name().unwrap().to_string_lossy().into_owned(), r.clone())).collect();
     assert_eq!(failed.len(), 3, "{failed:?}");
     assert!(failed.iter().any(|(n, r)| n == "empty.png" && r.contains("empty file")));
-    assert!(failed.iter().any(|(n, r)| n == "text.jpg" && r.contains("not a supported image")));
+    assert!(failed.iter().any(|(n, r)| n == "text.jpg" && r.contains("not a supported page file")));
     assert!(failed.iter().any(|(n, r)| n == "broken.png" && r.contains("unreadable")));
 
     let docs = store.documents(&DocFilter::default()).unwrap();

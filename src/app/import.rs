@@ -137,7 +137,9 @@ pub fn import_paths_at(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
     import_paths_until(store, paths, opts, now_ms, |done, total| {
-        progress(done, total);
+        if done > 0 {
+            progress(done, total); // after each file, as promised
+        }
         true
     })
 }
