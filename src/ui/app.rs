@@ -106,9 +106,11 @@ impl FactureApp {
     /// Blocks until the answers to everything the window asked of its store worker have
     /// arrived; the next frame takes them in. A kittest harness calls it after each frame so
     /// that a run ends with the store's answers shown; the window itself never waits.
-    pub fn wait_for_answers(&self) {
+    pub fn wait_for_answers(&mut self) {
         if let Some(a) = self.annotator() {
             a.wait_for_answers();
+        } else if self.is_connecting() {
+            self.wait_connected();
         }
     }
 

@@ -92,23 +92,19 @@ impl StartScreen {
         }
     }
 
-    /// Opens the workspace: a file at once (it is local), a server on a worker thread, so an
-    /// unreachable one never freezes the window; [`StartScreen::poll`] takes the result.
+    /// Opens the workspace on a worker thread (a server may not answer; a big file's
+    /// integrity check takes a while), so the window never freezes; [`StartScreen::poll`]
+    /// takes the result.
     fn connect(&mut self) {
-        if self.workspace.is_postgres() {
-            let (tx, rx) = crossbeam_channel::bounded(1);
-            let ws = self.workspace.clone();
-            let spawned = std::thread::Builder::new().name("facture-connect".into()).spawn(move || {
-                let _ = tx.send(open_workspace(&ws));
-            });
-            match spawned {
-                Ok(_) => self.connecting = Some(rx),
-                Err(e) => self.error = Some(format!("cannot connect: {e}")),
-            }
-            return;
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let ws = self.workspace.clone();
+        let spawned = std::thread::Builder::new().name("facture-connect".into()).spawn(move || {
+            let _ = tx.send(open_workspace(&ws));
+        });
+        match spawned {
+            Ok(_) => self.connecting = Some(rx),
+            Err(e) => self.error = Some(format!("cannot open the workspace: {e}")),
         }
-        let opened = open_workspace(&self.workspace);
-        self.take(opened);
     }
 
     /// Makes the empty server database a workspace, then opens it, on a worker thread.
@@ -275,7 +271,7 @@ pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[Workspace]) ->
                     if s.is_connecting() {
                         ui.horizontal(|ui| {
                             ui.spinner();
-                            ui.label("Connecting…");
+                            ui.label(if s.workspace.is_postgres() { "Connecting…" } else { "Opening…" });
                         });
                         ui.ctx().request_repaint_after(std::time::Duration::from_millis(50));
                     }
@@ -501,7 +497,11 @@ mod tests {
         let mid = bytes.len() / 2 / 4096 * 4096;
         bytes[mid..mid + 4096].iter_mut().enumerate().for_each(|(i, b)| *b = (i * 31 + 7) as u8);
         std::fs::write(&path, &bytes).unwrap();
-        let s = StartScreen::open(&Workspace::File(path.clone()), None);
+        let mut s = StartScreen::open(&Workspace::File(path.clone()), None);
+        let t0 = std::time::Instant::now();
+        while !s.poll() && t0.elapsed() < std::time::Duration::from_secs(60) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         assert!(s.store.is_none());
         let error = s.error.unwrap_or_default();
         assert!(error.contains("damaged") && error.contains("facture recover"), "{error}");
