@@ -194,6 +194,11 @@ mod tests {
         gate_tx.send(()).unwrap();
         let got = w.wait_idle(Duration::from_secs(10));
         assert_eq!(got.len(), 1);
+        // the waker runs just after the answer is sent: give it its moment
+        let t0 = Instant::now();
+        while woke.load(std::sync::atomic::Ordering::SeqCst) == 0 && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         assert_eq!(woke.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
