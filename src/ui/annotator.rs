@@ -121,6 +121,34 @@ impl Default for Outbox {
     }
 }
 
+/// The open document's page image.
+pub(crate) struct PageView {
+    pub(crate) page: PageState,
+    pub(crate) tiles: TileCache,
+    loader: PageLoader,
+    load_wanted: bool,
+    /// Fit the page to the view once the canvas rect is known.
+    pub(crate) fit_pending: bool,
+}
+
+/// Work on workers with connections of their own, and what the window asks about it.
+#[derive(Default)]
+pub(crate) struct Background {
+    /// Assignment, objectives: the sentence for the status line when done.
+    jobs: Vec<crossbeam_channel::Receiver<Result<String, String>>>,
+    /// A folder search for moved images: the folder, and the answer.
+    relinking: Option<(
+        PathBuf,
+        crossbeam_channel::Receiver<Result<crate::app::import::RelinkReport, crate::store::StoreError>>,
+    )>,
+    /// Pages being imported (files and folders from the Workspace menu), with progress.
+    pub(crate) importing: Option<crate::app::import_job::ImportJob>,
+    /// Password-protected PDFs the last import skipped; the window asks for their password.
+    pub(crate) locked_pdfs: Vec<PathBuf>,
+    /// What is typed into that question (never kept after the import it is for).
+    pub(crate) pdf_password: String,
+}
+
 /// Keeping up with the team: the lease's heartbeat and what other people change.
 struct TeamPulse {
     /// How often the lease on the open document is renewed, and when it last was.
@@ -187,12 +215,6 @@ pub struct Annotator {
     pub(crate) anns: Vec<Annotation>,
     pub(crate) links: Vec<Link>,
     pub(crate) editor: Editor,
-    pub(crate) page: PageState,
-    pub(crate) tiles: TileCache,
-    loader: PageLoader,
-    load_wanted: bool,
-    /// Fit the page to the view once the canvas rect is known.
-    pub(crate) fit_pending: bool,
     /// Edits on their way to the store.
     outbox: Outbox,
     /// Boxes with an edit the store has not confirmed yet (drawn as not saved).
@@ -219,20 +241,10 @@ pub struct Annotator {
     pub(crate) offline: Option<String>,
     /// Keeping up with the team: the lease's heartbeat and other people's changes.
     team: TeamPulse,
-    /// Work running with a connection of its own (assignment, objectives): its sentence
-    /// for the status line when done.
-    jobs: Vec<crossbeam_channel::Receiver<Result<String, String>>>,
-    /// Pages being imported (files and folders from the Workspace menu), with progress.
-    pub(crate) importing: Option<crate::app::import_job::ImportJob>,
-    /// Password-protected PDFs the last import skipped; the window asks for their password.
-    pub(crate) locked_pdfs: Vec<PathBuf>,
-    /// What is typed into that question (never kept after the import it is for).
-    pub(crate) pdf_password: String,
-    /// A folder search for moved images, running on a worker: the folder, and the answer.
-    relinking: Option<(
-        PathBuf,
-        crossbeam_channel::Receiver<Result<crate::app::import::RelinkReport, crate::store::StoreError>>,
-    )>,
+    /// The page image: its load, its tiles, whether to fit it.
+    pub(crate) pv: PageView,
+    /// Work on workers of its own: assignment and objectives, folder re-linking, imports.
+    pub(crate) bg: Background,
 }
 
 impl Annotator {
@@ -255,12 +267,15 @@ impl Annotator {
             anns: Vec::new(),
             links: Vec::new(),
             editor: Editor::new(Viewport::new(1, 1, ScreenRect::new(0.0, 0.0, 800.0, 600.0))),
-            page: PageState::NoDocument,
-            tiles: TileCache::default(),
-            loader: PageLoader::new(),
-            load_wanted: false,
-            fit_pending: true,
             outbox: Outbox::default(),
+            pv: PageView {
+                page: PageState::NoDocument,
+                tiles: TileCache::default(),
+                loader: PageLoader::new(),
+                load_wanted: false,
+                fit_pending: true,
+            },
+            bg: Background::default(),
             unsaved: Default::default(),
             status: Status::Info("Opening the workspace…".into()),
             edits_saved: 0,
@@ -282,11 +297,6 @@ impl Annotator {
             leased: Default::default(),
             offline: None,
             team: TeamPulse::new(lease_beat),
-            relinking: None,
-            importing: None,
-            locked_pdfs: Vec::new(),
-            pdf_password: String::new(),
-            jobs: Vec::new(),
         };
         // Reviewers start in the review queue, unless nothing waits there.
         let query = a.queue_query();
@@ -411,7 +421,7 @@ impl Annotator {
     }
 
     pub fn page(&self) -> &PageState {
-        &self.page
+        &self.pv.page
     }
 
     pub fn status(&self) -> &Status {
@@ -420,7 +430,7 @@ impl Annotator {
 
     /// True once the page image is decoded (or failed): nothing more will arrive from the loader.
     pub fn page_settled(&self) -> bool {
-        matches!(self.page, PageState::Ready(_) | PageState::Failed(_) | PageState::NoDocument)
+        matches!(self.pv.page, PageState::Ready(_) | PageState::Failed(_) | PageState::NoDocument)
     }
 
     pub fn annotation(&self, id: AnnId) -> Option<&Annotation> {
@@ -637,7 +647,7 @@ impl Annotator {
         let vp = &self.editor.viewport;
         let mut fitted = vp.clone();
         fitted.fit_page();
-        let keep = (self.review.keep_view && self.doc.is_some() && !self.fit_pending && fitted != *vp)
+        let keep = (self.review.keep_view && self.doc.is_some() && !self.pv.fit_pending && fitted != *vp)
             .then(|| (vp.zoom(), vp.pan()));
         self.editor.viewport.set_image_size(doc.width, doc.height);
         if let Some((zoom, pan)) = keep {
@@ -656,10 +666,10 @@ impl Annotator {
         self.held_by = None;
         self.doc = Some(doc);
         self.text = TextDraft::default();
-        self.tiles.clear();
-        self.page = PageState::Loading { fraction: 0.0, stage: "queued" };
-        self.load_wanted = true;
-        self.fit_pending = keep.is_none();
+        self.pv.tiles.clear();
+        self.pv.page = PageState::Loading { fraction: 0.0, stage: "queued" };
+        self.pv.load_wanted = true;
+        self.pv.fit_pending = keep.is_none();
         self.relink_message = None;
         self.review.note_target = None;
         self.review.note.clear();
@@ -714,23 +724,23 @@ impl Annotator {
             }
             ctx.request_repaint_after(UNSENT_RETRY);
         }
-        if self.relinking.is_some() || !self.jobs.is_empty() {
+        if self.bg.relinking.is_some() || !self.bg.jobs.is_empty() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
-        if self.load_wanted {
-            self.load_wanted = false;
+        if self.pv.load_wanted {
+            self.pv.load_wanted = false;
             if let Some(doc) = self.doc.clone() {
                 let max_side = ctx.input(|i| i.max_texture_side) as u32;
                 let waker = ctx.clone();
                 let source = crate::app::pages::PageRef::in_workspace(&self.workspace, &doc);
-                self.loader.request(doc.id, source, max_side, move || waker.request_repaint());
+                self.pv.loader.request(doc.id, source, max_side, move || waker.request_repaint());
             }
         }
-        for event in self.loader.poll() {
+        for event in self.pv.loader.poll() {
             let current = self.doc.as_ref().map(|d| d.id);
             match event {
                 LoadEvent::Progress { doc, fraction, stage } if Some(doc) == current => {
-                    self.page = PageState::Loading { fraction, stage };
+                    self.pv.page = PageState::Loading { fraction, stage };
                 }
                 LoadEvent::Done(page) if Some(page.doc) == current => {
                     if let Some(d) = &self.doc
@@ -741,10 +751,10 @@ impl Annotator {
                             page.width, page.height, d.width, d.height
                         ));
                     }
-                    self.tiles.clear();
-                    self.page = PageState::Ready(page);
+                    self.pv.tiles.clear();
+                    self.pv.page = PageState::Ready(page);
                 }
-                LoadEvent::Failed { doc, error } if Some(doc) == current => self.page = PageState::Failed(error),
+                LoadEvent::Failed { doc, error } if Some(doc) == current => self.pv.page = PageState::Failed(error),
                 _ => {}
             }
         }
@@ -824,9 +834,9 @@ impl Annotator {
     /// Retries loading the current page (after a re-link).
     pub fn reload_page(&mut self) {
         if self.doc.is_some() {
-            self.page = PageState::Loading { fraction: 0.0, stage: "queued" };
-            self.tiles.clear();
-            self.load_wanted = true;
+            self.pv.page = PageState::Loading { fraction: 0.0, stage: "queued" };
+            self.pv.tiles.clear();
+            self.pv.load_wanted = true;
         }
     }
 
@@ -1111,7 +1121,7 @@ impl Annotator {
         // re-linked (here or by someone else): the page comes from its new file
         let moved = self.doc.as_ref().is_some_and(|old| old.path != snap.doc.path);
         self.doc = Some(snap.doc);
-        if moved && !matches!(self.page, PageState::Ready(_)) {
+        if moved && !matches!(self.pv.page, PageState::Ready(_)) {
             self.reload_page();
         }
         self.review.doc = snap.review;
@@ -1207,7 +1217,7 @@ impl Annotator {
             })
         });
         self.drain(std::time::Duration::from_secs(10));
-        self.loader.cancel();
+        self.pv.loader.cancel();
     }
 
     /// Edits this window has made that the store does not have yet: waiting to be sent, or
@@ -1249,7 +1259,7 @@ impl Annotator {
         match spawned {
             Ok(_) => {
                 self.relink_message = Some(format!("Looking for the missing images in {}…", dir.display()));
-                self.relinking = Some((dir.to_path_buf(), rx));
+                self.bg.relinking = Some((dir.to_path_buf(), rx));
             }
             Err(e) => self.relink_message = Some(format!("cannot re-link: {e}")),
         }
@@ -1271,7 +1281,7 @@ impl Annotator {
         });
         match spawned {
             Ok(_) => {
-                self.jobs.push(rx);
+                self.bg.jobs.push(rx);
                 self.status = Status::Info("Working on it…".into());
             }
             Err(e) => self.status = Status::Error(format!("cannot start: {e}")),
@@ -1300,7 +1310,7 @@ impl Annotator {
     /// Whether work started with [`Annotator::run_in_background`] (or an import) is still
     /// running.
     pub fn is_busy(&self) -> bool {
-        !self.jobs.is_empty() || self.relinking.is_some() || self.importing.is_some()
+        !self.bg.jobs.is_empty() || self.bg.relinking.is_some() || self.bg.importing.is_some()
     }
 
     /// Imports page files and folders (images and PDFs, PDF pages at the default resolution)
@@ -1314,7 +1324,7 @@ impl Annotator {
         if paths.is_empty() {
             return;
         }
-        if self.importing.is_some() {
+        if self.bg.importing.is_some() {
             self.status = Status::Info("An import is already running; wait for it or cancel it.".into());
             return;
         }
@@ -1324,7 +1334,7 @@ impl Annotator {
         });
         match started {
             Ok(job) => {
-                self.importing = Some(job);
+                self.bg.importing = Some(job);
                 self.status = Status::Info("Importing…".into());
             }
             Err(e) => self.status = Status::Error(format!("cannot start the import: {e}")),
@@ -1334,19 +1344,19 @@ impl Annotator {
     /// The password typed for the protected PDFs an import skipped: they are imported again
     /// with it (the password goes to that import only and is then dropped).
     pub fn import_locked_with(&mut self, password: String, ctx: &egui::Context) {
-        let files = std::mem::take(&mut self.locked_pdfs);
+        let files = std::mem::take(&mut self.bg.locked_pdfs);
         let opts = crate::app::import::ImportOptions { password: Some(password), ..Default::default() };
         self.import_with(files, opts, ctx);
     }
 
     fn poll_import(&mut self) {
-        let Some(job) = self.importing.as_mut() else { return };
+        let Some(job) = self.bg.importing.as_mut() else { return };
         let Some(result) = job.poll() else { return };
-        self.importing = None;
+        self.bg.importing = None;
         self.status = match result {
             Ok(report) => {
                 // protected PDFs: the window asks for their password
-                self.locked_pdfs = report.locked.clone();
+                self.bg.locked_pdfs = report.locked.clone();
                 let mut s = format!("Import: {}.", report.summary());
                 if let Some((file, why)) = report.failed.first() {
                     let name =
@@ -1362,7 +1372,7 @@ impl Annotator {
 
     fn poll_jobs(&mut self) {
         let mut finished = Vec::new();
-        self.jobs.retain(|rx| match rx.try_recv() {
+        self.bg.jobs.retain(|rx| match rx.try_recv() {
             Ok(r) => {
                 finished.push(r);
                 false
@@ -1388,7 +1398,7 @@ impl Annotator {
 
     /// Takes a folder search's result when it has arrived.
     fn poll_relink(&mut self) {
-        let Some((dir, rx)) = &self.relinking else { return };
+        let Some((dir, rx)) = &self.bg.relinking else { return };
         let found = match rx.try_recv() {
             Ok(found) => found,
             Err(crossbeam_channel::TryRecvError::Empty) => return,
@@ -1397,7 +1407,7 @@ impl Annotator {
             }
         };
         let dir = dir.clone();
-        self.relinking = None;
+        self.bg.relinking = None;
         match found {
             Ok(r) if r.relinked == 0 => {
                 self.relink_message = Some(format!("no image in {} matches a missing file's content", dir.display()))

@@ -272,7 +272,7 @@ fn menus_ui(a: &mut Annotator, ui: &mut egui::Ui, recent: &[Workspace]) -> Optio
             }
         });
         ui.separator();
-        let busy = a.importing.is_some();
+        let busy = a.bg.importing.is_some();
         if ui
             .add_enabled(!busy, egui::Button::new("Import pages…"))
             .on_hover_text("Scans and PDFs (one document per PDF page)")
@@ -363,14 +363,14 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
 
 /// An import skipped password-protected PDFs: ask for the password.
 fn pdf_password_ui(a: &mut Annotator, ctx: &egui::Context) {
-    if a.locked_pdfs.is_empty() {
+    if a.bg.locked_pdfs.is_empty() {
         return;
     }
-    let names: Vec<String> = a
-        .locked_pdfs
-        .iter()
-        .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()))
-        .collect();
+    let names: Vec<String> =
+        a.bg.locked_pdfs
+            .iter()
+            .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()))
+            .collect();
     let mut go = false;
     let mut skip = false;
     egui::Modal::new(egui::Id::unique("pdf_password")).show(ctx, |ui| {
@@ -379,27 +379,31 @@ fn pdf_password_ui(a: &mut Annotator, ctx: &egui::Context) {
         ui.label(format!("{} need(s) a password to open: {}", names.len(), names.join(", ")));
         ui.weak("Facture keeps an unprotected copy of the pages in the workspace; the password is not stored.");
         let field = ui.add(
-            egui::TextEdit::singleline(&mut a.pdf_password).password(true).hint_text("password").desired_width(240.0),
+            egui::TextEdit::singleline(&mut a.bg.pdf_password)
+                .password(true)
+                .hint_text("password")
+                .desired_width(240.0),
         );
         field.request_focus();
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         ui.horizontal(|ui| {
-            go = ui.add_enabled(!a.pdf_password.is_empty(), egui::Button::new("Import with this password")).clicked()
-                || (enter && !a.pdf_password.is_empty());
+            go =
+                ui.add_enabled(!a.bg.pdf_password.is_empty(), egui::Button::new("Import with this password")).clicked()
+                    || (enter && !a.bg.pdf_password.is_empty());
             skip = ui.button("Skip them").clicked();
         });
     });
     if go {
-        let password = std::mem::take(&mut a.pdf_password);
+        let password = std::mem::take(&mut a.bg.pdf_password);
         a.import_locked_with(password, ctx);
     } else if skip {
-        a.locked_pdfs.clear();
-        a.pdf_password.clear();
+        a.bg.locked_pdfs.clear();
+        a.bg.pdf_password.clear();
     }
 }
 
 fn status_ui(a: &mut Annotator, ui: &mut egui::Ui) {
-    if let Some(job) = &a.importing {
+    if let Some(job) = &a.bg.importing {
         ui.horizontal(|ui| {
             let frac = if job.total == 0 { 0.0 } else { job.done as f32 / job.total as f32 };
             let text = if job.is_cancelling() {

@@ -31,11 +31,11 @@ pub fn canvas_ui(a: &mut Annotator, ui: &mut egui::Ui, dialogs: &mut dyn FileDia
         return;
     }
     a.editor.viewport.set_screen_rect(screen_rect(rect));
-    if a.fit_pending && rect.width() > 1.0 {
+    if a.pv.fit_pending && rect.width() > 1.0 {
         a.editor.viewport.fit_page();
-        a.fit_pending = false;
+        a.pv.fit_pending = false;
     }
-    if let PageState::Failed(err) = &a.page {
+    if let PageState::Failed(err) = &a.pv.page {
         let err = err.clone();
         error_ui(a, ui, rect, &err, dialogs);
         return;
@@ -46,11 +46,11 @@ pub fn canvas_ui(a: &mut Annotator, ui: &mut egui::Ui, dialogs: &mut dyn FileDia
 
     // page
     let page_rect = to_rect(a.editor.viewport.image_screen_rect());
-    match &a.page {
+    match &a.pv.page {
         PageState::Ready(page) => {
             let page = page.clone();
             painter.rect_filled(page_rect, 0.0, Color32::WHITE);
-            if a.tiles.paint(ui.ctx(), &painter, &page, &a.editor.viewport) {
+            if a.pv.tiles.paint(ui.ctx(), &painter, &page, &a.editor.viewport) {
                 ui.ctx().request_repaint();
             }
         }

@@ -80,7 +80,7 @@ pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
                 if resp.clicked() {
                     open = Some(d.id);
                 }
-                if is_current && a.fit_pending {
+                if is_current && a.pv.fit_pending {
                     resp.scroll_to_me(None);
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
