@@ -114,12 +114,17 @@ impl PageRef {
 
     /// The decoded page.
     pub fn decode(&self, store: Option<&Store>) -> Result<DynamicImage, PageError> {
-        let bytes = self.bytes(store)?;
+        self.decode_bytes(&self.bytes(store)?)
+    }
+
+    /// The page decoded from its file's `bytes`, already read (a job that also reads the
+    /// file's text layer reads it once).
+    pub fn decode_bytes(&self, bytes: &[u8]) -> Result<DynamicImage, PageError> {
         let name = self.display_path();
         let size = match self {
             PageRef::File { size, .. } | PageRef::Stored { size, .. } => *size,
         };
-        Ok(imageio::decode_page_sized(&name, &bytes, self.page(), size)?)
+        Ok(imageio::decode_page_sized(&name, bytes, self.page(), size)?)
     }
 
     /// How the image is named in messages: its file, or its hash.

@@ -342,18 +342,16 @@ static KEPT_MODEL: Mutex<Option<ModelSource>> = Mutex::new(None);
 /// read at all).
 /// `invisible`: an invisible OCR layer counts (asked for by name, not for "best available").
 fn text_layer(
-    session: &Session,
+    bytes: &[u8],
     d: &crate::domain::Document,
     invisible: bool,
 ) -> Result<Result<Vec<Proposal>, &'static str>, String> {
     use crate::prelabel::pdftext::{Layer, assess, lines};
-    let bytes =
-        crate::app::pages::PageRef::of(session.store(), d).bytes(Some(session.store())).map_err(|e| e.to_string())?;
-    if !crate::pdf::is_pdf(&bytes) {
+    if !crate::pdf::is_pdf(bytes) {
         return Ok(Err("not a PDF page"));
     }
-    let chars = crate::pdf::text_chars(&bytes, d.page, (d.width, d.height))
-        .map_err(|e| format!("{}: {e}", d.display_name()))?;
+    let chars =
+        crate::pdf::text_chars(bytes, d.page, (d.width, d.height)).map_err(|e| format!("{}: {e}", d.display_name()))?;
     match assess(&chars) {
         Layer::Usable => Ok(Ok(lines(&chars))),
         Layer::InvisibleOnly if invisible => Ok(Ok(lines(&chars))),
@@ -431,9 +429,13 @@ pub fn run(
         };
         let outcome = (|| -> Result<usize, String> {
             let d = session.store().document(doc).map_err(|e| e.to_string())?;
-            if let JobKind::PdfText | JobKind::BestAvailable(_) = &kind {
-                send("reading the text layer");
-                match text_layer(&session, &d, matches!(kind, JobKind::PdfText))? {
+            let page_ref = crate::app::pages::PageRef::of(session.store(), &d);
+            let reads_layer = matches!(kind, JobKind::PdfText | JobKind::BestAvailable(_));
+            send(if reads_layer { "reading the text layer" } else { "decoding the page" });
+            // read once: the text layer and, if it is not enough, the pixels come from it
+            let bytes = page_ref.bytes(Some(session.store())).map_err(|e| e.to_string())?;
+            if reads_layer {
+                match text_layer(&bytes, &d, matches!(kind, JobKind::PdfText))? {
                     Ok(proposals) => {
                         from_layer += 1;
                         let items = to_inputs(&proposals);
@@ -453,11 +455,9 @@ pub fn run(
                     source = Source::model(&crate::prelabel::ProposalSource::name(&m));
                     *model = Some(m);
                 }
+                send("decoding the page");
             }
-            send("decoding the page");
-            let page = crate::app::pages::PageRef::of(session.store(), &d)
-                .decode(Some(session.store()))
-                .map_err(|e| e.to_string())?;
+            let page = page_ref.decode_bytes(&bytes).map_err(|e| e.to_string())?;
             match (&kind, model.as_mut()) {
                 (JobKind::Cv(cfg), _) => {
                     send("finding text lines");

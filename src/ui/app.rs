@@ -30,8 +30,6 @@ pub struct FactureApp {
     close_asked: bool,
     /// The person chose to close anyway.
     close_anyway: bool,
-    /// The window's egui context (workers repaint it when they have news).
-    ctx: Option<egui::Context>,
 }
 
 impl FactureApp {
@@ -59,7 +57,6 @@ impl FactureApp {
             title: String::new(),
             close_asked: false,
             close_anyway: false,
-            ctx: None,
         };
         app.after_connect();
         app
@@ -181,9 +178,6 @@ impl FactureApp {
     /// Work that must not draw: page loader results, extension jobs. eframe calls it before
     /// each frame; [`FactureApp::frame_ui`] calls it for tests.
     pub fn logic_step(&mut self, ctx: &egui::Context) {
-        if self.ctx.is_none() {
-            self.ctx = Some(ctx.clone());
-        }
         if ctx.input(|i| i.viewport().close_requested()) && !self.on_close_requested() {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
         }
@@ -260,10 +254,10 @@ impl FactureApp {
         match &mut self.screen {
             Screen::Start(s) => match start_ui(s, ui, &recent) {
                 Some(StartAction::Continue(user)) => self.continue_as(user),
-                Some(StartAction::OpenWorkspace) => self.request(AppRequest::OpenWorkspace),
-                Some(StartAction::CreateWorkspace) => self.request(AppRequest::CreateWorkspace),
-                Some(StartAction::OpenRecent(p)) => self.request(AppRequest::OpenRecent(p)),
-                Some(StartAction::Connect(ws)) => self.request(AppRequest::OpenRecent(ws)),
+                Some(StartAction::OpenWorkspace) => self.request(AppRequest::OpenWorkspace, ui.ctx()),
+                Some(StartAction::CreateWorkspace) => self.request(AppRequest::CreateWorkspace, ui.ctx()),
+                Some(StartAction::OpenRecent(p)) => self.request(AppRequest::OpenRecent(p), ui.ctx()),
+                Some(StartAction::Connect(ws)) => self.request(AppRequest::OpenRecent(ws), ui.ctx()),
                 Some(StartAction::CreateOnServer) => s.create_on_server(),
                 None => {}
             },
@@ -277,7 +271,7 @@ impl FactureApp {
                     self.save_settings();
                 }
                 if let Some(r) = req {
-                    self.request(r);
+                    self.request(r, ui.ctx());
                 }
             }
         }
@@ -303,7 +297,7 @@ impl FactureApp {
         }
     }
 
-    fn request(&mut self, r: AppRequest) {
+    fn request(&mut self, r: AppRequest, ctx: &egui::Context) {
         let to_server = matches!(r, AppRequest::ConnectToServer);
         let target = match r {
             AppRequest::OpenWorkspace => self.dialogs.open_workspace().map(Workspace::File),
@@ -327,9 +321,8 @@ impl FactureApp {
                     AppRequest::ImportPages => self.dialogs.pick_pages(),
                     _ => self.dialogs.pick_import_folder().into_iter().collect(),
                 };
-                let ctx = self.ctx.clone();
-                if let (Screen::Annotate(a), Some(ctx)) = (&mut self.screen, ctx) {
-                    a.import_pages(paths, &ctx);
+                if let Screen::Annotate(a) = &mut self.screen {
+                    a.import_pages(paths, ctx);
                 }
                 return;
             }
