@@ -44,6 +44,7 @@ fn workspace(dir: &Path, n: usize) -> std::path::PathBuf {
                     quad: None,
                     text: Some(format!("w{i}")),
                     score: 0.9,
+                    label: None,
                 }
             })
             .collect();

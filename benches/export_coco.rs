@@ -39,6 +39,8 @@ fn main() {
                     source: Source::Manual,
                     text_source: Source::Manual,
                     confidence: None,
+                    label_suggested: None,
+                    label_conf: None,
                     state: AnnState::Active,
                     author: None,
                     created_ms: 0,

@@ -162,6 +162,8 @@ fn export_time(ws: &Workspace, dir: &std::path::Path, docs: usize, cache: &std::
                     source: Source::Manual,
                     text_source: Source::Manual,
                     confidence: None,
+                    label_suggested: None,
+                    label_conf: None,
                     state: AnnState::Active,
                     author: None,
                     created_ms: 0,

@@ -289,6 +289,23 @@ const MIGRATIONS: &[&str] = &[
     -- a person's passphrase (argon2id PHC string) when the workspace asks for sign-in
     ALTER TABLE users ADD COLUMN passphrase TEXT;
     "#,
+    // 7: field-label suggestions. A box keeps the label a machine suggested for it (so stats
+    // can say how often suggestions were kept) and, while its label is still that unconfirmed
+    // suggestion, the suggestion's confidence. The workspace's label model, every version of
+    // it, with the dataset it learned from.
+    r#"
+    ALTER TABLE annotations ADD COLUMN label_suggested INTEGER REFERENCES labels(id);
+    ALTER TABLE annotations ADD COLUMN label_conf REAL;
+    CREATE TABLE label_models (
+        id          INTEGER PRIMARY KEY,
+        trained_ms  INTEGER NOT NULL,
+        dataset     TEXT NOT NULL,
+        documents   INTEGER NOT NULL,
+        examples    INTEGER NOT NULL,
+        model       BLOB NOT NULL,
+        report      TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The labels every new workspace was seeded with, versions 1 to 5 alike: (name, colour,
@@ -564,6 +581,9 @@ fn write_workspace(path: &Path, version: i64) -> anyhow::Result<()> {
     if version >= 3 {
         ws.objectives_and_export()?;
     }
+    if version >= 7 {
+        ws.label_suggestion(&boxes)?;
+    }
     let problems: i64 = ws.conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
     ensure!(problems == 0, "{problems} rows break a foreign key");
     ws.conn.close().map_err(|(_, e)| e)?;
@@ -577,6 +597,8 @@ struct DayOne {
     a3: Annotation,
     i7: Annotation,
     i8: Annotation,
+    /// The suggestion on page 2 nobody accepted or rejected.
+    s5: Annotation,
 }
 
 struct Ws {
@@ -662,6 +684,8 @@ impl Ws {
             source: Source::Model(MODEL.into()),
             text_source: Source::Model(MODEL.into()),
             confidence: Some(0.875),
+            label_suggested: None,
+            label_conf: None,
             state: AnnState::Suggested,
             author: None,
             created_ms: t,
@@ -673,6 +697,8 @@ impl Ws {
             quad: None,
             text: "Rechnungsdatum: 27.11.2024".into(),
             confidence: Some(0.75),
+            label_suggested: None,
+            label_conf: None,
             ..s4.clone()
         };
         let s6 = Annotation {
@@ -683,6 +709,8 @@ impl Ws {
             source: Source::Cv,
             text_source: Source::Cv,
             confidence: Some(0.5),
+            label_suggested: None,
+            label_conf: None,
             ..s4.clone()
         };
         let pass = self.edit(t, None, D2, "add_suggestions", EditKind::Do, &[insert(&s4), insert(&s5), insert(&s6)])?;
@@ -692,6 +720,8 @@ impl Ws {
             text: "27.11.2024".into(),
             text_source: Source::Model(MODEL.into()),
             confidence: Some(0.9375),
+            label_suggested: None,
+            label_conf: None,
             updated_ms: at(T0, 905),
             ..s6.clone()
         };
@@ -720,6 +750,8 @@ impl Ws {
             source: Source::Import,
             text_source: Source::Import,
             confidence: None,
+            label_suggested: None,
+            label_conf: None,
             state: AnnState::Active,
             author: Some(CHLOE),
             created_ms: t,
@@ -736,7 +768,7 @@ impl Ws {
         self.activity(at(T0, 1510), CHLOE, None, "focus")?;
         self.activity(at(T0, 1520), CHLOE, Some(D3), "open")?;
         self.activity(at(T0, 1540), CHLOE, Some(D3), "close")?;
-        Ok(DayOne { a1: a1_typed, a2: a2_moved, a3, i7, i8 })
+        Ok(DayOne { a1: a1_typed, a2: a2_moved, a3, i7, i8, s5 })
     }
 
     /// Version 2 on: document 1 is reviewed (rejected for the caption's typo, fixed, accepted)
@@ -894,6 +926,20 @@ impl Ws {
         Ok(())
     }
 
+    /// Version 7 on: the machine suggests a field label for the suggestion still open on page 2.
+    fn label_suggestion(&mut self, b: &DayOne) -> anyhow::Result<()> {
+        let t = at(DAY2, 4000);
+        let labelled = Annotation {
+            label: Some(INVOICE_DATE),
+            label_suggested: Some(INVOICE_DATE),
+            label_conf: Some(0.4375),
+            updated_ms: t,
+            ..b.s5.clone()
+        };
+        self.edit(t, None, D2, "suggest_labels", EditKind::Do, &[update(&b.s5, &labelled)])?;
+        Ok(())
+    }
+
     fn last_edit(&self) -> rusqlite::Result<i64> {
         self.conn.query_row("SELECT coalesce(max(id), 0) FROM edits", [], |r| r.get(0))
     }
@@ -955,7 +1001,7 @@ fn apply(tx: &Connection, change: &Change) -> anyhow::Result<()> {
                  source=?10, text_source=?11, confidence=?12, state=?13, author=?14, created_ms=?15, updated_ms=?16
                  WHERE id=?1"
             };
-            tx.execute(
+            let n = tx.execute(
                 sql,
                 params![
                     a.id.0,
@@ -975,7 +1021,15 @@ fn apply(tx: &Connection, change: &Change) -> anyhow::Result<()> {
                     a.created_ms,
                     a.updated_ms
                 ],
-            )?
+            )?;
+            // the label suggestion's own columns (version 7 on) are written only when set
+            if a.label_suggested.is_some() || a.label_conf.is_some() {
+                tx.execute(
+                    "UPDATE annotations SET label_suggested=?2, label_conf=?3 WHERE id=?1",
+                    params![a.id.0, a.label_suggested.map(|l| l.0), a.label_conf.map(f64::from)],
+                )?;
+            }
+            n
         }
         Change::Link { before: None, after: Some(l) } => tx.execute(
             "INSERT INTO links (id, doc_id, from_id, to_id, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1076,6 +1130,8 @@ fn manual(id: i64, doc: DocId, rect: Rect, label: Option<LabelId>, text: &str, t
         source: Source::Manual,
         text_source: Source::Manual,
         confidence: None,
+        label_suggested: None,
+        label_conf: None,
         state: AnnState::Active,
         author: Some(ANNA),
         created_ms: ts,

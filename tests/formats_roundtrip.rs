@@ -47,6 +47,8 @@ fn ann(
             source: Source::Manual,
             text_source: Source::Manual,
             confidence: None,
+            label_suggested: None,
+            label_conf: None,
             state: AnnState::Active,
             author: None,
             created_ms: 0,

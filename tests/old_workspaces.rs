@@ -20,7 +20,7 @@ use facture::store::{DocFilter, LATEST_VERSION, Store};
 use sha2::{Digest, Sha256};
 
 /// The versions there are fixtures of.
-const VERSIONS: [i64; 6] = [1, 2, 3, 4, 5, 6];
+const VERSIONS: [i64; 7] = [1, 2, 3, 4, 5, 6, 7];
 
 /// 2026-11-27 08:00 UTC and 2026-11-28 09:00 UTC: the two days of the fixtures' story.
 const T0: i64 = 1_795_766_400_000;
@@ -279,6 +279,8 @@ fn expected_boxes(v: i64) -> Vec<Annotation> {
         source: Source::Manual,
         text_source: Source::Manual,
         confidence: None,
+        label_suggested: None,
+        label_conf: None,
         state: AnnState::Active,
         author: Some(ANNA),
         created_ms: created,
@@ -297,6 +299,8 @@ fn expected_boxes(v: i64) -> Vec<Annotation> {
         source: model.clone(),
         text_source: model.clone(),
         confidence: Some(0.875),
+        label_suggested: None,
+        label_conf: None,
         state: AnnState::Active,
         author: None,
         created_ms: at(T0, 900),
@@ -312,6 +316,8 @@ fn expected_boxes(v: i64) -> Vec<Annotation> {
         source: Source::Import,
         text_source: Source::Import,
         confidence: None,
+        label_suggested: None,
+        label_conf: None,
         state: AnnState::Active,
         author: Some(CHLOE),
         created_ms: at(T0, 1500),
@@ -327,11 +333,14 @@ fn expected_boxes(v: i64) -> Vec<Annotation> {
             id: AnnId(5),
             rect: Rect::new(1500.0, 300.0, 2100.0, 344.0),
             quad: None,
-            label: None,
+            // from version 7 the machine suggested a label for it, with a low confidence
+            label: (v >= 7).then_some(LabelId(2)),
             text: "Rechnungsdatum: 27.11.2024".into(),
             confidence: Some(0.75),
+            label_suggested: (v >= 7).then_some(LabelId(2)),
+            label_conf: (v >= 7).then_some(0.4375),
             state: AnnState::Suggested,
-            updated_ms: at(T0, 900),
+            updated_ms: if v >= 7 { at(DAY2, 4000) } else { at(T0, 900) },
             ..s4.clone()
         },
         Annotation {
@@ -342,6 +351,8 @@ fn expected_boxes(v: i64) -> Vec<Annotation> {
             text: "27.11.2024".into(),
             source: Source::Cv,
             confidence: Some(0.9375),
+            label_suggested: None,
+            label_conf: None,
             updated_ms: at(T0, 1075),
             ..s4
         },
@@ -426,6 +437,9 @@ fn check_edit_log(store: &Store, v: i64) {
             (28, at(DAY2, 1530), anna, D3, "set_text", Do),
             (29, at(DAY2, 1560), anna, D3, "submit", Do),
         ]);
+    }
+    if v >= 7 {
+        expected.push((30, at(DAY2, 4000), None, D2, "suggest_labels", Do));
     }
     let mut log: Vec<Edit> = [D1, D2, D3].into_iter().flat_map(|d| store.edits_on(d).unwrap()).collect();
     log.sort_by_key(|e| e.id);

@@ -111,6 +111,8 @@ fn build(b: &Backend) -> World {
         source: Source::Import,
         text_source: Source::Import,
         confidence: None,
+        label_suggested: None,
+        label_conf: None,
         state: AnnState::Active,
         author: None,
         created_ms: (B + 40) * 1000,
@@ -147,6 +149,7 @@ fn build(b: &Backend) -> World {
         quad: None,
         text: text.map(str::to_string),
         score: 0.9,
+        label: None,
     };
     let s = ann.at(
         B + 430,

@@ -419,14 +419,22 @@ fn suggestions_never_duplicate_manual_boxes_and_accepting_is_one_undo_step(b: &B
             quad: None,
             text: Some("x".into()),
             score: 0.9,
+            label: None,
         },
         facture::app::SuggestionInput {
             rect: Rect::new(10.0, 50.0, 100.0, 70.0),
             quad: None,
             text: Some("b".into()),
             score: 0.8,
+            label: None,
         },
-        facture::app::SuggestionInput { rect: Rect::new(10.0, 90.0, 100.0, 110.0), quad: None, text: None, score: 0.3 },
+        facture::app::SuggestionInput {
+            rect: Rect::new(10.0, 90.0, 100.0, 110.0),
+            quad: None,
+            text: None,
+            score: 0.3,
+            label: None,
+        },
     ];
     let added = s
         .apply(Command::AddSuggestions { doc, source: Source::Model("m".into()), items, skip_iou: 0.3 })

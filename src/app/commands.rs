@@ -16,6 +16,8 @@ pub struct SuggestionInput {
     pub quad: Option<Quad>,
     pub text: Option<String>,
     pub score: f32,
+    /// The field label suggested with the box, and its confidence.
+    pub label: Option<(LabelId, f32)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +101,12 @@ pub enum Command {
         doc: DocId,
         texts: Vec<(AnnId, String, f32)>,
         source: Source,
+    },
+    /// Machine-suggested field labels (label, confidence) for boxes that have no label yet;
+    /// a box that has one, from anyone, keeps it.
+    SuggestLabels {
+        doc: DocId,
+        labels: Vec<(AnnId, LabelId, f32)>,
     },
     Submit {
         doc: DocId,
@@ -189,6 +197,7 @@ impl Command {
             | AcceptSuggestions { doc, .. }
             | RejectSuggestions { doc, .. }
             | FillText { doc, .. }
+            | SuggestLabels { doc, .. }
             | Submit { doc }
             | SetStatus { doc, .. }
             | Undo { doc }
@@ -230,6 +239,7 @@ impl Command {
                 *to = f(*to);
             }
             FillText { texts, .. } => texts.iter_mut().for_each(|t| t.0 = f(t.0)),
+            SuggestLabels { labels, .. } => labels.iter_mut().for_each(|t| t.0 = f(t.0)),
             SetVerdict { ann, .. } | ClearVerdict { ann, .. } => *ann = f(*ann),
             AddComment { ann, .. } => *ann = ann.map(&f),
             AddBox { .. }
@@ -268,6 +278,7 @@ impl Command {
             AcceptSuggestions { .. } => "accept_suggestions",
             RejectSuggestions { .. } => "reject_suggestions",
             FillText { .. } => "fill_text",
+            SuggestLabels { .. } => "suggest_labels",
             Submit { .. } => "submit",
             SetStatus { .. } => "set_status",
             Undo { .. } => "undo",
@@ -523,12 +534,14 @@ impl Session {
                     doc: d,
                     rect,
                     quad: s.quad,
-                    label: None,
+                    label: s.label.map(|l| l.0),
                     text: s.text.unwrap_or_default(),
                     source: source.clone(),
                     // Machine-made (or still empty) text: re-recognition may refresh it.
                     text_source: source.clone(),
                     confidence: Some(s.score),
+                    label_suggested: s.label.map(|l| l.0),
+                    label_conf: s.label.map(|l| l.1),
                     state: AnnState::Suggested,
                     author: self.actor(),
                     created_ms: now,
@@ -600,7 +613,16 @@ impl Session {
                 if let Some(l) = label {
                     self.store.label(l)?;
                 }
-                self.boxes(d, &ids)?.iter().map(|b| update(b, &|a| a.label = label)).collect()
+                // a person's label: no longer the machine's suggestion, whatever it was
+                self.boxes(d, &ids)?
+                    .iter()
+                    .map(|b| {
+                        update(b, &|a| {
+                            a.label = label;
+                            a.label_conf = None;
+                        })
+                    })
+                    .collect()
             }
             Command::SetText { doc: d, id, text } => self
                 .boxes(d, &[id])?
@@ -635,6 +657,8 @@ impl Session {
                     a.rect = a.rect.translated(dx, dy).clamped(w, h);
                     a.quad = a.quad.map(|q| q.translated(dx, dy));
                     a.source = Source::Manual;
+                    a.label_suggested = None;
+                    a.label_conf = None;
                     a.author = Some(self.user.id);
                     a.created_ms = now;
                     a.updated_ms = now;
@@ -684,6 +708,8 @@ impl Session {
                 .map(|b| {
                     update(b, &|a| {
                         a.state = AnnState::Active;
+                        // accepting a suggestion accepts its label
+                        a.label_conf = None;
                         // machine work nobody owned becomes the accepting person's box
                         if a.author.is_none() {
                             a.author = self.actor();
@@ -712,6 +738,25 @@ impl Session {
                             a.text = text.clone();
                             a.text_source = source.clone();
                             a.confidence = Some(conf);
+                        }));
+                    }
+                }
+                out
+            }
+            Command::SuggestLabels { doc: d, labels } => {
+                let ids: Vec<AnnId> = labels.iter().map(|l| l.0).collect();
+                let current = self.boxes(d, &ids)?;
+                let mut out = Vec::new();
+                for (id, label, conf) in labels {
+                    self.store.label(label)?;
+                    let Some(b) = current.iter().find(|a| a.id == id) else {
+                        continue;
+                    };
+                    if b.label.is_none() {
+                        out.push(update(b, &|a| {
+                            a.label = Some(label);
+                            a.label_suggested = Some(label);
+                            a.label_conf = Some(conf.clamp(0.0, 1.0));
                         }));
                     }
                 }
@@ -757,7 +802,13 @@ impl Session {
 /// What machine work may do: add suggestions and fill machine text, on documents still being
 /// annotated.
 fn permit_machine(doc: &crate::domain::Document, cmd: &Command) -> Result<(), CommandError> {
-    if !matches!(cmd, Command::AddSuggestions { .. } | Command::ReplaceSuggestions { .. } | Command::FillText { .. }) {
+    if !matches!(
+        cmd,
+        Command::AddSuggestions { .. }
+            | Command::ReplaceSuggestions { .. }
+            | Command::FillText { .. }
+            | Command::SuggestLabels { .. }
+    ) {
         return Err(CommandError::Refused(format!("machine work cannot {}", cmd.action().replace('_', " "))));
     }
     if !doc.status.is_editable_by_annotator() {

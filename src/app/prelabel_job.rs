@@ -119,7 +119,9 @@ pub fn spawn(workspace: Workspace, user: User, docs: Vec<DocId>, kind: JobKind) 
 }
 
 fn to_inputs(ps: &[Proposal]) -> Vec<SuggestionInput> {
-    ps.iter().map(|p| SuggestionInput { rect: p.rect, quad: p.quad, text: p.text.clone(), score: p.score }).collect()
+    ps.iter()
+        .map(|p| SuggestionInput { rect: p.rect, quad: p.quad, text: p.text.clone(), score: p.score, label: None })
+        .collect()
 }
 
 /// Read lines are written to the workspace in batches of this many lines (or sooner, see
@@ -550,6 +552,8 @@ mod tests {
             source: Source::Model("m".into()),
             text_source: Source::Model("m".into()),
             confidence: Some(0.9),
+            label_suggested: None,
+            label_conf: None,
             state: AnnState::Suggested,
             author: None,
             created_ms: 5,

@@ -192,6 +192,8 @@ pub fn generate(
                 text_source: if state == AnnState::Suggested { source.clone() } else { Source::Manual },
                 source,
                 confidence: None,
+                label_suggested: None,
+                label_conf: None,
                 state,
                 author: Some(ann),
                 created_ms: t,

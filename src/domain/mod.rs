@@ -176,6 +176,14 @@ pub struct Annotation {
     /// Who last set the text (a model may fill it; re-recognition never overwrites a person's text).
     pub text_source: Source,
     pub confidence: Option<f32>,
+    /// The field label a machine suggested for this box, kept after a person confirms or
+    /// changes it, so the stats can say how often suggestions were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_suggested: Option<LabelId>,
+    /// Set while `label` is still a machine's unconfirmed suggestion: its confidence in [0, 1].
+    /// `None` once a person gave, changed or accepted the label, which no machine overwrites.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_conf: Option<f32>,
     pub state: AnnState,
     pub author: Option<UserId>,
     pub created_ms: TimestampMs,
@@ -203,6 +211,8 @@ impl Annotation {
             source: Source::Import,
             text_source: Source::Import,
             confidence: None,
+            label_suggested: None,
+            label_conf: None,
             state: AnnState::Active,
             author,
             created_ms: now,
@@ -222,6 +232,8 @@ impl Annotation {
             source: Source::Manual,
             text_source: Source::Manual,
             confidence: None,
+            label_suggested: None,
+            label_conf: None,
             state: AnnState::Active,
             author: Some(author),
             created_ms: now,

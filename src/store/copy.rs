@@ -26,6 +26,7 @@ const TABLES: &[(&str, &[&str])] = &[
     ("gold_scores", &["doc_id", "user_id", "ts_ms"]),
     ("objectives", &["id"]),
     ("dataset_versions", &["id"]),
+    ("label_models", &["id"]),
 ];
 
 /// Each backend's own bookkeeping in `meta`, which is not workspace content.

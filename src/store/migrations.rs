@@ -270,6 +270,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     -- a person's passphrase (argon2id PHC string) when the workspace asks for sign-in
     ALTER TABLE users ADD COLUMN passphrase TEXT;
     "#,
+    // 7: field-label suggestions. A box keeps the label a machine suggested for it (so stats
+    // can say how often suggestions were kept) and, while its label is still that unconfirmed
+    // suggestion, the suggestion's confidence. The workspace's label model, every version of
+    // it, with the dataset it learned from.
+    r#"
+    ALTER TABLE annotations ADD COLUMN label_suggested INTEGER REFERENCES labels(id);
+    ALTER TABLE annotations ADD COLUMN label_conf REAL;
+    CREATE TABLE label_models (
+        id          INTEGER PRIMARY KEY,
+        trained_ms  INTEGER NOT NULL,
+        dataset     TEXT NOT NULL,
+        documents   INTEGER NOT NULL,
+        examples    INTEGER NOT NULL,
+        model       BLOB NOT NULL,
+        report      TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build of Facture writes.
@@ -351,7 +368,11 @@ mod tests {
         assert!(s.columns.contains(&(2, "documents".to_string(), "reviewer".to_string())));
         let v1: Vec<String> = s.tables.iter().filter(|t| t.0 == 1).map(|t| t.1.clone()).collect();
         assert!(s.columns.contains(&(6, "users".to_string(), "passphrase".to_string())));
-        let no_cols = |_: &str| Ok::<_, ()>(vec!["reviewer".to_string(), "passphrase".to_string()]);
+        assert!(s.tables.contains(&(7, "label_models".to_string())));
+        assert!(s.columns.contains(&(7, "annotations".to_string(), "label_conf".to_string())));
+        let no_cols = |_: &str| {
+            Ok::<_, ()>(["reviewer", "passphrase", "label_suggested", "label_conf"].map(String::from).to_vec())
+        };
         // version 1's tables with version 2's column: set back
         assert!(check_shape(1, &v1, no_cols).unwrap().unwrap_err().contains("documents.reviewer"));
         let all: Vec<String> = s.tables.iter().map(|t| t.1.clone()).collect();

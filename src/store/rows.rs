@@ -11,7 +11,7 @@ fn corrupt(col: usize, msg: impl Into<String>) -> DbError {
     DbError::new(DbErrorKind::Type, format!("column {col}: {}", msg.into()))
 }
 
-pub(crate) const ANN_COLS: &str = "id, doc_id, x0, y0, x1, y1, quad, label_id, text, source, text_source, confidence, state, author, created_ms, updated_ms";
+pub(crate) const ANN_COLS: &str = "id, doc_id, x0, y0, x1, y1, quad, label_id, text, source, text_source, confidence, state, author, created_ms, updated_ms, label_suggested, label_conf";
 
 pub(crate) fn annotation(r: &Row) -> DbResult<Annotation> {
     let quad = r.opt_text(6)?;
@@ -40,6 +40,8 @@ pub(crate) fn annotation(r: &Row) -> DbResult<Annotation> {
         author: r.opt_i64(13)?.map(UserId),
         created_ms: r.get(14)?,
         updated_ms: r.get(15)?,
+        label_suggested: r.opt_i64(16)?.map(LabelId),
+        label_conf: r.opt_f64(17)?.map(|c| c as f32),
     })
 }
 
