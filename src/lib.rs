@@ -1,7 +1,7 @@
 //! Facture: annotate scanned invoices for document-AI training data.
 //!
 //! Layers, lowest first: [`domain`] (plain types) ← [`store`] (SQLite), [`formats`],
-//! [`prelabel`], [`metrics`], [`synth`], [`imageio`] ← [`app`] (commands, undo, jobs) ← `ui` (egui)
+//! [`prelabel`], [`labeling`], [`metrics`], [`synth`], [`imageio`] ← [`app`] (commands, undo, jobs) ← `ui` (egui)
 //! and [`cli`] (the command line).
 
 pub mod app;
@@ -9,6 +9,7 @@ pub mod cli;
 pub mod domain;
 pub mod formats;
 pub mod imageio;
+pub mod labeling;
 pub mod metrics;
 pub mod pdf;
 pub mod prelabel;

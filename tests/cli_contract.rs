@@ -108,6 +108,8 @@ fn every_subcommand_fails_in_one_line_on_bad_input() {
         ("relink", vec!["relink".into(), ws.into(), "/no/such/dir".into()]),
         ("recover", vec!["recover".into(), s(&missing_ws).into(), s(&f.root.join("saved.sqlite")).into()]),
         ("migrate", vec!["migrate".into(), ws.into(), s(&foreign).into()]),
+        // nothing has been reviewed in the fixture: said, and no model is stored
+        ("train-labels", vec!["train-labels".into(), ws.into()]),
     ];
     let covered: Vec<&str> = cases.iter().map(|c| c.0).collect();
     for name in facture::cli::command_names() {
@@ -124,6 +126,8 @@ fn every_subcommand_fails_in_one_line_on_bad_input() {
     fails_in_one_line(&["import", ws, "--bogus"]);
     let none = fails_in_one_line(&["eval", "--gt", s(&bad_gt), "--source", "cv"]);
     assert!(none.contains("nothing to evaluate"), "{none}");
+    let unreviewed = fails_in_one_line(&["train-labels", ws]);
+    assert!(unreviewed.contains("no document has been accepted in review"), "{unreviewed}");
     assert_eq!(std::fs::read(&f.ws).unwrap().len(), before.len(), "bad input left the workspace alone");
 }
 

@@ -162,6 +162,7 @@ impl Desk {
             .as_ref()
             .filter(|n| nudged.as_ref() == Some(&n.boxes) && n.at.elapsed() <= NUDGE_MERGE)
             .map(|n| n.head);
+        let is_acceptance = matches!(cmd, Command::FinishReview { verdict: crate::domain::DocVerdict::Accept, .. });
         let result = match head {
             Some(head) => self.session.continue_edit(head, cmd),
             None => self.session.apply(cmd),
@@ -172,6 +173,13 @@ impl Desk {
                 Sent::Unsent
             }
             result => {
+                if let Ok(Outcome::Applied(_)) = &result
+                    && is_acceptance
+                    && let Some(ws) = self.session.store().workspace()
+                {
+                    // the reviewed dataset grew: the label model learns from it, off this thread
+                    crate::app::labels::retrain_in_background(ws.clone());
+                }
                 if let Ok(outcome @ Outcome::Applied(edit)) = &result {
                     self.last_nudge =
                         nudged.map(|boxes| LastNudge { boxes, head: head.unwrap_or(edit.id), at: Instant::now() });

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod desk;
 pub mod import;
 pub mod import_job;
+pub mod labels;
 pub mod leases;
 pub mod live;
 pub mod passphrase;

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
+use crate::app::labels::{Loaded, Targets, suggest_for_page};
 use crate::app::{Command, Outcome, Session, SuggestionInput};
-use crate::domain::{AnnId, AnnState, Annotation, Change, DocId, Edit, Quad, Rect, Source, User};
+use crate::domain::{AnnId, AnnState, Annotation, Change, DocId, Edit, EditId, Quad, Rect, Source, User};
 use crate::prelabel::Proposal;
 use crate::prelabel::cv::{CvConfig, propose};
 use crate::prelabel::model::det::DetectedBox;
@@ -35,6 +36,9 @@ pub enum JobKind {
     /// Per page, the best there is: the text layer of a born-digital PDF page, else the model
     /// pass (a scan, a PDF without text, or one with only an invisible OCR layer).
     BestAvailable(ModelConfig),
+    /// Field labels for the boxes that have none, from the rules and the workspace's model
+    /// (each page one undoable step).
+    Labels,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,7 +148,7 @@ fn stream_model_pass(
     source: &Source,
     control: &JobControl,
     shown: &dyn Fn(),
-) -> Result<usize, String> {
+) -> Result<(usize, Option<EditId>), String> {
     // detection, reading and every batch's ink tightening want RGB: convert a grey or 16-bit
     // scan once here, not in each of them
     let converted;
@@ -184,7 +188,7 @@ fn stream_model_pass(
     let first = session.apply(first_step).map_err(|e| e.to_string())?;
     let Outcome::Applied(head) = first else {
         // every detected line overlaps a box that is already there
-        return read_machine_suggestions(session, model, doc, page, source, &held, None);
+        return read_machine_suggestions(session, model, doc, page, source, &held, None).map(|n| (n, None));
     };
     let created = created_for(&proposals, &head);
     shown();
@@ -228,17 +232,54 @@ fn stream_model_pass(
     }
     write(session, &mut pending)?;
     if control.is_cancelled() {
-        return Ok(written);
+        return Ok((written, Some(head.id)));
     }
-    Ok(written + read_machine_suggestions(session, model, doc, page, source, &control.held(), Some(head.id))?)
+    let read = read_machine_suggestions(session, model, doc, page, source, &control.held(), Some(head.id))?;
+    Ok((written + read, Some(head.id)))
 }
 
-/// A suggestion exactly as a machine made it: not accepted, not labelled, text empty or
+fn applied_id(out: &Outcome) -> Option<EditId> {
+    match out {
+        Outcome::Applied(e) => Some(e.id),
+        Outcome::NoChange => None,
+    }
+}
+
+/// Suggests labels for the page's boxes that have none, continuing `head`'s step when given.
+/// Returns how many boxes got one.
+fn label_page(
+    session: &mut Session,
+    labeller: &Loaded,
+    doc: DocId,
+    targets: Targets,
+    head: Option<EditId>,
+) -> Result<usize, String> {
+    let d = session.store().document(doc).map_err(|e| e.to_string())?;
+    let anns = session.store().annotations(doc).map_err(|e| e.to_string())?;
+    let links = session.store().links(doc).map_err(|e| e.to_string())?;
+    let labels = suggest_for_page(labeller, d.width, d.height, &anns, &links, targets);
+    if labels.is_empty() {
+        return Ok(0);
+    }
+    let cmd = Command::SuggestLabels { doc, labels };
+    let out = match head {
+        Some(h) => session.continue_edit(h, cmd),
+        None => session.apply(cmd),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(match out {
+        Outcome::Applied(e) => e.changes.iter().filter(|c| matches!(c, Change::Annotation { .. })).count(),
+        Outcome::NoChange => 0,
+    })
+}
+
+/// A suggestion exactly as a machine made it: not accepted, no label but a machine's, text empty or
 /// machine-read, and never moved or edited (a person's change bumps `updated_ms`).
 fn is_untouched_suggestion(a: &Annotation) -> bool {
     a.state == AnnState::Suggested
         && a.source.is_machine()
-        && a.label.is_none()
+        // no label, or only the one a machine suggested
+        && (a.label.is_none() || a.label_conf.is_some())
         && (a.text.is_empty() || a.text_source.is_machine())
         && a.updated_ms == a.created_ms
 }
@@ -404,7 +445,7 @@ pub fn run(
     events: &Sender<JobEvent>,
 ) -> Result<String, String> {
     let mut model = match &kind {
-        JobKind::Cv(_) | JobKind::PdfText | JobKind::BestAvailable(_) => LoadedModel(None),
+        JobKind::Cv(_) | JobKind::PdfText | JobKind::BestAvailable(_) | JobKind::Labels => LoadedModel(None),
         JobKind::Model(cfg) | JobKind::Reread { config: cfg, .. } => {
             let _ =
                 events.send(JobEvent::Progress { done: 0, total: docs.len(), phase: "loading the OCR model".into() });
@@ -412,6 +453,9 @@ pub fn run(
         }
     };
     let model = &mut model.0;
+    // field labels for what the pass suggests: the rules, and the workspace's model if any
+    let labeller = crate::app::labels::load(session.store()).map_err(|e| e.to_string())?;
+    let mut labelled = 0usize;
     let mut source = match (&kind, &*model) {
         (JobKind::Cv(_), _) => Source::Cv,
         (JobKind::PdfText, _) => Source::PdfText,
@@ -429,8 +473,12 @@ pub fn run(
         let send = |phase: &str| {
             let _ = events.send(JobEvent::Progress { done: i, total: docs.len(), phase: phase.into() });
         };
-        let outcome = (|| -> Result<usize, String> {
+        let outcome = (|| -> Result<(usize, Option<EditId>), String> {
             let d = session.store().document(doc).map_err(|e| e.to_string())?;
+            if let JobKind::Labels = kind {
+                send("suggesting labels");
+                return Ok((0, None));
+            }
             let page_ref = crate::app::pages::PageRef::of(session.store(), &d);
             let reads_layer = matches!(kind, JobKind::PdfText | JobKind::BestAvailable(_));
             send(if reads_layer { "reading the text layer" } else { "decoding the page" });
@@ -444,7 +492,7 @@ pub fn run(
                         let out = session
                             .apply(Command::AddSuggestions { doc, source: Source::PdfText, items, skip_iou: SKIP_IOU })
                             .map_err(|e| e.to_string())?;
-                        return Ok(out.created_boxes().len());
+                        return Ok((out.created_boxes().len(), applied_id(&out)));
                     }
                     Err(why) if matches!(kind, JobKind::PdfText) => {
                         return Err(format!("{why}: nothing to read (the model pass reads such pages)"));
@@ -467,7 +515,7 @@ pub fn run(
                     let out = session
                         .apply(Command::AddSuggestions { doc, source: source.clone(), items, skip_iou: SKIP_IOU })
                         .map_err(|e| e.to_string())?;
-                    Ok(out.created_boxes().len())
+                    Ok((out.created_boxes().len(), applied_id(&out)))
                 }
                 (JobKind::Model(_) | JobKind::BestAvailable(_), Some(m)) => {
                     send("detecting text lines");
@@ -495,14 +543,20 @@ pub fn run(
                     let texts: Vec<(AnnId, String, f32)> =
                         targets.iter().zip(texts).map(|(a, (t, c))| (a.id, t, c)).collect();
                     let n = texts.len();
-                    session
+                    let out = session
                         .apply(Command::FillText { doc, texts, source: source.clone() })
                         .map_err(|e| e.to_string())?;
-                    Ok(n)
+                    Ok((n, applied_id(&out)))
                 }
                 _ => Err("no model loaded".into()),
             }
         })();
+        // then the labels, as part of the pass's step when there is one
+        let outcome = outcome.and_then(|(n, head)| {
+            let targets = if matches!(kind, JobKind::Labels) { Targets::Unlabelled } else { Targets::Suggestions };
+            labelled += label_page(&mut session, &labeller, doc, targets, head)?;
+            Ok(n)
+        });
         match outcome {
             Ok(n) => {
                 added += n;
@@ -516,7 +570,14 @@ pub fn run(
     }
     let _ = events.send(JobEvent::Progress { done: docs.len(), total: docs.len(), phase: "done".into() });
     let what = if matches!(kind, JobKind::Reread { .. }) { "box(es) re-read" } else { "suggestion(s) added" };
-    let mut summary = format!("{added} {what} on {} document(s)", docs.len() - failed);
+    let mut summary = if matches!(kind, JobKind::Labels) {
+        format!("{labelled} label(s) suggested on {} document(s)", docs.len() - failed)
+    } else {
+        format!("{added} {what} on {} document(s), {labelled} with a suggested label", docs.len() - failed)
+    };
+    if let Some(w) = &labeller.warning {
+        summary.push_str(&format!(" ({w})"));
+    }
     if let JobKind::BestAvailable(_) = &kind {
         let modelled: usize = by_model.values().sum();
         let why: Vec<String> = by_model.iter().map(|(why, n)| format!("{why}: {n}")).collect();

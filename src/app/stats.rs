@@ -9,6 +9,7 @@
 //!
 //! Ratios never divide by zero: a figure with nothing to count is `None` ("no data").
 
+pub mod labels;
 mod output;
 pub mod refresh;
 
@@ -309,6 +310,9 @@ pub struct StatsReport {
     /// Verdict mix over all annotators shown.
     pub verdict_mix: VerdictMix,
     pub objectives: Vec<ObjectiveResult>,
+    /// How often people kept the labels the machine suggested, per label and week.
+    #[serde(default)]
+    pub label_suggestions: labels::LabelSuggestionStats,
     pub refresh: RefreshInfo,
     /// Time spent reading aggregates after the refresh.
     pub query_ms: u64,
@@ -520,6 +524,8 @@ pub fn report(store: &mut Store, q: &StatsQuery) -> Result<StatsReport, StatsErr
         .collect();
 
     let objectives = evaluate_objectives(store, &annotators, &reviewers)?;
+    let label_suggestions =
+        labels::label_suggestion_stats(store, q.from_ms.map(|_| from_ms), q.to_ms.map(|_| to_ms + 1), &q.labels)?;
     Ok(StatsReport {
         query: q.clone(),
         from_date: q.from_ms.map(|_| format_day(from_day)),
@@ -529,6 +535,7 @@ pub fn report(store: &mut Store, q: &StatsQuery) -> Result<StatsReport, StatsErr
         daily,
         verdict_mix,
         objectives,
+        label_suggestions,
         refresh,
         query_ms: started.elapsed().as_millis() as u64,
     })

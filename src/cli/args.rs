@@ -206,8 +206,26 @@ pub enum Cmd {
         /// One machine-readable JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also score the field labels suggested for the matched boxes (the rules, plus a
+        /// model learned from --train or --leave-one-out).
+        #[arg(long)]
+        labels: bool,
+        /// Learn labels first from these ground-truth folders, as if they had been reviewed.
+        #[arg(long, requires = "labels")]
+        train: Vec<PathBuf>,
+        /// Label each page with a model learned from all the other pages of --gt (and --train).
+        #[arg(long, requires = "labels")]
+        leave_one_out: bool,
         #[command(flatten)]
         model: ModelArgs,
+    },
+    /// Train the workspace's field-label model on its reviewed documents now, and print how
+    /// well it does (cross-validated by document).
+    TrainLabels {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+        #[arg(long)]
+        json: bool,
     },
     /// Throughput and accuracy per person, from the workspace's own edit log.
     Stats {
@@ -312,7 +330,8 @@ impl Cmd {
             | SynthWorkspace { workspace, .. }
             | Review { workspace, .. }
             | Relink { workspace, .. }
-            | ScriptEdits { workspace, .. } => Some(workspace.to_string()),
+            | ScriptEdits { workspace, .. }
+            | TrainLabels { workspace, .. } => Some(workspace.to_string()),
             Recover { workspace, .. } => Some(workspace.display().to_string()),
             Migrate { from, .. } => Some(from.to_string()),
             Synth { .. } | Eval { .. } => None,

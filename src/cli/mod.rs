@@ -228,7 +228,11 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Accept { workspace, source, doc, all: _, min_score, user } => {
             prelabel::accept(&workspace, &source, doc, min_score, &user)
         }
-        Cmd::Eval { gt, source, iou, json, model } => prelabel::eval(&gt, &source, iou, json, &model),
+        Cmd::Eval { gt, source, iou, json, labels, train, leave_one_out, model } => {
+            let labels = labels.then_some(prelabel::LabelEval { train, leave_one_out });
+            prelabel::eval(&gt, &source, iou, json, labels, &model)
+        }
+        Cmd::TrainLabels { workspace, json } => prelabel::train_labels(&workspace, json),
         Cmd::Synth { count, out, seed, format } => {
             let files = match format.as_str() {
                 "pdf" => crate::synth::pdf::write_set(&out, count, seed, false)?,

@@ -95,7 +95,39 @@ pub fn accept(ws: &Workspace, source: &str, doc: Option<i64>, min_score: f32, us
     report_failures(&failed, "document(s)")
 }
 
-pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, model: &ModelArgs) -> Result<()> {
+/// `eval --labels`: where the label model learns from.
+pub struct LabelEval {
+    pub train: Vec<std::path::PathBuf>,
+    pub leave_one_out: bool,
+}
+
+/// The ground truth of a folder as training pages, keyed by image (and page).
+fn gt_pages(dir: &Path) -> Result<Vec<(String, crate::labeling::TrainPage)>> {
+    use crate::formats::gt::{GroundTruth, gt_files_in};
+    use crate::labeling::{Page, PageBox, TrainPage};
+    let files = gt_files_in(dir).with_context(|| format!("{}: cannot list ground truth", dir.display()))?;
+    let mut out = Vec::new();
+    for f in files {
+        // unreadable files are reported by the evaluation itself; training skips them
+        let Ok(gt) = GroundTruth::load(&f) else { continue };
+        let boxes: Vec<_> = gt.boxes.iter().filter(|b| !b.text.trim().is_empty()).collect();
+        let page = Page {
+            width: gt.width as f32,
+            height: gt.height as f32,
+            boxes: boxes.iter().map(|b| PageBox { rect: b.rect(), text: b.text.clone() }).collect(),
+            links: vec![],
+        };
+        let labels = boxes.iter().map(|b| b.label.clone().filter(|l| !l.is_empty())).collect();
+        out.push((gt_key(&gt), TrainPage { page, labels }));
+    }
+    Ok(out)
+}
+
+fn gt_key(gt: &crate::formats::gt::GroundTruth) -> String {
+    format!("{}#{}", gt.image, gt.page_index())
+}
+
+pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, labels: Option<LabelEval>, model: &ModelArgs) -> Result<()> {
     if !(iou > 0.0 && iou <= 1.0) {
         bail!("--iou {iou}: expected a threshold above 0 and at most 1");
     }
@@ -105,7 +137,61 @@ pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, model: &ModelArgs) ->
         "pdf-text" => Box::new(crate::prelabel::pdftext::PdfTextSource),
         other => bail!("unknown source '{other}' (expected cv, model or pdf-text)"),
     };
-    let report = crate::prelabel::eval::evaluate(gt, src.as_mut(), iou)?;
+    use crate::labeling::{Page, PageBox, Suggester, TrainParams};
+    let mut labeller = match labels {
+        None => None,
+        Some(le) => {
+            let own = gt_pages(gt)?;
+            let mut train = Vec::new();
+            for dir in &le.train {
+                train.extend(gt_pages(dir)?.into_iter().map(|(_, p)| p));
+            }
+            if !le.train.is_empty() && train.is_empty() {
+                bail!(
+                    "--train: no ground truth with labelled text in {}",
+                    le.train.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                );
+            }
+            let mut names: Vec<String> =
+                own.iter().map(|p| &p.1).chain(&train).flat_map(|p| p.labels.iter().flatten().cloned()).collect();
+            names.sort();
+            names.dedup();
+            let params = TrainParams::default();
+            let once =
+                (!train.is_empty() && !le.leave_one_out).then(|| crate::labeling::train(&train, &params)).flatten();
+            let loo = le.leave_one_out;
+            Some(move |g: &crate::formats::gt::GroundTruth, props: &[crate::prelabel::Proposal]| {
+                let model = if loo {
+                    let key = gt_key(g);
+                    let rest: Vec<_> = own
+                        .iter()
+                        .filter(|(k, _)| *k != key)
+                        .map(|(_, p)| p.clone())
+                        .chain(train.iter().cloned())
+                        .collect();
+                    crate::labeling::train(&rest, &params)
+                } else {
+                    once.clone()
+                };
+                let page = Page {
+                    width: g.width as f32,
+                    height: g.height as f32,
+                    boxes: props
+                        .iter()
+                        .map(|p| PageBox { rect: p.rect, text: p.text.clone().unwrap_or_default() })
+                        .collect(),
+                    links: vec![],
+                };
+                Suggester::new(names.clone(), model).suggest(&page).into_iter().map(|s| s.map(|s| s.0)).collect()
+            })
+        }
+    };
+    let report = crate::prelabel::eval::evaluate_labels(
+        gt,
+        src.as_mut(),
+        iou,
+        labeller.as_mut().map(|l| l as &mut crate::prelabel::eval::Labeller<'_>),
+    )?;
     if report.documents == 0 {
         let first = report.skipped.first().map_or(String::from("no .json files"), |(_, why)| why.clone());
         bail!(
@@ -124,6 +210,18 @@ pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, model: &ModelArgs) ->
             warn(format_args!("skipped {file}: {reason}"));
         }
         return Err(Reported(format!("{} file(s) skipped", report.skipped.len())).into());
+    }
+    Ok(())
+}
+
+/// `train-labels`: trains the workspace's label model now and prints its cross-validated report.
+pub fn train_labels(ws: &Workspace, json: bool) -> Result<()> {
+    let mut store = open_write(ws)?;
+    let report = crate::app::labels::train_workspace(&mut store, crate::app::commands::system_now_ms())?;
+    if json {
+        say!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        say!("{}", report.to_table().trim_end());
     }
     Ok(())
 }

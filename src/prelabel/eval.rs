@@ -10,7 +10,12 @@ use serde::Serialize;
 use super::ProposalSource;
 use crate::domain::Rect;
 use crate::formats::gt::{GroundTruth, gt_files_in};
+use crate::labeling::LabelScores;
 use crate::metrics::{CerCounts, Counts, cer_counts, cer_folded_counts, match_boxes};
+
+/// Gives a label name (or none) to each proposal of the page `gt` describes: how `evaluate`
+/// scores field-label suggestions.
+pub type Labeller<'a> = dyn FnMut(&GroundTruth, &[super::Proposal]) -> Vec<Option<String>> + 'a;
 
 /// Scores of one page.
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +58,9 @@ pub struct EvalReport {
     pub per_document: Vec<DocReport>,
     /// Files that could not be evaluated: (file name, reason).
     pub skipped: Vec<(String, String)>,
+    /// With a labeller: per-label scores on matched boxes, macro F1 and accuracy.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub label_scores: Option<LabelScores>,
 }
 
 impl EvalReport {
@@ -106,6 +114,10 @@ impl EvalReport {
             opt(self.cer_folded),
             self.ms_per_page
         );
+        if let Some(l) = &self.label_scores {
+            let _ = writeln!(s, "\nfield labels on matched boxes:");
+            s.push_str(&l.to_table());
+        }
         for (name, why) in &self.skipped {
             let _ = writeln!(s, "skipped {name}: {why}");
         }
@@ -125,6 +137,18 @@ fn file_name(p: &Path) -> String {
 /// its line proposals at `iou`. Unreadable JSON, missing or undecodable images and source
 /// failures are listed in `skipped` by file name; only an unreadable `dir` is an error.
 pub fn evaluate(dir: &Path, source: &mut dyn ProposalSource, iou: f32) -> anyhow::Result<EvalReport> {
+    evaluate_labels(dir, source, iou, None)
+}
+
+/// [`evaluate`], and with `labeller`, the field labels it gives the proposals, scored on the
+/// boxes matched to ground truth (unmatched boxes are the detector's score, not the labels').
+pub fn evaluate_labels(
+    dir: &Path,
+    source: &mut dyn ProposalSource,
+    iou: f32,
+    mut labeller: Option<&mut Labeller<'_>>,
+) -> anyhow::Result<EvalReport> {
+    let mut label_pairs: Vec<(Option<String>, Option<String>)> = Vec::new();
     let files = gt_files_in(dir).map_err(|e| anyhow::anyhow!("{}: cannot list ground truth: {e}", dir.display()))?;
     let mut per_document = Vec::new();
     let mut skipped = Vec::new();
@@ -153,6 +177,14 @@ pub fn evaluate(dir: &Path, source: &mut dyn ProposalSource, iou: f32) -> anyhow
         let pred_rects: Vec<Rect> = props.iter().map(|p| p.rect).collect();
         let m = match_boxes(&gt_rects, &pred_rects, iou);
         let c = m.counts();
+        if let Some(labeller) = labeller.as_mut() {
+            let got = labeller(&gt, &props);
+            for pair in &m.pairs {
+                let gt_label = gt.boxes[pair.gt].label.clone().filter(|l| !l.is_empty());
+                let pred = got.get(pair.pred).cloned().flatten();
+                label_pairs.push((gt_label, pred));
+            }
+        }
         let has_text = props.iter().any(|p| p.text.is_some());
         let (mut dc, mut dcf) = (CerCounts::default(), CerCounts::default());
         if has_text {
@@ -198,6 +230,7 @@ pub fn evaluate(dir: &Path, source: &mut dyn ProposalSource, iou: f32) -> anyhow
         ms_per_page: if documents == 0 { 0.0 } else { total_ms / documents as f64 },
         per_document,
         skipped,
+        label_scores: labeller.is_some().then(|| LabelScores::of(&label_pairs)),
     })
 }
 

@@ -35,6 +35,7 @@ pub fn boxes(a: &Annotator, ui: &egui::Ui, painter: &Painter) {
     let unsaved = a.shows_unsaved();
     let mut shapes = Vec::with_capacity(visible.len() + 16);
     let mut tags = Vec::new();
+    let mut unsure = Vec::new();
     for &i in &visible {
         let (Some(b), Some(ann)) = (a.editor.boxes().get(i as usize), a.anns.get(i as usize)) else { continue };
         let d = a.editor.displayed(b);
@@ -47,6 +48,9 @@ pub fn boxes(a: &Annotator, ui: &egui::Ui, painter: &Painter) {
             shapes.push(Shape::circle_filled(r.right_top(), 4.5, UNSAVED));
             shapes.push(Shape::circle_stroke(r.right_top(), 4.5, Stroke::new(1.0, Color32::BLACK)));
         }
+        if ann.label_conf.is_some_and(|c| c < crate::app::labels::UNSURE_BELOW) && r.height() >= 6.0 {
+            unsure.push((r, color));
+        }
         let show_tag = hover == Some(b.id)
             || (primary == Some(b.id) && a.text.focus_request)
             || (a.view.always_show_text && (!many || r.height() >= 14.0));
@@ -55,6 +59,12 @@ pub fn boxes(a: &Annotator, ui: &egui::Ui, painter: &Painter) {
         }
     }
     painter.extend(shapes);
+    // a label the machine is unsure of: a "?" badge on the corner, so the eye goes there
+    for (r, color) in unsure {
+        let c = r.left_top();
+        painter.circle(c, 7.0, darken(color), Stroke::new(1.0, Color32::WHITE));
+        painter.text(c, egui::Align2::CENTER_CENTER, "?", FontId::proportional(11.0), Color32::WHITE);
+    }
     links(a, painter);
     for (r, color, ann) in tags {
         tag(a, painter, r, color, ann);
@@ -130,6 +140,11 @@ fn quad_points(vp: &crate::app::canvas::Viewport, q: &Quad) -> Vec<Pos2> {
 /// Label name and text in a small flag above the box.
 fn tag(a: &Annotator, painter: &Painter, r: Rect, color: Color32, ann: &Annotation) {
     let name = ann.label.and_then(|l| a.label(l)).map_or("unlabelled".to_string(), |l| l.display_name());
+    // a machine's label not yet confirmed by a person says how sure it is
+    let name = match ann.label_conf {
+        Some(c) if ann.label.is_some() => format!("{name}? {:.0}%", c * 100.0),
+        _ => name,
+    };
     let text = if ann.text.is_empty() { name } else { format!("{name}: {}", ann.text) };
     let text = if ann.state == AnnState::Suggested {
         match ann.confidence {

@@ -133,6 +133,11 @@ impl Extension for PrelabelPanel {
             if ui.button("Best").on_hover_text(hint).clicked() {
                 self.start(cx, JobKind::BestAvailable(self.model.clone()), "Best-available suggestions");
             }
+            let hint = "Field labels for the boxes that have none (a label anyone gave is kept), from the \
+                        invoice rules and the model learned from this workspace's reviewed documents; one undo step";
+            if ui.button("Label suggestions").on_hover_text(hint).clicked() {
+                self.start(cx, JobKind::Labels, "Label suggestions");
+            }
         });
         let on = ui.label("on");
         egui::ComboBox::from_id_salt("prelabel_scope")

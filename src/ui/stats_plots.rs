@@ -130,3 +130,32 @@ fn verdict_bars(ui: &mut egui::Ui, report: &StatsReport, width: f32) {
         })
         .show(ui, move |plot| plot.bar_chart(BarChart::new("verdicts", bars)));
 }
+
+/// The share of suggested labels kept, week by week: all labels and the five most suggested.
+pub fn label_kept_plot_ui(ui: &mut egui::Ui, s: &crate::app::stats::labels::LabelSuggestionStats) {
+    use crate::app::stats::labels::ALL;
+    let shown: Vec<&str> = std::iter::once(ALL).chain(s.per_label.iter().take(5).map(|r| r.label.as_str())).collect();
+    ui.strong("Suggested labels kept, % by week");
+    Plot::new("stats_label_kept")
+        .height(PLOT_HEIGHT)
+        .legend(Legend::default())
+        .include_y(0.0)
+        .include_y(100.0)
+        .x_axis_formatter(|m, _| format_day(m.value.round() as i64))
+        .allow_scroll(false)
+        .show(ui, |p| {
+            for label in shown {
+                let pts: Vec<[f64; 2]> = s
+                    .weekly
+                    .iter()
+                    .filter(|w| w.label == label)
+                    .filter_map(|w| Some([w.day as f64, w.kept_share? * 100.0]))
+                    .collect();
+                if pts.len() == 1 {
+                    p.points(Points::new(label.to_string(), PlotPoints::from(pts)).radius(4.0));
+                } else if !pts.is_empty() {
+                    p.line(Line::new(label.to_string(), PlotPoints::from(pts)));
+                }
+            }
+        });
+}

@@ -347,7 +347,52 @@ pub fn stats_ui(a: &mut Annotator, ui: &mut egui::Ui, dialogs: &mut dyn FileDial
         }
         ui.add_space(8.0);
         super::stats_plots::plots_ui(ui, &report, &mut a.stats.plot_metric);
+        ui.add_space(8.0);
+        ui.heading("Label suggestions");
+        label_suggestions_ui(ui, &report.label_suggestions);
     });
+}
+
+/// Per label: how many suggested labels people kept or changed, and the kept share by week.
+fn label_suggestions_ui(ui: &mut egui::Ui, s: &crate::app::stats::labels::LabelSuggestionStats) {
+    match &s.model {
+        Some(m) => {
+            let cv =
+                m.cross_validated_macro_f1.map_or(String::new(), |f| format!(", cross-validated macro F1 {:.2}", f));
+            ui.weak(format!(
+                "Model {} learned from {} reviewed document(s) ({}){cv}; it retrains whenever documents are accepted.",
+                m.id, m.documents, m.dataset
+            ));
+        }
+        None => {
+            ui.weak(
+                "No label model yet: suggestions come from the invoice rules until documents are accepted in review.",
+            );
+        }
+    }
+    if s.decided == 0 {
+        ui.label("No suggested label has been accepted or changed in this range.");
+        return;
+    }
+    ui.label(format!(
+        "{} suggested label(s) decided, {:.0}% kept as suggested.",
+        s.decided,
+        s.kept_share.unwrap_or(0.0) * 100.0
+    ));
+    egui::Grid::new("label_suggestions").striped(true).num_columns(4).show(ui, |ui| {
+        for h in ["Label", "Decided", "Kept", "Changed"] {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for r in &s.per_label {
+            ui.label(&r.label);
+            ui.label(r.decided.to_string());
+            ui.label(format!("{} ({:.0}%)", r.kept, r.kept_share.unwrap_or(0.0) * 100.0));
+            ui.label(r.changed.to_string());
+            ui.end_row();
+        }
+    });
+    super::stats_plots::label_kept_plot_ui(ui, s);
 }
 
 fn filters_ui(a: &mut Annotator, ui: &mut egui::Ui, dialogs: &mut dyn FileDialogs) {
