@@ -193,10 +193,15 @@ fn model_pass_streams_read_lines_into_the_workspace_and_undoes_in_one_step() {
     let edits = session.store().edits_for(doc, user.id).unwrap();
     let head = edits[0].id;
     assert_eq!((edits[0].action.as_str(), edits[0].kind), ("add_suggestions", EditKind::Do));
-    assert!(edits.len() >= 3, "{} edits", edits.len());
-    assert!(edits[1..].iter().all(|e| e.kind == EditKind::Continues(head) && e.action == "replace_suggestions"));
+    assert!(edits.len() >= 4, "{} edits", edits.len());
+    let (labels, batches) = edits[1..].split_last().unwrap();
+    assert!(batches.iter().all(|e| e.kind == EditKind::Continues(head) && e.action == "replace_suggestions"));
+    // ...and last, in the same step, the field labels suggested for the lines read
+    assert_eq!((labels.action.as_str(), labels.kind), ("suggest_labels", EditKind::Continues(head)));
+    assert!(anns.iter().filter(|a| a.label.is_some()).all(|a| a.label_conf.is_some() && a.label_suggested == a.label));
+    assert!(anns.iter().filter(|a| a.label.is_some()).count() * 2 > anns.len(), "most lines get a label");
     // the UI was told to redraw after the boxes and after every batch, plus once at the end
-    assert_eq!(changed, edits.len() + 1);
+    assert_eq!(changed, batches.len() + 2);
 
     // one undo takes the whole pass back, one redo brings it all again
     session.apply(Command::Undo { doc }).unwrap();

@@ -247,6 +247,18 @@ fn review_reject_rework_resubmit_accept() {
         rounds.iter().map(|r| r.verdict).collect::<Vec<_>>(),
         vec![Some(DocVerdict::Reject), Some(DocVerdict::Accept)]
     );
+    // the acceptance grew the reviewed dataset: the label model retrains on its own thread
+    // (the frame above never waited for it) and lands in the workspace with that dataset
+    let t0 = std::time::Instant::now();
+    let model = loop {
+        if let Some(m) = Store::open(&ws).unwrap().latest_label_model().unwrap() {
+            break m;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "no label model after the acceptance");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(model.documents, 1);
+    assert_eq!(model.dataset, Store::open(&ws).unwrap().reviewed_dataset().unwrap());
 }
 
 #[test]

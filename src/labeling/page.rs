@@ -73,8 +73,11 @@ pub struct Layout {
 
 const TABLE_CUES: [Cue; 4] = [Cue::Description, Cue::Quantity, Cue::UnitPrice, Cue::LineAmount];
 
+/// A caption a value to its right or below answers: caption words only, or with a rate
+/// ("MwSt. 19 %", "VAT 20%", read as one box) in front of the amount it explains.
 fn is_caption(own: &Own) -> bool {
-    !own.cues.is_empty() && own.caption.is_none() && own.patterns.is_empty()
+    let rate_only = |p: Patterns| p.iter().all(|x| x == Pattern::Percent);
+    !own.cues.is_empty() && own.patterns.is_empty() && own.caption.is_none_or(|(_, p)| rate_only(p))
 }
 
 fn v_overlap(a: &Rect, b: &Rect) -> f32 {
@@ -275,11 +278,15 @@ impl Layout {
         let vendor = vendor_box
             .map(|i| own[i].folded.chars().filter(|c| c.is_alphabetic() || *c == ' ').collect::<String>())
             .filter(|v| !v.trim().is_empty());
+        // letters and digits only, so two readings of one line that differ in a space or a
+        // dot still count as the same text
+        let bare: Vec<String> =
+            own.iter().map(|o| o.folded.chars().filter(|c| c.is_alphanumeric()).collect()).collect();
         let mut repeated = vec![false; n];
         for i in 0..n {
-            let t = &own[i].folded;
+            let t = &bare[i];
             if t.chars().count() >= 4 && own[i].amount.is_none() && !own[i].patterns.contains(Pattern::Integer) {
-                repeated[i] = (0..n).any(|j| j != i && own[j].folded == *t && rects[j].y0 < rects[i].y0 - 0.5 * lh);
+                repeated[i] = (0..n).any(|j| j != i && bare[j] == *t && rects[j].y0 < rects[i].y0 - 0.5 * lh);
             }
         }
         Layout { own, ctx, line_height, vendor, vendor_box, repeated }
