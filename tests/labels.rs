@@ -320,7 +320,6 @@ fn the_label_suggestions_button_labels_a_page_in_one_undoable_step() {
     use egui_kittest::kittest::Queryable;
     use facture::domain::Rect;
     use facture::ui::{FactureApp, PrelabelPanel, ScriptedDialogs};
-    use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("page.png");
@@ -358,18 +357,7 @@ fn the_label_suggestions_button_labels_a_page_in_one_undoable_step() {
         app,
     );
     h.run();
-    let until = |h: &mut Harness<'_, FactureApp>, f: &dyn Fn(&FactureApp) -> bool| {
-        let t0 = std::time::Instant::now();
-        while t0.elapsed() < Duration::from_secs(30) {
-            h.step();
-            if f(h.state()) {
-                h.run();
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        false
-    };
+    let until = |h: &mut Harness<'_, FactureApp>, f: &dyn Fn(&FactureApp) -> bool| common::until_window(h, 30, f);
     assert!(until(&mut h, &|a| a.annotator().is_some_and(|a| a.annotations().len() == 6)));
     h.get_by_label("Label suggestions").click();
     h.run();

@@ -303,7 +303,6 @@ fn the_window_imports_a_pdf_and_suggests_its_text_layer() {
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
     use facture::ui::{FactureApp, PageState, PrelabelPanel, ScriptedDialogs};
-    use std::time::Duration;
     if !pdfium() {
         return;
     }
@@ -329,18 +328,7 @@ fn the_window_imports_a_pdf_and_suggests_its_text_layer() {
     h.run();
     h.get_by_label("Import pages…").click();
     h.run();
-    let until = |h: &mut Harness<'_, FactureApp>, f: &dyn Fn(&FactureApp) -> bool| {
-        let t0 = std::time::Instant::now();
-        while t0.elapsed() < Duration::from_secs(60) {
-            h.step();
-            if f(h.state()) {
-                h.run();
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        false
-    };
+    let until = |h: &mut Harness<'_, FactureApp>, f: &dyn Fn(&FactureApp) -> bool| common::until_window(h, 60, f);
     assert!(until(&mut h, &|a| a.annotator().unwrap().queue().len() == 1), "the PDF's page never reached the queue");
     let status = format!("{:?}", h.state().annotator().unwrap().status());
     assert!(status.contains("1 page(s) added"), "{status}");

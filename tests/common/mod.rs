@@ -55,3 +55,22 @@ pub fn output_with_stdin(cmd: &mut std::process::Command, stdin: &str) -> std::p
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// Steps a window's harness (sleeping between frames, as workers answer) until `done` holds,
+/// then settles it; false after `secs` seconds.
+pub fn until_window(
+    h: &mut egui_kittest::Harness<'_, facture::ui::FactureApp>,
+    secs: u64,
+    done: &dyn Fn(&facture::ui::FactureApp) -> bool,
+) -> bool {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(secs) {
+        h.step();
+        if done(h.state()) {
+            h.run();
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
