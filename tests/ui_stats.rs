@@ -231,3 +231,59 @@ fn lead_sets_and_removes_objectives_in_the_panel() {
     wait_for_report(&mut h);
     assert!(h.state().annotator().unwrap().stats_state().report().unwrap().objectives.is_empty());
 }
+
+/// The panel's "Label suggestions": labels the machine suggested that alice kept or changed,
+/// per label, and the model they came from.
+#[test]
+fn lead_sees_how_often_suggested_labels_were_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let mut store = Store::open(&ws).unwrap();
+    let d = NewDocument {
+        path: "/nowhere/doc9.png".into(),
+        sha256: format!("{:064}", 9),
+        page: 0,
+        width: 1000,
+        height: 800,
+    };
+    let doc = store.add_document(&d, T0).unwrap().unwrap();
+    let total = store.label_by_name("total_amount").unwrap().unwrap().id;
+    let date = store.label_by_name("invoice_date").unwrap().unwrap().id;
+    let other = store.label_by_name("other_text").unwrap().unwrap().id;
+    drop(store);
+    let clock = Arc::new(AtomicI64::new(T0 + 3_600_000));
+    let mut alice = session(&ws, "alice", &clock);
+    let items = [(total, "1.234,50 €"), (total, "99,00 €"), (date, "03.11.2024")]
+        .iter()
+        .enumerate()
+        .map(|(i, (label, text))| facture::app::SuggestionInput {
+            rect: Rect::new(10.0, 20.0 + 50.0 * i as f32, 200.0, 50.0 + 50.0 * i as f32),
+            quad: None,
+            text: Some(text.to_string()),
+            score: 0.9,
+            label: Some((*label, 0.7)),
+        })
+        .collect();
+    alice
+        .apply(Command::AddSuggestions { doc, source: facture::domain::Source::PdfText, items, skip_iou: 0.3 })
+        .unwrap();
+    let ids: Vec<_> = alice.store().annotations(doc).unwrap().iter().map(|a| a.id).collect();
+    alice.apply(Command::AcceptSuggestions { doc, ids: ids.clone() }).unwrap();
+    // one of the two totals was not the total
+    alice.apply(Command::SetLabel { doc, ids: vec![ids[1]], label: Some(other) }).unwrap();
+    drop(alice);
+
+    let h = stats_as_lea(&ws, ScriptedDialogs::default(), 2400.0);
+    let report = h.state().annotator().unwrap().stats_state().report().unwrap().clone();
+    let s = &report.label_suggestions;
+    assert_eq!((s.decided, s.per_label.len()), (3, 2));
+    let row = |n: &str| s.per_label.iter().find(|r| r.label == n).unwrap().clone();
+    assert_eq!((row("total_amount").kept, row("total_amount").changed), (1, 1));
+    assert_eq!((row("invoice_date").kept, row("invoice_date").changed), (1, 0));
+    assert!(s.weekly.iter().any(|w| w.label == "all" && w.decided == 3 && w.kept == 2));
+    h.get_by_label("Label suggestions");
+    h.get_by_label("3 suggested label(s) decided, 67% kept as suggested.");
+    h.get_by_label(
+        "No label model yet: suggestions come from the invoice rules until documents are accepted in review.",
+    );
+}

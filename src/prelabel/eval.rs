@@ -11,7 +11,7 @@ use super::ProposalSource;
 use crate::domain::Rect;
 use crate::formats::gt::{GroundTruth, gt_files_in};
 use crate::labeling::LabelScores;
-use crate::metrics::{CerCounts, Counts, cer_counts, cer_folded_counts, match_boxes};
+use crate::metrics::{CerCounts, Counts, auroc, cer_counts, cer_folded_counts, match_boxes};
 
 /// Gives a label name (or none) to each proposal of the page `gt` describes: how `evaluate`
 /// scores field-label suggestions.
@@ -53,6 +53,11 @@ pub struct EvalReport {
     /// the source produced no text at all.
     pub cer: Option<f32>,
     pub cer_folded: Option<f32>,
+    /// How well the suggestions' scores rank lines read exactly right above lines read wrong
+    /// (matched boxes with text; `None` when all are right, or all wrong).
+    pub score_auroc: Option<f64>,
+    /// Median IoU of the matched boxes.
+    pub median_iou: Option<f32>,
     /// Mean source time per evaluated page, excluding image decoding.
     pub ms_per_page: f64,
     pub per_document: Vec<DocReport>,
@@ -118,6 +123,12 @@ impl EvalReport {
             let _ = writeln!(s, "\nfield labels on matched boxes:");
             s.push_str(&l.to_table());
         }
+        let _ = writeln!(
+            s,
+            "median IoU of matched boxes {} | score AUROC (exactly right vs not) {}",
+            self.median_iou.map_or("-".into(), |v| format!("{v:.3}")),
+            self.score_auroc.map_or("-".into(), |v| format!("{v:.3}"))
+        );
         for (name, why) in &self.skipped {
             let _ = writeln!(s, "skipped {name}: {why}");
         }
@@ -149,6 +160,8 @@ pub fn evaluate_labels(
     mut labeller: Option<&mut Labeller<'_>>,
 ) -> anyhow::Result<EvalReport> {
     let mut label_pairs: Vec<(Option<String>, Option<String>)> = Vec::new();
+    let mut scored: Vec<(f32, bool)> = Vec::new();
+    let mut ious: Vec<f32> = Vec::new();
     let files = gt_files_in(dir).map_err(|e| anyhow::anyhow!("{}: cannot list ground truth: {e}", dir.display()))?;
     let mut per_document = Vec::new();
     let mut skipped = Vec::new();
@@ -191,6 +204,7 @@ pub fn evaluate_labels(
             for pair in &m.pairs {
                 let hyp = props[pair.pred].text.as_deref().unwrap_or("");
                 let reference = &gt.boxes[pair.gt].text;
+                scored.push((props[pair.pred].score, crate::metrics::fold(hyp) == crate::metrics::fold(reference)));
                 dc += cer_counts(reference, hyp);
                 dcf += cer_folded_counts(reference, hyp);
             }
@@ -198,6 +212,7 @@ pub fn evaluate_labels(
             cer_fold_all += dcf;
             any_text = true;
         }
+        ious.extend(m.pairs.iter().map(|p| p.iou));
         total += c;
         total_ms += ms;
         per_document.push(DocReport {
@@ -227,6 +242,11 @@ pub fn evaluate_labels(
         f1: total.f1(),
         cer: any_text.then(|| cer_all.rate()),
         cer_folded: any_text.then(|| cer_fold_all.rate()),
+        score_auroc: auroc(&scored),
+        median_iou: {
+            ious.sort_by(f32::total_cmp);
+            ious.get(ious.len() / 2).copied()
+        },
         ms_per_page: if documents == 0 { 0.0 } else { total_ms / documents as f64 },
         per_document,
         skipped,
@@ -332,6 +352,53 @@ mod tests {
         }
         assert_eq!(json["per_document"][0]["name"], "a.png");
         assert!(r.to_table().contains("TOTAL"));
+    }
+
+    /// Reads what it is given, each line with its own score.
+    struct Scored(Vec<(Rect, String, f32)>);
+
+    impl ProposalSource for Scored {
+        fn name(&self) -> String {
+            "scored".into()
+        }
+        fn propose(&mut self, _: &image::DynamicImage) -> anyhow::Result<Vec<Proposal>> {
+            Ok(self
+                .0
+                .iter()
+                .map(|(r, t, s)| Proposal {
+                    rect: *r,
+                    quad: None,
+                    text: Some(t.clone()),
+                    score: *s,
+                    level: Level::Line,
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn scores_that_rank_wrong_readings_last_have_an_auroc_of_one_and_ious_a_median() {
+        let dir = tempfile::tempdir().unwrap();
+        image::RgbImage::new(100, 60).save(dir.path().join("a.png")).unwrap();
+        std::fs::write(
+            dir.path().join("a.json"),
+            r#"{"image":"a.png","width":100,"height":60,"boxes":[
+                {"x0":0,"y0":0,"x1":40,"y1":10,"text":"TOTAL"},
+                {"x0":0,"y0":20,"x1":40,"y1":30,"text":"12,50"},
+                {"x0":0,"y0":40,"x1":40,"y1":50,"text":"Datum"}]}"#,
+        )
+        .unwrap();
+        let (a, b, c) =
+            (Rect::new(0.0, 0.0, 40.0, 10.0), Rect::new(0.0, 20.0, 40.0, 30.0), Rect::new(0.0, 40.0, 40.0, 52.0));
+        // "Total" is right once case is folded; "12,60" is wrong and scored lowest
+        let mut src = Scored(vec![(a, "Total".into(), 0.9), (b, "12,60".into(), 0.4), (c, "Datum".into(), 0.8)]);
+        let r = evaluate(dir.path(), &mut src, 0.5).unwrap();
+        assert_eq!(r.score_auroc, Some(1.0));
+        assert_eq!(r.median_iou, Some(1.0));
+        let mut inverted = Scored(vec![(a, "Total".into(), 0.1), (b, "12,60".into(), 0.9), (c, "Datum".into(), 0.2)]);
+        assert_eq!(evaluate(dir.path(), &mut inverted, 0.5).unwrap().score_auroc, Some(0.0));
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(json["score_auroc"], 1.0);
     }
 
     #[test]
