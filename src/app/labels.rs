@@ -107,15 +107,22 @@ pub fn suggest_for_page(
         .collect()
 }
 
-/// The workspace's reviewed work as training pages: accepted documents, their active boxes
-/// with text, labelled by name.
+/// At most this many accepted documents, the most recent, are learned from: training stays
+/// seconds long on a workspace of many thousands (and the recent ones are the team's style now).
+pub const MAX_TRAINING_DOCUMENTS: usize = 1000;
+
+/// The workspace's reviewed work as training pages: accepted documents (the most recent
+/// [`MAX_TRAINING_DOCUMENTS`]), their active boxes with text, labelled by name.
 pub fn reviewed_pages(store: &Store) -> Result<Vec<TrainPage>, StoreError> {
     let names: HashMap<LabelId, String> = store.labels()?.into_iter().map(|l| (l.id, l.name)).collect();
-    let docs: Vec<DocId> = store
+    let mut docs: Vec<DocId> = store
         .documents(&DocFilter { status: Some(DocStatus::Accepted), ..Default::default() })?
         .iter()
         .map(|d| d.id)
         .collect();
+    docs.sort_unstable_by(|a, b| b.cmp(a));
+    docs.truncate(MAX_TRAINING_DOCUMENTS);
+    docs.reverse();
     let mut pages = Vec::with_capacity(docs.len());
     for (doc, anns, links) in store.documents_with_boxes(&docs)? {
         let boxes: Vec<&Annotation> =
