@@ -112,7 +112,7 @@ fn reviewed_workspace(b: &Backend, pages: u32, accepted: usize) -> (Workspace, V
     let (ws, mut store) = b.create();
     store.add_user("ann", Role::Annotator).unwrap();
     store.add_user("rev", Role::Reviewer).unwrap();
-    let set = b.dir().join(format!("set{pages}"));
+    let set = b.dir().join(format!("set{pages}_{accepted}"));
     facture::synth::write_set(&set, pages, 31).unwrap();
     let report = facture::app::import::import_gt(&mut store, &set, None, 1_000).unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
@@ -281,7 +281,7 @@ fn train_labels_and_eval_labels_on_the_command_line() {
     // synthetic JPEG set and its ground truth, learning from another seed's set
     let train = b.dir().join("train");
     facture::synth::write_set(&train, 6, 5150).unwrap();
-    let gt_dir = b.dir().join("set4");
+    let gt_dir = b.dir().join("set4_3");
     let out = std::process::Command::new(bin)
         .args(["eval", "--gt", &gt_dir.to_string_lossy(), "--source", "cv", "--labels", "--json"])
         .args(["--train", &train.to_string_lossy()])
@@ -383,4 +383,24 @@ fn the_label_suggestions_button_labels_a_page_in_one_undoable_step() {
         "undo left labels behind"
     );
     assert!(store.annotations(doc).unwrap().iter().all(|a| a.label.is_none()));
+}
+
+/// Two workspaces asking for a retrain at once (a window that switched workspaces): both get
+/// their model, each from its own reviewed documents, and the caller never waits.
+#[test]
+fn background_retraining_serves_every_workspace_that_asked() {
+    let b = Backend::sqlite();
+    let (one, _) = reviewed_workspace(&b, 3, 2);
+    let (two, _) = reviewed_workspace(&b, 4, 3);
+    let t0 = std::time::Instant::now();
+    labels::retrain_in_background(one.clone());
+    labels::retrain_in_background(two.clone());
+    assert!(t0.elapsed() < std::time::Duration::from_millis(500), "the caller waited for training");
+    let model_of = |ws: &Workspace| Store::connect(ws).unwrap().latest_label_model().unwrap();
+    while model_of(&one).is_none() || model_of(&two).is_none() {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(60), "{:?}", labels::background_state());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(model_of(&one).unwrap().documents, 2);
+    assert_eq!(model_of(&two).unwrap().documents, 3);
 }

@@ -219,19 +219,33 @@ pub fn refresh(store: &mut Store, now: TimestampMs) -> Result<Option<TrainReport
 }
 
 static TRAINING: AtomicBool = AtomicBool::new(false);
-static AGAIN: AtomicBool = AtomicBool::new(false);
+/// Workspaces waiting for a retrain, each once (a window may switch workspaces).
+static QUEUE: Mutex<Vec<Workspace>> = Mutex::new(Vec::new());
 static LAST: Mutex<Option<String>> = Mutex::new(None);
 
 /// Retrains `ws`'s label model on a thread of its own, never the caller's: one run at a time
-/// per process; a request while one runs makes it run once more afterwards.
+/// per process; a request while one runs is queued (once per workspace) and run after it.
 pub fn retrain_in_background(ws: Workspace) {
-    AGAIN.store(true, Ordering::SeqCst);
+    if let Ok(mut q) = QUEUE.lock()
+        && !q.iter().any(|w| w.key() == ws.key())
+    {
+        q.push(ws);
+    }
     if TRAINING.swap(true, Ordering::SeqCst) {
         return;
     }
-    std::thread::spawn(move || {
+    std::thread::spawn(|| {
         loop {
-            AGAIN.store(false, Ordering::SeqCst);
+            let next = QUEUE.lock().ok().and_then(|mut q| (!q.is_empty()).then(|| q.remove(0)));
+            let Some(ws) = next else {
+                TRAINING.store(false, Ordering::SeqCst);
+                // a request queued between the check and the store above: take it on
+                let waiting = QUEUE.lock().is_ok_and(|q| !q.is_empty());
+                if waiting && !TRAINING.swap(true, Ordering::SeqCst) {
+                    continue;
+                }
+                break;
+            };
             let outcome = Store::connect(&ws)
                 .map_err(LabelError::from)
                 .and_then(|mut s| refresh(&mut s, crate::app::commands::system_now_ms()));
@@ -243,14 +257,6 @@ pub fn retrain_in_background(ws: Workspace) {
             if let Ok(mut last) = LAST.lock() {
                 *last = Some(note);
             }
-            if !AGAIN.load(Ordering::SeqCst) {
-                break;
-            }
-        }
-        TRAINING.store(false, Ordering::SeqCst);
-        // a request that came in just as the loop ended
-        if AGAIN.load(Ordering::SeqCst) {
-            retrain_in_background(ws);
         }
     });
 }
