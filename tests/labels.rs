@@ -212,6 +212,12 @@ fn a_workspace_learns_from_its_reviewed_documents_and_labels_only_what_has_no_la
     let stats = facture::app::stats::labels::label_suggestion_stats(&store, None, None, &[]).unwrap();
     assert_eq!((stats.decided, stats.per_label[0].kept), (1, 1), "{stats:?}");
     assert_eq!(stats.model.as_ref().unwrap().documents, 6);
+    // submitting the page makes every label on it the annotator's: none is left unsure
+    ann.apply(Command::Submit { doc: last }).unwrap();
+    let submitted = store.annotations(last).unwrap();
+    assert!(submitted.iter().all(|a| a.label_conf.is_none()));
+    let stats = facture::app::stats::labels::label_suggestion_stats(&store, None, None, &[]).unwrap();
+    assert_eq!(stats.decided as usize, submitted.iter().filter(|a| a.label_suggested.is_some()).count());
 }
 
 fn a_damaged_model_blob_is_ignored_with_a_message_and_retraining_rebuilds_it(b: &Backend) {

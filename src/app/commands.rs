@@ -772,13 +772,17 @@ impl Session {
                         doc.status.label().to_lowercase()
                     )));
                 }
-                let pending = self.store.annotations(d)?.iter().filter(|a| a.state == AnnState::Suggested).count();
+                let anns = self.store.annotations(d)?;
+                let pending = anns.iter().filter(|a| a.state == AnnState::Suggested).count();
                 if pending > 0 {
                     return Err(CommandError::Refused(format!(
                         "cannot submit: {pending} suggestion(s) still need accepting or rejecting"
                     )));
                 }
                 let mut out = vec![Change::Status { doc: d, before: doc.status, after: DocStatus::Submitted }];
+                // a submitted page's labels are the annotator's: suggested ones left as they
+                // were are confirmed now (and count as kept in the stats)
+                out.extend(anns.iter().filter(|a| a.label_conf.is_some()).map(|b| update(b, &|a| a.label_conf = None)));
                 out.extend(self.gold_score_change(doc, now)?);
                 out
             }
