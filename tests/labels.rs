@@ -362,9 +362,9 @@ fn the_label_suggestions_button_labels_a_page_in_one_undoable_step() {
         },
         app,
     );
-    h.run();
     let until = |h: &mut Harness<'_, FactureApp>, f: &dyn Fn(&FactureApp) -> bool| common::until_window(h, 30, f);
-    assert!(until(&mut h, &|a| a.annotator().is_some_and(|a| a.annotations().len() == 6)));
+    // the page decodes on a worker: step until it is in, and the boxes with it
+    assert!(until(&mut h, &|a| a.annotator().is_some_and(|a| a.page_settled() && a.annotations().len() == 6)));
     h.get_by_label("Label suggestions").click();
     h.run();
     assert!(

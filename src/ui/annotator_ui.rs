@@ -57,13 +57,18 @@ pub fn annotator_ui(
         keys(a, &ctx);
     }
     let mut request = None;
+    // two rows, so the tools and pre-annotation buttons never run under the document's name
+    // and Submit on a narrow window: menus, views and the document above; tools below
     egui::Panel::top("menu").show(ui, |ui| {
         egui::MenuBar::new().ui(ui, |ui| {
             request = menus_ui(a, ui, recent);
             ui.separator();
             super::review_ui::view_tabs_ui(a, ui);
-            toolbar_ui(a, ui, extensions, &ctx);
+            document_ui(a, ui);
         });
+    });
+    egui::Panel::top("tools").show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| toolbar_ui(a, ui, extensions, &ctx));
     });
     egui::Panel::bottom("status").show(ui, |ui| status_ui(a, ui));
     if a.review.view == super::review_state::WorkView::Stats {
@@ -340,6 +345,10 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
     for ext in extensions.iter_mut() {
         with_ext_ctx(a, ctx, |cx| ext.toolbar_ui(ui, cx));
     }
+}
+
+/// The open document's name, status and Submit, at the right of the menu bar.
+fn document_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
         if let Some(d) = a.doc.clone() {
             // in review, Accept / Reject in the review panel finish the document instead
