@@ -4,23 +4,10 @@
 //! the figures read as ratios on any machine.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use facture::labeling::{self, Page, PageBox, Suggester, TrainPage, TrainParams};
+use facture::labeling::{self, Suggester, TrainPage, TrainParams};
 
 fn pages(seed: u64, count: u32) -> Vec<TrainPage> {
-    (1..=count)
-        .map(|i| {
-            let gt = facture::synth::render_page(seed, i).gt;
-            TrainPage {
-                page: Page {
-                    width: gt.width as f32,
-                    height: gt.height as f32,
-                    boxes: gt.boxes.iter().map(|b| PageBox { rect: b.rect(), text: b.text.clone() }).collect(),
-                    links: vec![],
-                },
-                labels: gt.boxes.iter().map(|b| b.label.clone()).collect(),
-            }
-        })
-        .collect()
+    (1..=count).map(|i| TrainPage::from_gt(&facture::synth::render_page(seed, i).gt)).collect()
 }
 
 fn bench(c: &mut Criterion) {

@@ -18,14 +18,8 @@ fn synth_pages(seed: u64, count: u32) -> Vec<(GroundTruth, TrainPage)> {
     (1..=count)
         .map(|i| {
             let gt = facture::synth::render_page(seed, i).gt;
-            let page = Page {
-                width: gt.width as f32,
-                height: gt.height as f32,
-                boxes: gt.boxes.iter().map(|b| PageBox { rect: b.rect(), text: b.text.clone() }).collect(),
-                links: vec![],
-            };
-            let labels = gt.boxes.iter().map(|b| b.label.clone()).collect();
-            (gt, TrainPage { page, labels })
+            let page = TrainPage::from_gt(&gt);
+            (gt, page)
         })
         .collect()
 }
@@ -355,13 +349,7 @@ fn the_label_suggestions_button_labels_a_page_in_one_undoable_step() {
     let mut app =
         FactureApp::with_user(ws_path.as_path(), "alice", None, Box::new(ScriptedDialogs::default())).unwrap();
     app.add_extension(Box::new(PrelabelPanel::new(Default::default())));
-    let mut h = Harness::builder().with_size([1400.0, 900.0]).with_max_steps(200).build_ui_state(
-        |ui, app: &mut FactureApp| {
-            app.frame_ui(ui);
-            app.wait_for_answers();
-        },
-        app,
-    );
+    let mut h = common::window(app, [1400.0, 900.0]);
     let until = |h: &mut Harness<'_, FactureApp>, f: &dyn Fn(&FactureApp) -> bool| common::until_window(h, 30, f);
     // the page decodes on a worker: step until it is in, and the boxes with it
     assert!(until(&mut h, &|a| a.annotator().is_some_and(|a| a.page_settled() && a.annotations().len() == 6)));

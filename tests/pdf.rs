@@ -315,13 +315,7 @@ fn the_window_imports_a_pdf_and_suggests_its_text_layer() {
     let dialogs = ScriptedDialogs::new([Some(pdf.clone())]);
     let mut app = FactureApp::with_user(ws.clone(), "lea", None, Box::new(dialogs)).unwrap();
     app.add_extension(Box::new(PrelabelPanel::new(Default::default())));
-    let mut h = Harness::builder().with_size([1400.0, 900.0]).with_max_steps(200).build_ui_state(
-        |ui, app: &mut FactureApp| {
-            app.frame_ui(ui);
-            app.wait_for_answers();
-        },
-        app,
-    );
+    let mut h = common::window(app, [1400.0, 900.0]);
     h.run();
     assert!(h.state().annotator().unwrap().queue().is_empty());
     h.get_by_label("Workspace").click();
@@ -485,13 +479,7 @@ fn the_window_asks_for_a_protected_pdfs_password() {
     }
     let dialogs = ScriptedDialogs::new([Some(pdf.clone())]);
     let app = FactureApp::with_user(ws.clone(), "lea", None, Box::new(dialogs)).unwrap();
-    let mut h = Harness::builder().with_size([1400.0, 900.0]).with_max_steps(200).build_ui_state(
-        |ui, app: &mut FactureApp| {
-            app.frame_ui(ui);
-            app.wait_for_answers();
-        },
-        app,
-    );
+    let mut h = common::window(app, [1400.0, 900.0]);
     h.run();
     h.get_by_label("Workspace").click();
     h.run();

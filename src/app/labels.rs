@@ -171,6 +171,11 @@ impl TrainReport {
 /// Trains the workspace's label model on its reviewed documents and stores it.
 pub fn train_workspace(store: &mut Store, now: TimestampMs) -> Result<TrainReport, LabelError> {
     let dataset = store.reviewed_dataset()?;
+    train_as(store, dataset, now)
+}
+
+/// [`train_workspace`] with the dataset version already read.
+fn train_as(store: &mut Store, dataset: String, now: TimestampMs) -> Result<TrainReport, LabelError> {
     let pages = reviewed_pages(store)?;
     if pages.is_empty() {
         return Err(LabelError::NothingReviewed);
@@ -212,7 +217,7 @@ pub fn refresh(store: &mut Store, now: TimestampMs) -> Result<Option<TrainReport
     {
         return Ok(None);
     }
-    match train_workspace(store, now) {
+    match train_as(store, dataset, now) {
         Err(LabelError::NothingReviewed) => Ok(None),
         other => other.map(Some),
     }

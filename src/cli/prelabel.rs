@@ -104,21 +104,13 @@ pub struct LabelEval {
 /// The ground truth of a folder as training pages, keyed by image (and page).
 fn gt_pages(dir: &Path) -> Result<Vec<(String, crate::labeling::TrainPage)>> {
     use crate::formats::gt::{GroundTruth, gt_files_in};
-    use crate::labeling::{Page, PageBox, TrainPage};
+    use crate::labeling::TrainPage;
     let files = gt_files_in(dir).with_context(|| format!("{}: cannot list ground truth", dir.display()))?;
     let mut out = Vec::new();
     for f in files {
         // unreadable files are reported by the evaluation itself; training skips them
         let Ok(gt) = GroundTruth::load(&f) else { continue };
-        let boxes: Vec<_> = gt.boxes.iter().filter(|b| !b.text.trim().is_empty()).collect();
-        let page = Page {
-            width: gt.width as f32,
-            height: gt.height as f32,
-            boxes: boxes.iter().map(|b| PageBox { rect: b.rect(), text: b.text.clone() }).collect(),
-            links: vec![],
-        };
-        let labels = boxes.iter().map(|b| b.label.clone().filter(|l| !l.is_empty())).collect();
-        out.push((gt_key(&gt), TrainPage { page, labels }));
+        out.push((gt_key(&gt), TrainPage::from_gt(&gt)));
     }
     Ok(out)
 }
@@ -152,26 +144,24 @@ pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, labels: Option<LabelE
                     le.train.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
                 );
             }
-            let mut names: Vec<String> =
-                own.iter().map(|p| &p.1).chain(&train).flat_map(|p| p.labels.iter().flatten().cloned()).collect();
-            names.sort();
-            names.dedup();
+            let names = crate::labeling::label_names(own.iter().map(|p| &p.1).chain(&train));
             let params = TrainParams::default();
-            let once =
-                (!train.is_empty() && !le.leave_one_out).then(|| crate::labeling::train(&train, &params)).flatten();
-            let loo = le.leave_one_out;
+            // one suggester for every page, unless each page needs a model without itself
+            let fixed = (!le.leave_one_out).then(|| {
+                let model = (!train.is_empty()).then(|| crate::labeling::train(&train, &params)).flatten();
+                Suggester::new(names.clone(), model)
+            });
             Some(move |g: &crate::formats::gt::GroundTruth, props: &[crate::prelabel::Proposal]| {
-                let model = if loo {
-                    let key = gt_key(g);
-                    let rest: Vec<_> = own
-                        .iter()
-                        .filter(|(k, _)| *k != key)
-                        .map(|(_, p)| p.clone())
-                        .chain(train.iter().cloned())
-                        .collect();
-                    crate::labeling::train(&rest, &params)
-                } else {
-                    once.clone()
+                let own_model;
+                let suggester = match &fixed {
+                    Some(s) => s,
+                    None => {
+                        let key = gt_key(g);
+                        let rest: Vec<_> =
+                            own.iter().filter(|(k, _)| *k != key).map(|(_, p)| p).chain(train.iter()).collect();
+                        own_model = Suggester::new(names.clone(), crate::labeling::train_on(&rest, &params));
+                        &own_model
+                    }
                 };
                 let page = Page {
                     width: g.width as f32,
@@ -182,7 +172,7 @@ pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, labels: Option<LabelE
                         .collect(),
                     links: vec![],
                 };
-                Suggester::new(names.clone(), model).suggest(&page).into_iter().map(|s| s.map(|s| s.0)).collect()
+                suggester.suggest(&page).into_iter().map(|s| s.map(|s| s.0)).collect()
             })
         }
     };

@@ -42,6 +42,30 @@ pub struct TrainPage {
     pub labels: Vec<Option<String>>,
 }
 
+impl TrainPage {
+    /// A ground-truth page as if it had been reviewed: its boxes with text and their labels.
+    pub fn from_gt(gt: &crate::formats::gt::GroundTruth) -> TrainPage {
+        let boxes: Vec<_> = gt.boxes.iter().filter(|b| !b.text.trim().is_empty()).collect();
+        TrainPage {
+            page: Page {
+                width: gt.width as f32,
+                height: gt.height as f32,
+                boxes: boxes.iter().map(|b| PageBox { rect: b.rect(), text: b.text.clone() }).collect(),
+                links: vec![],
+            },
+            labels: boxes.iter().map(|b| b.label.clone().filter(|l| !l.is_empty())).collect(),
+        }
+    }
+}
+
+/// Every label name `pages` use, sorted, once each.
+pub fn label_names<'a>(pages: impl IntoIterator<Item = &'a TrainPage>) -> Vec<String> {
+    let mut names: Vec<String> = pages.into_iter().flat_map(|p| p.labels.iter().flatten().cloned()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Suggests labels with the rules and, when the workspace has one, its trained model.
 #[derive(Debug, Clone)]
 pub struct Suggester {
@@ -113,11 +137,13 @@ impl Suggester {
 
 /// Trains a model on `pages` (every label name they use becomes a class).
 pub fn train(pages: &[TrainPage], params: &TrainParams) -> Option<LabelModel> {
+    train_on(&pages.iter().collect::<Vec<_>>(), params)
+}
+
+/// [`train`] on borrowed pages (a fold of a cross-validation, all pages but one).
+pub fn train_on(pages: &[&TrainPage], params: &TrainParams) -> Option<LabelModel> {
     let mut classes: Vec<String> = vec![String::new()];
-    let mut names: Vec<&String> = pages.iter().flat_map(|p| p.labels.iter().flatten()).collect();
-    names.sort();
-    names.dedup();
-    classes.extend(names.into_iter().cloned());
+    classes.extend(label_names(pages.iter().copied()));
     let mut examples = Vec::new();
     for tp in pages {
         let layout = Layout::of(&tp.page);
@@ -229,18 +255,13 @@ impl LabelScores {
 /// (k folds, k = min(`folds`, pages)). Returns the scores over every box.
 pub fn cross_validate(pages: &[TrainPage], folds: usize, params: &TrainParams) -> LabelScores {
     let k = folds.min(pages.len()).max(1);
+    let labels = label_names(pages);
     let mut pairs = Vec::new();
     for fold in 0..k {
-        let train_set: Vec<TrainPage> =
-            pages.iter().enumerate().filter(|(i, _)| i % k != fold || k == 1).map(|(_, p)| p.clone()).collect();
-        let model = if k == 1 { None } else { train(&train_set, params) };
-        let labels: Vec<String> = {
-            let mut v: Vec<String> = pages.iter().flat_map(|p| p.labels.iter().flatten().cloned()).collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let s = Suggester::new(labels, model);
+        let train_set: Vec<&TrainPage> =
+            pages.iter().enumerate().filter(|(i, _)| i % k != fold || k == 1).map(|(_, p)| p).collect();
+        let model = if k == 1 { None } else { train_on(&train_set, params) };
+        let s = Suggester::new(labels.clone(), model);
         for tp in pages.iter().enumerate().filter(|(i, _)| i % k == fold).map(|(_, p)| p) {
             let got = s.suggest(&tp.page);
             for (gt, pred) in tp.labels.iter().zip(got) {

@@ -293,16 +293,6 @@ impl Layout {
     }
 }
 
-impl Patterns {
-    /// The one pattern that best describes a value (for rules): the most specific first.
-    pub fn main(self) -> Option<Pattern> {
-        use Pattern::*;
-        [Iban, Bic, VatId, Email, Url, Date, Percent, Amount, Phone, InvoiceNumber, Currency, Postcode, Integer]
-            .into_iter()
-            .find(|p| self.contains(*p))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

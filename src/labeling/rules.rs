@@ -39,6 +39,14 @@ named_enum! {
 pub struct Patterns(pub u16);
 
 impl Patterns {
+    /// The one pattern that best describes a value (for rules): the most specific first.
+    pub fn main(self) -> Option<Pattern> {
+        use Pattern::*;
+        [Iban, Bic, VatId, Email, Url, Date, Percent, Amount, Phone, InvoiceNumber, Currency, Postcode, Integer]
+            .into_iter()
+            .find(|p| self.contains(*p))
+    }
+
     fn bit(p: Pattern) -> u16 {
         1u16 << (p as u16)
     }

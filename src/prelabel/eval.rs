@@ -302,22 +302,6 @@ mod tests {
     use super::*;
     use crate::prelabel::{Level, Proposal};
 
-    /// Returns the ground truth it was given, with text, as if it were a perfect reader.
-    struct Oracle(Vec<(Rect, String)>);
-
-    impl ProposalSource for Oracle {
-        fn name(&self) -> String {
-            "oracle".into()
-        }
-        fn propose(&mut self, _: &image::DynamicImage) -> anyhow::Result<Vec<Proposal>> {
-            Ok(self
-                .0
-                .iter()
-                .map(|(r, t)| Proposal { rect: *r, quad: None, text: Some(t.clone()), score: 1.0, level: Level::Line })
-                .collect())
-        }
-    }
-
     #[test]
     fn scores_a_folder_and_names_what_it_skipped() {
         let dir = tempfile::tempdir().unwrap();
@@ -332,10 +316,10 @@ mod tests {
         std::fs::write(dir.path().join("b.json"), r#"{"image":"missing.png","width":1,"height":1,"boxes":[]}"#)
             .unwrap();
         std::fs::write(dir.path().join("c.json"), "{oops").unwrap();
-        let mut src = Oracle(vec![
-            (Rect::new(1.0, 1.0, 40.0, 10.0), "Total".into()),
-            (Rect::new(1.0, 20.0, 40.0, 30.0), "12,50 €".into()),
-            (Rect::new(60.0, 20.0, 90.0, 30.0), "x".into()),
+        let mut src = Scored(vec![
+            (Rect::new(1.0, 1.0, 40.0, 10.0), "Total".into(), 1.0),
+            (Rect::new(1.0, 20.0, 40.0, 30.0), "12,50 €".into(), 1.0),
+            (Rect::new(60.0, 20.0, 90.0, 30.0), "x".into(), 1.0),
         ]);
         let r = evaluate(dir.path(), &mut src, 0.5).unwrap();
         assert_eq!(r.documents, 1);

@@ -56,6 +56,18 @@ pub fn output_with_stdin(cmd: &mut std::process::Command, stdin: &str) -> std::p
     child.wait_with_output().unwrap()
 }
 
+/// The window in a headless harness, each frame followed by the store answers it asked for
+/// (so runs stay deterministic while the real worker threads run).
+pub fn window(app: facture::ui::FactureApp, size: [f32; 2]) -> egui_kittest::Harness<'static, facture::ui::FactureApp> {
+    egui_kittest::Harness::builder().with_size(size).with_max_steps(200).build_ui_state(
+        |ui, app: &mut facture::ui::FactureApp| {
+            app.frame_ui(ui);
+            app.wait_for_answers();
+        },
+        app,
+    )
+}
+
 /// Steps a window's harness (sleeping between frames, as workers answer) until `done` holds,
 /// then settles it; false after `secs` seconds.
 pub fn until_window(
