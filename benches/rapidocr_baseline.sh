@@ -3,7 +3,10 @@
 # throwaway venv) against Facture's model pass, both with 2 ONNX Runtime threads, both scored
 # by Facture's metrics module. Prints seconds per page, the ratio and Facture's time to first
 # boxes (detection only), the CER of both on the lines both matched, and Facture with its
-# recogniser in float instead of int8. Usage: benches/rapidocr_baseline.sh [GT_DIR ...]
+# recogniser on each path: int8 as this CPU picks it (8-bit weights with VNNI, 7-bit
+# without), 7-bit weights forced (the path of CPUs without VNNI), and float. Each line also
+# gives score_auroc (scores ranking exact readings above wrong ones) and the median IoU of
+# matched boxes. Usage: benches/rapidocr_baseline.sh [GT_DIR ...]
 # (default: ../shared/data/sroie-dev and 20 synthetic invoices). Needs python3 with venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +24,8 @@ if [ ${#sets[@]} -eq 0 ]; then
   sets=(../shared/data/sroie-dev "$work/synth")
 fi
 
+vnni=$(grep -o -m1 -w -e avx512_vnni -e avx_vnni /proc/cpuinfo || echo "no VNNI")
+echo "CPU:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) ($vnni)"
 BENCH_THREADS=2 "$work/venv/bin/python" benches/rapidocr_baseline.py "$work/rapid" "${sets[@]}"
 for set in "${sets[@]}"; do
   name=$(basename "$set")
@@ -28,15 +33,18 @@ for set in "${sets[@]}"; do
   ours=$("$eval_bin" eval "$set" --threads 2 --common-with "$work/rapid/$name")
   # the same pass with the recogniser in float (the spec's "precision": "float")
   ours_float=$("$eval_bin" eval "$set" --threads 2 --precision float --name facture-float)
+  ours_7bit=$("$eval_bin" eval "$set" --threads 2 --weights 7 --name facture-int8-7bit)
   echo "$rapid"
   echo "$ours"
   echo "$ours_float"
-  python3 - "$rapid" "$ours" "$(cat "$work/rapid/$name/_timing.txt")" "$(cat "$work/rapid/$name/_timing_lean.txt")" "$ours_float" <<'EOF'
+  echo "$ours_7bit"
+  python3 - "$rapid" "$ours" "$(cat "$work/rapid/$name/_timing.txt")" "$(cat "$work/rapid/$name/_timing_lean.txt")" "$ours_float" "$ours_7bit" <<'EOF'
 import json, sys
 r, f, rs, lean = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-fl = json.loads(sys.argv[5])
-print(f"{fl['set']}: facture with a float recogniser {fl['s_per_page']:.3f} s/page (P {fl['precision']:.3f} "
-      f"R {fl['recall']:.3f} cer {fl['cer']:.4f} folded {fl['cer_folded']:.4f}) | ratio {fl['s_per_page'] / rs:.2f}x")
+for other in (json.loads(sys.argv[5]), json.loads(sys.argv[6]), f):
+    print(f"{other['set']}: facture, recogniser {other['recognizer']}: {other['s_per_page']:.3f} s/page "
+          f"(P {other['precision']:.3f} R {other['recall']:.3f} cer {other['cer']:.4f} folded {other['cer_folded']:.4f} "
+          f"score_auroc {other['score_auroc']} median IoU {other['median_iou']}) | ratio {other['s_per_page'] / rs:.2f}x")
 print(f"{f['set']}: rapidocr {rs:.3f} s/page (P {r['precision']:.3f} R {r['recall']:.3f} "
       f"cer {r['cer']:.4f} folded {r['cer_folded']:.4f}) | facture {f['s_per_page']:.3f} s/page "
       f"(P {f['precision']:.3f} R {f['recall']:.3f} cer {f['cer']:.4f} folded {f['cer_folded']:.4f}), "

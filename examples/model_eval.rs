@@ -9,6 +9,9 @@
 //!     --min-width N     recogniser minimum batch width;  --batch N
 //!     --charset all|european   recogniser classes;  --no-bands  detect on the whole page
 //!     --pad N           zero columns after each line;  --precision float|int8  recogniser
+//!     --cell-gap F|none cut lines at gaps F word spaces wide (default: ModelConfig's)
+//!     --weights 7|8     int8 weight width (default: this CPU's path)
+//!     --show-misses     print each ground-truth line no box matched, with what overlaps it
 //!     --threads N  --cls  --name LABEL
 //!     --common-with DIR also CER of both on the lines both matched (DIR: stored predictions);
 //!                       with --show-diffs, print each of those lines either read differently
@@ -18,11 +21,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use facture::formats::gt::{GroundTruth, gt_files_in};
-use facture::metrics::{CerCounts, Counts, cer_counts, cer_folded_counts, match_boxes};
+use facture::metrics::{CerCounts, Counts, auroc, cer_counts, cer_folded_counts, fold, match_boxes};
 use facture::prelabel::Proposal;
 use facture::prelabel::model::runtime::find_model_dir;
 use facture::prelabel::model::spec::{ModelSet, ModelSpec, SPEC_FILE_NAME};
-use facture::prelabel::model::{ModelConfig, ModelSource};
+use facture::prelabel::model::{Int8Weights, ModelConfig, ModelSource};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,8 +36,72 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("eval") if args.len() >= 2 => eval(Path::new(&args[1]), &args[2..]),
+        Some("gaps") if args.len() >= 2 => gaps(Path::new(&args[1])),
         _ => bail!("usage: model_eval synth OUT COUNT [SEED] | model_eval eval GT_DIR [options]"),
     }
+}
+
+/// Blank runs inside ground-truth boxes (word spaces) and between neighbouring boxes on one
+/// line (cell or segment gaps), in ink heights: how far apart the two kinds are.
+fn gaps(gt_dir: &Path) -> Result<()> {
+    use facture::prelabel::model::split::InkColumns;
+    let (mut words, mut cells) = (Vec::new(), Vec::new());
+    for json in gt_files_in(gt_dir)? {
+        let gt = GroundTruth::load(&json)?;
+        let page = image::open(gt.image_path(&json))?.to_rgb8();
+        let rects: Vec<_> = gt.boxes.iter().map(|b| b.rect()).collect();
+        let show = std::env::var("SHOW_GAPS").ok().and_then(|v| v.parse::<f32>().ok());
+        for (r, bx) in rects.iter().zip(&gt.boxes) {
+            if let Some(ink) = InkColumns::measure(&page, r) {
+                let h = ink.ink_height.max(1.0);
+                for g in ink.gaps().iter().map(|(a, b)| (b - a) / h).filter(|g| *g > 0.12) {
+                    if show.is_some_and(|t| g > t) {
+                        eprintln!("word gap {g:.2} in {:?}", bx.text);
+                    }
+                    words.push(g);
+                }
+            }
+        }
+        for a in &rects {
+            // the nearest box to the right on the same line
+            let right = rects
+                .iter()
+                .filter(|b| b.x0 >= a.x1 - 1.0 && (b.y1.min(a.y1) - b.y0.max(a.y0)) > 0.5 * a.height().min(b.height()))
+                .min_by(|p, q| p.x0.total_cmp(&q.x0));
+            let Some(b) = right else { continue };
+            if b.x0 - a.x1 > 6.0 * a.height() {
+                continue;
+            }
+            let span = facture::domain::Rect::new(a.x0, a.y0.min(b.y0), b.x1, a.y1.max(b.y1));
+            if let Some(ink) = InkColumns::measure(&page, &span) {
+                let h = ink.ink_height.max(1.0);
+                let between = ink.gaps().into_iter().filter(|(g0, g1)| *g1 > a.x1 - 3.0 && *g0 < b.x0 + 3.0);
+                if let Some(w) = between.map(|(g0, g1)| g1 - g0).reduce(f32::max) {
+                    if std::env::var("SHOW_GAPS").ok().and_then(|v| v.parse::<f32>().ok()).is_some_and(|t| w / h < t) {
+                        eprintln!("cell gap {:.2} after {a:?}", w / h);
+                    }
+                    cells.push(w / h);
+                }
+            }
+        }
+    }
+    let q = |v: &mut Vec<f32>| -> String {
+        v.sort_by(f32::total_cmp);
+        [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+            .iter()
+            .map(|p| {
+                format!(
+                    "p{:.0}={:.2}",
+                    p * 100.0,
+                    v.get(((v.len() as f32 - 1.0) * p) as usize).copied().unwrap_or(f32::NAN)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("word gaps ({}): {}", words.len(), q(&mut words));
+    println!("cell gaps ({}): {}", cells.len(), q(&mut cells));
+    Ok(())
 }
 
 fn opt<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -116,6 +183,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
     let mut load_secs = 0.0f64;
     let (mut cer, mut cer_folded) = (CerCounts::default(), CerCounts::default());
     let (mut det_secs, mut full_secs) = (0.0f64, 0.0f64);
+    let mut quality = Quality::default();
     let name;
     let mut rec_precision = String::new();
     if let Some(pred_dir) = opt(args, "--pred") {
@@ -134,7 +202,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
                     level: facture::prelabel::Level::Line,
                 })
                 .collect();
-            score(gt, &props, &mut counts, &mut cer, &mut cer_folded);
+            score(gt, &props, &mut counts, &mut cer, &mut cer_folded, &mut quality);
         }
     } else {
         let tuned = tuned_model_dir(args)?;
@@ -145,6 +213,17 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
         };
         if let Some(v) = opt(args, "--threads") {
             config.threads = v.parse()?;
+        }
+        config.int8_weights = match opt(args, "--weights") {
+            Some("7") => Some(Int8Weights::Bits7),
+            Some("8") => Some(Int8Weights::Bits8),
+            Some(v) => bail!("--weights {v}: give 7 or 8"),
+            None => None,
+        };
+        match opt(args, "--cell-gap") {
+            Some("none") => config.cell_gap_factor = None,
+            Some(v) => config.cell_gap_factor = Some(v.parse()?),
+            None => {}
         }
         match opt(args, "--split") {
             Some("none") => config.split_gap_factor = None,
@@ -228,8 +307,13 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
             let (factor, margin) = (variant.split_gap_factor, variant.tighten_margin_px);
             source.set_config(variant);
             let (mut c, mut ce, mut cf) = (Counts::default(), CerCounts::default(), CerCounts::default());
-            for (((_, gt), lines), img) in pages.iter().zip(&all_lines).zip(&images) {
-                score(gt, &source.line_proposals(img, lines), &mut c, &mut ce, &mut cf);
+            quality = Quality::default();
+            for (((path, gt), lines), img) in pages.iter().zip(&all_lines).zip(&images) {
+                let props = source.line_proposals(img, lines);
+                score(gt, &props, &mut c, &mut ce, &mut cf, &mut quality);
+                if args.iter().any(|a| a == "--show-misses") {
+                    show_misses(path, gt, &props);
+                }
             }
             if sweeping {
                 eprintln!(
@@ -245,7 +329,7 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
     }
     let n = pages.len() as f64;
     println!(
-        "{{\"source\":\"{name}\",\"set\":\"{}\",\"documents\":{},\"precision\":{:.3},\"recall\":{:.3},\"f1\":{:.3},\"cer\":{:.4},\"cer_folded\":{:.4},\"s_per_page\":{:.3},\"first_boxes_s_per_page\":{:.3},\"load_s\":{:.3}{}{}}}",
+        "{{\"source\":\"{name}\",\"set\":\"{}\",\"documents\":{},\"precision\":{:.3},\"recall\":{:.3},\"f1\":{:.3},\"cer\":{:.4},\"cer_folded\":{:.4},\"s_per_page\":{:.3},\"first_boxes_s_per_page\":{:.3},\"load_s\":{:.3},\"score_auroc\":{},\"median_iou\":{}{}{}}}",
         gt_dir.file_name().unwrap_or_default().to_string_lossy(),
         pages.len(),
         counts.precision(),
@@ -256,13 +340,86 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
         full_secs / n,
         det_secs / n,
         load_secs,
+        auroc(&quality.scored).map_or("null".into(), |v| format!("{v:.3}")),
+        quality.median_iou().map_or("null".into(), |v| format!("{v:.3}")),
         rec_precision,
         common.unwrap_or_default(),
     );
     Ok(())
 }
 
-fn score(gt: &GroundTruth, props: &[Proposal], counts: &mut Counts, cer: &mut CerCounts, cer_folded: &mut CerCounts) {
+/// Scores ranked against exact readings, and the IoU of every matched box.
+#[derive(Default)]
+struct Quality {
+    scored: Vec<(f32, bool)>,
+    ious: Vec<f32>,
+}
+
+impl Quality {
+    fn median_iou(&mut self) -> Option<f32> {
+        self.ious.sort_by(f32::total_cmp);
+        self.ious.get(self.ious.len() / 2).copied()
+    }
+}
+
+fn show_misses(path: &Path, gt: &GroundTruth, props: &[Proposal]) {
+    let gt_rects: Vec<_> = gt.boxes.iter().map(|b| b.rect()).collect();
+    let m = match_boxes(&gt_rects, &props.iter().map(|p| p.rect).collect::<Vec<_>>(), 0.5);
+    for (i, b) in gt.boxes.iter().enumerate() {
+        if m.pairs.iter().any(|p| p.gt == i) {
+            continue;
+        }
+        let r = b.rect();
+        let over: Vec<String> = props
+            .iter()
+            .filter(|p| p.rect.intersection(&r).is_some_and(|x| x.area() > 0.0))
+            .map(|p| {
+                format!(
+                    "{:?} iou {:.2} at {:.0},{:.0},{:.0},{:.0}",
+                    p.text.as_deref().unwrap_or(""),
+                    p.rect.iou(&r),
+                    p.rect.x0,
+                    p.rect.y0,
+                    p.rect.x1,
+                    p.rect.y1
+                )
+            })
+            .collect();
+        eprintln!(
+            "miss {} {:?} {:?}: {}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            b.text,
+            r,
+            over.join(" | ")
+        );
+    }
+    if std::env::var("SHOW_EXTRA").is_ok() {
+        for (j, p) in props.iter().enumerate() {
+            if m.pairs.iter().any(|x| x.pred == j) {
+                continue;
+            }
+            let best = gt.boxes.iter().max_by(|a, b| a.rect().iou(&p.rect).total_cmp(&b.rect().iou(&p.rect)));
+            eprintln!(
+                "extra {:?} at {:.0},{:.0},{:.0},{:.0} best gt {:?}",
+                p.text.as_deref().unwrap_or(""),
+                p.rect.x0,
+                p.rect.y0,
+                p.rect.x1,
+                p.rect.y1,
+                best.map(|b| (&b.text, b.rect().iou(&p.rect)))
+            );
+        }
+    }
+}
+
+fn score(
+    gt: &GroundTruth,
+    props: &[Proposal],
+    counts: &mut Counts,
+    cer: &mut CerCounts,
+    cer_folded: &mut CerCounts,
+    quality: &mut Quality,
+) {
     let gt_rects: Vec<_> = gt.boxes.iter().map(|b| b.rect()).collect();
     let pred_rects: Vec<_> = props.iter().map(|p| p.rect).collect();
     let m = match_boxes(&gt_rects, &pred_rects, 0.5);
@@ -274,5 +431,10 @@ fn score(gt: &GroundTruth, props: &[Proposal], counts: &mut Counts, cer: &mut Ce
         let (r, h) = (&gt.boxes[pair.gt].text, props[pair.pred].text.as_deref().unwrap_or(""));
         *cer += cer_counts(r, h);
         *cer_folded += cer_folded_counts(r, h);
+        if std::env::var("SHOW_WRONG").is_ok() && fold(h) != fold(r) {
+            eprintln!("wrong {r:?} read {h:?}");
+        }
+        quality.scored.push((props[pair.pred].score, fold(h) == fold(r)));
+        quality.ious.push(pair.iou);
     }
 }

@@ -75,6 +75,7 @@ fn every_subcommand_fails_in_one_line_on_bad_input() {
         ("init", vec!["init".into(), s(&f.root.join("no/such/dir/ws.sqlite")).into()]),
         ("import", vec!["import".into(), ws.into(), s(&notes).into()]),
         ("settings", vec!["settings".into(), ws.into(), "pdf-dpi".into(), "9000".into()]),
+        ("settings", vec!["settings".into(), ws.into(), "box-padding".into(), "0.1,0.2,x,0.1".into()]),
         ("synth", vec!["synth".into(), "--count".into(), "1".into(), "--out".into(), s(&a_file.join("sub")).into()]),
         ("users", vec!["users".into(), ws.into(), "add".into(), "zoe".into(), "--role".into(), "boss".into()]),
         ("labels", vec!["labels".into(), s(&missing_ws).into(), "list".into()]),

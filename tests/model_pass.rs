@@ -11,7 +11,7 @@ use facture::prelabel::ProposalSource;
 use facture::prelabel::model::det::{band_cut, input_tensor};
 use facture::prelabel::model::runtime::{find_model_dir, find_runtime};
 use facture::prelabel::model::spec::{Charset, ModelSet, ModelSpec, Precision, SPEC_FILE_NAME};
-use facture::prelabel::model::{ModelConfig, ModelError, ModelSource, RecPrecision, int8_supported};
+use facture::prelabel::model::{Int8Weights, ModelConfig, ModelError, ModelSource, RecPrecision, has_vnni};
 
 /// The provisioned runtime and model dir, or `None` (with a note) when absent and allowed.
 fn provisioned() -> Option<(PathBuf, PathBuf)> {
@@ -313,10 +313,13 @@ fn european_charset_reads_european_lines_as_the_full_model_does() {
 }
 
 /// The default recogniser runs its convolutions in int8 (about 0.7× the time per page, see
-/// the README): on synthetic invoice lines it reads what the float model reads, to within a
-/// few characters in a thousand, and is as close to the ground truth.
+/// the README), with the weights this CPU sums exactly: 8 bits with VNNI, 7 bits without.
+/// Both paths, on synthetic invoice lines, read what the float model reads, to within a few
+/// characters in a thousand, and are as close to the ground truth. The 7-bit path is checked
+/// on every machine (forced where VNNI would pick 8 bits); the 8-bit one only where its sums
+/// cannot saturate.
 #[test]
-fn int8_recogniser_reads_what_the_float_one_reads() {
+fn int8_recogniser_reads_what_the_float_one_reads_on_both_weight_widths() {
     let Some((_, models)) = provisioned() else { return };
     let float = spec_dir(&models, |m| {
         if let ModelSpec::TextRecognizerCtc(r) = m {
@@ -324,40 +327,46 @@ fn int8_recogniser_reads_what_the_float_one_reads() {
         }
     });
     let load = |config: ModelConfig| ModelSource::load(&config).unwrap_or_else(|e| panic!("{e}"));
-    let mut int8 = load(ModelConfig::default());
+    let mine = load(ModelConfig::default());
+    let expected = if has_vnni() || !cfg!(target_arch = "x86_64") { Int8Weights::Bits8 } else { Int8Weights::Bits7 };
+    assert_eq!(Int8Weights::for_this_cpu(), expected);
+    assert_eq!(mine.recognizer_precision(), &RecPrecision::Int8 { convs: 57, weights: expected });
+    drop(mine);
     let mut float = load(ModelConfig { model_dir: Some(float.path().into()), ..ModelConfig::default() });
     assert_eq!(float.recognizer_precision(), &RecPrecision::Float);
-    if !int8_supported() {
-        assert_eq!(int8.recognizer_precision(), &RecPrecision::FloatOnThisCpu);
-        eprintln!("note: this CPU has no VNNI, the recogniser runs in float; nothing to compare");
-        return;
+    let mut widths = vec![Int8Weights::Bits7];
+    if expected == Int8Weights::Bits8 {
+        widths.push(Int8Weights::Bits8);
     }
-    assert_eq!(int8.recognizer_precision(), &RecPrecision::Int8 { convs: 57 });
-    let (mut apart, mut int8_vs_gt, mut float_vs_gt) =
-        (CerCounts::default(), CerCounts::default(), CerCounts::default());
-    let (mut same, mut lines) = (0, 0);
-    for index in 1..=3 {
-        let page = facture::synth::render_page(7, index);
-        let image = image::DynamicImage::ImageRgb8(page.image);
-        let regions: Vec<Quad> = page.gt.boxes.iter().map(|b| Quad::from_rect(&b.rect())).collect();
-        let a = int8.recognize(&image, &regions).unwrap_or_else(|e| panic!("{e}"));
-        let b = float.recognize(&image, &regions).unwrap_or_else(|e| panic!("{e}"));
-        for ((gt, (ta, _)), (tb, _)) in page.gt.boxes.iter().zip(&a).zip(&b) {
-            apart += cer_counts(tb, ta);
-            int8_vs_gt += cer_counts(&gt.text, ta);
-            float_vs_gt += cer_counts(&gt.text, tb);
-            same += usize::from(ta == tb);
-            lines += 1;
+    for weights in widths {
+        let mut int8 = load(ModelConfig { int8_weights: Some(weights), ..ModelConfig::default() });
+        assert_eq!(int8.recognizer_precision(), &RecPrecision::Int8 { convs: 57, weights });
+        let (mut apart, mut int8_vs_gt, mut float_vs_gt) =
+            (CerCounts::default(), CerCounts::default(), CerCounts::default());
+        let (mut same, mut lines) = (0, 0);
+        for index in 1..=3 {
+            let page = facture::synth::render_page(7, index);
+            let image = image::DynamicImage::ImageRgb8(page.image);
+            let regions: Vec<Quad> = page.gt.boxes.iter().map(|b| Quad::from_rect(&b.rect())).collect();
+            let a = int8.recognize(&image, &regions).unwrap_or_else(|e| panic!("{e}"));
+            let b = float.recognize(&image, &regions).unwrap_or_else(|e| panic!("{e}"));
+            for ((gt, (ta, _)), (tb, _)) in page.gt.boxes.iter().zip(&a).zip(&b) {
+                apart += cer_counts(tb, ta);
+                int8_vs_gt += cer_counts(&gt.text, ta);
+                float_vs_gt += cer_counts(&gt.text, tb);
+                same += usize::from(ta == tb);
+                lines += 1;
+            }
         }
+        let (apart, i, f) = (apart.rate(), int8_vs_gt.rate(), float_vs_gt.rate());
+        eprintln!(
+            "int8 ({weights}) vs float: {same}/{lines} lines identical, cer between them {apart:.4}; vs ground truth {i:.4} / {f:.4}"
+        );
+        // measured (8 bits): 211/211 identical (cer 0 between them), vs ground truth 0.0004 / 0.0004
+        assert!(same * 100 >= lines * 95, "{weights}: {same} of {lines}");
+        assert!(apart <= 0.01, "{weights}: int8 and float readings differ by cer {apart}");
+        assert!(i <= f + 0.005, "{weights}: int8 cer {i} vs float {f}");
     }
-    let (apart, i, f) = (apart.rate(), int8_vs_gt.rate(), float_vs_gt.rate());
-    eprintln!(
-        "int8 vs float: {same}/{lines} lines identical, cer between them {apart:.4}; vs ground truth {i:.4} / {f:.4}"
-    );
-    // measured: 211/211 identical (cer 0 between them), vs ground truth 0.0004 / 0.0004
-    assert!(same * 100 >= lines * 95, "{same} of {lines}");
-    assert!(apart <= 0.01, "int8 and float readings differ by cer {apart}");
-    assert!(i <= f + 0.005, "int8 cer {i} vs float {f}");
 }
 
 /// Int8 ranges measured on another recogniser are never applied to this one: the pass runs
@@ -365,10 +374,6 @@ fn int8_recogniser_reads_what_the_float_one_reads() {
 #[test]
 fn int8_ranges_for_another_recogniser_fall_back_to_float_with_the_reason() {
     let Some((_, models)) = provisioned() else { return };
-    if !int8_supported() {
-        eprintln!("note: this CPU has no VNNI, so int8 ranges are never used here");
-        return;
-    }
     let builtin = include_str!("../assets/models/PP-OCRv6_rec_small.int8-ranges.json");
     let mut other: serde_json::Value = serde_json::from_str(builtin).unwrap_or_else(|e| panic!("{e}"));
     other["model_sha256"] = serde_json::Value::String("0".repeat(64));
@@ -415,7 +420,7 @@ fn int8_ranges_for_another_recogniser_fall_back_to_float_with_the_reason() {
         serde_json::from_str::<serde_json::Value>(builtin).unwrap_or_default()["model_sha256"].clone();
     std::fs::write(dir.path().join("ranges.json"), other.to_string()).unwrap_or_else(|e| panic!("{e}"));
     let source = ModelSource::load(&config).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(source.recognizer_precision(), &RecPrecision::Int8 { convs: 57 });
+    assert_eq!(source.recognizer_precision(), &RecPrecision::Int8 { convs: 57, weights: Int8Weights::for_this_cpu() });
 
     std::fs::write(dir.path().join("ranges.json"), "{\"convs\": [1, 2]}").unwrap_or_else(|e| panic!("{e}"));
     let err = ModelSource::load(&config).err().map(|e| e.to_string()).unwrap_or_default();
@@ -670,4 +675,38 @@ fn a_model_pass_after_cv_reads_and_takes_over_machine_boxes_but_never_a_persons(
         v.iter().map(|a| (a.id.0, a.rect, a.text.clone())).collect()
     };
     assert_eq!(key(&back), key(&want));
+}
+
+/// The suggestions' confidence (`prelabel::model::confidence`) ranks lines read wrong below
+/// lines read right on synthetic invoices it was not fitted on (seed 7; it was fitted on
+/// seeds 11–14).
+#[test]
+fn confidence_ranks_wrong_readings_below_right_ones() {
+    let Some(_) = provisioned() else { return };
+    let mut source = ModelSource::load(&ModelConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut scored: Vec<(f32, bool)> = Vec::new();
+    for index in 1..=6 {
+        let page = facture::synth::render_page(7, index);
+        let proposals = source.propose(&image::DynamicImage::ImageRgb8(page.image)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(proposals.iter().all(|p| (0.0..=1.0).contains(&p.score)));
+        let gt: Vec<_> = page.gt.boxes.iter().map(|b| b.rect()).collect();
+        let pred: Vec<_> = proposals.iter().map(|p| p.rect).collect();
+        for pair in &match_boxes(&gt, &pred, 0.5).pairs {
+            let read = proposals[pair.pred].text.as_deref().unwrap_or("");
+            let right = facture::metrics::fold(read) == facture::metrics::fold(&page.gt.boxes[pair.gt].text);
+            scored.push((proposals[pair.pred].score, right));
+        }
+    }
+    let mean = |right: bool| {
+        let s: Vec<f32> = scored.iter().filter(|x| x.1 == right).map(|x| x.0).collect();
+        s.iter().sum::<f32>() / s.len().max(1) as f32
+    };
+    let auroc = facture::metrics::auroc(&scored).expect("some lines right and some wrong");
+    let wrong = scored.iter().filter(|x| !x.1).count();
+    eprintln!("seed 7 pages 1-6: {} lines, {wrong} wrong, confidence AUROC {auroc:.3}", scored.len());
+    assert!(mean(false) < mean(true), "wrong {} vs right {}", mean(false), mean(true));
+    // measured 0.869 (8 wrong of 307), and 0.794 (11 of 312) under an earlier way of
+    // cutting lines: with so few wrong lines the figure is noisy, so the floor sits below
+    // the ~0.83 of larger held-out sets
+    assert!(auroc > 0.75, "AUROC {auroc}");
 }

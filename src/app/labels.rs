@@ -111,17 +111,23 @@ pub fn suggest_for_page(
 /// seconds long on a workspace of many thousands (and the recent ones are the team's style now).
 pub const MAX_TRAINING_DOCUMENTS: usize = 1000;
 
-/// The workspace's reviewed work as training pages: accepted documents (the most recent
-/// [`MAX_TRAINING_DOCUMENTS`]), their active boxes with text, labelled by name.
-pub fn reviewed_pages(store: &Store) -> Result<Vec<TrainPage>, StoreError> {
-    let names: HashMap<LabelId, String> = store.labels()?.into_iter().map(|l| (l.id, l.name)).collect();
+/// The `n` most recently added accepted documents, newest first.
+pub(crate) fn recent_accepted(store: &Store, n: usize) -> Result<Vec<DocId>, StoreError> {
     let mut docs: Vec<DocId> = store
         .documents(&DocFilter { status: Some(DocStatus::Accepted), ..Default::default() })?
         .iter()
         .map(|d| d.id)
         .collect();
     docs.sort_unstable_by(|a, b| b.cmp(a));
-    docs.truncate(MAX_TRAINING_DOCUMENTS);
+    docs.truncate(n);
+    Ok(docs)
+}
+
+/// The workspace's reviewed work as training pages: accepted documents (the most recent
+/// [`MAX_TRAINING_DOCUMENTS`]), their active boxes with text, labelled by name.
+pub fn reviewed_pages(store: &Store) -> Result<Vec<TrainPage>, StoreError> {
+    let names: HashMap<LabelId, String> = store.labels()?.into_iter().map(|l| (l.id, l.name)).collect();
+    let mut docs = recent_accepted(store, MAX_TRAINING_DOCUMENTS)?;
     docs.reverse();
     let mut pages = Vec::with_capacity(docs.len());
     for (doc, anns, links) in store.documents_with_boxes(&docs)? {
@@ -176,6 +182,7 @@ pub fn train_workspace(store: &mut Store, now: TimestampMs) -> Result<TrainRepor
 
 /// [`train_workspace`] with the dataset version already read.
 fn train_as(store: &mut Store, dataset: String, now: TimestampMs) -> Result<TrainReport, LabelError> {
+    crate::app::boxstyle::relearn_if_changed(store, &dataset, now);
     let pages = reviewed_pages(store)?;
     if pages.is_empty() {
         return Err(LabelError::NothingReviewed);

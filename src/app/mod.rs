@@ -2,6 +2,7 @@
 //! store and the pre-annotation sources. The UI emits commands; this layer applies them.
 
 pub mod accept;
+pub mod boxstyle;
 pub mod canvas;
 pub mod commands;
 pub mod confine;

@@ -11,11 +11,12 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::app::labels::{Loaded, Targets, suggest_for_page};
 use crate::app::{Command, Outcome, Session, SuggestionInput};
-use crate::domain::{AnnId, AnnState, Annotation, Change, DocId, Edit, EditId, Quad, Rect, Source, User};
+use crate::domain::{AnnId, AnnState, Annotation, BoxStyle, Change, DocId, Edit, EditId, Quad, Rect, Source, User};
 use crate::prelabel::Proposal;
+use crate::prelabel::boxstyle::restyle;
 use crate::prelabel::cv::{CvConfig, propose};
 use crate::prelabel::model::det::DetectedBox;
-use crate::prelabel::model::{Line, ModelConfig, ModelSource, RecPrecision, line_proposals};
+use crate::prelabel::model::{Line, ModelConfig, ModelSource, RecPrecision, cell_plan, line_proposals};
 use crate::store::{Store, Workspace};
 
 /// Suggestions overlapping an existing box this much (IoU) are not added.
@@ -128,6 +129,24 @@ fn to_inputs(ps: &[Proposal]) -> Vec<SuggestionInput> {
         .collect()
 }
 
+/// Proposals redrawn in the workspace's box style: each axis-aligned rect at the ink inside it
+/// plus the style's padding (a skewed line keeps its quad; no style changes nothing).
+fn styled(mut ps: Vec<Proposal>, page: &image::DynamicImage, style: Option<BoxStyle>) -> Vec<Proposal> {
+    let Some(style) = style else { return ps };
+    let converted;
+    let rgb = match page.as_rgb8() {
+        Some(rgb) => rgb,
+        None => {
+            converted = page.to_rgb8();
+            &converted
+        }
+    };
+    for p in ps.iter_mut().filter(|p| p.quad.is_none()) {
+        p.rect = restyle(rgb, &p.rect, &style);
+    }
+    ps
+}
+
 /// Read lines are written to the workspace in batches of this many lines (or sooner, see
 /// [`STREAM_EVERY`]): each batch is a durable edit, so text fills the page as it is read.
 pub const STREAM_LINES: usize = 12;
@@ -143,9 +162,8 @@ pub const STREAM_EVERY: Duration = Duration::from_millis(150);
 fn stream_model_pass(
     session: &mut Session,
     model: &mut ModelSource,
-    doc: DocId,
-    page: &image::DynamicImage,
-    source: &Source,
+    (doc, page): (DocId, &image::DynamicImage),
+    (source, style): (&Source, Option<BoxStyle>),
     control: &JobControl,
     shown: &dyn Fn(),
 ) -> Result<(usize, Option<EditId>), String> {
@@ -206,7 +224,7 @@ fn stream_model_pass(
         }
         // the pass's other boxes still waiting for their text do not block these lines
         let pass_boxes: Vec<AnnId> = created.iter().flatten().filter(|a| current.contains(a)).map(|a| a.id).collect();
-        let items = to_inputs(&line_proposals(&config, page, &lines));
+        let items = to_inputs(&styled(line_proposals(&config, page, &lines), page, style));
         let cmd =
             Command::ReplaceSuggestions { doc, remove, pass_boxes, source: source.clone(), items, skip_iou: SKIP_IOU };
         let out = session.continue_edit(head.id, cmd).map_err(|e| e.to_string())?;
@@ -214,9 +232,22 @@ fn stream_model_pass(
         shown();
         Ok(())
     };
+    // lines with a gap between cells wait to be cut and read again in parts once the page is
+    // read (the model is busy until then); the rest are written as they come
+    let mut read_so_far: Vec<Line> = Vec::new();
+    let mut to_cut: Vec<(usize, Line, Vec<crate::domain::Quad>)> = Vec::new();
     model
         .read_boxes(page, &boxes, &mut |done| {
-            pending.extend(done.iter().cloned());
+            let batch: Vec<Line> = done.iter().map(|(_, l)| l.clone()).collect();
+            let plan = cell_plan(&config, page, &batch, &read_so_far);
+            read_so_far.extend(batch);
+            for ((i, line), parts) in done.iter().cloned().zip(plan) {
+                if parts.is_empty() {
+                    pending.push((i, line));
+                } else {
+                    to_cut.push((i, line, parts));
+                }
+            }
             if pending.len() >= STREAM_LINES || last_write.elapsed() >= STREAM_EVERY {
                 if let Err(e) = write(session, &mut pending) {
                     failure = Some(e);
@@ -229,6 +260,18 @@ fn stream_model_pass(
         .map_err(|e| e.to_string())?;
     if let Some(e) = failure {
         return Err(e);
+    }
+    if !control.is_cancelled() && !to_cut.is_empty() {
+        let (mut index, mut lines, mut plan) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, line, parts) in to_cut {
+            index.push(i);
+            lines.push(line);
+            plan.push(parts);
+        }
+        model.read_parts(page, &mut lines, plan).map_err(|e| e.to_string())?;
+        pending.extend(index.into_iter().zip(lines));
+    } else {
+        pending.extend(to_cut.into_iter().map(|(i, l, _)| (i, l)));
     }
     write(session, &mut pending)?;
     if control.is_cancelled() {
@@ -455,6 +498,8 @@ pub fn run(
     let model = &mut model.0;
     // field labels for what the pass suggests: the rules, and the workspace's model if any
     let labeller = crate::app::labels::load(session.store()).map_err(|e| e.to_string())?;
+    // every machine box in the team's own style, when it has one
+    let style = session.store().box_style().map_err(|e| e.to_string())?.effective();
     let mut labelled = 0usize;
     let mut source = match (&kind, &*model) {
         (JobKind::Cv(_), _) => Source::Cv,
@@ -488,6 +533,16 @@ pub fn run(
                 match text_layer(&bytes, &d, matches!(kind, JobKind::PdfText))? {
                     Ok(proposals) => {
                         from_layer += 1;
+                        // the text layer's boxes are the font's, not the ink's: restyling
+                        // them needs the page's pixels
+                        let proposals = match style {
+                            Some(_) => {
+                                send("drawing the boxes in the workspace's style");
+                                let page = page_ref.decode_bytes(&bytes).map_err(|e| e.to_string())?;
+                                styled(proposals, &page, style)
+                            }
+                            None => proposals,
+                        };
                         let items = to_inputs(&proposals);
                         let out = session
                             .apply(Command::AddSuggestions { doc, source: Source::PdfText, items, skip_iou: SKIP_IOU })
@@ -511,7 +566,7 @@ pub fn run(
             match (&kind, model.as_mut()) {
                 (JobKind::Cv(cfg), _) => {
                     send("finding text lines");
-                    let items = to_inputs(&propose(&page, cfg).lines);
+                    let items = to_inputs(&styled(propose(&page, cfg).lines, &page, style));
                     let out = session
                         .apply(Command::AddSuggestions { doc, source: source.clone(), items, skip_iou: SKIP_IOU })
                         .map_err(|e| e.to_string())?;
@@ -519,7 +574,7 @@ pub fn run(
                 }
                 (JobKind::Model(_) | JobKind::BestAvailable(_), Some(m)) => {
                     send("detecting text lines");
-                    stream_model_pass(&mut session, m, doc, &page, &source, control, &|| {
+                    stream_model_pass(&mut session, m, (doc, &page), (&source, style), control, &|| {
                         let _ = events.send(JobEvent::Changed(doc));
                         send("reading the text");
                     })
@@ -627,6 +682,7 @@ mod tests {
             quad: Quad::from_rect(&Rect::new(0.0, 0.0, 10.0, 10.0)),
             det_score: 0.9,
             reading: Reading { text: text.into(), score: 0.9, ..Reading::default() },
+            parts: Vec::new(),
         }
     }
 

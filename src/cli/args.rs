@@ -74,11 +74,14 @@ pub enum Cmd {
         format: String,
     },
     /// Show the workspace's settings, or set one (leads): `pdf-dpi N`, the resolution PDF
-    /// pages are imported at (pages already imported keep theirs).
+    /// pages are imported at (pages already imported keep theirs); `box-padding L,T,R,B`, how
+    /// far boxes reach beyond their ink on each side in line heights (machine suggestions and
+    /// drawn boxes follow it), or `box-padding learned` to use the style learned from
+    /// accepted boxes again.
     Settings {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
-        /// pdf-dpi
+        /// pdf-dpi or box-padding
         name: Option<String>,
         value: Option<String>,
     },
@@ -210,12 +213,19 @@ pub enum Cmd {
         /// model learned from --train or --leave-one-out).
         #[arg(long)]
         labels: bool,
-        /// Learn labels first from these ground-truth folders, as if they had been reviewed.
-        #[arg(long, requires = "labels")]
+        /// Learn first from these ground-truth folders, as if they had been reviewed: the box
+        /// style (how far boxes reach beyond their ink), applied to the source's boxes, and
+        /// with --labels the field labels.
+        #[arg(long)]
         train: Vec<PathBuf>,
-        /// Label each page with a model learned from all the other pages of --gt (and --train).
-        #[arg(long, requires = "labels")]
+        /// Style (and with --labels, label) each page with what was learned from all the other
+        /// pages of --gt (and --train).
+        #[arg(long)]
         leave_one_out: bool,
+        /// With --train or --leave-one-out: score the source's boxes as it made them (learn
+        /// only the labels).
+        #[arg(long)]
+        no_box_style: bool,
         #[command(flatten)]
         model: ModelArgs,
     },

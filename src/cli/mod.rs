@@ -228,9 +228,11 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Accept { workspace, source, doc, all: _, min_score, user } => {
             prelabel::accept(&workspace, &source, doc, min_score, &user)
         }
-        Cmd::Eval { gt, source, iou, json, labels, train, leave_one_out, model } => {
+        Cmd::Eval { gt, source, iou, json, labels, train, leave_one_out, no_box_style, model } => {
+            let style = (!no_box_style && (!train.is_empty() || leave_one_out))
+                .then(|| prelabel::StyleEval { train: train.clone(), leave_one_out });
             let labels = labels.then_some(prelabel::LabelEval { train, leave_one_out });
-            prelabel::eval(&gt, &source, iou, json, labels, &model)
+            prelabel::eval(&gt, &source, iou, json, labels, style, &model)
         }
         Cmd::TrainLabels { workspace, json } => prelabel::train_labels(&workspace, json),
         Cmd::Synth { count, out, seed, format } => {
@@ -313,8 +315,24 @@ fn settings(ws: &Workspace, name: Option<&str>, value: Option<&str>) -> Result<(
         (None, _) => {
             let store = open_read(ws)?;
             say!("pdf-dpi {}", store.pdf_dpi()?);
+            say!("{}", box_padding_line(&store.box_style()?));
             Ok(())
         }
+        (Some("box-padding"), Some("learned")) => {
+            let mut store = open_write(ws)?;
+            store.set_box_style(None)?;
+            say!("box padding: the learned style from now on ({})", box_padding_line(&store.box_style()?));
+            Ok(())
+        }
+        (Some("box-padding"), Some(v)) => {
+            let style = crate::domain::BoxStyle::parse(v).map_err(|why| anyhow::anyhow!("box-padding {why}"))?;
+            open_write(ws)?.set_box_style(Some(style))?;
+            say!("box padding set by hand to {style} (L,T,R,B in line heights); learning no longer changes it");
+            Ok(())
+        }
+        (Some("box-padding"), None) => bail!(
+            "box-padding needs a value: L,T,R,B in line heights (e.g. `facture settings WS box-padding 0.1,0.2,0.1,0.2`) or `learned`"
+        ),
         (Some("pdf-dpi"), Some(v)) => {
             let dpi: u32 =
                 v.parse().map_err(|_| anyhow::anyhow!("pdf-dpi {v}: expected a whole number of dots per inch"))?;
@@ -323,7 +341,20 @@ fn settings(ws: &Workspace, name: Option<&str>, value: Option<&str>) -> Result<(
             Ok(())
         }
         (Some("pdf-dpi"), None) => bail!("pdf-dpi needs a value, e.g. `facture settings WS pdf-dpi 300`"),
-        (Some(other), _) => bail!("unknown setting '{other}' (expected pdf-dpi)"),
+        (Some(other), _) => bail!("unknown setting '{other}' (expected pdf-dpi or box-padding)"),
+    }
+}
+
+/// `box-padding L,T,R,B (set by hand | learned from N boxes | none)`, as `settings` prints it.
+fn box_padding_line(ws: &crate::domain::WorkspaceBoxStyle) -> String {
+    match (&ws.set, &ws.learned) {
+        (Some(s), Some(l)) => format!("box-padding {s} (set by hand; learned {} from {} boxes)", l.style, l.samples),
+        (Some(s), None) => format!("box-padding {s} (set by hand)"),
+        (None, Some(l)) => format!("box-padding {} (learned from {} boxes)", l.style, l.samples),
+        (None, None) => {
+            "box-padding none (machine boxes stay as the source made them; learned once documents are accepted)"
+                .to_string()
+        }
     }
 }
 

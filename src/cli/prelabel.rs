@@ -119,7 +119,74 @@ fn gt_key(gt: &crate::formats::gt::GroundTruth) -> String {
     format!("{}#{}", gt.image, gt.page_index())
 }
 
-pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, labels: Option<LabelEval>, model: &ModelArgs) -> Result<()> {
+/// `eval --train` / `--leave-one-out`: where the box style applied to the source's boxes is
+/// learned from.
+pub struct StyleEval {
+    pub train: Vec<std::path::PathBuf>,
+    pub leave_one_out: bool,
+}
+
+/// Redraws each page's proposals in the box style learned from the `--train` folders (and with
+/// `--leave-one-out`, the other pages of `gt`); says on stderr what it learned.
+fn styler(gt: &Path, se: &StyleEval) -> Result<Box<crate::prelabel::eval::Styler<'static>>> {
+    use crate::prelabel::boxstyle::{MIN_SAMPLES, Sample, learn, restyle};
+    use crate::prelabel::eval::{page_key, style_samples};
+    let own = if se.leave_one_out { style_samples(gt)? } else { Vec::new() };
+    let mut train: Vec<Sample> = Vec::new();
+    for dir in &se.train {
+        train.extend(style_samples(dir)?.into_iter().flat_map(|(_, s)| s));
+    }
+    let all: Vec<Sample> = own.iter().flat_map(|(_, s)| s.iter().copied()).chain(train.iter().copied()).collect();
+    let Some((overall, n)) = learn(&all) else {
+        bail!(
+            "--train/--leave-one-out: {} ground-truth box(es) with clear ink, at least {MIN_SAMPLES} are needed to learn a box style",
+            all.len()
+        );
+    };
+    if se.leave_one_out {
+        warn(format_args!(
+            "box style learned per page from the other pages (all pages: {overall} L,T,R,B line heights, {n} boxes)"
+        ));
+    } else {
+        warn(format_args!("box style learned from {n} boxes: {overall} (L,T,R,B in line heights)"));
+    }
+    let leave_one_out = se.leave_one_out;
+    Ok(Box::new(
+        move |g: &crate::formats::gt::GroundTruth,
+              img: &image::DynamicImage,
+              props: &mut Vec<crate::prelabel::Proposal>| {
+            let style = if leave_one_out {
+                let key = page_key(g);
+                let rest: Vec<Sample> = own
+                    .iter()
+                    .filter(|(k, _)| *k != key)
+                    .flat_map(|(_, s)| s.iter().copied())
+                    .chain(train.iter().copied())
+                    .collect();
+                match learn(&rest) {
+                    Some((style, _)) => style,
+                    None => return,
+                }
+            } else {
+                overall
+            };
+            let rgb = img.to_rgb8();
+            for p in props.iter_mut().filter(|p| p.quad.is_none()) {
+                p.rect = restyle(&rgb, &p.rect, &style);
+            }
+        },
+    ))
+}
+
+pub fn eval(
+    gt: &Path,
+    source: &str,
+    iou: f32,
+    json: bool,
+    labels: Option<LabelEval>,
+    style: Option<StyleEval>,
+    model: &ModelArgs,
+) -> Result<()> {
     if !(iou > 0.0 && iou <= 1.0) {
         bail!("--iou {iou}: expected a threshold above 0 and at most 1");
     }
@@ -176,11 +243,13 @@ pub fn eval(gt: &Path, source: &str, iou: f32, json: bool, labels: Option<LabelE
             })
         }
     };
-    let report = crate::prelabel::eval::evaluate_labels(
+    let mut styler = style.map(|se| styler(gt, &se)).transpose()?;
+    let report = crate::prelabel::eval::evaluate_styled(
         gt,
         src.as_mut(),
         iou,
         labeller.as_mut().map(|l| l as &mut crate::prelabel::eval::Labeller<'_>),
+        styler.as_deref_mut(),
     )?;
     if report.documents == 0 {
         let first = report.skipped.first().map_or(String::from("no .json files"), |(_, why)| why.clone());

@@ -1,5 +1,6 @@
 //! Plain domain types shared by every layer: no I/O here, serde only.
 
+pub mod box_style;
 pub mod calendar;
 pub mod edit;
 pub mod geometry;
@@ -7,6 +8,7 @@ pub mod review;
 pub mod schema;
 pub mod status;
 
+pub use box_style::{BoxStyle, LearnedBoxStyle, WorkspaceBoxStyle};
 pub use edit::{Change, Edit, EditKind, UndoStacks};
 pub use geometry::{Point, Quad, Rect};
 pub use review::{BoxVerdict, Comment, DocMeta, GoldBox, GoldScore, ReviewRound};

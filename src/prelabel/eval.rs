@@ -17,6 +17,10 @@ use crate::metrics::{CerCounts, Counts, auroc, cer_counts, cer_folded_counts, ma
 /// scores field-label suggestions.
 pub type Labeller<'a> = dyn FnMut(&GroundTruth, &[super::Proposal]) -> Vec<Option<String>> + 'a;
 
+/// Redraws the proposals of the page `gt` describes (its pixels given) before they are scored:
+/// how `evaluate_styled` applies a learned box style.
+pub type Styler<'a> = dyn FnMut(&GroundTruth, &image::DynamicImage, &mut Vec<super::Proposal>) + 'a;
+
 /// Scores of one page.
 #[derive(Debug, Clone, Serialize)]
 pub struct DocReport {
@@ -157,7 +161,19 @@ pub fn evaluate_labels(
     dir: &Path,
     source: &mut dyn ProposalSource,
     iou: f32,
+    labeller: Option<&mut Labeller<'_>>,
+) -> anyhow::Result<EvalReport> {
+    evaluate_styled(dir, source, iou, labeller, None)
+}
+
+/// [`evaluate_labels`], with each page's proposals first redrawn by `styler` (a box style
+/// learned from other ground truth); styling is not counted in the source's time.
+pub fn evaluate_styled(
+    dir: &Path,
+    source: &mut dyn ProposalSource,
+    iou: f32,
     mut labeller: Option<&mut Labeller<'_>>,
+    mut styler: Option<&mut Styler<'_>>,
 ) -> anyhow::Result<EvalReport> {
     let mut label_pairs: Vec<(Option<String>, Option<String>)> = Vec::new();
     let mut scored: Vec<(f32, bool)> = Vec::new();
@@ -179,13 +195,27 @@ pub fn evaluate_labels(
             Some(p) => format!("{} p{p}", gt.image),
             None => gt.image.clone(),
         };
-        let (props, ms) = match run_source(source, &gt, &gt.image_path(&json), &json) {
+        let (mut props, ms, img) = match run_source(source, &gt, &gt.image_path(&json), &json) {
             Ok(r) => r,
             Err(why) => {
                 skipped.push((name, why));
                 continue;
             }
         };
+        if let Some(styler) = styler.as_mut() {
+            // a PDF read by the source itself was not rendered yet
+            let img = match img {
+                Some(img) => img,
+                None => match page_image(&gt, &json) {
+                    Ok(img) => img,
+                    Err(why) => {
+                        skipped.push((name, why));
+                        continue;
+                    }
+                },
+            };
+            styler(&gt, &img, &mut props);
+        }
         let gt_rects: Vec<Rect> = gt.boxes.iter().map(|b| b.rect()).collect();
         let pred_rects: Vec<Rect> = props.iter().map(|p| p.rect).collect();
         let m = match_boxes(&gt_rects, &pred_rects, iou);
@@ -256,27 +286,40 @@ pub fn evaluate_labels(
 
 /// Runs `source` on the page `gt` describes: a source that reads PDFs itself gets the file,
 /// any other the page as pixels (a PDF page rendered at the ground truth's size). Returns the
-/// proposals and the time spent in the source alone (decoding and rendering excluded).
+/// proposals, the time spent in the source alone (decoding and rendering excluded) and the
+/// page's pixels when they were decoded.
 fn run_source(
     source: &mut dyn ProposalSource,
     gt: &GroundTruth,
     path: &Path,
     json: &Path,
-) -> Result<(Vec<super::Proposal>, f64), String> {
+) -> Result<(Vec<super::Proposal>, f64, Option<image::DynamicImage>), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot open: {e}"))?;
-    let pdf = crate::pdf::is_pdf(&bytes);
-    let (page, size) = (gt.page_index(), (gt.width, gt.height));
-    if pdf {
+    if crate::pdf::is_pdf(&bytes) {
         let start = Instant::now();
-        if let Some(r) = source.propose_pdf(&bytes, page, size) {
+        if let Some(r) = source.propose_pdf(&bytes, gt.page_index(), (gt.width, gt.height)) {
             let props = r.map_err(|e| format!("source failed: {e:#}"))?;
-            return Ok((props, start.elapsed().as_secs_f64() * 1000.0));
+            return Ok((props, start.elapsed().as_secs_f64() * 1000.0, None));
         }
     }
-    let img = if pdf {
-        crate::pdf::render(&bytes, page, size).map_err(|e| format!("cannot render: {e}"))?
+    let img = decode_page(&bytes, gt, json)?;
+    let start = Instant::now();
+    let props = source.propose(&img).map_err(|e| format!("source failed: {e:#}"))?;
+    Ok((props, start.elapsed().as_secs_f64() * 1000.0, Some(img)))
+}
+
+/// The pixels of the page the ground truth `json` describes (a PDF page rendered at its size).
+pub fn page_image(gt: &GroundTruth, json: &Path) -> Result<image::DynamicImage, String> {
+    let bytes = std::fs::read(gt.image_path(json)).map_err(|e| format!("cannot open: {e}"))?;
+    decode_page(&bytes, gt, json)
+}
+
+fn decode_page(bytes: &[u8], gt: &GroundTruth, json: &Path) -> Result<image::DynamicImage, String> {
+    let (page, size) = (gt.page_index(), (gt.width, gt.height));
+    let img = if crate::pdf::is_pdf(bytes) {
+        crate::pdf::render(bytes, page, size).map_err(|e| format!("cannot render: {e}"))?
     } else {
-        image::ImageReader::new(std::io::Cursor::new(&bytes))
+        image::ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
             .map_err(|e| format!("cannot open: {e}"))?
             .decode()
@@ -292,9 +335,27 @@ fn run_source(
             gt.height
         ));
     }
-    let start = Instant::now();
-    let props = source.propose(&img).map_err(|e| format!("source failed: {e:#}"))?;
-    Ok((props, start.elapsed().as_secs_f64() * 1000.0))
+    Ok(img)
+}
+
+/// Every readable ground-truth page in `dir` as (page key, its boxes measured against their
+/// ink): what a box style is learned from. Pages whose image cannot be read are left out
+/// (the evaluation reports them).
+pub fn style_samples(dir: &Path) -> anyhow::Result<Vec<(String, Vec<super::boxstyle::Sample>)>> {
+    let files = gt_files_in(dir).map_err(|e| anyhow::anyhow!("{}: cannot list ground truth: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for json in files {
+        let Ok(gt) = GroundTruth::load(&json) else { continue };
+        let Ok(img) = page_image(&gt, &json) else { continue };
+        let rects: Vec<Rect> = gt.boxes.iter().map(|b| b.rect()).collect();
+        out.push((page_key(&gt), super::boxstyle::measure(&img.into_rgb8(), &rects)));
+    }
+    Ok(out)
+}
+
+/// How a ground-truth page is named among others: its image (and page).
+pub fn page_key(gt: &GroundTruth) -> String {
+    format!("{}#{}", gt.image, gt.page_index())
 }
 
 #[cfg(test)]

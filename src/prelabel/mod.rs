@@ -3,6 +3,7 @@
 //! recognition through ONNX Runtime. Both produce [`Proposal`]s; [`eval`] scores any source
 //! against ground truth with the one metrics module.
 
+pub mod boxstyle;
 pub mod cv;
 pub mod eval;
 pub mod model;

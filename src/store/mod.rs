@@ -4,6 +4,7 @@
 //! to the edit log. Nothing above this module knows which backend it talks to: the drivers and
 //! their dialects stay in `db.rs`, `sqlite.rs` and `pg.rs`.
 
+mod box_style;
 mod copy;
 mod datasets;
 pub(crate) mod db;

@@ -245,6 +245,8 @@ pub struct Annotator {
     pub(crate) pv: PageView,
     /// Work on workers of its own: assignment and objectives, folder re-linking, imports.
     pub(crate) bg: Background,
+    /// The workspace's box style (drawn boxes snap to it) and its settings window.
+    pub(crate) box_style: super::boxstyle_ui::BoxStyleState,
 }
 
 impl Annotator {
@@ -276,6 +278,7 @@ impl Annotator {
                 fit_pending: true,
             },
             bg: Background::default(),
+            box_style: Default::default(),
             unsaved: Default::default(),
             status: Status::Info("Opening the workspace…".into()),
             edits_saved: 0,
@@ -852,12 +855,24 @@ impl Annotator {
         for intent in intents {
             match intent {
                 // In review, a drawn box is one the annotator missed.
-                Intent::AddBox { rect } if self.reviewing() => self.push(
-                    Command::AddMissingBox { doc, rect, label: None, text: String::new(), comment: String::new() },
+                Intent::AddBox { rect, as_drawn } if self.reviewing() => self.push(
+                    Command::AddMissingBox {
+                        doc,
+                        rect: self.snapped(rect, as_drawn),
+                        label: None,
+                        text: String::new(),
+                        comment: String::new(),
+                    },
                     After::SelectCreated,
                 ),
-                Intent::AddBox { rect } => self.push(
-                    Command::AddBox { doc, rect, quad: None, label: None, text: String::new() },
+                Intent::AddBox { rect, as_drawn } => self.push(
+                    Command::AddBox {
+                        doc,
+                        rect: self.snapped(rect, as_drawn),
+                        quad: None,
+                        label: None,
+                        text: String::new(),
+                    },
                     After::SelectCreated,
                 ),
                 Intent::AddQuad { quad } => self.push(
@@ -891,6 +906,17 @@ impl Annotator {
                 }
                 Intent::SelectionChanged { .. } => {}
             }
+        }
+    }
+
+    /// A drawn box snapped to the ink it encloses plus the workspace's padding, unless Shift
+    /// kept it `as_drawn` (or the page's pixels are not here yet).
+    fn snapped(&self, rect: crate::domain::Rect, as_drawn: bool) -> crate::domain::Rect {
+        match &self.pv.page {
+            PageState::Ready(page) if !as_drawn => {
+                crate::app::boxstyle::snap_drawn(page, &rect, self.box_style.effective())
+            }
+            _ => rect,
         }
     }
 

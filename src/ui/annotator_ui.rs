@@ -45,6 +45,8 @@ pub fn annotator_ui(
     let ctx = ui.ctx().clone();
     track_activity(a, &ctx);
     pdf_password_ui(a, &ctx);
+    super::boxstyle_ui::poll(a, &ctx);
+    super::boxstyle_ui::box_style_window_ui(a, &ctx);
     // Only text fields keep keyboard focus: a focused button would eat Enter, and egui's own
     // Tab/arrow focus moves would fight the canvas's.
     if !text_input_focused(&ctx) {
@@ -287,6 +289,14 @@ fn menus_ui(a: &mut Annotator, ui: &mut egui::Ui, recent: &[Workspace]) -> Optio
         }
         if ui.add_enabled(!busy, egui::Button::new("Import a folder…")).clicked() {
             request = Some(AppRequest::ImportFolder);
+        }
+        if a.user().role == crate::domain::Role::Lead
+            && ui
+                .button("Box style…")
+                .on_hover_text("how far boxes reach beyond their ink: learned from accepted boxes, or set by hand")
+                .clicked()
+        {
+            a.open_box_style();
         }
         ui.separator();
         if ui.button(format!("Switch user ({})…", a.user().name)).clicked() {

@@ -5,6 +5,7 @@
 mod annotator;
 mod annotator_ui;
 mod app;
+mod boxstyle_ui;
 mod canvas_ui;
 mod dataset_ui;
 mod dialogs;

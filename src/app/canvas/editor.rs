@@ -324,10 +324,10 @@ impl Editor {
                 self.pointer = Some(pos);
                 self.pointer_move(pos, &mut out);
             }
-            CanvasEvent::PointerUp { pos, button, .. } => {
+            CanvasEvent::PointerUp { pos, button, mods } => {
                 self.pointer = Some(pos);
                 self.pointer_move(pos, &mut out);
-                self.pointer_up(pos, button, &mut out);
+                self.pointer_up(pos, button, mods, &mut out);
             }
             CanvasEvent::PointerLeft => {
                 self.hover = None;
@@ -473,7 +473,7 @@ impl Editor {
         };
     }
 
-    fn pointer_up(&mut self, pos: ScreenPos, button: PointerButton, out: &mut Vec<Intent>) {
+    fn pointer_up(&mut self, pos: ScreenPos, button: PointerButton, mods: Modifiers, out: &mut Vec<Intent>) {
         let ends = match &self.gesture {
             Gesture::Idle => false,
             Gesture::Pressed { button: b, .. } | Gesture::Pan { button: b, .. } => *b == button,
@@ -489,7 +489,7 @@ impl Editor {
             Gesture::DrawRect { from, to } => {
                 let r = self.snap_rect(Rect::from_corners(from, to));
                 if r.width() >= MIN_BOX_SIDE_PX && r.height() >= MIN_BOX_SIDE_PX {
-                    out.push(Intent::AddBox { rect: r });
+                    out.push(Intent::AddBox { rect: r, as_drawn: mods.shift });
                     self.tool = Tool::Select; // W is one-shot; a botched attempt keeps it armed
                 }
             }

@@ -105,8 +105,11 @@ pub enum CanvasEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
     /// A new box. The app should call [`super::Editor::select_only`] with its id once created.
+    /// `as_drawn`: Shift was held when the drag ended, so the box keeps exactly this extent
+    /// (otherwise the app may snap it to the ink it encloses).
     AddBox {
         rect: Rect,
+        as_drawn: bool,
     },
     /// A new skewed box, corners clockwise from top-left (its rect is `quad.bounds()`).
     AddQuad {

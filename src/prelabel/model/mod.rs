@@ -8,6 +8,7 @@
 
 pub mod bands;
 mod cls;
+pub mod confidence;
 pub mod det;
 mod onnx_edit;
 pub mod rec;
@@ -83,19 +84,26 @@ pub struct ModelConfig {
     pub direction_classifier: bool,
     /// Split lines at space runs wider than this many line heights; `None` keeps PP-OCR's lines.
     pub split_gap_factor: Option<f32>,
+    /// Cut read lines at blank runs this many word spaces wide (table cells, a caption set
+    /// apart from its value) and read each part on its own (see [`split::cell_cuts`]);
+    /// `None` keeps PP-OCR's lines.
+    pub cell_gap_factor: Option<f32>,
     /// Lines read with a lower mean character probability are dropped.
     pub min_text_score: f32,
     /// Shrink level boxes to their ink plus this margin; `None` keeps the detector's
     /// unclipped (loose) boxes.
     pub tighten_margin_px: Option<f32>,
+    /// The int8 recogniser's weights; `None`: this CPU's path ([`Int8Weights::for_this_cpu`]).
+    /// Forcing 7 bits on a VNNI machine measures the path other CPUs take.
+    pub int8_weights: Option<Int8Weights>,
 }
 
 impl ModelConfig {
     /// True when a [`ModelSource`] loaded with `self` is what `other` would load (same
     /// runtime, model directory, sessions); only post-recognition thresholds differ.
     pub fn loads_like(&self, other: &ModelConfig) -> bool {
-        (&self.ort_lib, &self.model_dir, self.threads, self.direction_classifier)
-            == (&other.ort_lib, &other.model_dir, other.threads, other.direction_classifier)
+        (&self.ort_lib, &self.model_dir, self.threads, self.direction_classifier, self.int8_weights)
+            == (&other.ort_lib, &other.model_dir, other.threads, other.direction_classifier, other.int8_weights)
     }
 
     /// Parallel recogniser sessions: one per thread, at most 4 (each holds its own copy of
@@ -113,8 +121,10 @@ impl Default for ModelConfig {
             threads: 2,
             direction_classifier: false,
             split_gap_factor: Some(1.5),
+            cell_gap_factor: Some(CELL_GAP_FACTOR),
             min_text_score: 0.5,
             tighten_margin_px: Some(2.0),
+            int8_weights: None,
         }
     }
 }
@@ -125,6 +135,9 @@ pub struct Line {
     pub quad: Quad,
     pub det_score: f32,
     pub reading: Reading,
+    /// When the line was cut at gaps between cells ([`ModelSource::cut_cells`]): its parts,
+    /// each read on its own, which replace it.
+    pub parts: Vec<Line>,
 }
 
 /// The model pass: a [`ProposalSource`] that proposes line boxes with their text.
@@ -142,43 +155,101 @@ pub struct ModelSource {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecPrecision {
     Float,
-    /// This many convolutions run in 8 bits.
+    /// This many convolutions run in 8 bits, with weights of this width.
     Int8 {
         convs: usize,
+        weights: Int8Weights,
     },
     /// The spec asked for int8 but this recogniser runs in float, and why.
     FloatFallback(String),
-    /// The spec asked for int8 but this CPU lacks the instructions that make it exact and
-    /// fast (see [`int8_supported`]), so the recogniser runs in float.
-    FloatOnThisCpu,
 }
 
 impl std::fmt::Display for RecPrecision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RecPrecision::Float => write!(f, "float"),
-            RecPrecision::Int8 { convs } => write!(f, "int8 ({convs} convolutions)"),
+            RecPrecision::Int8 { convs, weights } => write!(f, "int8 ({convs} convolutions, {weights})"),
             RecPrecision::FloatFallback(why) => write!(f, "float ({why})"),
-            RecPrecision::FloatOnThisCpu => write!(f, "float (this CPU has no VNNI instructions for int8)"),
         }
     }
 }
 
-/// True where int8 convolutions are both fast and exact. On x86-64 that needs VNNI
-/// (AVX-512 VNNI or AVX-VNNI): without it ONNX Runtime multiplies uint8 by int8 with
-/// instructions that add pairs of products in 16 bits and can saturate, which is why its own
-/// quantiser narrows weights to 7 bits on such CPUs. Other architectures use 32-bit dot
-/// products.
-pub fn int8_supported() -> bool {
+/// How wide the int8 recogniser's weights are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Int8Weights {
+    /// ±127: exact where uint8 × int8 products are summed in 32 bits (VNNI's `vpdpbusd`,
+    /// ARM's dot products).
+    Bits8,
+    /// ±63, ONNX Runtime's `reduce_range`: x86 without VNNI sums pairs of uint8 × int8
+    /// products in a saturating 16-bit lane (`vpmaddubsw`), and 2 × 255 × 63 always fits.
+    Bits7,
+}
+
+impl Int8Weights {
+    /// 8-bit weights where the CPU sums products in 32 bits, 7-bit ones on x86-64 without
+    /// VNNI (AMD Zen 2/3, Intel before Ice Lake / Alder Lake): int8 everywhere, exact
+    /// everywhere.
+    pub fn for_this_cpu() -> Self {
+        if has_vnni() || !cfg!(target_arch = "x86_64") { Self::Bits8 } else { Self::Bits7 }
+    }
+
+    pub fn bits(self) -> u32 {
+        match self {
+            Self::Bits8 => 8,
+            Self::Bits7 => 7,
+        }
+    }
+}
+
+impl std::fmt::Display for Int8Weights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bits8 => write!(f, "8-bit weights"),
+            Self::Bits7 => write!(f, "7-bit weights"),
+        }
+    }
+}
+
+/// True on x86-64 with AVX-512 VNNI or AVX-VNNI (32-bit sums of uint8 × int8 products).
+pub fn has_vnni() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512vnni") || std::arch::is_x86_feature_detected!("avxvnni")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        true
+        false
     }
 }
+
+/// The instructions this CPU's int8 path runs on, for reports: "AVX-512 VNNI", "AVX-VNNI",
+/// "AVX2 (no VNNI)", …
+pub fn cpu_int8_path() -> String {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let weights = Int8Weights::for_this_cpu();
+        let isa = if std::arch::is_x86_feature_detected!("avx512vnni") {
+            "AVX-512 VNNI"
+        } else if std::arch::is_x86_feature_detected!("avxvnni") {
+            "AVX-VNNI"
+        } else if std::arch::is_x86_feature_detected!("avx512bw") {
+            "AVX-512 (no VNNI)"
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            "AVX2 (no VNNI)"
+        } else {
+            "SSE (no VNNI)"
+        };
+        format!("{isa}, {weights}")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        format!("{}, {}", std::env::consts::ARCH, Int8Weights::for_this_cpu())
+    }
+}
+
+/// A gap between cells is at least this many of the line's word spaces wide (see
+/// [`split::cell_cuts`]).
+pub const CELL_GAP_FACTOR: f32 = 1.8;
 
 /// Activation ranges measured for the default recogniser (PP-OCRv6 rec small).
 const BUILTIN_INT8_RANGES: &str = include_str!("../../../assets/models/PP-OCRv6_rec_small.int8-ranges.json");
@@ -220,8 +291,9 @@ impl ModelSource {
         check_detector(&det_path, &det_session)?;
 
         let (rec_model, dict, rec_sha) = load_recognizer(&dir, &rec_path, &rec_spec)?;
+        let weights = config.int8_weights.unwrap_or_else(Int8Weights::for_this_cpu);
         let (rec_model, rec_precision) =
-            quantize_recognizer(&env, &dir, &rec_path, &rec_spec, rec_model, rec_sha.as_deref())?;
+            quantize_recognizer(&env, &dir, &rec_path, &rec_spec, rec_model, rec_sha.as_deref(), weights)?;
         let rec_session = open_session_from_memory(&env, &rec_path, &rec_model, 1)?;
         check_recognizer(&rec_path, &rec_session, &dict)?;
         let mut rec_sessions = vec![rec_session];
@@ -286,7 +358,12 @@ impl ModelSource {
     ) -> Result<Vec<Line>, ModelError> {
         let rgb = as_rgb(page);
         let quads: Vec<Quad> = boxes.iter().map(|b| b.quad).collect();
-        let line = |i: usize, reading: Reading| Line { quad: boxes[i].quad, det_score: boxes[i].score, reading };
+        let line = |i: usize, reading: Reading| Line {
+            quad: boxes[i].quad,
+            det_score: boxes[i].score,
+            reading,
+            parts: Vec::new(),
+        };
         let readings = self.read(&rgb, &quads, &mut |done| {
             let lines: Vec<(usize, Line)> = done.iter().map(|(i, r)| (*i, line(*i, r.clone()))).collect();
             on_lines(&lines)
@@ -311,10 +388,10 @@ impl ModelSource {
         let rgb = as_rgb(page);
         let readings = self.read(&rgb, regions, &mut |done| {
             let batch: Vec<(usize, String, f32)> =
-                done.iter().map(|(i, r)| (*i, r.text.trim().to_string(), r.score)).collect();
+                done.iter().map(|(i, r)| (*i, r.text.trim().to_string(), confidence::of_chars(&r.chars))).collect();
             on_batch(&batch)
         })?;
-        Ok(readings.into_iter().map(|r| (r.text.trim().to_string(), r.score)).collect())
+        Ok(readings.into_iter().map(|r| (r.text.trim().to_string(), confidence::of_chars(&r.chars))).collect())
     }
 
     /// The whole pass on one page: detect, read, drop unreadable lines, split at wide gaps.
@@ -323,10 +400,57 @@ impl ModelSource {
         Ok(self.line_proposals(page, &lines))
     }
 
-    /// Detected lines with their readings, before filtering and splitting.
+    /// Detected lines with their readings (cut into cells, read again), before filtering
+    /// and splitting.
     pub fn read_lines(&mut self, page: &DynamicImage) -> Result<Vec<Line>, ModelError> {
         let boxes = self.detect_boxes(page)?;
-        self.read_boxes(page, &boxes, &mut |_| ControlFlow::Continue(()))
+        let mut lines = self.read_boxes(page, &boxes, &mut |_| ControlFlow::Continue(()))?;
+        self.cut_cells(page, &mut lines)?;
+        Ok(lines)
+    }
+
+    /// Cuts read lines where their pixels show a gap between cells and reads each part on its
+    /// own, into [`Line::parts`] (see [`cell_plan`] and [`Self::read_parts`]); returns the
+    /// indices of the lines cut.
+    pub fn cut_cells(&mut self, page: &DynamicImage, lines: &mut [Line]) -> Result<Vec<usize>, ModelError> {
+        let plan = cell_plan(&self.config, page, lines, &[]);
+        self.read_parts(page, lines, plan)
+    }
+
+    /// Reads the parts `plan` cuts each line into (a [`cell_plan`]) into [`Line::parts`];
+    /// returns the indices of the lines cut. A line any of whose parts reads as no letter or
+    /// digit stays whole: the gap was not between cells (a lone colon across a receipt's wide
+    /// gap, a stamp's smudge); so does one cut into mostly single letters (letter-spaced type).
+    pub fn read_parts(
+        &mut self,
+        page: &DynamicImage,
+        lines: &mut [Line],
+        plan: Vec<Vec<Quad>>,
+    ) -> Result<Vec<usize>, ModelError> {
+        let (mut quads, mut owners) = (Vec::new(), Vec::new());
+        for (i, parts) in plan.into_iter().enumerate().take(lines.len()) {
+            owners.extend(std::iter::repeat_n(i, parts.len()));
+            quads.extend(parts);
+        }
+        if quads.is_empty() {
+            return Ok(Vec::new());
+        }
+        let readings = self.read(&as_rgb(page), &quads, &mut |_| ControlFlow::Continue(()))?;
+        let mut parts: Vec<Vec<Line>> = vec![Vec::new(); lines.len()];
+        for ((q, r), i) in quads.into_iter().zip(readings).zip(owners) {
+            parts[i].push(Line { quad: q, det_score: lines[i].det_score, reading: r, parts: Vec::new() });
+        }
+        let mut cut = Vec::new();
+        for (i, p) in parts.into_iter().enumerate() {
+            let alnum = |l: &Line| l.reading.text.chars().filter(|c| c.is_alphanumeric()).count();
+            // letter-spaced type ("I N V O I C E") is one word, not a row of one-letter cells
+            let letters = p.iter().filter(|l| alnum(l) == 1).count();
+            if !p.is_empty() && p.iter().all(|l| alnum(l) > 0) && (p.len() < 3 || 2 * letters <= p.len()) {
+                lines[i].parts = p;
+                cut.push(i);
+            }
+        }
+        Ok(cut)
     }
 
     /// Proposals from read lines under the current config (see [`line_proposals`]).
@@ -391,6 +515,34 @@ impl FileStamps {
 /// Receives read lines as `(index into the detected boxes, line)`; `Break` cancels.
 pub type LineSink<'a> = dyn FnMut(&[(usize, Line)]) -> ControlFlow<()> + 'a;
 
+/// Where to cut each of `lines` into cells, as the quads of its parts (empty: keep it
+/// whole), from the pixels of its crop and where its reading put spaces (see
+/// [`split::cell_cuts`]). The page's word space is measured on `lines` and `context` (the
+/// page's other lines read so far, when `lines` is one batch of a page). Nothing is cut when
+/// the config's `cell_gap_factor` is `None`.
+pub fn cell_plan(config: &ModelConfig, page: &DynamicImage, lines: &[Line], context: &[Line]) -> Vec<Vec<Quad>> {
+    let Some(factor) = config.cell_gap_factor else { return vec![Vec::new(); lines.len()] };
+    let rgb = as_rgb(page);
+    let measure = |l: &Line| {
+        let crop = crop_quad(&rgb, &l.quad)?;
+        let gaps = split::LineGaps::measure(&crop.image, &l.reading)?;
+        Some((gaps, l.reading.text.trim().chars().count(), crop.image.width()))
+    };
+    let measured: Vec<_> = lines.iter().map(measure).collect();
+    let mut plan: Vec<Option<(split::LineGaps, usize)>> =
+        measured.iter().map(|m| m.as_ref().map(|(g, n, _)| (g.clone(), *n))).collect();
+    plan.extend(context.iter().map(|l| measure(l).map(|(g, n, _)| (g, n))));
+    let cuts = split::cell_cuts(&plan, factor);
+    lines
+        .iter()
+        .zip(cuts.iter().zip(&measured))
+        .map(|(l, (c, m))| match m {
+            Some((g, _, w)) if !c.is_empty() => split::cut_quad(&l.quad, *w as f32, g.ink_height, c),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
 /// Proposals from read lines under `config`: unreadable lines dropped, level lines split at
 /// wide gaps and shrunk to their ink. Works on any subset of a page's lines, so a model pass
 /// can turn each batch into final boxes as it is read.
@@ -401,12 +553,16 @@ pub fn line_proposals(config: &ModelConfig, page: &DynamicImage, lines: &[Line])
         _ => r,
     };
     let mut out = Vec::new();
-    for Line { quad, reading, .. } in lines {
+    for Line { quad, reading, parts, .. } in lines {
+        if !parts.is_empty() {
+            out.extend(line_proposals(config, page, parts));
+            continue;
+        }
         if reading.text.trim().is_empty() || reading.score < config.min_text_score {
             continue;
         }
         if is_skewed(quad) {
-            out.push(line_proposal(*quad, Some(reading.text.trim().to_string()), reading.score));
+            out.push(line_proposal(*quad, Some(reading.text.trim().to_string()), confidence::of_chars(&reading.chars)));
             continue;
         }
         // an infinite factor never splits: the whole line is one piece
@@ -514,6 +670,7 @@ fn quantize_recognizer(
     spec: &RecognizerSpec,
     model: Vec<u8>,
     file_sha256: Option<&str>,
+    weights: Int8Weights,
 ) -> Result<(Vec<u8>, RecPrecision), ModelError> {
     if spec.precision == Precision::Float {
         return Ok((model, RecPrecision::Float));
@@ -532,10 +689,6 @@ fn quantize_recognizer(
             Err(e) => return Ok((model, RecPrecision::FloatFallback(format!("built-in int8 ranges unreadable: {e}")))),
         },
     };
-    // after reading the ranges, so a bad ranges file is reported on every machine
-    if !int8_supported() {
-        return Ok((model, RecPrecision::FloatOnThisCpu));
-    }
     let fallback = |why: String| Ok((model.clone(), RecPrecision::FloatFallback(why)));
     if let (Some(want), Some(have)) = (ranges.model_sha256.as_deref(), file_sha256)
         && !want.eq_ignore_ascii_case(have)
@@ -546,9 +699,9 @@ fn quantize_recognizer(
         Ok(m) => m,
         Err(e) => return fallback(format!("cannot prepare it for int8: {e}")),
     };
-    match onnx_edit::quantize_convs(&optimized, &ranges.convs) {
+    match onnx_edit::quantize_convs(&optimized, &ranges.convs, weights.bits()) {
         Ok((_, 0)) => fallback(format!("no convolution of it is named in {source}")),
-        Ok((quantized, convs)) => Ok((quantized, RecPrecision::Int8 { convs })),
+        Ok((quantized, convs)) => Ok((quantized, RecPrecision::Int8 { convs, weights })),
         Err(e) => fallback(format!("cannot quantise it: {e}")),
     }
 }

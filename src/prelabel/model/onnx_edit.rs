@@ -482,7 +482,7 @@ struct ConvPlan<'a> {
 }
 
 /// Runs every convolution named in `ranges` in 8 bits: per-output-channel symmetric int8
-/// weights, int32 bias, and uint8 activations whose scale comes from the measured ranges,
+/// weights (of `weight_bits` significant bits: 8 gives ±127, 7 gives ±63), int32 bias, and uint8 activations whose scale comes from the measured ranges,
 /// written as QuantizeLinear → DequantizeLinear pairs that ONNX Runtime fuses into
 /// `QLinearConv` (4× the multiply-adds per instruction of float on AVX-512 VNNI). Every
 /// reader of a quantised tensor reads its dequantised value, as ONNX Runtime's own QDQ
@@ -491,7 +491,15 @@ struct ConvPlan<'a> {
 /// Expects a graph whose convolutions carry their bias (ONNX Runtime's basic optimisation
 /// folds PaddleOCR's `Conv → Add(bias)` and `Conv → BatchNormalization` pairs). Returns the new
 /// model and how many convolutions it quantised; convolutions without ranges stay float.
-pub fn quantize_convs(model: &[u8], ranges: &ConvRanges) -> Result<(Vec<u8>, usize), String> {
+///
+/// 7-bit weights are ONNX Runtime's `reduce_range`: without VNNI, x86 multiplies uint8
+/// activations by int8 weights with `vpmaddubsw`, which adds each pair of products in a
+/// saturating 16-bit lane; 2 × 255 × 63 = 32130 always fits, 2 × 255 × 127 may not.
+pub fn quantize_convs(model: &[u8], ranges: &ConvRanges, weight_bits: u32) -> Result<(Vec<u8>, usize), String> {
+    if !(2..=8).contains(&weight_bits) {
+        return Err(format!("weights of {weight_bits} bits are not int8"));
+    }
+    let qmax = ((1u32 << (weight_bits - 1)) - 1) as f32;
     let model_fields = parse(model)?;
     let graph_at = model_fields.iter().position(|f| f.num == MODEL_GRAPH).ok_or("no graph in the model")?;
     let graph = parse(model_fields[graph_at].bytes().ok_or("graph is not a message")?)?;
@@ -576,11 +584,11 @@ pub fn quantize_convs(model: &[u8], ranges: &ConvRanges) -> Result<(Vec<u8>, usi
             }
             let per = w.len() / m;
             let w_scale: Vec<f32> =
-                w.chunks_exact(per).map(|c| (c.iter().fold(0f32, |a, v| a.max(v.abs())) / 127.0).max(1e-12)).collect();
+                w.chunks_exact(per).map(|c| (c.iter().fold(0f32, |a, v| a.max(v.abs())) / qmax).max(1e-12)).collect();
             let wq: Vec<u8> = w
                 .iter()
                 .enumerate()
-                .map(|(k, v)| (v / w_scale[k / per]).round().clamp(-127.0, 127.0) as i8 as u8)
+                .map(|(k, v)| (v / w_scale[k / per]).round().clamp(-qmax, qmax) as i8 as u8)
                 .collect();
             let w_dq =
                 per_channel_dq(&format!("{}_facture_int8", p.weight), &w_dims, INT8, wq, &w_scale, &mut new_inits);
@@ -827,7 +835,7 @@ pub(crate) mod tests {
     fn convolutions_get_int8_weights_and_quantised_activations() {
         let m = tiny_convs();
         let ranges: ConvRanges = [("c1".to_string(), [-1.0, 1.0, -4.0, 4.0])].into_iter().collect();
-        let (q, n) = quantize_convs(&m, &ranges).unwrap();
+        let (q, n) = quantize_convs(&m, &ranges, 8).unwrap();
         assert_eq!(n, 1, "only the convolution with ranges");
         let g = graph_of(&q);
         // c1's float weights and bias are replaced; c2's stay
@@ -851,8 +859,31 @@ pub(crate) mod tests {
             parse(f.bytes().unwrap()).unwrap().iter().any(|x| x.num == OPSET_DOMAIN && x.str() == Some("com.microsoft"))
         }));
         // nothing named: nothing changes
-        assert_eq!(quantize_convs(&m, &ConvRanges::new()).unwrap(), (m.clone(), 0));
-        assert!(quantize_convs(&m[..m.len() / 2], &ranges).is_err());
+        assert_eq!(quantize_convs(&m, &ConvRanges::new(), 8).unwrap(), (m.clone(), 0));
+        assert!(quantize_convs(&m[..m.len() / 2], &ranges, 8).is_err());
+        assert!(quantize_convs(&m, &ranges, 9).is_err());
+    }
+
+    /// 8-bit weights use the whole int8 range; 7-bit ones (`reduce_range`) stay within ±63,
+    /// so no pair of uint8 × int8 products can saturate a 16-bit lane.
+    #[test]
+    fn seven_bit_weights_stay_within_plus_minus_63() {
+        let m = tiny_convs();
+        let ranges: ConvRanges = [("c1".to_string(), [-1.0, 1.0, -4.0, 4.0])].into_iter().collect();
+        let weights = |bits| -> Vec<i8> {
+            let (q, _) = quantize_convs(&m, &ranges, bits).unwrap();
+            let g = graph_of(&q);
+            let w = init(&g, "W_facture_int8");
+            let raw = w.iter().find(|x| x.num == TENSOR_RAW_DATA).and_then(Field::bytes).unwrap_or_default();
+            raw.iter().map(|&b| b as i8).collect()
+        };
+        let (w8, w7) = (weights(8), weights(7));
+        assert_eq!(w8.len(), 3 * 2 * 3 * 3);
+        assert_eq!(w8.iter().map(|w| w.unsigned_abs()).max(), Some(127));
+        assert_eq!(w7.iter().map(|w| w.unsigned_abs()).max(), Some(63));
+        assert!(w7.iter().all(|&w| 2 * 255 * i32::from(w).abs() <= i32::from(i16::MAX)));
+        // the same weights, one bit coarser: 7-bit ≈ 8-bit / 2
+        assert!(w8.iter().zip(&w7).all(|(a, b)| (i32::from(*a) - 2 * i32::from(*b)).abs() <= 2), "{w8:?} {w7:?}");
     }
 
     /// ONNX Runtime runs the quantised model and gets the float model's output to within
@@ -883,16 +914,23 @@ pub(crate) mod tests {
         let (float_c, float_c2, float_y) = (run(&with_outputs, "c"), run(&with_outputs, "c2out"), run(&m, "y"));
         let ranges = tiny_ranges(&float_c, &float_c2);
         // a convolution whose output is a graph output stays float
-        assert_eq!(quantize_convs(&with_outputs, &ranges).unwrap().1, 0);
-        let (q, n) = quantize_convs(&m, &ranges).unwrap();
-        assert_eq!(n, 2);
-        let quant_y = run(&q, "y");
-        assert_eq!(quant_y.len(), float_y.len());
+        assert_eq!(quantize_convs(&with_outputs, &ranges, 8).unwrap().1, 0);
         // sigmoid's slope is at most 1/4: a few steps of c2's output
         let step = (ranges["c2"][3] - ranges["c2"][2]) / 255.0;
-        let worst = float_y.iter().zip(&quant_y).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-        assert!(worst <= step, "worst error {worst}, c2 output step {step}");
-        assert!(float_y.iter().zip(&quant_y).any(|(a, b)| a != b), "the int8 path was not taken");
+        let mut q8 = Vec::new();
+        for bits in [8, 7] {
+            let (q, n) = quantize_convs(&m, &ranges, bits).unwrap();
+            assert_eq!(n, 2);
+            let quant_y = run(&q, "y");
+            assert_eq!(quant_y.len(), float_y.len());
+            let worst = float_y.iter().zip(&quant_y).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(worst <= step, "{bits}-bit weights: worst error {worst}, c2 output step {step}");
+            assert!(float_y.iter().zip(&quant_y).any(|(a, b)| a != b), "the int8 path was not taken");
+            if bits == 8 {
+                q8 = q;
+            }
+        }
+        let q = q8;
 
         // and ONNX Runtime fused both into integer convolutions (it falls back to float ones
         // when, e.g., a bias scale is not input scale × weight scale)

@@ -67,13 +67,21 @@ impl Dictionary {
     }
 }
 
-/// One recognised character and where it sits along the crop.
-#[derive(Debug, Clone, PartialEq)]
+/// One recognised character and where it sits along the crop, with what the recogniser's
+/// other classes said around it (for [`super::confidence`]).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CharAt {
     pub text: String,
+    /// Probability of the character at the first step of its run.
     pub prob: f32,
     /// Centre of its CTC time step, in pixels of the (unrotated) crop.
     pub x_px: f32,
+    /// Best lead of the character over the runner-up class (blank or another character)
+    /// at any step of its run: near 0 when the recogniser hesitated.
+    pub margin: f32,
+    /// Highest probability any character (not blank, not space) had at the blank steps
+    /// between the previous character and this one: high when a character may be missing.
+    pub gap: f32,
 }
 
 /// One recognised line.
@@ -91,15 +99,35 @@ pub struct Reading {
 }
 
 /// Greedy CTC decoding of one `steps`×`classes` probability matrix: best class per step,
-/// repeats merged, blanks dropped. `step_px` maps a time step to crop pixels.
+/// repeats merged, blanks dropped. `step_px` maps a time step to crop pixels. The same pass
+/// keeps the runner-up class of each step (see [`CharAt::margin`], [`CharAt::gap`]).
 pub fn ctc_greedy(probs: &[f32], steps: usize, classes: usize, dict: &Dictionary, step_px: f32) -> Reading {
     let mut reading = Reading::default();
     let mut prev = usize::MAX;
-    for t in 0..steps {
-        let row = &probs[t * classes..(t + 1) * classes];
-        let (best, p) = row.iter().enumerate().fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
-        if best != 0 && best != prev {
-            reading.chars.push(CharAt { text: dict.get(best).to_string(), prob: p, x_px: (t as f32 + 0.5) * step_px });
+    let mut gap = 0f32;
+    for (t, row) in probs.chunks_exact(classes.max(1)).take(steps).enumerate() {
+        let (mut best, mut p1, mut second, mut p2) = (0, f32::MIN, 0, f32::MIN);
+        for (i, &v) in row.iter().enumerate() {
+            if v > p1 {
+                (second, p2) = (best, p1);
+                (best, p1) = (i, v);
+            } else if v > p2 {
+                (second, p2) = (i, v);
+            }
+        }
+        let p2 = p2.max(0.0);
+        if best == 0 {
+            // a character that lost to the blank here may be missing from the text
+            if second != 0 && dict.get(second) != " " {
+                gap = gap.max(p2);
+            }
+        } else if best != prev {
+            let text = dict.get(best).to_string();
+            let x_px = (t as f32 + 0.5) * step_px;
+            reading.chars.push(CharAt { text, prob: p1, x_px, margin: p1 - p2, gap });
+            gap = 0.0;
+        } else if let Some(c) = reading.chars.last_mut() {
+            c.margin = c.margin.max(p1 - p2);
         }
         prev = best;
     }
@@ -354,6 +382,47 @@ mod tests {
         // positions are the first step of each emitted run, centred: 0.5, 3.5, 4.5, 8.5, 9.5 steps
         let xs: Vec<f32> = r.chars.iter().map(|c| c.x_px).collect();
         assert_eq!(xs, vec![4.0, 28.0, 36.0, 68.0, 76.0]);
+    }
+
+    /// A row with `p` on class `c` and `q` on class `d`, the rest spread evenly.
+    fn row(classes: usize, (c, p): (usize, f32), (d, q): (usize, f32)) -> Vec<f32> {
+        let rest = (1.0 - p - q) / (classes - 2) as f32;
+        (0..classes)
+            .map(|i| {
+                if i == c {
+                    p
+                } else if i == d {
+                    q
+                } else {
+                    rest
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ctc_keeps_each_characters_lead_over_the_runner_up_and_near_misses_between() {
+        // "ab": a wavers with b at its first step and is sure at its second; between a and b
+        // the blank wins narrowly over c (a character that may be missing); a space nearly
+        // winning a blank step is no sign of a missing character
+        let probs = [
+            row(5, (1, 0.5), (2, 0.4)),
+            row(5, (1, 0.9), (0, 0.05)),
+            row(5, (0, 0.5), (3, 0.45)),
+            row(5, (0, 0.6), (4, 0.35)),
+            row(5, (2, 0.95), (0, 0.03)),
+            row(5, (0, 0.6), (4, 0.35)),
+            row(5, (4, 0.9), (0, 0.05)),
+        ]
+        .concat();
+        let r = ctc_greedy(&probs, 7, 5, &dict(), 1.0);
+        assert_eq!(r.text, "ab ");
+        let (a, b, space) = (&r.chars[0], &r.chars[1], &r.chars[2]);
+        assert!((a.prob - 0.5).abs() < 1e-6, "first step's probability, as before");
+        assert!((a.margin - 0.85).abs() < 1e-6, "best lead over the run: {}", a.margin);
+        assert!((a.gap, b.gap) == (0.0, 0.45), "{} {}", a.gap, b.gap);
+        assert!((b.margin - 0.92).abs() < 1e-6);
+        assert_eq!(space.gap, 0.0);
     }
 
     #[test]

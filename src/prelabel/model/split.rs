@@ -6,7 +6,7 @@
 use image::{GrayImage, RgbImage};
 
 use super::rec::Reading;
-use crate::domain::Rect;
+use crate::domain::{Point, Quad, Rect};
 
 /// Shrinks a detected box to the ink inside it, plus `margin_px`. DB boxes are grown by the
 /// unclip offset (good for the recogniser, too loose for an annotation); a box without clear
@@ -55,6 +55,208 @@ pub fn tighten_to_ink(page: &RgbImage, r: &Rect, margin_px: f32) -> Rect {
     }
 }
 
+/// The ink of one axis-aligned line crop, column by column.
+pub struct InkColumns {
+    /// The crop's left edge on the page.
+    pub x0: f32,
+    /// Ink pixels per column.
+    pub counts: Vec<u32>,
+    /// Rows from the first to the last inked row (the ink's height).
+    pub ink_height: f32,
+}
+
+impl InkColumns {
+    /// Measures the ink in `r` on `page`. Ink is what is darker than halfway between the
+    /// crop's background (its median) and its darkest percent, so a shaded table header or a
+    /// grey panel is background, not ink. `None` when nothing in `r` stands out (contrast under
+    /// 40 grey levels) or `r` is empty.
+    pub fn measure(page: &RgbImage, r: &Rect) -> Option<Self> {
+        let c = r.clamped(page.width() as f32, page.height() as f32);
+        let (x0, y0) = (c.x0.floor().max(0.0) as u32, c.y0.floor().max(0.0) as u32);
+        let (x1, y1) = ((c.x1.ceil() as u32).min(page.width()), (c.y1.ceil() as u32).min(page.height()));
+        if x1 <= x0 + 1 || y1 <= y0 + 1 {
+            return None;
+        }
+        let (w, h) = ((x1 - x0) as usize, (y1 - y0) as usize);
+        let mut grey = Vec::with_capacity(w * h);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let [r, g, b] = page.get_pixel(x, y).0;
+                grey.push(crate::prelabel::cv::gray::luma(r, g, b));
+            }
+        }
+        let mut hist = [0u32; 256];
+        for &v in &grey {
+            hist[v as usize] += 1;
+        }
+        let at = |q: f32| {
+            let want = (q * grey.len() as f32) as u32;
+            let mut seen = 0;
+            hist.iter()
+                .position(|&n| {
+                    seen += n;
+                    seen > want
+                })
+                .unwrap_or(255) as u8
+        };
+        let (dark, background) = (at(0.01), at(0.5));
+        if background.saturating_sub(dark) < 40 {
+            return None;
+        }
+        let level = dark + (background - dark) / 2;
+        let mut counts = vec![0u32; w];
+        let mut rows = vec![0u32; h];
+        for (i, &v) in grey.iter().enumerate() {
+            if v <= level {
+                counts[i % w] += 1;
+                rows[i / w] += 1;
+            }
+        }
+        // rows with a few percent of the densest row's ink: the text's body, not specks
+        let floor = (rows.iter().copied().max().unwrap_or(0) / 20).max(1);
+        let first = rows.iter().position(|&n| n >= floor)?;
+        let last = rows.iter().rposition(|&n| n >= floor)?;
+        Some(Self { x0: x0 as f32, counts, ink_height: (last + 1 - first) as f32 })
+    }
+
+    /// Blank runs between inked columns, as page x ranges, from left to right.
+    pub fn gaps(&self) -> Vec<(f32, f32)> {
+        // one inked pixel is enough: a dash or a rule is one or two pixels thin
+        let inked: Vec<bool> = self.counts.iter().map(|&n| n >= 1).collect();
+        let (Some(first), Some(last)) = (inked.iter().position(|&i| i), inked.iter().rposition(|&i| i)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut start = None;
+        for (x, &ink) in inked.iter().enumerate().take(last + 1).skip(first) {
+            match (ink, start) {
+                (false, None) => start = Some(x),
+                (true, Some(s)) => {
+                    out.push((self.x0 + s as f32, self.x0 + x as f32));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// A read line's blank runs, in pixels of its crop, and which of them the recogniser read
+/// a space in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineGaps {
+    pub ink_height: f32,
+    /// Inked width (first to last inked column), without the blank runs.
+    pub ink_width: f32,
+    /// `(start, end, has a space)` from left to right.
+    pub gaps: Vec<(f32, f32, bool)>,
+}
+
+impl LineGaps {
+    /// Measures the crop of a line that `reading` was read from; `None` for a crop that was
+    /// read turned, has no clear ink, or was read empty.
+    pub fn measure(crop: &RgbImage, reading: &Reading) -> Option<Self> {
+        if reading.turned || reading.text.trim().is_empty() {
+            return None;
+        }
+        let (w, h) = crop.dimensions();
+        let ink = InkColumns::measure(crop, &Rect::new(0.0, 0.0, w as f32, h as f32))?;
+        let runs = ink.gaps();
+        let inked = ink.counts.iter().filter(|&&n| n >= 1).count() as f32;
+        // a CTC step sits within a few pixels of its glyph: a space whose step lands in (or
+        // next to) a blank run is that run
+        let slack = 0.25 * ink.ink_height;
+        let gaps = runs
+            .into_iter()
+            .map(|(a, z)| {
+                let space = reading.chars.iter().any(|c| c.text == " " && c.x_px >= a - slack && c.x_px <= z + slack);
+                (a, z, space)
+            })
+            .collect();
+        Some(Self { ink_height: ink.ink_height.max(1.0), ink_width: inked, gaps })
+    }
+
+    /// Widths of the runs read as spaces, in ink heights.
+    fn spaces(&self) -> impl Iterator<Item = f32> + '_ {
+        self.gaps.iter().filter(|g| g.2).map(|(a, z, _)| (z - a) / self.ink_height)
+    }
+}
+
+/// A cell gap is at least this many ink heights wide, whatever the word spaces.
+pub const CELL_GAP_MIN: f32 = 0.5;
+
+/// Where to cut each line (crop x ranges of the blank runs to cut at; empty: keep whole).
+///
+/// A blank run is a gap between cells when it is at least `factor` × the line's word space
+/// wide (and [`CELL_GAP_MIN`] ink heights). The word space is the median run the recogniser
+/// read a space in: the line's own when it has two or more and not all of them are that wide,
+/// else the page's; so a receipt's wide monospaced type is not cut at every word while an
+/// invoice's `VAT   20 %`, or a header whose every gap is a column gap, is.
+///
+/// A line read much shorter than its ink is wide (a page's median line gets one character
+/// per `c` pixels; this one has fewer than half that many characters) lost characters across
+/// a gap: it is cut at its widest run of at least [`CELL_GAP_MIN`], to be read again in parts.
+pub fn cell_cuts(lines: &[Option<(LineGaps, usize)>], factor: f32) -> Vec<Vec<(f32, f32)>> {
+    let median = |mut v: Vec<f32>| -> Option<f32> {
+        v.sort_by(f32::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
+    let page_space = median(lines.iter().flatten().flat_map(|(g, _)| g.spaces()).collect()).unwrap_or(0.35);
+    // ink pixels per character, in ink heights, over lines of a few characters or more
+    let page_pitch = median(
+        lines.iter().flatten().filter(|(_, n)| *n >= 4).map(|(g, n)| g.ink_width / g.ink_height / *n as f32).collect(),
+    );
+    lines
+        .iter()
+        .map(|line| {
+            let Some((g, chars)) = line else { return Vec::new() };
+            let own: Vec<f32> = g.spaces().collect();
+            // a header whose every gap is a column gap has no word space of its own to go by
+            let all_wide = own.iter().all(|&g| g >= factor * page_space);
+            let space = if own.len() >= 2 && !all_wide { median(own).unwrap_or(page_space) } else { page_space };
+            let min = (factor * space).max(CELL_GAP_MIN) * g.ink_height;
+            let cuts: Vec<(f32, f32)> =
+                g.gaps.iter().filter(|(a, z, _)| z - a >= min).map(|&(a, z, _)| (a, z)).collect();
+            if !cuts.is_empty() {
+                return cuts;
+            }
+            let short = page_pitch.is_some_and(|p| {
+                let expected = g.ink_width / g.ink_height / p;
+                expected >= 6.0 && (*chars as f32) < 0.5 * expected
+            });
+            let widest = g.gaps.iter().max_by(|x, y| (x.1 - x.0).total_cmp(&(y.1 - y.0)));
+            match widest {
+                Some(&(a, z, _)) if short && z - a >= CELL_GAP_MIN * g.ink_height => vec![(a, z)],
+                _ => Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// The parts of a line `quad` whose crop is `width` pixels wide, cut at `cuts` (crop x
+/// ranges); each keeps a little blank paper on its cut sides, as the detector's boxes do.
+pub fn cut_quad(quad: &Quad, width: f32, ink_height: f32, cuts: &[(f32, f32)]) -> Vec<Quad> {
+    let pad = 0.3 * ink_height;
+    let mut spans = Vec::with_capacity(cuts.len() + 1);
+    let mut from = 0.0;
+    for &(a, z) in cuts {
+        let m = pad.min((z - a) / 2.0);
+        spans.push((from, a + m));
+        from = z - m;
+    }
+    spans.push((from, width));
+    let [tl, tr, br, bl] = quad.0;
+    let along = |p: Point, q: Point, t: f32| Point::new(p.x + (q.x - p.x) * t, p.y + (q.y - p.y) * t);
+    spans
+        .into_iter()
+        .map(|(x0, x1)| {
+            let (t0, t1) = (x0 / width.max(1.0), x1 / width.max(1.0));
+            Quad([along(tl, tr, t0), along(tl, tr, t1), along(bl, br, t1), along(bl, br, t0)])
+        })
+        .collect()
+}
+
 /// One piece of a line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Piece {
@@ -68,7 +270,13 @@ pub struct Piece {
 /// (centre to centre). Returns the whole line as one piece when there is no such gap.
 pub fn split_at_wide_gaps(line: &Rect, reading: &Reading, gap_factor: f32) -> Vec<Piece> {
     let h = reading.height_px.max(1.0);
-    let whole = || vec![Piece { rect: *line, text: reading.text.trim().to_string(), score: reading.score }];
+    let whole = || {
+        vec![Piece {
+            rect: *line,
+            text: reading.text.trim().to_string(),
+            score: super::confidence::of_chars(&reading.chars),
+        }]
+    };
     if reading.turned || reading.chars.is_empty() {
         return whole();
     }
@@ -109,7 +317,7 @@ pub fn split_at_wide_gaps(line: &Rect, reading: &Reading, gap_factor: f32) -> Ve
             let x1 = if k + 1 == n { line.x1 } else { (line.x0 + last.x_px + pad).min(line.x1) };
             let span = &reading.chars[g[0]..=g[g.len() - 1]];
             let text: String = span.iter().map(|c| c.text.as_str()).collect();
-            let score = g.iter().map(|&i| reading.chars[i].prob).sum::<f32>() / g.len() as f32;
+            let score = super::confidence::of_chars(span);
             Piece { rect: Rect::new(x0, line.y0, x1, line.y1), text: text.trim().to_string(), score }
         })
         .collect()
@@ -121,7 +329,8 @@ mod tests {
     use crate::prelabel::model::rec::CharAt;
 
     fn reading(spec: &[(&str, f32)], h: f32) -> Reading {
-        let chars: Vec<CharAt> = spec.iter().map(|&(t, x)| CharAt { text: t.into(), prob: 0.9, x_px: x }).collect();
+        let chars: Vec<CharAt> =
+            spec.iter().map(|&(t, x)| CharAt { text: t.into(), prob: 0.9, x_px: x, ..CharAt::default() }).collect();
         let text = chars.iter().map(|c| c.text.as_str()).collect();
         Reading { text, score: 0.9, chars, height_px: h, turned: false }
     }
@@ -153,6 +362,111 @@ mod tests {
         assert_eq!(tighten_to_ink(&page, &loose, 1.0), Rect::new(29.0, 19.0, 71.0, 33.0));
         let blank = Rect::new(0.0, 40.0, 20.0, 60.0);
         assert_eq!(tighten_to_ink(&page, &blank, 1.0), blank);
+    }
+
+    /// A line crop: "glyphs" 6 px wide and 20 px tall, 2 px apart, in words of `n` glyphs,
+    /// each followed by a blank run of `gap` px; a dash (2 px thin) where `n` is 0.
+    fn crop(words: &[(u32, u32)]) -> (RgbImage, Vec<CharAt>) {
+        let mut img = RgbImage::from_pixel(600, 28, image::Rgb([245, 245, 245]));
+        let mut chars = Vec::new();
+        let mut x = 4;
+        for (k, &(n, gap)) in words.iter().enumerate() {
+            if n == 0 {
+                for dx in 0..10 {
+                    for dy in 13..15 {
+                        img.put_pixel(x + dx, dy, image::Rgb([30, 30, 30]));
+                    }
+                }
+                chars.push(CharAt { text: "-".into(), prob: 0.9, x_px: (x + 5) as f32, ..CharAt::default() });
+                x += 10;
+            }
+            for g in 0..n {
+                for dx in 0..6 {
+                    for dy in 4..24 {
+                        img.put_pixel(x + g * 8 + dx, dy, image::Rgb([20, 20, 20]));
+                    }
+                }
+                chars.push(CharAt { text: "8".into(), prob: 0.9, x_px: (x + g * 8 + 3) as f32, ..CharAt::default() });
+            }
+            x += if n > 0 { n * 8 - 2 } else { 0 };
+            if k + 1 < words.len() {
+                chars.push(CharAt { text: " ".into(), prob: 0.9, x_px: (x + gap / 2) as f32, ..CharAt::default() });
+            }
+            x += gap;
+        }
+        (img, chars)
+    }
+
+    fn measured(words: &[(u32, u32)]) -> (LineGaps, usize) {
+        let (img, chars) = crop(words);
+        let text: String = chars.iter().map(|c| c.text.as_str()).collect();
+        let n = text.trim().chars().count();
+        let r = Reading { text, score: 0.9, chars, height_px: 28.0, turned: false };
+        (LineGaps::measure(&img, &r).expect("ink"), n)
+    }
+
+    #[test]
+    fn a_two_column_amount_line_is_cut_at_its_column_gap_but_not_at_word_spaces() {
+        // "Stk. 709,73 €   5.677,84 €": word spaces of 7 px (0.35 ink heights), two column
+        // gaps of 30 px
+        let row = measured(&[(3, 7), (4, 30), (6, 7), (1, 30), (6, 7), (1, 0)]);
+        assert_eq!(row.0.ink_height, 20.0);
+        assert_eq!(row.0.gaps.iter().filter(|g| g.2).count(), 5, "{:?}", row.0.gaps);
+        let plain = measured(&[(5, 7), (4, 7), (6, 7), (3, 0)]);
+        let cuts = cell_cuts(&[Some(row.clone()), Some(plain.clone())], 1.8);
+        assert_eq!(cuts[0].len(), 2, "{cuts:?}");
+        assert!(cuts[0].iter().all(|(a, z)| z - a >= 29.0 && z - a <= 31.0), "{cuts:?}");
+        assert!(cuts[1].is_empty(), "word spaces are not cells: {cuts:?}");
+        // a dash between spaces is ink, not part of one wide gap
+        let dash = measured(&[(5, 7), (0, 7), (6, 0)]);
+        assert!(cell_cuts(&[Some(dash), Some(plain.clone())], 1.8)[0].is_empty());
+        // nothing to cut in a line with no ink, or read turned
+        assert!(cell_cuts(&[None, Some(plain)], 1.8)[0].is_empty());
+    }
+
+    #[test]
+    fn a_page_of_wide_word_spaces_is_not_cut_at_them() {
+        // a receipt's monospaced type: every word space is 22 px (1.1 ink heights), wider
+        // than an invoice's column gap relative to its type; one single-space line among them
+        let wide = measured(&[(5, 22), (3, 22), (4, 22), (2, 0)]);
+        let single = measured(&[(5, 22), (3, 0)]);
+        let cuts = cell_cuts(&[Some(wide.clone()), Some(wide.clone()), Some(single)], 1.8);
+        assert!(cuts.iter().all(Vec::is_empty), "{cuts:?}");
+        // the same single-gap line among an invoice's narrow-spaced lines is a caption and
+        // its value set apart
+        let narrow = measured(&[(5, 6), (3, 6), (4, 6), (2, 0)]);
+        let single = measured(&[(5, 22), (3, 0)]);
+        let cuts = cell_cuts(&[Some(narrow.clone()), Some(narrow), Some(single)], 1.8);
+        assert_eq!(cuts[2].len(), 1, "{cuts:?}");
+    }
+
+    #[test]
+    fn a_reading_too_short_for_its_width_is_cut_at_its_widest_gap() {
+        // a page whose lines read one character per 8 px of ink, and one line whose 30
+        // glyphs across a 12 px gap were read as 8 characters (the recogniser lost the rest)
+        let normal = measured(&[(6, 7), (5, 7), (8, 0)]);
+        let (mut lost, _) = measured(&[(14, 12), (16, 0)]);
+        lost.gaps.iter_mut().for_each(|g| g.2 = false);
+        let cuts = cell_cuts(&[Some(normal.clone()), Some(normal.clone()), Some((lost.clone(), 8))], 1.8);
+        assert_eq!(cuts[2].len(), 1, "{cuts:?}");
+        // read in full, the same line is left alone
+        let cuts = cell_cuts(&[Some(normal.clone()), Some(normal), Some((lost, 31))], 1.8);
+        assert!(cuts[2].is_empty(), "{cuts:?}");
+    }
+
+    #[test]
+    fn parts_of_a_leaning_line_follow_its_edges() {
+        let q =
+            Quad([Point::new(100.0, 50.0), Point::new(300.0, 60.0), Point::new(299.0, 80.0), Point::new(99.0, 70.0)]);
+        let parts = cut_quad(&q, 200.0, 10.0, &[(80.0, 120.0)]);
+        assert_eq!(parts.len(), 2);
+        // the first part ends 3 px (0.3 ink heights) into the gap, the second starts 3 px before its end
+        let [tl, tr, br, bl] = parts[0].0;
+        assert_eq!((tl, bl), (q.0[0], q.0[3]));
+        assert!((tr.x - 183.0).abs() < 1e-3 && (tr.y - 54.15).abs() < 1e-3, "{tr:?}");
+        assert!((br.x - 182.0).abs() < 1e-3 && (br.y - 74.15).abs() < 1e-3, "{br:?}");
+        let [tl2, tr2, _, _] = parts[1].0;
+        assert!((tl2.x - 217.0).abs() < 1e-3 && tr2 == q.0[1], "{tl2:?}");
     }
 
     #[test]

@@ -79,8 +79,17 @@ pub(crate) fn without_selection(intents: Vec<Intent>) -> Vec<Intent> {
 fn drag_on_empty_space_draws_one_snapped_box() {
     let mut e = editor(&[]);
     let out = drag(&mut e, (100.4, 200.6), (250.2, 260.0), NONE);
-    assert_eq!(out, vec![Intent::AddBox { rect: Rect::new(100.0, 201.0, 250.0, 260.0) }]);
+    assert_eq!(out, vec![Intent::AddBox { rect: Rect::new(100.0, 201.0, 250.0, 260.0), as_drawn: false }]);
     assert!(!e.is_gesture_active());
+}
+
+#[test]
+fn shift_held_when_a_drag_ends_keeps_the_box_as_drawn() {
+    let mut e = editor(&[]);
+    down(&mut e, 100.0, 100.0, NONE);
+    mv(&mut e, 200.0, 150.0);
+    let out = e.handle(CanvasEvent::PointerUp { pos: sp(200.0, 150.0), button: PointerButton::Primary, mods: SHIFT });
+    assert_eq!(out, vec![Intent::AddBox { rect: Rect::new(100.0, 100.0, 200.0, 150.0), as_drawn: true }]);
 }
 
 #[test]
@@ -88,7 +97,7 @@ fn box_drawn_towards_the_top_left_is_normalised_and_clamped_to_the_page() {
     let mut e = editor(&[]);
     e.viewport.pan_by(50.0, 50.0); // page origin now at screen (50, 50)
     let out = drag(&mut e, (300.0, 300.0), (10.0, 20.0), NONE);
-    assert_eq!(out, vec![Intent::AddBox { rect: Rect::new(0.0, 0.0, 250.0, 250.0) }]);
+    assert_eq!(out, vec![Intent::AddBox { rect: Rect::new(0.0, 0.0, 250.0, 250.0), as_drawn: false }]);
 }
 
 #[test]
@@ -129,7 +138,7 @@ fn w_draws_a_box_even_on_top_of_another_and_is_one_shot() {
     assert_eq!(e.tool(), Tool::DrawBox);
     assert_eq!(e.cursor(), CursorHint::Crosshair);
     let out = drag(&mut e, (100.0, 100.0), (200.0, 150.0), NONE);
-    assert_eq!(out, vec![Intent::AddBox { rect: Rect::new(100.0, 100.0, 200.0, 150.0) }]);
+    assert_eq!(out, vec![Intent::AddBox { rect: Rect::new(100.0, 100.0, 200.0, 150.0), as_drawn: false }]);
     assert_eq!(e.tool(), Tool::Select);
     // now the same drag moves the big box instead
     let out = without_selection(drag(&mut e, (100.0, 100.0), (200.0, 150.0), NONE));
@@ -518,7 +527,7 @@ fn random_event_streams_only_emit_geometry_on_the_page() {
         };
         for intent in e.handle(event) {
             match &intent {
-                Intent::AddBox { rect } | Intent::ResizeBox { rect, .. } => {
+                Intent::AddBox { rect, .. } | Intent::ResizeBox { rect, .. } => {
                     assert!(
                         on_page(rect) && rect.width() >= MIN_BOX_SIDE_PX && rect.height() >= MIN_BOX_SIDE_PX,
                         "{step}: {intent:?}"

@@ -1,0 +1,86 @@
+//! The workspace's box style, in `meta` on either backend: the style learned from accepted
+//! boxes and a lead's hand-set one under separate keys, so learning never overwrites the
+//! lead's choice. Values are JSON; one that cannot be read counts as not set.
+
+use super::db::{Sql, params};
+use super::{Result, Store, StoreError};
+use crate::domain::{BoxStyle, LearnedBoxStyle, WorkspaceBoxStyle};
+
+const LEARNED_KEY: &str = "box_style_learned";
+const SET_KEY: &str = "box_style_set";
+
+impl Store {
+    /// The learned and the hand-set box style (either may be missing).
+    pub fn box_style(&self) -> Result<WorkspaceBoxStyle> {
+        let read = |key: &str| self.conn.row_opt("SELECT value FROM meta WHERE key=?1", params![key], |r| r.text(0));
+        let learned = read(LEARNED_KEY)?.and_then(|v| serde_json::from_str::<LearnedBoxStyle>(&v).ok());
+        let set = read(SET_KEY)?.and_then(|v| serde_json::from_str::<BoxStyle>(&v).ok());
+        Ok(WorkspaceBoxStyle {
+            learned: learned.filter(|l| l.style.problem().is_none()),
+            set: set.filter(|s| s.problem().is_none()),
+        })
+    }
+
+    /// Stores a newly learned style (a hand-set one stays in force).
+    pub fn set_learned_box_style(&mut self, learned: &LearnedBoxStyle) -> Result<()> {
+        if let Some(why) = learned.style.problem() {
+            return Err(StoreError::Invalid(format!("learned box style not stored: {why}")));
+        }
+        let json = serde_json::to_string(learned).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.put_meta(LEARNED_KEY, &json)
+    }
+
+    /// A lead sets the box style by hand, or with `None` goes back to the learned one.
+    pub fn set_box_style(&mut self, style: Option<BoxStyle>) -> Result<()> {
+        match style {
+            Some(s) => {
+                if let Some(why) = s.problem() {
+                    return Err(StoreError::Invalid(format!("box padding not set: {why}")));
+                }
+                let json = serde_json::to_string(&s).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                self.put_meta(SET_KEY, &json)
+            }
+            None => {
+                self.conn.write(|tx| tx.exec("DELETE FROM meta WHERE key=?1", params![SET_KEY]))?;
+                Ok(())
+            }
+        }
+    }
+
+    fn put_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn.write(|tx| {
+            tx.exec(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learned_and_hand_set_styles_are_kept_apart() {
+        let mut store = Store::open_in_memory().unwrap();
+        assert_eq!(store.box_style().unwrap(), WorkspaceBoxStyle::default());
+        let learned = LearnedBoxStyle {
+            style: BoxStyle::new(0.1, 0.2, 0.3, 0.4),
+            samples: 40,
+            dataset: "2 docs @ edit 7".into(),
+            learned_ms: 5,
+        };
+        store.set_learned_box_style(&learned).unwrap();
+        store.set_box_style(Some(BoxStyle::new(0.5, 0.0, 0.5, 0.0))).unwrap();
+        let relearned = LearnedBoxStyle { style: BoxStyle::new(0.2, 0.2, 0.2, 0.2), ..learned.clone() };
+        store.set_learned_box_style(&relearned).unwrap();
+        let got = store.box_style().unwrap();
+        assert_eq!(got.learned, Some(relearned));
+        assert_eq!(got.set, Some(BoxStyle::new(0.5, 0.0, 0.5, 0.0)));
+        store.set_box_style(None).unwrap();
+        assert_eq!(store.box_style().unwrap().effective(), Some(BoxStyle::new(0.2, 0.2, 0.2, 0.2)));
+        assert!(store.set_box_style(Some(BoxStyle::new(9.0, 0.0, 0.0, 0.0))).is_err());
+    }
+}
