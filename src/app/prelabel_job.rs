@@ -16,7 +16,7 @@ use crate::prelabel::Proposal;
 use crate::prelabel::boxstyle::restyle;
 use crate::prelabel::cv::{CvConfig, propose};
 use crate::prelabel::model::det::DetectedBox;
-use crate::prelabel::model::{Line, ModelConfig, ModelSource, RecPrecision, cell_plan, line_proposals};
+use crate::prelabel::model::{Line, ModelConfig, ModelSource, RecPrecision, cell_plan, line_proposals, may_cut};
 use crate::store::{Store, Workspace};
 
 /// Suggestions overlapping an existing box this much (IoU) are not added.
@@ -232,20 +232,19 @@ fn stream_model_pass(
         shown();
         Ok(())
     };
-    // lines with a gap between cells wait to be cut and read again in parts once the page is
-    // read (the model is busy until then); the rest are written as they come
-    let mut read_so_far: Vec<Line> = Vec::new();
-    let mut to_cut: Vec<(usize, Line, Vec<crate::domain::Quad>)> = Vec::new();
+    // lines with a gap that may be between cells wait until the whole page is read: whether
+    // they are cut depends on the page's word space, and their parts are read once the model
+    // is free. The rest are written as they come.
+    let mut streamed: Vec<Line> = Vec::new();
+    let mut may_cut_lines: Vec<(usize, Line)> = Vec::new();
     model
         .read_boxes(page, &boxes, &mut |done| {
-            let batch: Vec<Line> = done.iter().map(|(_, l)| l.clone()).collect();
-            let plan = cell_plan(&config, page, &batch, &read_so_far);
-            read_so_far.extend(batch);
-            for ((i, line), parts) in done.iter().cloned().zip(plan) {
-                if parts.is_empty() {
-                    pending.push((i, line));
+            for (i, line) in done.iter().cloned() {
+                if may_cut(&config, page, &line) {
+                    may_cut_lines.push((i, line));
                 } else {
-                    to_cut.push((i, line, parts));
+                    streamed.push(line.clone());
+                    pending.push((i, line));
                 }
             }
             if pending.len() >= STREAM_LINES || last_write.elapsed() >= STREAM_EVERY {
@@ -261,18 +260,12 @@ fn stream_model_pass(
     if let Some(e) = failure {
         return Err(e);
     }
-    if !control.is_cancelled() && !to_cut.is_empty() {
-        let (mut index, mut lines, mut plan) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, line, parts) in to_cut {
-            index.push(i);
-            lines.push(line);
-            plan.push(parts);
-        }
+    let (index, mut lines): (Vec<usize>, Vec<Line>) = may_cut_lines.into_iter().unzip();
+    if !control.is_cancelled() && !lines.is_empty() {
+        let plan = cell_plan(&config, page, &lines, &streamed);
         model.read_parts(page, &mut lines, plan).map_err(|e| e.to_string())?;
-        pending.extend(index.into_iter().zip(lines));
-    } else {
-        pending.extend(to_cut.into_iter().map(|(i, l, _)| (i, l)));
     }
+    pending.extend(index.into_iter().zip(lines));
     write(session, &mut pending)?;
     if control.is_cancelled() {
         return Ok((written, Some(head.id)));

@@ -420,7 +420,8 @@ impl ModelSource {
     /// Reads the parts `plan` cuts each line into (a [`cell_plan`]) into [`Line::parts`];
     /// returns the indices of the lines cut. A line any of whose parts reads as no letter or
     /// digit stays whole: the gap was not between cells (a lone colon across a receipt's wide
-    /// gap, a stamp's smudge); so does one cut into mostly single letters (letter-spaced type).
+    /// gap, a stamp's smudge); so does one with a part that is a lone letter (a unit or tax
+    /// code: "3 h", "9.00 Z"), or cut into mostly single characters (letter-spaced type).
     pub fn read_parts(
         &mut self,
         page: &DynamicImage,
@@ -443,9 +444,17 @@ impl ModelSource {
         let mut cut = Vec::new();
         for (i, p) in parts.into_iter().enumerate() {
             let alnum = |l: &Line| l.reading.text.chars().filter(|c| c.is_alphanumeric()).count();
+            // a lone letter is a unit or a tax code after its number ("3 h", "9.00 Z"), not a cell
+            let lone_letter = |l: &Line| {
+                let mut c = l.reading.text.chars().filter(|c| c.is_alphanumeric());
+                matches!((c.next(), c.next()), (Some(c), None) if c.is_alphabetic())
+            };
             // letter-spaced type ("I N V O I C E") is one word, not a row of one-letter cells
-            let letters = p.iter().filter(|l| alnum(l) == 1).count();
-            if !p.is_empty() && p.iter().all(|l| alnum(l) > 0) && (p.len() < 3 || 2 * letters <= p.len()) {
+            let single = p.iter().filter(|l| alnum(l) == 1).count();
+            if !p.is_empty()
+                && p.iter().all(|l| alnum(l) > 0 && !lone_letter(l))
+                && (p.len() < 3 || 2 * single <= p.len())
+            {
                 lines[i].parts = p;
                 cut.push(i);
             }
@@ -541,6 +550,17 @@ pub fn cell_plan(config: &ModelConfig, page: &DynamicImage, lines: &[Line], cont
             _ => Vec::new(),
         })
         .collect()
+}
+
+/// True when [`cell_plan`] could cut `line` (it has a blank run of at least
+/// [`split::CELL_GAP_MIN`] ink heights): whether it is cut depends on the whole page's lines.
+pub fn may_cut(config: &ModelConfig, page: &DynamicImage, line: &Line) -> bool {
+    if config.cell_gap_factor.is_none() {
+        return false;
+    }
+    let Some(crop) = crop_quad(&as_rgb(page), &line.quad) else { return false };
+    split::LineGaps::measure(&crop.image, &line.reading)
+        .is_some_and(|g| g.gaps.iter().any(|(a, z, _)| z - a >= split::CELL_GAP_MIN * g.ink_height))
 }
 
 /// Proposals from read lines under `config`: unreadable lines dropped, level lines split at

@@ -23,11 +23,7 @@ pub fn tighten_to_ink(page: &RgbImage, r: &Rect, margin_px: f32) -> Rect {
         let [r, g, b] = page.get_pixel(x0 + x, y0 + y).0;
         image::Luma([crate::prelabel::cv::gray::luma(r, g, b)])
     });
-    let (lo, hi) = crop.pixels().fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
-    if hi.saturating_sub(lo) < 40 {
-        return *r;
-    }
-    let level = imageproc::contrast::otsu_level(&crop);
+    let Some(level) = ink_level(crop.as_raw()) else { return *r };
     let (w, h) = crop.dimensions();
     let mut rows = vec![0u32; h as usize];
     let mut cols = vec![0u32; w as usize];
@@ -55,6 +51,30 @@ pub fn tighten_to_ink(page: &RgbImage, r: &Rect, margin_px: f32) -> Rect {
     }
 }
 
+/// The grey level at or below which a crop's pixels are ink: halfway between its background
+/// (the 90th percentile: text covers less than that even in a tight box of bold type) and its
+/// darkest percent, so a shaded table header or a grey panel is background, not ink (Otsu's
+/// threshold would split paper from shade there). `None` when nothing stands out by 40 grey
+/// levels.
+pub fn ink_level(grey: &[u8]) -> Option<u8> {
+    let mut hist = [0u32; 256];
+    for &v in grey {
+        hist[v as usize] += 1;
+    }
+    let at = |q: f32| {
+        let want = (q * grey.len() as f32) as u32;
+        let mut seen = 0;
+        hist.iter()
+            .position(|&n| {
+                seen += n;
+                seen > want
+            })
+            .unwrap_or(255) as u8
+    };
+    let (dark, background) = (at(0.01), at(0.9));
+    (background.saturating_sub(dark) >= 40).then(|| dark + (background - dark) / 2)
+}
+
 /// The ink of one axis-aligned line crop, column by column.
 pub struct InkColumns {
     /// The crop's left edge on the page.
@@ -66,10 +86,8 @@ pub struct InkColumns {
 }
 
 impl InkColumns {
-    /// Measures the ink in `r` on `page`. Ink is what is darker than halfway between the
-    /// crop's background (its median) and its darkest percent, so a shaded table header or a
-    /// grey panel is background, not ink. `None` when nothing in `r` stands out (contrast under
-    /// 40 grey levels) or `r` is empty.
+    /// Measures the ink in `r` on `page` (see [`ink_level`]); `None` when nothing in `r`
+    /// stands out or `r` is empty.
     pub fn measure(page: &RgbImage, r: &Rect) -> Option<Self> {
         let c = r.clamped(page.width() as f32, page.height() as f32);
         let (x0, y0) = (c.x0.floor().max(0.0) as u32, c.y0.floor().max(0.0) as u32);
@@ -85,25 +103,7 @@ impl InkColumns {
                 grey.push(crate::prelabel::cv::gray::luma(r, g, b));
             }
         }
-        let mut hist = [0u32; 256];
-        for &v in &grey {
-            hist[v as usize] += 1;
-        }
-        let at = |q: f32| {
-            let want = (q * grey.len() as f32) as u32;
-            let mut seen = 0;
-            hist.iter()
-                .position(|&n| {
-                    seen += n;
-                    seen > want
-                })
-                .unwrap_or(255) as u8
-        };
-        let (dark, background) = (at(0.01), at(0.5));
-        if background.saturating_sub(dark) < 40 {
-            return None;
-        }
-        let level = dark + (background - dark) / 2;
+        let level = ink_level(&grey)?;
         let mut counts = vec![0u32; w];
         let mut rows = vec![0u32; h];
         for (i, &v) in grey.iter().enumerate() {
