@@ -24,7 +24,8 @@ if [ ${#sets[@]} -eq 0 ]; then
   sets=(../shared/data/sroie-dev "$work/synth")
 fi
 
-vnni=$(grep -o -m1 -w -e avx512_vnni -e avx_vnni /proc/cpuinfo || echo "no VNNI")
+vnni=$(grep -o -m1 -w -e avx512_vnni -e avx_vnni /proc/cpuinfo | sort -u | paste -sd, - || true)
+vnni=${vnni:-no VNNI}
 echo "CPU:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) ($vnni)"
 BENCH_THREADS=2 "$work/venv/bin/python" benches/rapidocr_baseline.py "$work/rapid" "${sets[@]}"
 for set in "${sets[@]}"; do
