@@ -126,6 +126,8 @@ pub const SHORTCUTS: &[Shortcut] = &[
     ),
     sc("Boxes", "Shift+click, Shift+drag", "Add to the selection / rubber-band select", &[], Canvas(C::Escape)),
     sc("Boxes", "Ctrl+drag", "Copy the selection to where you drop it", &[], Canvas(C::Escape)),
+    // handled by the suggestion panel (`palette_ui::LEAST_CONFIDENT_KEY`), listed here to be found
+    sc("Boxes", "N", "Select the least confident suggestion left (again: the next one)", &[], Canvas(C::Escape)),
     sc("Labels & text", "1 … 9, 0, Shift+1 …", "Give the selection the label with that key", &[], AssignLabel),
     sc("Labels & text", "Ctrl+Backspace", "Remove the label of the selection", &[ctrl(K::Backspace)], ClearLabel),
     sc(
@@ -302,6 +304,9 @@ mod tests {
         assert_eq!(lookup(K::Enter, M::NONE), Some(AcceptOrEdit));
         assert_eq!(lookup(K::L, M::SHIFT), Some(Canvas(C::L)));
         assert_eq!(lookup(K::Z, M::NONE), None);
+        // N is the suggestion panel's (least confident first): listed, never bound here
+        assert_eq!(lookup(K::N, M::NONE), None);
+        assert!(SHORTCUTS.iter().any(|s| s.keys == "N"));
         assert_eq!(lookup(K::O, M::NONE), Some(Review(ReviewKey::Verdict(V::Ok))));
         assert_eq!(lookup(K::O, M::SHIFT), Some(Review(ReviewKey::AcceptRemaining)));
         assert_eq!(lookup(K::X, M::NONE), Some(Review(ReviewKey::Verdict(V::WrongText))));
