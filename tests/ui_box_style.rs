@@ -2,6 +2,8 @@
 //! encloses plus the workspace's padding, Shift at the end of the drag keeps it as drawn, a box
 //! on blank paper stays, and a lead's "Box style" window goes back to the learned style.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,13 +35,7 @@ fn workspace(dir: &Path) -> PathBuf {
 
 fn open(ws: &Path, user: &str) -> Harness<'static, FactureApp> {
     let app = FactureApp::with_user(ws, user, None, Box::new(ScriptedDialogs::default())).unwrap();
-    let mut h = Harness::builder().with_size([1280.0, 800.0]).with_max_steps(200).build_ui_state(
-        |ui, app: &mut FactureApp| {
-            app.frame_ui(ui);
-            app.wait_for_answers();
-        },
-        app,
-    );
+    let mut h = common::window(app, [1280.0, 800.0]);
     settle(&mut h);
     h
 }

@@ -2,6 +2,8 @@
 //! walks the model's suggestions from the lowest confidence up, selecting each and bringing
 //! it into view, and the panel shows confidences as percentages.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -50,13 +52,7 @@ fn workspace(dir: &Path) -> (PathBuf, Vec<AnnId>) {
 
 fn open(ws: &Path) -> Harness<'static, FactureApp> {
     let app = FactureApp::with_user(ws, "alice", None, Box::new(ScriptedDialogs::default())).unwrap();
-    let mut h = Harness::builder().with_size([1280.0, 800.0]).with_max_steps(200).build_ui_state(
-        |ui, app: &mut FactureApp| {
-            app.frame_ui(ui);
-            app.wait_for_answers();
-        },
-        app,
-    );
+    let mut h = common::window(app, [1280.0, 800.0]);
     for _ in 0..500 {
         h.step();
         if h.state().annotator().is_some_and(|a| a.page_settled() && a.annotations().len() == 5) {
