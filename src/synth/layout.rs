@@ -6,7 +6,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::content::{Invoice, Lang, Party, pick};
-use super::text::{Face, Pen, Sheet, wrap};
+use super::text::{Face, Family, Pen, Sheet, wrap};
+
+mod tight;
 
 pub(crate) const PAGE_W: i32 = 1240;
 pub(crate) const PAGE_H: i32 = 1754;
@@ -30,6 +32,19 @@ pub(crate) struct Style {
     pub logo: Rgb<u8>,
     pub margin: f32,
     pub lead: f32,
+    /// Set on hard pages: figures packed tightly (see [`tight`]).
+    pub hard: Option<HardLayout>,
+}
+
+/// How a hard page packs its figures.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HardLayout {
+    /// Blank between adjacent figure columns, and between totals captions and their amounts,
+    /// in digit advances of the pen the figures are set in.
+    pub gap_digits: f32,
+    /// Totals rows as runs ("Zwischensumme 18.469,39 €", each caption just left of its own
+    /// amount) rather than captions right-aligned in a column left of all amounts.
+    pub totals_as_runs: bool,
 }
 
 impl Style {
@@ -67,6 +82,24 @@ impl Style {
             logo,
             margin: rng.random_range(80.0..130.0),
             lead: rng.random_range(1.18..1.4),
+            hard: None,
+        }
+    }
+
+    /// The same style set in `family`, unkerned as most invoicing software sets text, with
+    /// figures packed as `hard` says.
+    pub fn hardened(&self, family: Family, hard: HardLayout) -> Style {
+        let f = |p: Pen| p.in_family(family).unkerned();
+        Style {
+            body: f(self.body),
+            small: f(self.small),
+            head: f(self.head),
+            title: f(self.title),
+            caption: f(self.caption),
+            figures: f(self.figures),
+            muted: f(self.muted),
+            hard: Some(hard),
+            ..*self
         }
     }
 
@@ -243,6 +276,9 @@ fn items_table(
     rules: Rules,
     pos: bool,
 ) -> f32 {
+    if let Some(hard) = st.hard {
+        return tight::items_table(s, inv, st, (x0, x1), y, rules, pos, hard);
+    }
     let pad = (st.body.px * 0.45).round();
     let vpad = (st.body.px * 0.3).round();
     let line = st.line(st.body);
@@ -297,13 +333,20 @@ fn items_table(
             s.hline(x0, x1, y, 1.0, st.rule);
         }
     }
+    table_rules(s, st, rules, (x0, x1), (top, y), &col_edges);
+    y
+}
+
+/// The rules a table style draws once its rows are down: a grid's frame and column lines
+/// (at `col_edges`), or the closing rule under the last row.
+fn table_rules(s: &mut Sheet, st: &Style, rules: Rules, (x0, x1): (f32, f32), (top, y): (f32, f32), col_edges: &[f32]) {
     match rules {
         Rules::Grid => {
             s.hline(x0, x1, top, 1.5, st.rule);
             s.hline(x0, x1, y, 1.5, st.rule);
             s.vline(x0, top, y, 1.5, st.rule);
             s.vline(x1 - 1.5, top, y, 1.5, st.rule);
-            for e in col_edges {
+            for &e in col_edges {
                 if e > x0 + 1.0 {
                     s.vline(e, top, y, 1.0, st.rule);
                 }
@@ -312,7 +355,6 @@ fn items_table(
         Rules::HeaderRule | Rules::Zebra => s.hline(x0, x1, y, 1.5, st.rule),
         Rules::HeaderBand | Rules::Bare => {}
     }
-    y
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -325,6 +367,9 @@ enum Emphasis {
 
 /// Subtotal, tax (caption, rate, amount) and total, right-aligned at `right`.
 fn totals(s: &mut Sheet, inv: &Invoice, st: &Style, right: f32, mut y: f32, emph: Emphasis) -> f32 {
+    if let Some(hard) = st.hard {
+        return tight::totals(s, inv, st, right, y, emph, hard);
+    }
     let bold = st.body.with(Face::Bold);
     let total_pen = bold.sized(st.body.px * 1.12);
     let cap = &inv.cap;
@@ -348,14 +393,25 @@ fn totals(s: &mut Sheet, inv: &Invoice, st: &Style, right: f32, mut y: f32, emph
     s.text_right(vr, y, st.body, &inv.tax_amount, "tax_amount");
     y += line + pad * 0.5;
     let total_h = st.line(total_pen) + pad;
+    emphasis_before_total(s, st, emph, x, right, y, total_h);
+    s.text(x + pad, y + pad * 0.5, total_pen, cap.total, OTHER);
+    s.text_right(vr, y + pad * 0.5, total_pen, &inv.total, "total_amount");
+    y += total_h;
+    emphasis_after_total(s, st, emph, (x, right), top, y);
+    y + pad
+}
+
+/// The rule or band under the total row that starts at `y`.
+fn emphasis_before_total(s: &mut Sheet, st: &Style, emph: Emphasis, x: f32, right: f32, y: f32, total_h: f32) {
     match emph {
         Emphasis::RuleAbove | Emphasis::DoubleRule => s.hline(x, right, y, 2.0, st.rule),
         Emphasis::Band => s.fill(x, y, right - x, total_h, st.tint),
         Emphasis::Boxed => {}
     }
-    s.text(x + pad, y + pad * 0.5, total_pen, cap.total, OTHER);
-    s.text_right(vr, y + pad * 0.5, total_pen, &inv.total, "total_amount");
-    y += total_h;
+}
+
+/// The rules below the total row, which ends at `y`, or the box around the block from `top`.
+fn emphasis_after_total(s: &mut Sheet, st: &Style, emph: Emphasis, (x, right): (f32, f32), top: f32, y: f32) {
     match emph {
         Emphasis::DoubleRule => {
             s.hline(x, right, y, 1.5, st.rule);
@@ -369,7 +425,6 @@ fn totals(s: &mut Sheet, inv: &Invoice, st: &Style, right: f32, mut y: f32, emph
         }
         _ => {}
     }
-    y + pad
 }
 
 /// Payment terms and thanks, wrapped to the width.
@@ -628,7 +683,8 @@ fn modern(s: &mut Sheet, inv: &Invoice, st: &Style, rng: &mut ChaCha8Rng) -> (f3
 fn sidebar(s: &mut Sheet, inv: &Invoice, st: &Style, rng: &mut ChaCha8Rng) -> (f32, f32) {
     let side_w = 420.0;
     s.fill(0.0, 0.0, side_w, PAGE_H as f32, st.tint);
-    let sl = 40.0;
+    // Hard scans tilt by up to 3°, which would swing text this near the edge off the page.
+    let sl = if st.hard.is_some() { 64.0 } else { 40.0 };
     let sw = side_w - 2.0 * sl;
     // The sidebar is narrow: shrink its pen until the longest unbreakable string (the IBAN) fits.
     let mut p = st.small;

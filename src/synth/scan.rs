@@ -43,6 +43,18 @@ pub(crate) fn tilt(p: &ScanParams, w: u32, h: u32) -> Projection {
 /// Axis-aligned bounds, in continuous pixel coordinates (pixel i spans [i, i+1)), of glyph
 /// cells after the tilt, rounded outwards to whole pixels and clamped to the image.
 pub(crate) fn tilted_bounds(cells: &[[i32; 4]], tilt: &Projection, w: u32, h: u32) -> [f32; 4] {
+    let b = tilted_extent(cells, tilt);
+    [
+        b[0].floor().clamp(0.0, w as f32),
+        b[1].floor().clamp(0.0, h as f32),
+        b[2].ceil().clamp(0.0, w as f32),
+        b[3].ceil().clamp(0.0, h as f32),
+    ]
+}
+
+/// Axis-aligned extent of glyph cells after the tilt, in continuous pixel coordinates, neither
+/// rounded nor clamped: outside `0..w` or `0..h` means the tilt swings ink off the image.
+pub(crate) fn tilted_extent(cells: &[[i32; 4]], tilt: &Projection) -> [f32; 4] {
     let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
     for c in cells {
         for (x, y) in [(c[0], c[1]), (c[2], c[1]), (c[0], c[3]), (c[2], c[3])] {
@@ -51,12 +63,7 @@ pub(crate) fn tilted_bounds(cells: &[[i32; 4]], tilt: &Projection, w: u32, h: u3
             b = [b[0].min(tx + 0.5), b[1].min(ty + 0.5), b[2].max(tx + 0.5), b[3].max(ty + 0.5)];
         }
     }
-    [
-        b[0].floor().clamp(0.0, w as f32),
-        b[1].floor().clamp(0.0, h as f32),
-        b[2].ceil().clamp(0.0, w as f32),
-        b[3].ceil().clamp(0.0, h as f32),
-    ]
+    b
 }
 
 /// 4096 standard normal samples (Box–Muller); indexing it is far cheaper per pixel than sampling.

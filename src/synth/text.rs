@@ -1,4 +1,4 @@
-//! The embedded DejaVu fonts and a small display list: layouts emit [`Op`]s, [`Sheet::raster`]
+//! The embedded fonts and a small display list: layouts emit [`Op`]s, [`Sheet::raster`]
 //! draws them with ab_glyph and reports each string's ink as per-glyph pixel cells taken from
 //! the very outlines it rasterised.
 //!
@@ -13,9 +13,24 @@ use image::{Rgb, RgbImage};
 use imageproc::drawing::{draw_filled_circle_mut, draw_filled_rect_mut};
 use imageproc::rect::Rect;
 
-pub(crate) const SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-pub(crate) const SANS_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
-pub(crate) const MONO: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
+const SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const SANS_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+const MONO: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
+const LIBERATION_SANS: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Regular.ttf");
+const LIBERATION_SANS_BOLD: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Bold.ttf");
+const LIBERATION_SERIF: &[u8] = include_bytes!("../../assets/fonts/LiberationSerif-Regular.ttf");
+const LIBERATION_SERIF_BOLD: &[u8] = include_bytes!("../../assets/fonts/LiberationSerif-Bold.ttf");
+
+/// Every embedded file with its name, in the order [`slot`] indexes.
+const FILES: [(&[u8], &str); 7] = [
+    (SANS, "DejaVuSans.ttf"),
+    (SANS_BOLD, "DejaVuSans-Bold.ttf"),
+    (MONO, "DejaVuSansMono.ttf"),
+    (LIBERATION_SANS, "LiberationSans-Regular.ttf"),
+    (LIBERATION_SANS_BOLD, "LiberationSans-Bold.ttf"),
+    (LIBERATION_SERIF, "LiberationSerif-Regular.ttf"),
+    (LIBERATION_SERIF_BOLD, "LiberationSerif-Bold.ttf"),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Face {
@@ -24,46 +39,76 @@ pub(crate) enum Face {
     Mono,
 }
 
-struct Fonts {
-    regular: FontRef<'static>,
-    bold: FontRef<'static>,
-    mono: FontRef<'static>,
+/// The typeface a page is set in. Standard pages are all DejaVu; hard pages pick one. Figures
+/// set in [`Face::Mono`] are DejaVu Sans Mono in every family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    DejaVu,
+    LiberationSans,
+    LiberationSerif,
 }
 
-fn fonts() -> &'static Fonts {
-    static FONTS: OnceLock<Fonts> = OnceLock::new();
+impl Family {
+    pub const ALL: [Family; 3] = [Family::DejaVu, Family::LiberationSans, Family::LiberationSerif];
+
+    /// The TrueType file of `face` in this family (what a born-digital PDF embeds).
+    pub fn file(self, face: Face) -> &'static [u8] {
+        FILES[slot(self, face)].0
+    }
+}
+
+fn slot(family: Family, face: Face) -> usize {
+    match (family, face) {
+        (_, Face::Mono) => 2,
+        (Family::DejaVu, Face::Regular) => 0,
+        (Family::DejaVu, Face::Bold) => 1,
+        (Family::LiberationSans, Face::Regular) => 3,
+        (Family::LiberationSans, Face::Bold) => 4,
+        (Family::LiberationSerif, Face::Regular) => 5,
+        (Family::LiberationSerif, Face::Bold) => 6,
+    }
+}
+
+fn fonts() -> &'static [FontRef<'static>; 7] {
+    static FONTS: OnceLock<[FontRef<'static>; 7]> = OnceLock::new();
     FONTS.get_or_init(|| {
         // The bytes are compiled in and checked by `embedded_fonts_parse_and_cover_the_text`,
         // so a failure here is a broken build, not bad input.
-        let parse = |bytes, name| FontRef::try_from_slice(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-        Fonts {
-            regular: parse(SANS, "DejaVuSans.ttf"),
-            bold: parse(SANS_BOLD, "DejaVuSans-Bold.ttf"),
-            mono: parse(MONO, "DejaVuSansMono.ttf"),
-        }
+        FILES.map(|(bytes, name)| FontRef::try_from_slice(bytes).unwrap_or_else(|e| panic!("{name}: {e}")))
     })
 }
 
-pub(crate) fn font(face: Face) -> &'static FontRef<'static> {
-    let f = fonts();
-    match face {
-        Face::Regular => &f.regular,
-        Face::Bold => &f.bold,
-        Face::Mono => &f.mono,
-    }
+pub(crate) fn font(family: Family, face: Face) -> &'static FontRef<'static> {
+    &fonts()[slot(family, face)]
 }
 
 /// Face, size and colour of a run of text.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Pen {
     pub face: Face,
+    pub family: Family,
     pub px: f32,
     pub color: Rgb<u8>,
+    /// Whether pairs are kerned (the font's `kern` table). A born-digital PDF places glyphs by
+    /// their advances alone, so only unkerned text lies in the PDF exactly where it was laid out.
+    pub kerning: bool,
 }
 
 impl Pen {
     pub fn new(face: Face, px: f32, color: Rgb<u8>) -> Self {
-        Pen { face, px, color }
+        Pen { face, family: Family::DejaVu, px, color, kerning: true }
+    }
+
+    pub fn in_family(self, family: Family) -> Self {
+        Pen { family, ..self }
+    }
+
+    pub fn unkerned(self) -> Self {
+        Pen { kerning: false, ..self }
+    }
+
+    fn font(&self) -> &'static FontRef<'static> {
+        font(self.family, self.face)
     }
 
     pub fn with(self, face: Face) -> Self {
@@ -76,19 +121,19 @@ impl Pen {
 
     /// Ascent minus descent: from a line's top to the bottom of its deepest descender.
     pub fn height(&self) -> f32 {
-        let f = font(self.face).as_scaled(PxScale::from(self.px));
+        let f = self.font().as_scaled(PxScale::from(self.px));
         f.ascent() - f.descent()
     }
 
     /// From a line's top to its baseline.
     pub fn ascent(&self) -> f32 {
-        font(self.face).as_scaled(PxScale::from(self.px)).ascent()
+        self.font().as_scaled(PxScale::from(self.px)).ascent()
     }
 
     /// The font's em in pixels (what a PDF calls the font size): ab_glyph scales so that
     /// ascent minus descent is `px`.
     pub fn em(&self) -> f32 {
-        let f = font(self.face);
+        let f = self.font();
         self.px * f.units_per_em().unwrap_or(1000.0) / f.height_unscaled()
     }
 
@@ -96,18 +141,40 @@ impl Pen {
     pub fn advance(&self, text: &str) -> f32 {
         walk_glyphs(*self, 0.0, 0.0, text, |_| {})
     }
+
+    /// Where the ink of `text` starts and ends, relative to where the text starts: exact
+    /// outline bounds, not whole pixels. None for text without ink.
+    pub fn ink_span(&self, text: &str) -> Option<(f32, f32)> {
+        let f = self.font();
+        let sx = f.as_scaled(PxScale::from(self.px)).h_scale_factor();
+        let mut span: Option<(f32, f32)> = None;
+        walk_glyphs(*self, 0.0, 0.0, text, |g| {
+            if let Some(o) = f.outline(g.glyph().id) {
+                let x = g.glyph().position.x;
+                let (a, b) = (x + o.bounds.min.x * sx, x + o.bounds.max.x * sx);
+                span = Some(span.map_or((a, b), |(l, r)| (l.min(a), r.max(b))));
+            }
+        });
+        span
+    }
+
+    /// The mean advance of the digits 0–9: the unit the hard variety's column gaps are set in.
+    pub fn digit_advance(&self) -> f32 {
+        let sf = self.font().as_scaled(PxScale::from(self.px));
+        ('0'..='9').map(|c| sf.h_advance(sf.glyph_id(c))).sum::<f32>() / 10.0
+    }
 }
 
 /// Lays out `text` with its line top at (`x`, `y`), kerning each pair before placing the
 /// second glyph; calls `f` with every glyph that has an outline and returns the advance.
 fn walk_glyphs(pen: Pen, x: f32, y: f32, text: &str, mut f: impl FnMut(OutlinedGlyph)) -> f32 {
     let scale = PxScale::from(pen.px);
-    let sf = font(pen.face).as_scaled(scale);
+    let sf = pen.font().as_scaled(scale);
     let mut w = 0.0;
     let mut prev: Option<GlyphId> = None;
     for c in text.chars() {
         let id = sf.glyph_id(c);
-        if let Some(p) = prev {
+        if let Some(p) = prev.filter(|_| pen.kerning) {
             w += sf.kern(p, id);
         }
         let glyph = id.with_scale_and_position(scale, point(x + w, y + sf.ascent()));
@@ -280,40 +347,77 @@ pub(crate) fn wrap(pen: Pen, text: &str, max_w: f32) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// Every character inside a string literal of the content and layout sources, and all of
+    /// printable ASCII: what any page, in any family, can be asked to draw.
+    fn characters_the_content_uses() -> std::collections::BTreeSet<char> {
+        let sources = [include_str!("content.rs"), include_str!("layout.rs"), include_str!("layout/tight.rs")];
+        let mut chars: std::collections::BTreeSet<char> = (' '..='~').collect();
+        for line in sources.iter().flat_map(|s| s.lines()) {
+            chars.extend(line.split('"').skip(1).step_by(2).flat_map(str::chars).filter(|c| !c.is_control()));
+        }
+        chars
+    }
+
     #[test]
     fn embedded_fonts_parse_and_cover_the_text() {
-        for face in [Face::Regular, Face::Bold, Face::Mono] {
-            let f = font(face);
-            for c in "éèàçüöäßÉ€£$°–·²".chars() {
-                assert_ne!(f.glyph_id(c).0, 0, "{face:?} lacks {c}");
+        let chars = characters_the_content_uses();
+        for c in "éèàçüöäßÉ€£$°–·²".chars() {
+            assert!(chars.contains(&c), "the content no longer uses {c}: is the scan of the sources broken?");
+        }
+        for family in Family::ALL {
+            for face in [Face::Regular, Face::Bold, Face::Mono] {
+                let f = font(family, face);
+                let missing: String = chars.iter().filter(|&&c| f.glyph_id(c).0 == 0).collect();
+                assert!(missing.is_empty(), "{family:?} {face:?} lacks {missing:?}");
+                assert!(Pen::new(face, 20.0, Rgb([0, 0, 0])).in_family(family).digit_advance() > 5.0);
             }
         }
     }
 
     #[test]
     fn measured_cells_contain_exactly_the_ink_drawn() {
-        let texts = ["Gesamtbetrag", "Total TTC: 1 234,50 €", "Façade jüngst AVATAR Wy", "£9.99 $"];
-        for face in [Face::Regular, Face::Bold, Face::Mono] {
-            for (i, t) in texts.iter().enumerate() {
-                let pen = Pen::new(face, 17.0 + 5.3 * i as f32, Rgb([0, 0, 0]));
-                let mut sheet = Sheet::new(700, 120);
-                sheet.text(31.4, 22.6, pen, t, "other_text");
-                let (img, inked) = sheet.raster();
-                let mut ink = [i32::MAX, i32::MAX, i32::MIN, i32::MIN];
-                for (x, y, p) in img.enumerate_pixels() {
-                    if p.0[0] < 255 {
-                        let (x, y) = (x as i32, y as i32);
-                        ink = [ink[0].min(x), ink[1].min(y), ink[2].max(x + 1), ink[3].max(y + 1)];
-                        assert!(inked[0].cells.iter().any(|c| x >= c[0] && x < c[2] && y >= c[1] && y < c[3]));
+        let texts = ["Gesamtbetrag", "Total TTC: 1 234,50 €", "Façade jüngst AVATAR Wy", "£9.99 $", "fiffl Qj ß²°"];
+        for family in Family::ALL {
+            for face in [Face::Regular, Face::Bold, Face::Mono] {
+                for (i, t) in texts.iter().enumerate() {
+                    let pen = Pen::new(face, 17.0 + 5.3 * i as f32, Rgb([0, 0, 0])).in_family(family);
+                    // hard pages set text unkerned
+                    let pen = if i % 2 == 1 { pen.unkerned() } else { pen };
+                    let mut sheet = Sheet::new(700, 120);
+                    sheet.text(31.4, 22.6, pen, t, "other_text");
+                    let (img, inked) = sheet.raster();
+                    let mut ink = [i32::MAX, i32::MAX, i32::MIN, i32::MIN];
+                    for (x, y, p) in img.enumerate_pixels() {
+                        if p.0[0] < 255 {
+                            let (x, y) = (x as i32, y as i32);
+                            ink = [ink[0].min(x), ink[1].min(y), ink[2].max(x + 1), ink[3].max(y + 1)];
+                            let inside = inked[0].cells.iter().any(|c| x >= c[0] && x < c[2] && y >= c[1] && y < c[3]);
+                            assert!(inside, "{t} {family:?} {face:?}: ink at ({x}, {y}) outside every cell");
+                        }
                     }
-                }
-                let b = inked[0].bounds();
-                // Cells are outline bounds rounded outwards, so at most a pixel of slack per side.
-                for k in 0..4 {
-                    assert!((b[k] - ink[k]).abs() <= 1, "{t} {face:?}: cells {b:?} ink {ink:?}");
+                    let b = inked[0].bounds();
+                    // Cells are outline bounds rounded outwards, so at most a pixel of slack per side.
+                    for k in 0..4 {
+                        assert!((b[k] - ink[k]).abs() <= 1, "{t} {family:?} {face:?}: cells {b:?} ink {ink:?}");
+                    }
+                    // the exact ink span is what the cells round outwards
+                    let (a, z) = pen.ink_span(t).unwrap();
+                    let (a, z) = (31.4 + a, 31.4 + z);
+                    assert!(b[0] as f32 <= a && a < b[0] as f32 + 1.0, "{t} {family:?} {face:?}: {a} vs {b:?}");
+                    assert!(b[2] as f32 - 1.0 < z && z <= b[2] as f32, "{t} {family:?} {face:?}: {z} vs {b:?}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn families_differ_in_shape_and_mono_figures_stay_dejavu() {
+        let pen = Pen::new(Face::Regular, 22.0, Rgb([0, 0, 0]));
+        let widths: Vec<f32> =
+            Family::ALL.iter().map(|&f| pen.in_family(f).advance("Rechnungsbetrag 1.234,50")).collect();
+        assert!(widths[0] != widths[1] && widths[1] != widths[2] && widths[0] != widths[2], "{widths:?}");
+        let mono = pen.with(Face::Mono);
+        assert_eq!(mono.in_family(Family::LiberationSerif).advance("1.234,50"), mono.advance("1.234,50"));
     }
 
     #[test]
