@@ -1,16 +1,19 @@
 //! The box style in the window (egui_kittest, headless): a drawn box snaps to the ink it
 //! encloses plus the workspace's padding, Shift at the end of the drag keeps it as drawn, a box
-//! on blank paper stays, and a lead's "Box style" window goes back to the learned style.
+//! on blank paper stays, and a lead's "Box style" window goes back to the learned style and
+//! sets whether a caption and its value are one box or two.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use eframe::egui::accesskit;
 use eframe::egui::{self, Event, Modifiers, Pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use facture::app::import::import_paths;
+use facture::domain::box_style::{CaptionConvention, CaptionEvidence};
 use facture::domain::{BoxStyle, LearnedBoxStyle, Point, Rect, Role};
 use facture::store::{DocFilter, Store};
 use facture::ui::{FactureApp, ScriptedDialogs};
@@ -133,6 +136,7 @@ fn a_lead_opens_the_box_style_window_and_goes_back_to_the_learned_style() {
             samples: 120,
             dataset: "4 docs @ edit 9".into(),
             learned_ms: 1,
+            captions: None,
         };
         store.set_learned_box_style(&learned).unwrap();
         store.set_box_style(Some(BoxStyle::new(0.4, 0.4, 0.4, 0.4))).unwrap();
@@ -153,4 +157,48 @@ fn a_lead_opens_the_box_style_window_and_goes_back_to_the_learned_style() {
     let b = boxes(&ws);
     assert_eq!(b.len(), 1, "the window stays clear of the page");
     assert!(near(&b[0], &Rect::new(98.0, 99.0, 315.0, 117.0)), "learned: {:?}", b[0]);
+}
+
+#[test]
+fn a_lead_sees_the_learned_caption_convention_and_sets_it_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    Store::open(&ws)
+        .unwrap()
+        .set_learned_box_style(&LearnedBoxStyle {
+            style: BoxStyle::new(0.1, 0.05, 0.1, 0.05),
+            samples: 120,
+            dataset: "4 docs @ edit 9".into(),
+            learned_ms: 1,
+            captions: Some(CaptionEvidence { joined: 12, split: 1 }),
+        })
+        .unwrap();
+    let mut h = open(&ws, "lea");
+    h.get_by_label("Workspace").click();
+    h.run();
+    h.get_by_label("Box style…").click();
+    settle(&mut h);
+    assert!(h.query_by_label_contains("Learned: one box per caption and value (from 12 joined, 1 split)").is_some());
+    let choose = |h: &mut Harness<'static, FactureApp>, option: &str| {
+        h.get_by_role_and_label(accesskit::Role::ComboBox, "Caption and value").click();
+        h.run();
+        h.get_by_label(option).click();
+        h.run();
+        settle(h);
+    };
+    choose(&mut h, "two boxes");
+    let stored = Store::open(&ws).unwrap().box_style().unwrap();
+    assert_eq!(stored.set_captions, Some(CaptionConvention::Split), "the lead's choice is stored");
+    assert_eq!(stored.captions(), Some(CaptionConvention::Split), "and wins over the learned one");
+    assert!(
+        h.query_by_label_contains(
+            "Set by hand: caption and value in boxes of their own (learned: one box per caption and value"
+        )
+        .is_some()
+    );
+    assert_eq!(h.state().annotator().unwrap().box_style().and_then(|s| s.set_captions), Some(CaptionConvention::Split));
+    choose(&mut h, "as learned");
+    let stored = Store::open(&ws).unwrap().box_style().unwrap();
+    assert_eq!((stored.set_captions, stored.captions()), (None, Some(CaptionConvention::Joined)));
+    assert!(h.query_by_label_contains("Learned: one box per caption and value").is_some());
 }

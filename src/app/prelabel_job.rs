@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
+use crate::app::boxstyle::SuggestionStyle;
 use crate::app::labels::{Loaded, Targets, suggest_for_page};
 use crate::app::{Command, Outcome, Session, SuggestionInput};
-use crate::domain::{AnnId, AnnState, Annotation, BoxStyle, Change, DocId, Edit, EditId, Quad, Rect, Source, User};
+use crate::domain::{AnnId, AnnState, Annotation, Change, DocId, Edit, EditId, Quad, Rect, Source, User};
 use crate::prelabel::Proposal;
-use crate::prelabel::boxstyle::restyle;
 use crate::prelabel::cv::{CvConfig, propose};
 use crate::prelabel::model::det::DetectedBox;
 use crate::prelabel::model::{Line, ModelConfig, ModelSource, RecPrecision, cell_plan, line_proposals, may_cut};
@@ -129,22 +129,12 @@ fn to_inputs(ps: &[Proposal]) -> Vec<SuggestionInput> {
         .collect()
 }
 
-/// Proposals redrawn in the workspace's box style: each axis-aligned rect at the ink inside it
-/// plus the style's padding (a skewed line keeps its quad; no style changes nothing).
-fn styled(mut ps: Vec<Proposal>, page: &image::DynamicImage, style: Option<BoxStyle>) -> Vec<Proposal> {
-    let Some(style) = style else { return ps };
-    let converted;
-    let rgb = match page.as_rgb8() {
-        Some(rgb) => rgb,
-        None => {
-            converted = page.to_rgb8();
-            &converted
-        }
-    };
-    for p in ps.iter_mut().filter(|p| p.quad.is_none()) {
-        p.rect = restyle(rgb, &p.rect, &style);
-    }
-    ps
+/// Proposals redrawn in the workspace's box style: with the caption convention *split*, a line
+/// read as a caption and its value cut in two at the blank between them; then each
+/// axis-aligned rect at the ink inside it plus the style's padding (a skewed line keeps its
+/// quad; no style changes nothing).
+fn styled(ps: Vec<Proposal>, page: &image::DynamicImage, style: SuggestionStyle) -> Vec<Proposal> {
+    style.apply(page, ps)
 }
 
 /// Read lines are written to the workspace in batches of this many lines (or sooner, see
@@ -163,7 +153,7 @@ fn stream_model_pass(
     session: &mut Session,
     model: &mut ModelSource,
     (doc, page): (DocId, &image::DynamicImage),
-    (source, style): (&Source, Option<BoxStyle>),
+    (source, style): (&Source, SuggestionStyle),
     control: &JobControl,
     shown: &dyn Fn(),
 ) -> Result<(usize, Option<EditId>), String> {
@@ -492,7 +482,7 @@ pub fn run(
     // field labels for what the pass suggests: the rules, and the workspace's model if any
     let labeller = crate::app::labels::load(session.store()).map_err(|e| e.to_string())?;
     // every machine box in the team's own style, when it has one
-    let style = session.store().box_style().map_err(|e| e.to_string())?.effective();
+    let style = SuggestionStyle::of(&session.store().box_style().map_err(|e| e.to_string())?);
     let mut labelled = 0usize;
     let mut source = match (&kind, &*model) {
         (JobKind::Cv(_), _) => Source::Cv,
@@ -528,13 +518,12 @@ pub fn run(
                         from_layer += 1;
                         // the text layer's boxes are the font's, not the ink's: restyling
                         // them needs the page's pixels
-                        let proposals = match style {
-                            Some(_) => {
-                                send("drawing the boxes in the workspace's style");
-                                let page = page_ref.decode_bytes(&bytes).map_err(|e| e.to_string())?;
-                                styled(proposals, &page, style)
-                            }
-                            None => proposals,
+                        let proposals = if style.changes_nothing() {
+                            proposals
+                        } else {
+                            send("drawing the boxes in the workspace's style");
+                            let page = page_ref.decode_bytes(&bytes).map_err(|e| e.to_string())?;
+                            styled(proposals, &page, style)
                         };
                         let items = to_inputs(&proposals);
                         let out = session

@@ -127,14 +127,21 @@ pub struct StyleEval {
 }
 
 /// Redraws each page's proposals in the box style learned from the `--train` folders (and with
-/// `--leave-one-out`, the other pages of `gt`); says on stderr what it learned.
+/// `--leave-one-out`, the other pages of `gt`): lines read as a caption and its value cut in
+/// two when that ground truth boxes them apart, then the padding; says on stderr what it
+/// learned.
 fn styler(gt: &Path, se: &StyleEval) -> Result<Box<crate::prelabel::eval::Styler<'static>>> {
-    use crate::prelabel::boxstyle::{MIN_SAMPLES, Sample, learn, restyle};
-    use crate::prelabel::eval::{page_key, style_samples};
+    use crate::app::boxstyle::captions_learned;
+    use crate::domain::box_style::{CaptionConvention, CaptionEvidence};
+    use crate::prelabel::boxstyle::{MIN_SAMPLES, Sample, learn, restyle_proposals};
+    use crate::prelabel::eval::{caption_evidence, page_key, style_samples};
     let own = if se.leave_one_out { style_samples(gt)? } else { Vec::new() };
+    let own_captions = if se.leave_one_out { caption_evidence(gt)? } else { Vec::new() };
     let mut train: Vec<Sample> = Vec::new();
+    let mut train_captions = CaptionEvidence::default();
     for dir in &se.train {
         train.extend(style_samples(dir)?.into_iter().flat_map(|(_, s)| s));
+        train_captions += caption_evidence(dir)?.into_iter().map(|(_, e)| e).sum();
     }
     let all: Vec<Sample> = own.iter().flat_map(|(_, s)| s.iter().copied()).chain(train.iter().copied()).collect();
     let Some((overall, n)) = learn(&all) else {
@@ -143,19 +150,24 @@ fn styler(gt: &Path, se: &StyleEval) -> Result<Box<crate::prelabel::eval::Styler
             all.len()
         );
     };
+    let all_captions = own_captions.iter().map(|(_, e)| *e).sum::<CaptionEvidence>() + train_captions;
     if se.leave_one_out {
         warn(format_args!(
-            "box style learned per page from the other pages (all pages: {overall} L,T,R,B line heights, {n} boxes)"
+            "box style learned per page from the other pages (all pages: {overall} L,T,R,B line heights, {n} boxes; {})",
+            captions_learned(&all_captions)
         ));
     } else {
-        warn(format_args!("box style learned from {n} boxes: {overall} (L,T,R,B in line heights)"));
+        warn(format_args!(
+            "box style learned from {n} boxes: {overall} (L,T,R,B in line heights); {}",
+            captions_learned(&all_captions)
+        ));
     }
     let leave_one_out = se.leave_one_out;
     Ok(Box::new(
         move |g: &crate::formats::gt::GroundTruth,
               img: &image::DynamicImage,
               props: &mut Vec<crate::prelabel::Proposal>| {
-            let style = if leave_one_out {
+            let (style, captions) = if leave_one_out {
                 let key = page_key(g);
                 let rest: Vec<Sample> = own
                     .iter()
@@ -163,17 +175,18 @@ fn styler(gt: &Path, se: &StyleEval) -> Result<Box<crate::prelabel::eval::Styler
                     .flat_map(|(_, s)| s.iter().copied())
                     .chain(train.iter().copied())
                     .collect();
-                match learn(&rest) {
-                    Some((style, _)) => style,
-                    None => return,
-                }
+                let captions = own_captions.iter().filter(|(k, _)| *k != key).map(|(_, e)| *e).sum::<CaptionEvidence>()
+                    + train_captions;
+                (learn(&rest).map(|(style, _)| style), captions)
             } else {
-                overall
+                (Some(overall), all_captions)
             };
-            let rgb = img.to_rgb8();
-            for p in props.iter_mut().filter(|p| p.quad.is_none()) {
-                p.rect = restyle(&rgb, &p.rect, &style);
+            let split = captions.convention() == Some(CaptionConvention::Split);
+            if style.is_none() && !split {
+                return;
             }
+            let rgb = img.to_rgb8();
+            *props = restyle_proposals(&rgb, std::mem::take(props), style.as_ref(), split);
         },
     ))
 }

@@ -319,6 +319,20 @@ pub fn split_caption(text: &str) -> Option<(Cue, &str)> {
     (has_content && digits_ok).then_some((cue, value))
 }
 
+/// If all of `text` is one caption, with no value ("BIC:", "VAT Reg. No.:", "Telefon",
+/// "N° client :", "Total"), its cue: one keyword from the first word to the last, followed by
+/// nothing but separators. Stop phrases and legal-form words ("GmbH") are not captions.
+pub fn whole_caption(text: &str) -> Option<Cue> {
+    let (found, toks) = find_cues(text);
+    let m = found.iter().filter(|m| m.start == 0 && m.end == toks.len()).max_by_key(|m| m.chars)?;
+    let cue = m.cue.filter(|&c| c != Cue::Company)?;
+    let (first, last) = (toks.first()?, toks.last()?);
+    let before = text.get(..first.o.0)?;
+    let after = text.get(last.o.1..)?;
+    let separators = |s: &str| s.chars().all(|c| c.is_whitespace() || matches!(c, ':' | '.' | '=' | '|' | '°' | 'º'));
+    (before.trim().is_empty() && separators(after)).then_some(cue)
+}
+
 fn skip_separators(mut s: &str) -> &str {
     loop {
         let t = s.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '.' | '=' | '°' | 'º' | '|'));
@@ -928,6 +942,21 @@ mod tests {
             assert_eq!(got, want.trim(), "{t:?}");
         }
         assert_eq!(split_caption(""), None);
+        for (t, want) in [
+            ("BIC:", Some(Cue::Bic)),
+            ("VAT Reg. No.:", Some(Cue::VatId)),
+            ("IBAN :", Some(Cue::Iban)),
+            ("Telefon", Some(Cue::Phone)),
+            ("Total", Some(Cue::Total)),
+            ("BIC: COBADEFFXXX", None),
+            ("Acme GmbH", None),
+            ("Tax Invoice", None),
+            ("Total (EUR)", None),
+            ("Thank you", None),
+            ("", None),
+        ] {
+            assert_eq!(whole_caption(t), want, "{t:?}");
+        }
         // The value is a slice of the input: check the byte offsets survive multi-byte captions.
         let t = "Fälligkeitsdatum: 1. März 2024";
         assert_eq!(split_caption(t).map(|(_, v)| v.as_ptr() as usize - t.as_ptr() as usize), Some(19));

@@ -1,9 +1,13 @@
 //! Boxes in a team's own style: measure the ink inside a box, learn from accepted boxes how far
 //! the team pads beyond it (per side, in line heights), and put any box at its ink plus that
 //! padding. Pure functions over page pixels; the app stores the style and applies it.
+//! Whether a caption and its value are one box or two is [`captions`].
+
+pub mod captions;
 
 use image::RgbImage;
 
+use super::Proposal;
 use super::model::split::tighten_to_ink;
 use crate::domain::{BoxStyle, Rect};
 
@@ -105,6 +109,26 @@ pub fn restyle(page: &RgbImage, rect: &Rect, style: &BoxStyle) -> Rect {
     }
 }
 
+/// Proposals in a team's style: with `split_captions`, each line that reads a caption and its
+/// value is cut into the two ([`captions::split_captions`]); then, with a `padding`, every
+/// axis-aligned rect is [`restyle`]d. Skewed lines (with a quad) keep their geometry.
+pub fn restyle_proposals(
+    page: &RgbImage,
+    mut proposals: Vec<Proposal>,
+    padding: Option<&BoxStyle>,
+    split_captions: bool,
+) -> Vec<Proposal> {
+    if split_captions {
+        proposals = captions::split_captions(page, proposals);
+    }
+    if let Some(style) = padding {
+        for p in proposals.iter_mut().filter(|p| p.quad.is_none()) {
+            p.rect = restyle(page, &p.rect, style);
+        }
+    }
+    proposals
+}
+
 /// Measures each box's line of ink on `page` ([`text_ink_in`]); boxes without clear ink are
 /// left out.
 pub fn measure(page: &RgbImage, boxes: &[Rect]) -> Vec<Sample> {
@@ -158,7 +182,12 @@ mod tests {
 
     /// A page with solid dark "lines of text" at the given rects.
     fn page_with(ink: &[Rect]) -> RgbImage {
-        let mut page = RgbImage::from_pixel(400, 300, PAPER);
+        page_sized(400, 300, ink)
+    }
+
+    /// A `w` × `h` page of off-white paper with solid dark ink at the given rects.
+    pub(super) fn page_sized(w: u32, h: u32, ink: &[Rect]) -> RgbImage {
+        let mut page = RgbImage::from_pixel(w, h, PAPER);
         for r in ink {
             for y in r.y0 as u32..r.y1 as u32 {
                 for x in r.x0 as u32..r.x1 as u32 {

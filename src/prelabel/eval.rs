@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::ProposalSource;
 use crate::domain::Rect;
+use crate::domain::box_style::CaptionEvidence;
 use crate::formats::gt::{GroundTruth, gt_files_in};
 use crate::labeling::LabelScores;
 use crate::metrics::{CerCounts, Counts, auroc, cer_counts, cer_folded_counts, match_boxes};
@@ -349,6 +350,20 @@ pub fn style_samples(dir: &Path) -> anyhow::Result<Vec<(String, Vec<super::boxst
         let Ok(img) = page_image(&gt, &json) else { continue };
         let rects: Vec<Rect> = gt.boxes.iter().map(|b| b.rect()).collect();
         out.push((page_key(&gt), super::boxstyle::measure(&img.into_rgb8(), &rects)));
+    }
+    Ok(out)
+}
+
+/// Every readable ground-truth page in `dir` as (page key, what its boxes show about captions
+/// and values, see [`super::boxstyle::captions::evidence`]): what the caption convention is
+/// learned from. Only texts and places are read, no images.
+pub fn caption_evidence(dir: &Path) -> anyhow::Result<Vec<(String, CaptionEvidence)>> {
+    let files = gt_files_in(dir).map_err(|e| anyhow::anyhow!("{}: cannot list ground truth: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for json in files {
+        let Ok(gt) = GroundTruth::load(&json) else { continue };
+        let e = super::boxstyle::captions::evidence(gt.boxes.iter().map(|b| (b.rect(), b.text.as_str())));
+        out.push((page_key(&gt), e));
     }
     Ok(out)
 }

@@ -1,13 +1,15 @@
 //! The "Box style" window a lead opens from the Workspace menu: the four paddings (in % of the
 //! line height) boxes get beyond their ink, whether learned or set by hand, and the buttons to
-//! learn again, set them, or go back to the learned ones. The reads and writes run in the app
-//! layer on a thread of their own; this file only draws and asks.
+//! learn again, set them, or go back to the learned ones; and whether a caption and its value
+//! are one box or two, with the evidence it was learned from and a choice to set it. The reads
+//! and writes run in the app layer on a thread of their own; this file only draws and asks.
 
 use crossbeam_channel::Receiver;
 use eframe::egui;
 
 use super::annotator::{Annotator, Status};
-use crate::app::boxstyle::{StyleAction, StyleAnswer, spawn_action};
+use crate::app::boxstyle::{StyleAction, StyleAnswer, convention_words, spawn_action};
+use crate::domain::box_style::CaptionConvention;
 use crate::domain::{BoxStyle, Role, WorkspaceBoxStyle};
 use crate::prelabel::boxstyle::DEFAULT_DRAWN;
 
@@ -176,6 +178,12 @@ fn body_ui(a: &mut Annotator, ui: &mut egui::Ui) -> Option<StyleAction> {
             action = Some(StyleAction::UseLearned);
         }
     });
+    if let Some(ws) = &st.current
+        && let Some(a) = captions_ui(ui, ws, busy)
+    {
+        action = Some(a);
+    }
+    ui.add_space(4.0);
     if ui
         .add_enabled(!busy, egui::Button::new("Learn from accepted boxes"))
         .on_hover_text("measure the boxes of accepted documents against their ink (also done after each acceptance)")
@@ -193,6 +201,55 @@ fn body_ui(a: &mut Annotator, ui: &mut egui::Ui) -> Option<StyleAction> {
         ui.weak(format!("last background run: {note}"));
     }
     action
+}
+
+/// The label of the caption convention's choice (kittest finds the combo box by it).
+const CAPTIONS_CHOICE: &str = "Caption and value";
+
+/// What the choice offers: the learned convention, or a lead's.
+fn choice_text(c: Option<CaptionConvention>) -> &'static str {
+    match c {
+        None => "as learned",
+        Some(CaptionConvention::Joined) => "one box",
+        Some(CaptionConvention::Split) => "two boxes",
+    }
+}
+
+/// Whether a caption and its value on one line become one suggestion or two: what was
+/// learned (and from what), and a lead's choice.
+fn captions_ui(ui: &mut egui::Ui, ws: &WorkspaceBoxStyle, busy: bool) -> Option<StyleAction> {
+    ui.separator();
+    ui.label(
+        "A caption and its value on one line (\"VAT 20 %\", \"BIC: COBADEFFXXX\"): one box, or a box each? \
+         With two, machine suggestions that read both as one line are cut at the blank between them.",
+    );
+    // what was learned: the convention, if decided, and what it was decided from
+    let learned = ws.learned.as_ref().and_then(|l| l.captions).map(|e| {
+        let seen = format!("{} joined, {} split", e.joined, e.split);
+        (e.convention(), seen)
+    });
+    let learned_text = match &learned {
+        Some((Some(c), seen)) => format!("learned: {} (from {seen})", convention_words(*c)),
+        Some((None, seen)) => format!("not decided by what was seen ({seen})"),
+        None => "not learned yet".to_string(),
+    };
+    ui.label(match (ws.set_captions, &learned) {
+        (Some(c), _) => format!("Set by hand: {} ({learned_text})", convention_words(c)),
+        (None, Some((Some(c), seen))) => format!("Learned: {} (from {seen})", convention_words(*c)),
+        (None, _) => format!("Captions {learned_text}: suggestions stay as the source reads them"),
+    });
+    let mut choice = ws.set_captions;
+    ui.add_enabled_ui(!busy, |ui| {
+        egui::ComboBox::new("box_style_captions", CAPTIONS_CHOICE).selected_text(choice_text(choice)).show_ui(
+            ui,
+            |ui| {
+                for c in [None, Some(CaptionConvention::Joined), Some(CaptionConvention::Split)] {
+                    ui.selectable_value(&mut choice, c, choice_text(c));
+                }
+            },
+        );
+    });
+    (choice != ws.set_captions).then_some(StyleAction::SetCaptions(choice))
 }
 
 fn same(a: &BoxStyle, b: &BoxStyle) -> bool {
