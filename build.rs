@@ -35,6 +35,12 @@ fn main() {
     let runtime_dir = runtime_dir(&out_dir);
     // Always exported, so the binary can name the place and the command even when empty.
     println!("cargo:rustc-env=FACTURE_RUNTIME_DIR={}", runtime_dir.display());
+    // `facture --version` names the pinned packages and the commit, provisioned or not.
+    if let Ok((wheels, _)) = read_lock() {
+        let pins: Vec<&str> = wheels.iter().map(|w| w.requirement.as_str()).collect();
+        println!("cargo:rustc-env=FACTURE_RUNTIME_PINS={}", pins.join(" "));
+    }
+    println!("cargo:rustc-env=FACTURE_GIT_COMMIT={}", git_commit());
 
     if std::env::var("FACTURE_SKIP_PROVISION").is_ok_and(|v| v == "1") {
         println!("cargo:warning=FACTURE_SKIP_PROVISION=1: ONNX Runtime and OCR models not provisioned");
@@ -54,6 +60,38 @@ fn main() {
             "cargo:warning=to provision: install python3 with pip, make the package index reachable, then `touch build.rs && cargo build`"
         );
     }
+}
+
+/// The commit being built: `FACTURE_GIT_COMMIT` (a source tarball's packager sets it), else
+/// `git rev-parse` in the source tree, else empty. Reruns when HEAD or the branch moves.
+fn git_commit() -> String {
+    println!("cargo:rerun-if-env-changed=FACTURE_GIT_COMMIT");
+    if let Ok(c) = std::env::var("FACTURE_GIT_COMMIT") {
+        return c;
+    }
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(git_dir) = git(&["rev-parse", "--git-dir"]) else { return String::new() };
+    let git_dir = PathBuf::from(git_dir);
+    // (a path that does not exist would rerun this script on every build)
+    let watch = |p: PathBuf| {
+        if p.exists() {
+            println!("cargo:rerun-if-changed={}", p.display());
+        }
+    };
+    watch(git_dir.join("HEAD"));
+    if let Some(head_ref) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        // a loose ref; once packed it lives in packed-refs
+        watch(git_dir.join(head_ref));
+        watch(git_dir.join("packed-refs"));
+    }
+    git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_default()
 }
 
 /// `<target-dir>/facture-runtime`: the target dir is the ancestor of OUT_DIR that cargo

@@ -17,3 +17,7 @@ pub mod provisioned;
 pub mod store;
 pub mod synth;
 pub mod ui;
+
+/// The application id: the desktop file's and AppStream component's name, and the window's
+/// app id on Wayland and WM_CLASS on X11, so the desktop groups the window with its icon.
+pub const APP_ID: &str = "org.facture.Facture";

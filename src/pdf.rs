@@ -61,21 +61,25 @@ pub enum PdfError {
     Render { page: u32, reason: String },
 }
 
-/// The directories searched for PDFium: `FACTURE_PDFIUM` (a file), the build's
-/// provisioned directory, and `facture-runtime` next to the executable.
+/// Where PDFium is looked for: `FACTURE_PDFIUM` (a file), else each of
+/// [`crate::provisioned::search_dirs`] (the install's `../lib/facture`, then the build's own).
 fn candidates() -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Some(p) = std::env::var_os("FACTURE_PDFIUM").filter(|v| !v.is_empty()) {
         out.push(PathBuf::from(p));
         return out; // an explicit choice is never silently replaced by another library
     }
-    if let Some(d) = crate::provisioned::build_time_dir() {
-        out.push(d.join(LIB_NAME));
-    }
-    if let Some(d) = crate::provisioned::exe_dir() {
-        out.push(d.join(LIB_NAME));
-    }
+    out.extend(crate::provisioned::search_dirs().into_iter().map(|d| d.join(LIB_NAME)));
     out
+}
+
+/// The PDFium library this process would load, without loading it: `Err` lists where it looked.
+pub fn find_library() -> Result<PathBuf, String> {
+    let tried = candidates();
+    tried.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+        tried.join(", ")
+    })
 }
 
 /// PDFium, bound once per process (a library cannot be bound twice).

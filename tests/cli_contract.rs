@@ -76,6 +76,7 @@ fn every_subcommand_fails_in_one_line_on_bad_input() {
         ("import", vec!["import".into(), ws.into(), s(&notes).into()]),
         ("settings", vec!["settings".into(), ws.into(), "pdf-dpi".into(), "9000".into()]),
         ("settings", vec!["settings".into(), ws.into(), "box-padding".into(), "0.1,0.2,x,0.1".into()]),
+        ("settings", vec!["settings".into(), ws.into(), "box-captions".into(), "sometimes".into()]),
         ("synth", vec!["synth".into(), "--count".into(), "1".into(), "--out".into(), s(&a_file.join("sub")).into()]),
         ("users", vec!["users".into(), ws.into(), "add".into(), "zoe".into(), "--role".into(), "boss".into()]),
         ("labels", vec!["labels".into(), s(&missing_ws).into(), "list".into()]),
@@ -111,6 +112,8 @@ fn every_subcommand_fails_in_one_line_on_bad_input() {
         ("migrate", vec!["migrate".into(), ws.into(), s(&foreign).into()]),
         // nothing has been reviewed in the fixture: said, and no model is stored
         ("train-labels", vec!["train-labels".into(), ws.into()]),
+        ("completions", vec!["completions".into(), "cmd.exe".into()]),
+        ("manpage", vec!["manpage".into(), "extra".into()]),
     ];
     let covered: Vec<&str> = cases.iter().map(|c| c.0).collect();
     for name in facture::cli::command_names() {
@@ -150,6 +153,72 @@ fn a_mistyped_command_is_not_a_workspace_and_open_reaches_one_named_like_a_comma
         .output()
         .unwrap();
     assert!(stderr(&out).contains("no such workspace"), "{}", stderr(&out));
+}
+
+#[test]
+fn documents_given_to_the_window_must_exist_and_one_workspace_at_most() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = dir.path().join("scan.png");
+    std::fs::write(&scan, b"\x89PNG").unwrap();
+    let err = fails_in_one_line(&[s(&scan), s(&dir.path().join("gone.pdf"))]);
+    assert!(err.contains("gone.pdf") && err.contains("no such file"), "{err}");
+    let (a, b) = (dir.path().join("a.sqlite"), dir.path().join("b.sqlite"));
+    ok(&["init", s(&a)]);
+    ok(&["init", s(&b)]);
+    let err = fails_in_one_line(&[s(&a), s(&b)]);
+    assert!(err.contains("only one workspace"), "{err}");
+}
+
+#[test]
+fn a_lead_sets_the_caption_convention_from_the_command_line_and_can_hand_it_back() {
+    let f = fixture();
+    let ws = s(&f.ws);
+    let settings = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_facture")).arg("settings").arg(ws).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert!(settings(&[]).contains("box-captions undecided"), "nothing accepted yet");
+    assert!(settings(&["box-captions", "split"]).contains("set by hand"));
+    assert!(settings(&[]).contains("box-captions split (set by hand)"));
+    settings(&["box-captions", "learned"]);
+    assert!(settings(&[]).contains("box-captions undecided"));
+}
+
+#[test]
+fn version_names_the_commit_and_the_runtime_it_will_use() {
+    let out = Command::new(env!("CARGO_BIN_EXE_facture")).arg("--version").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with(&format!("facture {} (commit ", env!("CARGO_PKG_VERSION"))), "{text}");
+    for part in
+        ["ONNX Runtime 1.31.1", "OCR models ppocr-v6-small from rapidocr 3.10.0", "PDFium from pypdfium2", "int8"]
+    {
+        assert!(text.contains(part), "no '{part}' in:\n{text}");
+    }
+    // an explicit runtime that does not exist is reported as such, and --version still answers
+    let out = Command::new(env!("CARGO_BIN_EXE_facture"))
+        .args(["--version", "--ort-lib", "/no/such/libonnxruntime.so"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("ONNX Runtime 1.31.1: not found") && text.contains("/no/such/libonnxruntime.so"), "{text}");
+}
+
+#[test]
+fn completions_and_the_manual_come_from_the_grammar() {
+    for (shell, marker) in [("bash", "_facture()"), ("zsh", "#compdef facture"), ("fish", "complete -c facture")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_facture")).args(["completions", shell]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success() && text.contains(marker), "{shell}: {}", stderr(&out));
+        // every subcommand is completed
+        assert!(text.contains("import-dataset") && text.contains("synth-workspace"), "{shell}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_facture")).arg("manpage").output().unwrap();
+    let man = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && man.contains(".TH facture 1") && man.contains("import\\-dataset"), "{man}");
 }
 
 #[test]

@@ -25,6 +25,7 @@ pub mod dataset;
 pub mod export;
 pub mod loader;
 pub mod migrate;
+pub mod open_targets;
 pub mod pages;
 pub mod settings;
 pub mod stats;

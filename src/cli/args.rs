@@ -20,12 +20,22 @@ fn parse_workspace(s: &str) -> Result<Workspace, String> {
 }
 
 #[derive(Parser)]
-#[command(name = "facture", version, about = "Annotate scanned invoices for document-AI training data")]
+#[command(
+    name = "facture",
+    version,
+    disable_version_flag = true,
+    about = "Annotate scanned invoices for document-AI training data",
+    after_help = "Given documents or folders instead of a workspace (as a file manager does), the window offers \
+                  to import them into the last workspace or a new one."
+)]
 pub struct Cli {
+    /// Print the version, the commit, and the ONNX Runtime, OCR models and PDFium it will use
+    #[arg(short = 'V', long)]
+    pub version: bool,
     /// Workspace to open in the window: a file, or postgres://USER@HOST:PORT/DBNAME (default:
-    /// the demo workspace, created on first run).
-    #[arg(value_parser = parse_workspace)]
-    pub workspace: Option<Workspace>,
+    /// the demo workspace, created on first run); and/or documents and folders to import
+    #[arg(value_name = "WORKSPACE|DOCUMENT")]
+    pub open: Vec<String>,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(subcommand)]
@@ -34,6 +44,14 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Cmd {
+    /// Print a shell completion script: `facture completions bash > /etc/bash_completion.d/facture`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on standard output
+    #[command(hide = true)]
+    Manpage,
     /// Open a workspace in the window (also one whose name looks like a command).
     Open {
         #[arg(value_parser = parse_workspace)]
@@ -72,16 +90,22 @@ pub enum Cmd {
         /// scans wrapped in PDFs); ground truth per page either way
         #[arg(long, default_value = "jpeg", value_parser = ["jpeg", "pdf", "scanned-pdf"])]
         format: String,
+        /// The hard variety: the same invoices set in DejaVu, Liberation Sans or Liberation
+        /// Serif, tilted 1–3°, with figures only 1–3 digit widths apart and more blur
+        #[arg(long)]
+        hard: bool,
     },
     /// Show the workspace's settings, or set one (leads): `pdf-dpi N`, the resolution PDF
     /// pages are imported at (pages already imported keep theirs); `box-padding L,T,R,B`, how
     /// far boxes reach beyond their ink on each side in line heights (machine suggestions and
     /// drawn boxes follow it), or `box-padding learned` to use the style learned from
-    /// accepted boxes again.
+    /// accepted boxes again; `box-captions joined|split|learned`, whether a caption and its
+    /// value on one line are one box or two in machine suggestions (learned from accepted
+    /// boxes unless set).
     Settings {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
-        /// pdf-dpi or box-padding
+        /// pdf-dpi, box-padding or box-captions
         name: Option<String>,
         value: Option<String>,
     },
@@ -344,7 +368,7 @@ impl Cmd {
             | TrainLabels { workspace, .. } => Some(workspace.to_string()),
             Recover { workspace, .. } => Some(workspace.display().to_string()),
             Migrate { from, .. } => Some(from.to_string()),
-            Synth { .. } | Eval { .. } => None,
+            Synth { .. } | Eval { .. } | Completions { .. } | Manpage => None,
         }
     }
 }
@@ -371,10 +395,12 @@ pub enum UsersCmd {
 /// Where the OCR model pass finds ONNX Runtime and its models (defaults: provisioned at build).
 #[derive(clap::Args, Clone, Default)]
 pub struct ModelArgs {
-    /// Path to libonnxruntime (else ORT_DYLIB_PATH, else the build-time copy).
+    /// Path to libonnxruntime (else ORT_DYLIB_PATH, else the copy installed with Facture in
+    /// ../lib/facture beside the binary, else the build's own; see --version).
     #[arg(long)]
     pub ort_lib: Option<PathBuf>,
-    /// Directory with the ONNX models (and optionally facture-models.json).
+    /// Directory with the ONNX models (and optionally facture-models.json); else
+    /// FACTURE_MODEL_DIR, else the models installed with Facture.
     #[arg(long)]
     pub model_dir: Option<PathBuf>,
 }

@@ -2,6 +2,7 @@
 //! was asked exits non-zero; every error is one line on stderr (`facture: …`) naming the file
 //! and what to do; nothing panics when its output is closed (`facture docs WS | head -1`).
 
+mod about;
 mod args;
 mod data;
 mod people;
@@ -15,6 +16,7 @@ use clap::Parser;
 
 pub use args::{Cli, Cmd, command_names};
 
+use crate::app::open_targets::OpenTargets;
 use crate::store::{Store, StoreError, Workspace};
 
 /// Writes one line to stdout; a closed pipe ends the command quietly (see [`main`]).
@@ -179,14 +181,33 @@ pub fn redact_passwords(text: &str) -> String {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if cli.version {
+        say!("{}", about::version_text(cli.model.ort_lib.as_deref(), cli.model.model_dir.as_deref()));
+        return Ok(());
+    }
     let Some(cmd) = cli.command else {
-        if let Some(p) = &cli.workspace {
-            not_a_command(p)?;
+        let targets = crate::app::open_targets::classify(&cli.open).map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(ws) = &targets.workspace {
+            not_a_command(ws)?;
         }
-        return open_window(cli.workspace, &cli.model);
+        return open_window(targets, &cli.model);
     };
     match cmd {
-        Cmd::Open { workspace } => open_window(Some(workspace), &cli.model),
+        Cmd::Open { workspace } => {
+            open_window(OpenTargets { workspace: Some(workspace), documents: vec![] }, &cli.model)
+        }
+        Cmd::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "facture", &mut out);
+            std::io::stdout().write_all(&out)?;
+            Ok(())
+        }
+        Cmd::Manpage => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out)?;
+            std::io::stdout().write_all(&out)?;
+            Ok(())
+        }
         Cmd::Init { workspace } => {
             Store::create_at(&workspace)?;
             say!("created {workspace}");
@@ -235,11 +256,12 @@ fn run(cli: Cli) -> Result<()> {
             prelabel::eval(&gt, &source, iou, json, labels, style, &model)
         }
         Cmd::TrainLabels { workspace, json } => prelabel::train_labels(&workspace, json),
-        Cmd::Synth { count, out, seed, format } => {
+        Cmd::Synth { count, out, seed, format, hard } => {
+            let variety = if hard { crate::synth::Variety::Hard } else { crate::synth::Variety::Standard };
             let files = match format.as_str() {
-                "pdf" => crate::synth::pdf::write_set(&out, count, seed, false)?,
-                "scanned-pdf" => crate::synth::pdf::write_set(&out, count, seed, true)?,
-                _ => crate::synth::write_set(&out, count, seed)?,
+                "pdf" => crate::synth::pdf::write_set_with(&out, count, seed, false, variety)?,
+                "scanned-pdf" => crate::synth::pdf::write_set_with(&out, count, seed, true, variety)?,
+                _ => crate::synth::write_set_with(&out, count, seed, variety)?,
             };
             say!("wrote {} invoice(s) with ground truth to {}", files.len(), out.display());
             Ok(())
@@ -316,8 +338,16 @@ fn settings(ws: &Workspace, name: Option<&str>, value: Option<&str>) -> Result<(
             let store = open_read(ws)?;
             say!("pdf-dpi {}", store.pdf_dpi()?);
             say!("{}", box_padding_line(&store.box_style()?));
+            say!("{}", crate::app::boxstyle::captions_setting_line(&store.box_style()?));
             Ok(())
         }
+        (Some("box-captions"), Some(v)) => {
+            say!("{}", crate::app::boxstyle::set_captions_setting(&mut open_write(ws)?, v)?);
+            Ok(())
+        }
+        (Some("box-captions"), None) => bail!(
+            "box-captions needs a value: joined (one box per caption and value), split (a box each) or learned, e.g. `facture settings WS box-captions split`"
+        ),
         (Some("box-padding"), Some("learned")) => {
             let mut store = open_write(ws)?;
             store.set_box_style(None)?;
@@ -341,7 +371,7 @@ fn settings(ws: &Workspace, name: Option<&str>, value: Option<&str>) -> Result<(
             Ok(())
         }
         (Some("pdf-dpi"), None) => bail!("pdf-dpi needs a value, e.g. `facture settings WS pdf-dpi 300`"),
-        (Some(other), _) => bail!("unknown setting '{other}' (expected pdf-dpi or box-padding)"),
+        (Some(other), _) => bail!("unknown setting '{other}' (expected pdf-dpi, box-padding or box-captions)"),
     }
 }
 
@@ -358,7 +388,15 @@ fn box_padding_line(ws: &crate::domain::WorkspaceBoxStyle) -> String {
     }
 }
 
-fn open_window(workspace: Option<Workspace>, model: &args::ModelArgs) -> Result<()> {
+fn open_window(targets: OpenTargets, model: &args::ModelArgs) -> Result<()> {
+    let OpenTargets { workspace, documents } = targets;
+    // documents without a workspace go to the last one used here, if it is still there
+    let workspace = workspace.or_else(|| {
+        let settings = crate::app::settings::Settings::default_path()
+            .map(|p| crate::app::settings::Settings::load(&p))
+            .unwrap_or_default();
+        (!documents.is_empty()).then(|| crate::app::open_targets::last_workspace(&settings.recent())).flatten()
+    });
     let (workspace, demo) = match workspace {
         Some(Workspace::File(p)) if !p.exists() => {
             bail!("{}: no such workspace (create one with `facture init {}`)", p.display(), p.display());
@@ -378,7 +416,7 @@ fn open_window(workspace: Option<Workspace>, model: &args::ModelArgs) -> Result<
         Box::new(crate::ui::PrelabelPanel::new(model.config())),
         Box::new(crate::ui::DatasetPanel::new(Box::new(crate::ui::RfdDialogs))),
     ];
-    crate::ui::run_with(crate::ui::RunOptions { workspace, demo }, panels)
+    crate::ui::run_with(crate::ui::RunOptions { workspace, demo, documents }, panels)
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ pub use migrations::LATEST_VERSION;
 pub use pg_migrations::PG_LATEST_VERSION;
 pub use queries::{DocFilter, NewDocument};
 pub use salvage::{SalvageReport, salvage};
+pub use sqlite::APPLICATION_ID;
 pub use team::MemberLogin;
 pub use tls::TlsMode;
 pub use watch::{Changes, WatchPoint};

@@ -177,6 +177,9 @@ fn init(conn: Connection, path: Option<PathBuf>, busy_timeout: Duration) -> Resu
         conn.batch("PRAGMA synchronous=FULL;").map_err(fail)?;
     }
     conn.batch("PRAGMA foreign_keys=ON;").map_err(fail)?;
+    if path.is_some() {
+        stamp_application_id(&conn).map_err(fail)?;
+    }
     let mut conn = Conn::Sqlite(conn);
     migrate(&mut conn, version).map_err(|e| match e {
         // the shape matched, so a failing migration means the file was changed under us
@@ -184,6 +187,20 @@ fn init(conn: Connection, path: Option<PathBuf>, busy_timeout: Duration) -> Resu
         other => other.with_workspace(&shown),
     })?;
     Ok(Store { conn, workspace: path.map(Workspace::File), read_only: false })
+}
+
+/// Facture's SQLite `application_id` ("FACT"), at offset 68 of the file: a file manager's MIME
+/// sniffing (packaging/linux/org.facture.Facture.mime.xml) tells a workspace from any other
+/// SQLite file by it, whatever the file is named.
+pub const APPLICATION_ID: i64 = 0x4641_4354;
+
+/// Marks the file as a Facture workspace (files made before the mark get it on their next
+/// writable open; a no-op read afterwards).
+fn stamp_application_id(conn: &Connection) -> Result<(), DbError> {
+    if conn.int("PRAGMA application_id", params![])? == APPLICATION_ID {
+        return Ok(());
+    }
+    conn.batch(&format!("PRAGMA application_id = {APPLICATION_ID}"))
 }
 
 fn migrate(conn: &mut Conn, from: i64) -> Result<()> {

@@ -1,5 +1,5 @@
 //! The eframe application: the start screen or the annotator, the workspace menu actions,
-//! per-workstation settings and the window title.
+//! documents the window was opened on, per-workstation settings and the window title.
 
 use eframe::egui;
 
@@ -12,6 +12,7 @@ use super::annotator::Annotator;
 use super::annotator_ui::{AppRequest, annotator_ui};
 use super::dialogs::FileDialogs;
 use super::extension::Extension;
+use super::open_offer_ui::{OfferAnswer, OfferView, OpenOffer, import_refusal, open_offer_ui, workspace_name};
 use super::start_ui::{StartAction, StartScreen, start_ui};
 
 enum Screen {
@@ -30,6 +31,12 @@ pub struct FactureApp {
     close_asked: bool,
     /// The person chose to close anyway.
     close_anyway: bool,
+    /// Opened on the demo workspace (no other was named or used before).
+    demo: bool,
+    /// Documents the window was opened on, waiting for the person to say where they go.
+    offer: Option<OpenOffer>,
+    /// Those documents are being imported: once they are in, the first page opens if none is.
+    open_first_when_imported: bool,
 }
 
 impl FactureApp {
@@ -57,6 +64,9 @@ impl FactureApp {
             title: String::new(),
             close_asked: false,
             close_anyway: false,
+            demo,
+            offer: None,
+            open_first_when_imported: false,
         };
         app.after_connect();
         app
@@ -141,6 +151,24 @@ impl FactureApp {
         Ok(app)
     }
 
+    /// Offers to import `documents` (files and folders, as a file manager passes them): as soon
+    /// as a work view is up, the window asks whether they go into its workspace, into a new
+    /// one, or nowhere. Opened on the demo workspace, it says none was used here yet.
+    pub fn offer_import(&mut self, documents: Vec<PathBuf>) {
+        if documents.is_empty() {
+            return;
+        }
+        // looked at once, here: the question says which are folders
+        let is_folder = documents.iter().map(|p| p.is_dir()).collect();
+        let fallback = self.demo.then(|| self.current_workspace());
+        self.offer = Some(OpenOffer::new(documents, is_folder, fallback));
+    }
+
+    /// Whether documents the window was opened on still wait for an answer.
+    pub fn is_offering_import(&self) -> bool {
+        self.offer.is_some()
+    }
+
     /// Adds a feature panel (pre-annotation jobs, review, stats).
     pub fn add_extension(&mut self, ext: Box<dyn Extension>) {
         self.extensions.push(ext);
@@ -195,6 +223,15 @@ impl FactureApp {
         }
         if let Screen::Annotate(a) = &mut self.screen {
             a.logic(ctx);
+            // the queue has followed the import (nothing left to ask the store): show a page
+            if self.open_first_when_imported && a.bg.importing.is_none() && !a.is_waiting_for_store() {
+                self.open_first_when_imported = false;
+                if a.document().is_none()
+                    && let Some(first) = a.queue().first().map(|d| d.id)
+                {
+                    a.open_document(first);
+                }
+            }
             for ext in &mut self.extensions {
                 super::annotator_ui::with_ext_ctx(a, ctx, |cx| ext.logic(cx));
             }
@@ -251,8 +288,10 @@ impl FactureApp {
             self.title = title;
         }
         let recent = self.settings.recent();
+        self.offer_ui(ui.ctx());
         match &mut self.screen {
-            Screen::Start(s) => match start_ui(s, ui, &recent) {
+            Screen::Start(s) => match start_ui(s, ui, &recent, self.offer.as_ref().map(|o| o.start_note(&s.workspace)))
+            {
                 Some(StartAction::Continue(user)) => self.continue_as(user),
                 Some(StartAction::OpenWorkspace) => self.request(AppRequest::OpenWorkspace, ui.ctx()),
                 Some(StartAction::CreateWorkspace) => self.request(AppRequest::CreateWorkspace, ui.ctx()),
@@ -274,6 +313,48 @@ impl FactureApp {
                     self.request(r, ui.ctx());
                 }
             }
+        }
+    }
+
+    /// The documents the window was opened on, once a work view is up: into the workspace
+    /// created for them without asking again, else the question.
+    fn offer_ui(&mut self, ctx: &egui::Context) {
+        let (Some(offer), Screen::Annotate(a)) = (&mut self.offer, &mut self.screen) else { return };
+        if self.close_asked {
+            return; // one question at a time: closing first
+        }
+        let refusal = import_refusal(a.user().role, a.offline.as_deref(), a.bg.importing.is_some());
+        // created for them: straight in (if it cannot be now, the question says why)
+        if offer.destination.take().is_some_and(|d| &d == a.workspace()) && refusal.is_none() {
+            a.import_pages(offer.documents().to_vec(), ctx);
+            self.open_first_when_imported = a.bg.importing.is_some();
+            self.offer = None;
+            return;
+        }
+        let fell_back_to_demo = offer.fallback.as_ref() == Some(a.workspace());
+        let name = workspace_name(a.workspace(), fell_back_to_demo);
+        let view = OfferView {
+            workspace_name: &name,
+            workspace_place: a.workspace().to_string(),
+            fell_back_to_demo,
+            refusal: refusal.as_deref(),
+        };
+        match open_offer_ui(offer, ctx, &view) {
+            Some(OfferAnswer::Import) => {
+                a.import_pages(offer.documents().to_vec(), ctx);
+                self.open_first_when_imported = a.bg.importing.is_some();
+                self.offer = None;
+            }
+            Some(OfferAnswer::NewWorkspace) => {
+                // a cancelled dialog leaves the question up
+                if let Some(path) = self.dialogs.create_workspace() {
+                    let ws = Workspace::File(path);
+                    offer.destination = Some(ws.clone());
+                    self.open_screen(ws, true);
+                }
+            }
+            Some(OfferAnswer::Cancel) => self.offer = None,
+            None => {}
         }
     }
 
@@ -299,6 +380,7 @@ impl FactureApp {
 
     fn request(&mut self, r: AppRequest, ctx: &egui::Context) {
         let to_server = matches!(r, AppRequest::ConnectToServer);
+        let created = matches!(r, AppRequest::CreateWorkspace);
         let target = match r {
             AppRequest::OpenWorkspace => self.dialogs.open_workspace().map(Workspace::File),
             AppRequest::CreateWorkspace => self.dialogs.create_workspace().map(Workspace::File),
@@ -328,10 +410,19 @@ impl FactureApp {
             }
         };
         let Some(path) = target else { return }; // cancelled
+        self.open_screen(path, created);
+    }
+
+    /// Leaves the open workspace for `ws`'s start screen (going on as the person this
+    /// workstation remembers there). In a workspace just `created`, the name of who created it
+    /// waits in the "new user" field.
+    fn open_screen(&mut self, ws: Workspace, created: bool) {
+        let creator = self.annotator().filter(|_| created).map(|a| a.user().name.clone());
         self.leave();
-        let remembered = self.settings.user_for(&path).map(str::to_string);
-        let mut start = StartScreen::open(&path, remembered.as_deref());
+        let remembered = self.settings.user_for(&ws).map(str::to_string);
+        let mut start = StartScreen::open(&ws, remembered.as_deref());
         start.auto = remembered;
+        start.suggested_name = creator;
         self.screen = Screen::Start(Box::new(start));
         self.after_connect();
     }
@@ -345,6 +436,7 @@ impl FactureApp {
 
     /// Closes the current workspace cleanly (pending text, activity "close").
     fn leave(&mut self) {
+        self.open_first_when_imported = false;
         if let Screen::Annotate(a) = &mut self.screen {
             a.shutdown();
         }

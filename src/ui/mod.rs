@@ -11,6 +11,7 @@ mod dataset_ui;
 mod dialogs;
 mod draw;
 mod extension;
+mod open_offer_ui;
 mod palette_ui;
 mod prelabel_ui;
 mod queue_ui;
@@ -44,6 +45,23 @@ pub struct RunOptions {
     pub workspace: crate::store::Workspace,
     /// The demo workspace: preselect its annotator on the start screen.
     pub demo: bool,
+    /// Documents and folders the window was asked to open (from a file manager): it offers
+    /// to import them.
+    pub documents: Vec<std::path::PathBuf>,
+}
+
+/// The window's icon: the packaged 256 px PNG, compiled in (a window manager without the
+/// desktop file's icon still shows it).
+pub fn window_icon() -> std::sync::Arc<egui::IconData> {
+    const PNG: &[u8] = include_bytes!("../../assets/icons/facture-256.png");
+    let icon = image::load_from_memory_with_format(PNG, image::ImageFormat::Png)
+        .map(|i| {
+            let rgba = i.to_rgba8();
+            egui::IconData { width: rgba.width(), height: rgba.height(), rgba: rgba.into_raw() }
+        })
+        // compiled-in bytes, checked by a test; a window without an icon still works
+        .unwrap_or_default();
+    std::sync::Arc::new(icon)
 }
 
 /// Opens the window and runs until it is closed.
@@ -57,7 +75,8 @@ pub fn run_with(opts: RunOptions, extensions: Vec<Box<dyn Extension>>) -> anyhow
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(title)
-            .with_app_id("facture")
+            .with_app_id(crate::APP_ID)
+            .with_icon(window_icon())
             .with_inner_size([1440.0, 900.0])
             .with_min_inner_size([800.0, 500.0]),
         ..Default::default()
@@ -71,6 +90,7 @@ pub fn run_with(opts: RunOptions, extensions: Vec<Box<dyn Extension>>) -> anyhow
             for ext in extensions {
                 app.add_extension(ext);
             }
+            app.offer_import(opts.documents);
             Ok(Box::new(app))
         }),
     )

@@ -42,6 +42,9 @@ pub struct StartScreen {
     connecting: Option<crossbeam_channel::Receiver<Opened>>,
     /// Who to continue as once connected (the name this workstation used last time).
     pub auto: Option<String>,
+    /// For a workspace nobody works in yet (one just created): the name that goes in the
+    /// "new user" field, the person's who created it.
+    pub suggested_name: Option<String>,
 }
 
 pub enum StartAction {
@@ -89,6 +92,7 @@ impl StartScreen {
             focus_server: false,
             connecting: None,
             auto: None,
+            suggested_name: None,
         }
     }
 
@@ -165,6 +169,9 @@ impl StartScreen {
         s.store = opened.store;
         if s.selected.as_ref().is_some_and(|n| !s.users.iter().any(|u| &u.name == n)) {
             s.selected = None;
+        }
+        if s.users.is_empty() && s.new_name.is_empty() {
+            s.new_name = s.suggested_name.take().unwrap_or_default();
         }
     }
 
@@ -249,7 +256,14 @@ fn open_workspace(workspace: &Workspace) -> Opened {
     o
 }
 
-pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[Workspace]) -> Option<StartAction> {
+/// The start screen; `note` says what waits for the person once they continue (documents the
+/// window was opened on).
+pub fn start_ui(
+    s: &mut StartScreen,
+    ui: &mut egui::Ui,
+    recent: &[Workspace],
+    note: Option<String>,
+) -> Option<StartAction> {
     let mut action = None;
     egui::CentralPanel::default().show(ui, |ui| {
         ui.vertical_centered(|ui| {
@@ -268,6 +282,10 @@ pub fn start_ui(s: &mut StartScreen, ui: &mut egui::Ui, recent: &[Workspace]) ->
                     ui.set_width(width - 28.0);
                     ui.label(RichText::new("Workspace").weak());
                     ui.label(RichText::new(s.workspace.to_string()).monospace());
+                    if let Some(note) = note {
+                        ui.add_space(6.0);
+                        ui.label(RichText::new(note).color(ui.visuals().hyperlink_color));
+                    }
                     if s.is_connecting() {
                         ui.horizontal(|ui| {
                             ui.spinner();
@@ -455,9 +473,10 @@ fn who_ui(s: &mut StartScreen, ui: &mut egui::Ui) -> Option<StartAction> {
         ));
         return action;
     }
-    ui.label(RichText::new("New user").strong());
+    let caption = ui.label(RichText::new("New user").strong());
     ui.horizontal(|ui| {
-        ui.add(egui::TextEdit::singleline(&mut s.new_name).hint_text("name").desired_width(160.0));
+        ui.add(egui::TextEdit::singleline(&mut s.new_name).hint_text("name").desired_width(160.0))
+            .labelled_by(caption.id);
         egui::ComboBox::new("new_user_role", "role").selected_text(s.new_role.as_str()).show_ui(ui, |ui| {
             for r in Role::ALL {
                 ui.selectable_value(&mut s.new_role, r, r.as_str());

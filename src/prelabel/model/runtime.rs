@@ -17,31 +17,30 @@ pub const PROVISION_HINT: &str = "run `touch build.rs && cargo build` in the Fac
      (needs python3 with pip and the package index; see assets/models/PROVENANCE.md), or pass \
      --ort-lib / set ORT_DYLIB_PATH and FACTURE_MODEL_DIR";
 
-pub use crate::provisioned::{build_time_dir, exe_dir};
+pub use crate::provisioned::search_dirs;
 
 fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
-/// The runtime library: `explicit` (--ort-lib), else `ORT_DYLIB_PATH`, else the build-time
-/// dir, else next to the executable. An explicit path that does not exist is an error, never
+/// The runtime library: `explicit` (--ort-lib), else `ORT_DYLIB_PATH`, else the first of
+/// [`search_dirs`] that has it (the install's `../lib/facture`, then the build's own). An explicit path that does not exist is an error, never
 /// silently replaced by another library.
 pub fn find_runtime(explicit: Option<&Path>) -> Result<PathBuf, ModelError> {
     if let Some(p) = explicit.map(Path::to_path_buf).or_else(|| env_path("ORT_DYLIB_PATH")) {
         return if p.is_file() { Ok(p) } else { Err(ModelError::RuntimeNotFound { tried: vec![p] }) };
     }
-    let tried: Vec<PathBuf> =
-        [build_time_dir(), exe_dir()].into_iter().flatten().map(|d| d.join(ORT_LIB_NAME)).collect();
+    let tried: Vec<PathBuf> = search_dirs().into_iter().map(|d| d.join(ORT_LIB_NAME)).collect();
     tried.iter().find(|p| p.is_file()).cloned().ok_or(ModelError::RuntimeNotFound { tried })
 }
 
-/// The model directory: `explicit`, else `FACTURE_MODEL_DIR`, else `<build-time dir>/models`,
-/// else `<exe dir>/facture-runtime/models`.
+/// The model directory: `explicit`, else `FACTURE_MODEL_DIR`, else `models` in the first of
+/// [`search_dirs`] that has one.
 pub fn find_model_dir(explicit: Option<&Path>) -> Result<PathBuf, ModelError> {
     if let Some(p) = explicit.map(Path::to_path_buf).or_else(|| env_path("FACTURE_MODEL_DIR")) {
         return if p.is_dir() { Ok(p) } else { Err(ModelError::ModelDirNotFound { tried: vec![p] }) };
     }
-    let tried: Vec<PathBuf> = [build_time_dir(), exe_dir()].into_iter().flatten().map(|d| d.join("models")).collect();
+    let tried: Vec<PathBuf> = search_dirs().into_iter().map(|d| d.join("models")).collect();
     tried.iter().find(|p| p.is_dir()).cloned().ok_or(ModelError::ModelDirNotFound { tried })
 }
 

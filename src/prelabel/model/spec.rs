@@ -202,6 +202,17 @@ pub enum ModelSpec {
     TextDirectionCls(ClassifierSpec),
 }
 
+impl ModelSpec {
+    /// The model's file (relative ones are relative to the model dir).
+    pub fn file(&self) -> &Path {
+        match self {
+            ModelSpec::TextDetectorDb(d) => &d.file,
+            ModelSpec::TextRecognizerCtc(r) => &r.file,
+            ModelSpec::TextDirectionCls(c) => &c.file,
+        }
+    }
+}
+
 /// The models one [`super::ModelSource`] runs. Relative `file`s are relative to the model dir.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
