@@ -10,6 +10,7 @@
 //!     --charset all|european   recogniser classes;  --no-bands  detect on the whole page
 //!     --pad N           zero columns after each line;  --precision float|int8  recogniser
 //!     --cell-gap F|none cut lines at gaps F word spaces wide (default: ModelConfig's)
+//!     --no-columns      no cuts from the column gaps of the rows around a line
 //!     --weights 7|8     int8 weight width (default: this CPU's path)
 //!     --show-misses     print each ground-truth line no box matched, with what overlaps it
 //!     --threads N  --cls  --name LABEL
@@ -224,6 +225,9 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
             Some("none") => config.cell_gap_factor = None,
             Some(v) => config.cell_gap_factor = Some(v.parse()?),
             None => {}
+        }
+        if args.iter().any(|a| a == "--no-columns") {
+            config.column_cuts = false;
         }
         match opt(args, "--split") {
             Some("none") => config.split_gap_factor = None,

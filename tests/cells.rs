@@ -122,3 +122,36 @@ fn a_reading_too_short_for_its_line_is_read_again_in_parts() {
     assert!(right.x0 > 180.0 && right.x1 > 300.0, "{right:?}");
     let _: Rect = right;
 }
+
+/// A hard synthetic invoice (Liberation type, tilted, quantity and price columns one space
+/// apart, `8 pcs $1,089.98`): rows read across two columns are cut where the rows around them
+/// have their gutter, so more of its ground-truth cells are matched than without that
+/// evidence, and the cuts give figures their own boxes.
+#[test]
+fn rows_merged_across_tight_columns_are_cut_where_the_page_shows_its_columns() {
+    if !provisioned() {
+        return;
+    }
+    let page = facture::synth::render_page_with(1901, 1, facture::synth::Variety::Hard);
+    let image = DynamicImage::ImageRgb8(page.image.clone());
+    let gt: Vec<Rect> = page.gt.boxes.iter().map(|b| b.rect()).collect();
+    let matched = |column_cuts: bool| {
+        let mut source = load(ModelConfig { column_cuts, ..ModelConfig::default() });
+        let props = source.propose(&image).unwrap_or_else(|e| panic!("{e}"));
+        let pred: Vec<Rect> = props.iter().map(|p| p.rect).collect();
+        let m = facture::metrics::match_boxes(&gt, &pred, 0.5);
+        let figures = m
+            .pairs
+            .iter()
+            .filter(|pair| {
+                let text = props[pair.pred].text.as_deref().unwrap_or("");
+                text.starts_with('$') && fold(text) == fold(&page.gt.boxes[pair.gt].text)
+            })
+            .count();
+        (m.counts().matched, figures)
+    };
+    let (with, figures_with) = matched(true);
+    let (without, figures_without) = matched(false);
+    assert!(with > without, "matched cells: {with} with column evidence, {without} without");
+    assert!(figures_with > figures_without, "amounts read right in their own box: {figures_with} vs {figures_without}");
+}

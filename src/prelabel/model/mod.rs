@@ -88,6 +88,9 @@ pub struct ModelConfig {
     /// apart from its value) and read each part on its own (see [`split::cell_cuts`]);
     /// `None` keeps PP-OCR's lines.
     pub cell_gap_factor: Option<f32>,
+    /// Also cut read lines where the rows around them show a column gap (see
+    /// [`split::column_cuts`]); only with `cell_gap_factor`.
+    pub column_cuts: bool,
     /// Lines read with a lower mean character probability are dropped.
     pub min_text_score: f32,
     /// Shrink level boxes to their ink plus this margin; `None` keeps the detector's
@@ -122,6 +125,7 @@ impl Default for ModelConfig {
             direction_classifier: false,
             split_gap_factor: Some(1.5),
             cell_gap_factor: Some(CELL_GAP_FACTOR),
+            column_cuts: true,
             min_text_score: 0.5,
             tighten_margin_px: Some(2.0),
             int8_weights: None,
@@ -537,11 +541,19 @@ pub fn cell_plan(config: &ModelConfig, page: &DynamicImage, lines: &[Line], cont
         let gaps = split::LineGaps::measure(&crop.image, &l.reading)?;
         Some((gaps, l.reading.text.trim().chars().count(), crop.image.width()))
     };
-    let measured: Vec<_> = lines.iter().map(measure).collect();
-    let mut plan: Vec<Option<(split::LineGaps, usize)>> =
+    let measured: Vec<_> = lines.iter().chain(context).map(measure).collect();
+    let plan: Vec<Option<(split::LineGaps, usize)>> =
         measured.iter().map(|m| m.as_ref().map(|(g, n, _)| (g.clone(), *n))).collect();
-    plan.extend(context.iter().map(|l| measure(l).map(|(g, n, _)| (g, n))));
-    let cuts = split::cell_cuts(&plan, factor);
+    let mut cuts = split::cell_cuts(&plan, factor);
+    if config.column_cuts {
+        let placed: Vec<Option<split::Placed>> = lines
+            .iter()
+            .chain(context)
+            .zip(&measured)
+            .map(|(l, m)| m.as_ref().map(|(_, _, w)| split::Placed { quad: l.quad, width: *w as f32 }))
+            .collect();
+        split::column_cuts(&placed, &plan, &mut cuts);
+    }
     lines
         .iter()
         .zip(cuts.iter().zip(&measured))

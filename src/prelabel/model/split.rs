@@ -151,6 +151,11 @@ pub struct LineGaps {
     pub ink_width: f32,
     /// `(start, end, has a space)` from left to right.
     pub gaps: Vec<(f32, f32, bool)>,
+    /// First inked column to just past the last, in crop pixels.
+    pub ink_span: (f32, f32),
+    /// Per gap, what was read around it: the word before it and the first few characters
+    /// after it (spaces left out), for [`column_cuts`].
+    pub around: Vec<(String, String)>,
 }
 
 impl LineGaps {
@@ -167,14 +172,35 @@ impl LineGaps {
         // a CTC step sits within a few pixels of its glyph: a space whose step lands in (or
         // next to) a blank run is that run
         let slack = 0.25 * ink.ink_height;
-        let gaps = runs
+        let gaps: Vec<(f32, f32, bool)> = runs
             .into_iter()
             .map(|(a, z)| {
                 let space = reading.chars.iter().any(|c| c.text == " " && c.x_px >= a - slack && c.x_px <= z + slack);
                 (a, z, space)
             })
             .collect();
-        Some(Self { ink_height: ink.ink_height.max(1.0), ink_width: inked, gaps })
+        let around = gaps
+            .iter()
+            .map(|&(a, z, _)| {
+                let mid = (a + z) / 2.0;
+                let solid = || reading.chars.iter().filter(|c| c.text != " ");
+                // the word before the gap, as read (back to the last space)
+                let mut before: Vec<&str> = reading
+                    .chars
+                    .iter()
+                    .rev()
+                    .filter(|c| c.x_px < mid)
+                    .take_while(|c| c.text != " ")
+                    .map(|c| c.text.as_str())
+                    .collect();
+                before.reverse();
+                let after: String = solid().filter(|c| c.x_px >= mid).take(6).map(|c| c.text.as_str()).collect();
+                (before.concat(), after)
+            })
+            .collect();
+        let first = ink.counts.iter().position(|&n| n >= 1)? as f32;
+        let last = ink.counts.iter().rposition(|&n| n >= 1)? as f32 + 1.0;
+        Some(Self { ink_height: ink.ink_height.max(1.0), ink_width: inked, gaps, ink_span: (first, last), around })
     }
 
     /// Widths of the runs read as spaces, in ink heights.
@@ -232,6 +258,157 @@ pub fn cell_cuts(lines: &[Option<(LineGaps, usize)>], factor: f32) -> Vec<Vec<(f
             }
         })
         .collect()
+}
+
+/// How many rows above or below a line, in its ink heights, can show it where the page's
+/// columns are.
+const COLUMN_REACH: f32 = 12.0;
+/// The widest blank between two cells of a row that says where a column edge is, in ink
+/// heights (wider is the end of a short line, which lines up with nothing).
+const COLUMN_GUTTER_MAX: f32 = 4.0;
+/// Other rows that must show a column gap across a blank run for it to be cut there.
+const COLUMN_ROWS: usize = 3;
+
+/// A read line's place on the page: its quad and the width of its crop (whose x runs along
+/// the quad's top edge).
+#[derive(Debug, Clone, Copy)]
+pub struct Placed {
+    pub quad: Quad,
+    pub width: f32,
+}
+
+/// Cuts that the page's columns call for, added to `cuts` (pass one's, from [`cell_cuts`]).
+///
+/// A table row read as one line across two columns (`8 pcs $1,089.98`, qty and unit price
+/// one space apart) has no gap wider than its word spaces; but the rows above and below it
+/// show where the columns are: they were read (or cut) as separate cells with a blank between
+/// them at that x. So a blank run of at least [`CELL_GAP_MIN`] ink heights is cut when, within
+/// [`COLUMN_REACH`] ink heights above or below, at least [`COLUMN_ROWS`] other rows have a
+/// gutter (at most [`COLUMN_GUTTER_MAX`] ink heights) between two of their cells that overlaps
+/// it with one edge lined up with the run's. Positions are compared along the page's text
+/// direction (the median slant of its long lines), so a tilted scan lines its columns up.
+/// Paragraphs and addresses are not cut: their neighbouring rows are single cells.
+pub fn column_cuts(placed: &[Option<Placed>], lines: &[Option<(LineGaps, usize)>], cuts: &mut [Vec<(f32, f32)>]) {
+    let n = placed.len().min(lines.len()).min(cuts.len());
+    // the page's text direction
+    let mut slants: Vec<f32> = placed[..n]
+        .iter()
+        .flatten()
+        .filter_map(|p| {
+            let [tl, tr, _, bl] = p.quad.0;
+            let (dx, dy) = (tr.x - tl.x, tr.y - tl.y);
+            let h = ((bl.x - tl.x).powi(2) + (bl.y - tl.y).powi(2)).sqrt();
+            (dx > 3.0 * h).then(|| dy.atan2(dx))
+        })
+        .collect();
+    slants.sort_by(f32::total_cmp);
+    let angle = slants.get(slants.len() / 2).copied().unwrap_or(0.0);
+    let (sin, cos) = angle.sin_cos();
+    let uv = |p: Point| (p.x * cos + p.y * sin, -p.x * sin + p.y * cos);
+    // each line along the text direction: where crop x lands (u), its middle (v), its height
+    struct Row {
+        u0: f32,
+        du: f32,
+        v: f32,
+        h: f32,
+        ink: (f32, f32),
+    }
+    let rows: Vec<Option<Row>> = (0..n)
+        .map(|i| {
+            let (p, (g, _)) = (placed[i]?, lines[i].as_ref()?);
+            let [tl, tr, br, bl] = p.quad.0;
+            let mid = |a: Point, b: Point| Point::new((a.x + b.x) / 2.0, (a.y + b.y) / 2.0);
+            let (l, r) = (uv(mid(tl, bl)), uv(mid(tr, br)));
+            let du = (r.0 - l.0) / p.width.max(1.0);
+            Some(Row { u0: l.0, du, v: (l.1 + r.1) / 2.0, h: g.ink_height, ink: g.ink_span })
+        })
+        .collect();
+    let at = |r: &Row, x: f32| r.u0 + x * r.du;
+    // every gap between two cells of one row: within a line (pass one's cuts), and between
+    // two lines side by side
+    let mut col_gaps: Vec<(f32, f32, f32)> = Vec::new(); // (v, from u, to u)
+    for (i, r) in rows.iter().enumerate() {
+        let Some(r) = r else { continue };
+        col_gaps.extend(cuts[i].iter().map(|&(a, z)| (r.v, at(r, a), at(r, z))));
+        let right = at(r, r.ink.1);
+        let next = rows
+            .iter()
+            .flatten()
+            .filter(|o| (o.v - r.v).abs() < 0.5 * r.h.max(o.h) && at(o, o.ink.0) > right)
+            .map(|o| at(o, o.ink.0))
+            .min_by(f32::total_cmp);
+        if let Some(left) = next {
+            col_gaps.push((r.v, right, left));
+        }
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let (Some(r), Some((g, _))) = (r, &lines[i]) else { continue };
+        let tol = 0.15 * r.h;
+        let mut added = Vec::new();
+        for (k, &(a, z, _)) in g.gaps.iter().enumerate() {
+            if z - a < CELL_GAP_MIN * r.h || cuts[i].iter().any(|&(ca, cz)| ca <= a && cz >= z) {
+                continue;
+            }
+            if !g.around.get(k).is_some_and(|(before, after)| figure_starts_after(before, after)) {
+                continue;
+            }
+            let (ua, uz) = (at(r, a), at(r, z));
+            let mut vs: Vec<f32> = col_gaps
+                .iter()
+                .filter(|&&(v, g0, g1)| {
+                    let dv = (v - r.v).abs();
+                    let near = dv >= 0.8 * r.h && dv <= COLUMN_REACH * r.h;
+                    // a gutter between columns, not the blank after a short line
+                    let gutter = g1 - g0 <= COLUMN_GUTTER_MAX * r.h && g0.max(ua) <= g1.min(uz) + tol;
+                    // one column edge lines up: the cells before end where this run starts
+                    // (right-aligned figures), or the cells after start where it ends
+                    let aligned = (g0 - ua).abs() <= 2.0 * tol || (g1 - uz).abs() <= 2.0 * tol;
+                    near && gutter && aligned
+                })
+                .map(|&(v, _, _)| v)
+                .collect();
+            vs.sort_by(f32::total_cmp);
+            // rows, not gaps: two gaps of one row count once
+            let distinct = vs.windows(2).filter(|w| w[1] - w[0] > 0.5 * r.h).count() + usize::from(!vs.is_empty());
+            if distinct >= COLUMN_ROWS {
+                added.push((a, z));
+            }
+        }
+        if !added.is_empty() {
+            cuts[i].extend(added);
+            cuts[i].sort_by(|x, y| x.0.total_cmp(&y.0));
+        }
+    }
+}
+
+/// Whether a column of figures can start at a gap read between the word `before` and the
+/// text `after`: a merged table row is a figure (amount, price, quantity) run into its
+/// neighbour, so the text after the gap is a figure (`$1,089.98`, `10.557,70`, `-5`) and the
+/// gap is not inside one: not after a decimal point or its first digit (`6. 00`, `6.0 0`), not
+/// a thousands group (`3 862,24`), and not a percentage after its caption (`GST 6%`, which
+/// teams box either way: the box style's caption convention decides that).
+fn figure_starts_after(before: &str, after: &str) -> bool {
+    let mut chars = after.chars();
+    let figure = match chars.next() {
+        Some('$' | '€' | '£' | '¥') => true,
+        Some('-' | '+') => chars.next().is_some_and(|c| c.is_ascii_digit()),
+        Some(c) => c.is_ascii_digit(),
+        None => false,
+    };
+    let tail: Vec<char> = before.chars().rev().take(2).collect();
+    let in_decimals = match tail.as_slice() {
+        ['.' | ',', ..] => true,
+        [d, '.' | ','] => d.is_ascii_digit(),
+        _ => false,
+    };
+    let last_before = tail.first().copied().unwrap_or(' ');
+    let lead_digits = after.chars().take_while(char::is_ascii_digit).count();
+    let rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+    let thousands = last_before.is_ascii_digit() && lead_digits == 3 && !rest.starts_with('%');
+    let percent = (1..=2).contains(&lead_digits)
+        && rest.trim_start_matches(['.', ',']).trim_start_matches(|c: char| c.is_ascii_digit()).starts_with('%')
+        && last_before.is_alphabetic();
+    figure && !in_decimals && !thousands && !percent
 }
 
 /// The parts of a line `quad` whose crop is `width` pixels wide, cut at `cuts` (crop x
@@ -478,5 +655,101 @@ mod tests {
         assert_eq!(split_at_wide_gaps(&line, &turned, 1.5).len(), 2);
         turned.turned = true;
         assert_eq!(split_at_wide_gaps(&line, &turned, 1.5).len(), 1);
+    }
+
+    /// A line's place and its measure, as `column_cuts` takes them.
+    type TableLine = (Option<Placed>, Option<(LineGaps, usize)>);
+
+    /// A line on the page from `x0` to `x1` (crop = page scale) at row `y`, its ink 20 px
+    /// tall, with blank runs `gaps` (page x) and what was read around each.
+    fn table_line(x0: f32, x1: f32, y: f32, gaps: &[(f32, f32, &str, &str)]) -> TableLine {
+        let quad = Quad([Point::new(x0, y), Point::new(x1, y), Point::new(x1, y + 24.0), Point::new(x0, y + 24.0)]);
+        let g = LineGaps {
+            ink_height: 20.0,
+            ink_width: x1 - x0,
+            gaps: gaps.iter().map(|&(a, z, _, _)| (a - x0, z - x0, true)).collect(),
+            ink_span: (0.0, x1 - x0),
+            around: gaps.iter().map(|&(_, _, b, a)| (b.to_string(), a.to_string())).collect(),
+        };
+        (Some(Placed { quad, width: x1 - x0 }), Some((g, 8)))
+    }
+
+    fn turned(lines: Vec<TableLine>, degrees: f32) -> Vec<TableLine> {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let rot = |p: Point| Point::new(p.x * cos - p.y * sin, p.x * sin + p.y * cos);
+        lines.into_iter().map(|(p, g)| (p.map(|p| Placed { quad: Quad(p.quad.0.map(rot)), ..p }), g)).collect()
+    }
+
+    /// Rows of a quantity column (right-aligned at 300) and a price column (from 330 on),
+    /// read as two lines each, around a row whose `8 pcs $1,089.98` was read as one line.
+    fn qty_price_table(after: &str) -> Vec<TableLine> {
+        let mut lines = Vec::new();
+        for (row, qty_from) in [(0, 280.0), (1, 290.0), (3, 270.0), (4, 285.0)] {
+            let y = 100.0 + row as f32 * 30.0;
+            lines.push(table_line(qty_from, 300.0, y, &[]));
+            lines.push(table_line(330.0 + row as f32, 400.0, y, &[]));
+        }
+        // the merged row: "8 pcs" ends at 300, "$1,089.98" starts at 314
+        lines.push(table_line(250.0, 400.0, 160.0, &[(258.0, 265.0, "8", "pcs"), (300.0, 314.0, "pcs", after)]));
+        lines
+    }
+
+    fn column_plan(lines: &[TableLine]) -> Vec<Vec<(f32, f32)>> {
+        let placed: Vec<Option<Placed>> = lines.iter().map(|l| l.0).collect();
+        let gaps: Vec<Option<(LineGaps, usize)>> = lines.iter().map(|l| l.1.clone()).collect();
+        let mut cuts = vec![Vec::new(); lines.len()];
+        column_cuts(&placed, &gaps, &mut cuts);
+        cuts
+    }
+
+    #[test]
+    fn a_row_read_across_two_columns_is_cut_where_the_rows_around_it_have_their_gutter() {
+        let lines = qty_price_table("$1,089");
+        let cuts = column_plan(&lines);
+        let merged = lines.len() - 1;
+        // crop x of the page's 300..314 run; the word space inside "8 pcs" stays
+        assert_eq!(cuts[merged], vec![(50.0, 64.0)]);
+        assert!(cuts[..merged].iter().all(Vec::is_empty), "separate cells stay as they are");
+        // the same page tilted 2.5 degrees: the columns still line up along the text
+        let cuts = column_plan(&turned(qty_price_table("$1,089"), 2.5));
+        assert_eq!(cuts[merged], vec![(50.0, 64.0)]);
+    }
+
+    #[test]
+    fn without_a_figure_after_the_gap_or_without_rows_to_show_the_column_nothing_is_cut() {
+        // "43200 CHERAS": words after the gap are not a column of figures
+        let cuts = column_plan(&qty_price_table("CHERAS"));
+        assert!(cuts.iter().all(Vec::is_empty));
+        // only two rows show the gutter: too little to say there is a column
+        let mut lines = qty_price_table("$1,089");
+        lines.drain(0..4);
+        assert!(column_plan(&lines).iter().all(Vec::is_empty));
+        // a short line above ends far left of the gap: the blank after it lines up with nothing
+        let mut para = vec![table_line(250.0, 400.0, 160.0, &[(300.0, 314.0, "on", "12")])];
+        for row in 0..4 {
+            para.push(table_line(250.0, 290.0 - row as f32 * 5.0, 100.0 + row as f32 * 30.0, &[]));
+        }
+        assert!(column_plan(&para).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn figures_start_after_a_gap_but_not_inside_one() {
+        for (before, after) in [("pcs", "$1,089"), ("%", "10.557"), ("Tax", "$5,962"), ("8", "1.557,"), ("x", "-5,00")]
+        {
+            assert!(figure_starts_after(before, after), "{before:?} | {after:?}");
+        }
+        for (before, after) in [
+            ("6.", "00"),
+            ("6.0", "0"),
+            ("3", "862,24"),
+            ("GST", "6%"),
+            ("MwSt.", "19,5%"),
+            ("TERMINAL", ":C1"),
+            ("43200", "CHERAS"),
+        ] {
+            assert!(!figure_starts_after(before, after), "{before:?} | {after:?}");
+        }
+        // a figure after complete decimals is the next column (an amount, then its VAT rate)
+        assert!(figure_starts_after("1.557,45", "19%"));
     }
 }
