@@ -790,7 +790,7 @@ impl Ws {
             comment: String::new(),
             start_edit: self.last_edit()?,
         };
-        let meta = DocMeta { assignee: Some(ANNA), reviewer: None, is_gold: false };
+        let meta = DocMeta { assignee: Some(ANNA), reviewer: None, is_gold: false, ..Default::default() };
         let start = [
             status(D1, Submitted, InReview),
             Change::Round { before: None, after: Some(round1.clone()) },
@@ -871,7 +871,7 @@ impl Ws {
         let t = at(DAY2, 1200);
         let gold: Vec<GoldBox> =
             [&b.i7, &b.i8].iter().map(|a| GoldBox { rect: a.rect, label: a.label, text: a.text.clone() }).collect();
-        let meta = DocMeta { assignee: Some(ANNA), reviewer: None, is_gold: false };
+        let meta = DocMeta { assignee: Some(ANNA), reviewer: None, is_gold: false, ..Default::default() };
         let mark = [
             Change::Gold { doc: D3, before: vec![], after: gold },
             Change::Meta { doc: D3, before: meta, after: DocMeta { is_gold: true, ..meta } },

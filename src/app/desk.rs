@@ -254,6 +254,7 @@ impl Desk {
                 status: q.status,
                 assignee: None,
                 path_contains: Some(q.name_contains.trim().to_string()).filter(|s| !s.is_empty()),
+                ..Default::default()
             };
             let annotator = me.role == Role::Annotator;
             view.docs = store
@@ -262,6 +263,8 @@ impl Desk {
                 .into_iter()
                 .filter(|d| !annotator || d.assignee.is_none_or(|u| u == me.id))
                 .collect();
+            // the leads' priorities first; within one priority, import order
+            view.docs.sort_by_key(|d| std::cmp::Reverse(d.priority));
         }
         view.leased = self.leased().map_err(|e| format!("cannot tell who works on what: {e}"))?;
         Ok(view)

@@ -83,7 +83,8 @@ fn open_target(to: &Workspace) -> Result<Store, MigrateError> {
 /// The first path of each image, by hash.
 fn images_of(store: &Store) -> Result<BTreeMap<String, String>, StoreError> {
     let mut out = BTreeMap::new();
-    for d in store.documents(&Default::default())? {
+    let every = crate::store::DocFilter { shelved: crate::store::ShelfFilter::All, ..Default::default() };
+    for d in store.documents(&every)? {
         out.entry(d.sha256).or_insert(d.path);
     }
     Ok(out)

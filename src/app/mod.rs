@@ -17,6 +17,7 @@ pub mod live;
 pub mod passphrase;
 pub mod prelabel_job;
 pub mod review;
+pub mod schema;
 pub mod scoring;
 
 pub use commands::{Command, CommandError, Outcome, Session, SuggestionInput};

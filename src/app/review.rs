@@ -155,7 +155,7 @@ impl Session {
         now: TimestampMs,
     ) -> Result<Vec<Change>, CommandError> {
         let me = self.user().id;
-        let meta = DocMeta { assignee: doc.assignee, reviewer: doc.reviewer, is_gold: doc.is_gold };
+        let meta = doc.meta();
         Ok(match cmd {
             Command::StartReview { .. } => {
                 let number = self.store().rounds(doc.id)?.len() as u32 + 1;
@@ -310,7 +310,7 @@ impl Session {
                 out.push(Change::Meta {
                     doc: doc.id,
                     before: meta,
-                    after: DocMeta { assignee: Some(annotator), reviewer: None, is_gold: true },
+                    after: DocMeta { assignee: Some(annotator), reviewer: None, is_gold: true, ..meta },
                 });
                 out
             }

@@ -11,7 +11,7 @@ pub mod status;
 pub use box_style::{BoxStyle, LearnedBoxStyle, WorkspaceBoxStyle};
 pub use edit::{Change, Edit, EditKind, UndoStacks};
 pub use geometry::{Point, Quad, Rect};
-pub use review::{BoxVerdict, Comment, DocMeta, GoldBox, GoldScore, ReviewRound};
+pub use review::{BoxVerdict, Comment, DocMeta, GoldBox, GoldScore, ReviewRound, Shelf};
 pub use schema::{Label, default_invoice_schema};
 pub use status::{DocStatus, DocVerdict, Role, Verdict};
 
@@ -70,9 +70,24 @@ pub struct Document {
     pub reviewer: Option<UserId>,
     pub is_gold: bool,
     pub imported_ms: TimestampMs,
+    /// Archived or deleted by a lead (see [`Shelf`]); `None` for a live document.
+    pub shelved: Option<Shelf>,
+    /// Higher first in the annotation queue; 0 is normal.
+    pub priority: i64,
 }
 
 impl Document {
+    /// The lead-set fields, as the edit log records them.
+    pub fn meta(&self) -> DocMeta {
+        DocMeta {
+            assignee: self.assignee,
+            reviewer: self.reviewer,
+            is_gold: self.is_gold,
+            shelved: self.shelved,
+            priority: self.priority,
+        }
+    }
+
     /// Short display name: file name plus page for multi-page files.
     pub fn display_name(&self) -> String {
         let name = std::path::Path::new(&self.path)
@@ -322,6 +337,8 @@ mod tests {
             reviewer: None,
             is_gold: false,
             imported_ms: 0,
+            shelved: None,
+            priority: 0,
         };
         assert_eq!(d.display_name(), "a.tif");
         d.page = 2;

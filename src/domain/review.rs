@@ -46,12 +46,51 @@ pub struct Comment {
     pub text: String,
 }
 
-/// Per-document fields only leads change: assignment and gold status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Per-document fields only leads change: assignment, gold status, housekeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DocMeta {
     pub assignee: Option<UserId>,
     pub reviewer: Option<UserId>,
     pub is_gold: bool,
+    /// Archived or deleted (soft): out of queues, exports and stats until restored.
+    /// (Absent in edit logs written before schema 8.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shelved: Option<Shelf>,
+    /// Higher first in the annotation queue; 0 is normal.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i64,
+}
+
+fn is_zero(p: &i64) -> bool {
+    *p == 0
+}
+
+/// Where a lead put a document that should no longer be worked on. Both keep the document,
+/// its boxes and its history; restoring brings it back as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shelf {
+    /// Done with, kept for the record (e.g. a batch from last year).
+    Archived,
+    /// Should not have been imported (a duplicate, a blank page, not an invoice).
+    Deleted,
+}
+
+impl Shelf {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shelf::Archived => "archived",
+            Shelf::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Shelf> {
+        match s {
+            "archived" => Some(Shelf::Archived),
+            "deleted" => Some(Shelf::Deleted),
+            _ => None,
+        }
+    }
 }
 
 /// One box of a gold document's reference answer.

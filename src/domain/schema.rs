@@ -17,6 +17,10 @@ pub struct Label {
     pub guideline: String,
     /// Order in the palette.
     pub position: i64,
+    /// Retired: stays on the boxes that have it (and in exports), but cannot be given anew.
+    /// (Absent in edit logs written before schema 8.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
 }
 
 impl Label {
@@ -152,6 +156,7 @@ pub fn default_invoice_schema() -> Vec<Label> {
             hotkey: default_hotkey(i),
             guideline: (*guideline).to_string(),
             position: i as i64,
+            retired: false,
         })
         .collect()
 }

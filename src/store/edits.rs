@@ -115,6 +115,15 @@ impl Store {
         })
     }
 
+    /// Edits that belong to no document (the label schema's, settings'), oldest first.
+    pub fn workspace_edits(&self) -> Result<Vec<Edit>> {
+        Ok(self.conn.rows(
+            &format!("SELECT {} FROM edits WHERE doc_id IS NULL ORDER BY id", rows::EDIT_COLS),
+            params![],
+            rows::edit,
+        )?)
+    }
+
     pub fn edit(&self, id: EditId) -> Result<Edit> {
         self.conn
             .row_opt(&format!("SELECT {} FROM edits WHERE id=?1", rows::EDIT_COLS), params![id.0], rows::edit)?
@@ -334,25 +343,35 @@ fn apply_change(tx: &Tx, change: Change) -> Result<Change> {
                     let color = rows::color_hex(l.color);
                     if b.is_some() || l.id.0 != 0 {
                         tx.exec(
-                            "INSERT INTO labels (id, name, color, hotkey, guideline, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                            "INSERT INTO labels (id, name, color, hotkey, guideline, position, retired)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                              ON CONFLICT (id) DO UPDATE SET name=excluded.name, color=excluded.color,
-                             hotkey=excluded.hotkey, guideline=excluded.guideline, position=excluded.position",
+                             hotkey=excluded.hotkey, guideline=excluded.guideline, position=excluded.position,
+                             retired=excluded.retired",
                             params![
                                 l.id.0,
                                 l.name.as_str(),
                                 color.as_str(),
                                 l.hotkey.as_deref(),
                                 l.guideline.as_str(),
-                                l.position
+                                l.position,
+                                l.retired
                             ],
                         )
                         .map_err(taken)?;
                     } else {
                         l.id = LabelId(
                             tx.int(
-                                "INSERT INTO labels (name, color, hotkey, guideline, position) VALUES (?1, ?2, ?3, ?4, ?5)
-                                 RETURNING id",
-                                params![l.name.as_str(), color.as_str(), l.hotkey.as_deref(), l.guideline.as_str(), l.position],
+                                "INSERT INTO labels (name, color, hotkey, guideline, position, retired)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                                params![
+                                    l.name.as_str(),
+                                    color.as_str(),
+                                    l.hotkey.as_deref(),
+                                    l.guideline.as_str(),
+                                    l.position,
+                                    l.retired
+                                ],
                             )
                             .map_err(taken)?,
                         );

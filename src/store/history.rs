@@ -25,6 +25,8 @@ const IDS_PER_READ: usize = 1000;
 pub struct DocHistory {
     pub doc: DocId,
     pub status: DocStatus,
+    /// Archived or deleted: stats leave it out (its facts are withdrawn until it is restored).
+    pub shelved: bool,
     /// In log (id) order.
     pub edits: Vec<Edit>,
     /// In id order.
@@ -89,6 +91,7 @@ impl Store {
             let h = DocHistory {
                 doc: d.id,
                 status: d.status,
+                shelved: d.shelved.is_some(),
                 edits: Vec::new(),
                 boxes: Vec::new(),
                 rounds: Vec::new(),

@@ -287,6 +287,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         report      TEXT NOT NULL
     );
     "#,
+    // 8: leads shape the workspace. A retired label stays on the boxes that have it but cannot
+    // be given anew. A document can be archived or deleted (a soft delete: queues, exports and
+    // stats skip it until it is restored), and given a priority the annotation queue follows.
+    r#"
+    ALTER TABLE labels ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE documents ADD COLUMN shelved TEXT CHECK (shelved IN ('archived', 'deleted'));
+    ALTER TABLE documents ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build of Facture writes.

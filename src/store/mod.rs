@@ -40,7 +40,7 @@ pub use label_models::StoredLabelModel;
 pub use location::{PgAddress, Workspace, is_server_url, pgpass_lookup};
 pub use migrations::LATEST_VERSION;
 pub use pg_migrations::PG_LATEST_VERSION;
-pub use queries::{DocFilter, NewDocument};
+pub use queries::{DocFilter, NewDocument, ShelfFilter};
 pub use salvage::{SalvageReport, salvage};
 pub use sqlite::APPLICATION_ID;
 pub use team::MemberLogin;

@@ -528,6 +528,23 @@ pub(crate) const PG_MIGRATIONS: &[&str] = &[
         report      TEXT NOT NULL
     );
 "#,
+    // 8: retired labels, archived/deleted documents, priorities (as SQLite's migration 8); only
+    // leads set a document aside or change its priority
+    r#"
+    ALTER TABLE labels ADD COLUMN retired BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE documents ADD COLUMN shelved TEXT CHECK (shelved IN ('archived', 'deleted'));
+    ALTER TABLE documents ADD COLUMN priority BIGINT NOT NULL DEFAULT 0;
+    CREATE FUNCTION facture_guard_housekeeping() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF facture_member_role() IN ('owner', 'lead') THEN RETURN NEW; END IF;
+        IF NEW.shelved IS DISTINCT FROM OLD.shelved OR NEW.priority IS DISTINCT FROM OLD.priority THEN
+            PERFORM facture_refuse('only a lead can archive, delete, restore or prioritise documents');
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER documents_housekeeping BEFORE UPDATE ON documents
+        FOR EACH ROW EXECUTE FUNCTION facture_guard_housekeeping();
+"#,
 ];
 
 /// The schema version this build of Facture writes on PostgreSQL.

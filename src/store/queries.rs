@@ -28,6 +28,20 @@ pub struct DocFilter {
     pub assignee: Option<UserId>,
     /// Case-insensitive substring of the path.
     pub path_contains: Option<String>,
+    /// Archived and deleted documents are left out unless asked for.
+    pub shelved: ShelfFilter,
+}
+
+/// Which documents a listing shows by their [`Shelf`](crate::domain::Shelf).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ShelfFilter {
+    /// Live documents only: what queues, exports and stats work on.
+    #[default]
+    Live,
+    /// Every document (copying a workspace, housekeeping lists).
+    All,
+    /// Archived and deleted documents only.
+    Shelved,
 }
 
 pub(super) fn now_ms() -> TimestampMs {
@@ -248,9 +262,19 @@ impl Store {
                 "SELECT {DOC_COLS} FROM documents
                  WHERE (CAST(?1 AS TEXT) IS NULL OR status=?1) AND (CAST(?2 AS BIGINT) IS NULL OR assignee=?2)
                    AND (CAST(?3 AS TEXT) IS NULL OR instr(lower(path), lower(?3)) > 0)
+                   AND (?4 = 1 OR (?4 = 0 AND shelved IS NULL) OR (?4 = 2 AND shelved IS NOT NULL))
                  ORDER BY id"
             ),
-            params![f.status.map(|s| s.as_str()), f.assignee.map(|u| u.0), f.path_contains.as_deref()],
+            params![
+                f.status.map(|s| s.as_str()),
+                f.assignee.map(|u| u.0),
+                f.path_contains.as_deref(),
+                match f.shelved {
+                    ShelfFilter::Live => 0i64,
+                    ShelfFilter::All => 1,
+                    ShelfFilter::Shelved => 2,
+                }
+            ],
             rows::document,
         )?)
     }
@@ -285,6 +309,15 @@ impl Store {
         Ok(self.conn.rows(
             &format!("SELECT {ANN_COLS} FROM annotations WHERE doc_id=?1 ORDER BY id"),
             params![doc.0],
+            rows::annotation,
+        )?)
+    }
+
+    /// Every box, in any document, that has this label or had it suggested.
+    pub fn annotations_with_label(&self, label: LabelId) -> Result<Vec<Annotation>> {
+        Ok(self.conn.rows(
+            &format!("SELECT {ANN_COLS} FROM annotations WHERE label_id=?1 OR label_suggested=?1 ORDER BY id"),
+            params![label.0],
             rows::annotation,
         )?)
     }

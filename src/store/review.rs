@@ -93,10 +93,14 @@ fn conflict(what: &str) -> StoreError {
 }
 
 fn load_meta(tx: &Tx, doc: DocId) -> Result<DocMeta> {
-    tx.row_opt("SELECT assignee, reviewer, is_gold FROM documents WHERE id=?1", params![doc.0], |r| {
-        Ok(DocMeta { assignee: r.opt_i64(0)?.map(UserId), reviewer: r.opt_i64(1)?.map(UserId), is_gold: r.get(2)? })
-    })?
-    .ok_or(StoreError::Missing { what: "document", id: doc.0 })
+    Ok(tx
+        .row_opt(
+            &format!("SELECT {} FROM documents WHERE id=?1", super::rows::DOC_COLS),
+            params![doc.0],
+            super::rows::document,
+        )?
+        .ok_or(StoreError::Missing { what: "document", id: doc.0 })?
+        .meta())
 }
 
 fn load_gold(conn: &impl Sql, doc: DocId) -> Result<Vec<GoldBox>> {
@@ -115,8 +119,15 @@ pub(crate) fn apply_review_change(tx: &Tx, change: Change) -> Result<Change> {
                 return Err(conflict("document assignment"));
             }
             tx.exec(
-                "UPDATE documents SET assignee=?2, reviewer=?3, is_gold=?4 WHERE id=?1",
-                params![doc.0, after.assignee.map(|u| u.0), after.reviewer.map(|u| u.0), after.is_gold],
+                "UPDATE documents SET assignee=?2, reviewer=?3, is_gold=?4, shelved=?5, priority=?6 WHERE id=?1",
+                params![
+                    doc.0,
+                    after.assignee.map(|u| u.0),
+                    after.reviewer.map(|u| u.0),
+                    after.is_gold,
+                    after.shelved.map(|s| s.as_str()),
+                    after.priority
+                ],
             )?;
             Change::Meta { doc, before, after }
         }
@@ -317,6 +328,15 @@ impl Store {
         )?)
     }
 
+    /// Gold documents whose reference answer has a box of this label.
+    pub fn gold_docs_with_label(&self, label: LabelId) -> Result<Vec<DocId>> {
+        Ok(self.conn.rows(
+            "SELECT DISTINCT doc_id FROM gold_boxes WHERE label_id=?1 ORDER BY doc_id",
+            params![label.0],
+            |r| Ok(DocId(r.i64(0)?)),
+        )?)
+    }
+
     pub fn gold_boxes(&self, doc: DocId) -> Result<Vec<GoldBox>> {
         load_gold(&self.conn, doc)
     }
@@ -331,7 +351,6 @@ impl Store {
     }
 
     pub fn doc_meta(&self, doc: DocId) -> Result<DocMeta> {
-        let d = self.document(doc)?;
-        Ok(DocMeta { assignee: d.assignee, reviewer: d.reviewer, is_gold: d.is_gold })
+        Ok(self.document(doc)?.meta())
     }
 }

@@ -4,7 +4,7 @@ use super::db::{DbError, DbErrorKind, DbResult, Row};
 
 use crate::domain::{
     AnnId, AnnState, Annotation, DocId, DocStatus, Document, Edit, EditId, EditKind, Label, LabelId, Link, LinkId,
-    LinkKind, Quad, Rect, Role, User, UserId,
+    LinkKind, Quad, Rect, Role, Shelf, User, UserId,
 };
 
 fn corrupt(col: usize, msg: impl Into<String>) -> DbError {
@@ -57,7 +57,7 @@ pub(crate) fn quad_json(q: &Option<Quad>) -> Option<String> {
 }
 
 pub(crate) const DOC_COLS: &str =
-    "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms, reviewer";
+    "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms, reviewer, shelved, priority";
 
 pub(crate) fn document(r: &Row) -> DbResult<Document> {
     let status = r.text(6)?;
@@ -73,10 +73,15 @@ pub(crate) fn document(r: &Row) -> DbResult<Document> {
         is_gold: r.get(8)?,
         imported_ms: r.get(9)?,
         reviewer: r.opt_i64(10)?.map(UserId),
+        shelved: match r.opt_text(11)? {
+            None => None,
+            Some(s) => Some(Shelf::parse(&s).ok_or_else(|| corrupt(11, format!("bad shelf {s}")))?),
+        },
+        priority: r.i64(12)?,
     })
 }
 
-pub(crate) const LABEL_COLS: &str = "id, name, color, hotkey, guideline, position";
+pub(crate) const LABEL_COLS: &str = "id, name, color, hotkey, guideline, position, retired";
 
 pub(crate) fn label(r: &Row) -> DbResult<Label> {
     let color = r.text(2)?;
@@ -87,6 +92,7 @@ pub(crate) fn label(r: &Row) -> DbResult<Label> {
         hotkey: r.get(3)?,
         guideline: r.get(4)?,
         position: r.get(5)?,
+        retired: r.bool(6)?,
     })
 }
 

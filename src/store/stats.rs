@@ -620,7 +620,9 @@ impl Store {
     pub fn gold_by_day(&self, from_ms: i64, to_ms: i64) -> Result<Vec<GoldDay>> {
         Ok(self.conn.rows(
             "SELECT user_id, ts_ms / 86400000 AS day, count(*), sum(f1), sum(label_accuracy), sum(cer)
-             FROM gold_scores WHERE ts_ms BETWEEN ?1 AND ?2 GROUP BY user_id, ts_ms / 86400000",
+             FROM gold_scores WHERE ts_ms BETWEEN ?1 AND ?2
+               AND doc_id NOT IN (SELECT id FROM documents WHERE shelved IS NOT NULL)
+             GROUP BY user_id, ts_ms / 86400000",
             params![from_ms, to_ms],
             |r| Ok((UserId(r.i64(0)?), r.i64(1)?, r.i64(2)?, [r.f64(3)?, r.f64(4)?, r.f64(5)?])),
         )?)

@@ -62,6 +62,10 @@ pub fn refresh(store: &mut Store, idle_ms: i64) -> Result<RefreshInfo, StoreErro
             let last_read = (i + 1) * DOCS_PER_BATCH >= docs.len();
             updates.clear();
             updates.extend(histories.iter().map(|h| {
+                if h.shelved {
+                    // archived or deleted: its contribution is withdrawn until it is restored
+                    return derive_doc_facts(h.doc, false, &[], &[], &[], &[]);
+                }
                 let accepted = h.status == DocStatus::Accepted;
                 derive_doc_facts(h.doc, accepted, &h.edits, &h.boxes, &h.rounds, &h.verdicts)
             }));
