@@ -45,6 +45,7 @@ fn main() {
                     author: None,
                     created_ms: 0,
                     updated_ms: 0,
+                    flags: Default::default(),
                 }),
             })
             .collect();

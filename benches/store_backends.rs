@@ -168,6 +168,7 @@ fn export_time(ws: &Workspace, dir: &std::path::Path, docs: usize, cache: &std::
                     author: None,
                     created_ms: 0,
                     updated_ms: 0,
+                    flags: Default::default(),
                 }),
             })
             .collect();

@@ -1,4 +1,4 @@
-//! Writes `tests/fixtures/workspaces/v{1..=6}.sqlite`: small workspaces as Facture at each past
+//! Writes `tests/fixtures/workspaces/v{1..=8}.sqlite`: small workspaces as Facture at each past
 //! schema version wrote them, which `tests/old_workspaces.rs` opens with today's code.
 //!
 //! `cargo run --example make_old_workspaces [-- [--overwrite] [DIR]]`. Existing files are kept
@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail, ensure};
 use facture::domain::{
     AnnId, AnnState, Annotation, BoxVerdict, Change, Comment, CommentId, DocId, DocMeta, DocStatus, DocVerdict, EditId,
-    EditKind, GoldBox, GoldScore, LabelId, Link, LinkId, LinkKind, Point, Quad, Rect, ReviewRound, RoundId, Source,
-    UserId, Verdict,
+    EditKind, GoldBox, GoldScore, Label, LabelId, Link, LinkId, LinkKind, Point, Quad, Rect, ReviewRound, RoundId,
+    Shelf, Source, UserId, Verdict,
 };
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
@@ -306,9 +306,38 @@ const MIGRATIONS: &[&str] = &[
         report      TEXT NOT NULL
     );
     "#,
+    // 8: leads shape the workspace. A retired label stays on the boxes that have it but cannot
+    // be given anew. A document can be archived or deleted (a soft delete: queues, exports and
+    // stats skip it until it is restored), and given a priority the annotation queue follows.
+    // Guidelines get pinned examples (a crop of an accepted box: "this is one" or "this is
+    // not"), kept as PNG so the exported guide survives moved images. Boxes get flags
+    // (difficult, illegible, handwritten: a bit mask), documents tags (a JSON object of the
+    // workspace's tag schema) and a rotation in quarter turns clockwise (0–3) applied to the
+    // page's pixels when it is shown, pre-annotated and exported.
+    r#"
+    ALTER TABLE labels ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE documents ADD COLUMN shelved TEXT CHECK (shelved IN ('archived', 'deleted'));
+    ALTER TABLE documents ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE documents ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE documents ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0 CHECK (rotation BETWEEN 0 AND 3);
+    ALTER TABLE annotations ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE label_examples (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        label_id   INTEGER NOT NULL REFERENCES labels(id),
+        doc_id     INTEGER REFERENCES documents(id),
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        text       TEXT NOT NULL,
+        good       INTEGER NOT NULL,
+        note       TEXT NOT NULL,
+        crop       BLOB NOT NULL,
+        author     INTEGER REFERENCES users(id),
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX label_examples_label ON label_examples(label_id);
+    "#,
 ];
 
-/// The labels every new workspace was seeded with, versions 1 to 5 alike: (name, colour,
+/// The labels every new workspace was seeded with, versions 1 to 8 alike: (name, colour,
 /// hotkey, guideline); position is the index. Copied from `default_invoice_schema`.
 const SEED_LABELS: &[(&str, &str, &str, &str)] = &[
     (
@@ -451,7 +480,10 @@ const D3: DocId = DocId(3);
 const INVOICE_DATE: LabelId = LabelId(2);
 const VENDOR_NAME: LabelId = LabelId(4);
 const TOTAL_AMOUNT: LabelId = LabelId(13);
+const IBAN: LabelId = LabelId(14);
 const OTHER_TEXT: LabelId = LabelId(19);
+/// The label the lead adds in version 8: the first id after the seeded ones.
+const ORDER_NUMBER: LabelId = LabelId(20);
 const MODEL: &str = "ppocr-v5";
 
 /// (made-up sha256, width, height) of /old/scans/invoice_000N.png.
@@ -584,6 +616,9 @@ fn write_workspace(path: &Path, version: i64) -> anyhow::Result<()> {
     if version >= 7 {
         ws.label_suggestion(&boxes)?;
     }
+    if version >= 8 {
+        ws.housekeeping()?;
+    }
     let problems: i64 = ws.conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
     ensure!(problems == 0, "{problems} rows break a foreign key");
     ws.conn.close().map_err(|(_, e)| e)?;
@@ -690,6 +725,7 @@ impl Ws {
             author: None,
             created_ms: t,
             updated_ms: t,
+            flags: Default::default(),
         };
         let s5 = Annotation {
             id: AnnId(5),
@@ -756,6 +792,7 @@ impl Ws {
             author: Some(CHLOE),
             created_ms: t,
             updated_ms: t,
+            flags: Default::default(),
         };
         let i8 = Annotation {
             id: AnnId(8),
@@ -940,6 +977,36 @@ impl Ws {
         Ok(())
     }
 
+    /// Version 8 on: the lead shapes the workspace. She retires `iban` (its hotkey is freed),
+    /// adds `order_number` with that hotkey, archives page 2 and puts page 3 first in the queue.
+    fn housekeeping(&mut self) -> anyhow::Result<()> {
+        let chloe = Some(CHLOE);
+        let iban = seed_label(IBAN)?;
+        let retired = Label { hotkey: None, retired: true, ..iban.clone() };
+        let retire = [Change::Label { before: Some(iban), after: Some(retired) }];
+        self.log(at(DAY2, 5000), chloe, None, "label_retire", EditKind::Do, &retire)?;
+        let order_number = Label {
+            id: ORDER_NUMBER,
+            name: "order_number".into(),
+            color: [67, 99, 216],
+            hotkey: Some("shift+4".into()),
+            guideline: "Box the buyer's purchase order number without its caption ('PO No.', 'Bestellnummer', \
+                        'N° de commande'). Type it exactly as printed."
+                .into(),
+            position: SEED_LABELS.len() as i64,
+            retired: false,
+        };
+        let add = [Change::Label { before: None, after: Some(order_number) }];
+        self.log(at(DAY2, 5060), chloe, None, "label_add", EditKind::Do, &add)?;
+        let d2 = DocMeta { assignee: Some(ANNA), reviewer: None, is_gold: false, ..Default::default() };
+        let archive = [Change::Meta { doc: D2, before: d2, after: DocMeta { shelved: Some(Shelf::Archived), ..d2 } }];
+        self.edit(at(DAY2, 5200), chloe, D2, "doc_archive", EditKind::Do, &archive)?;
+        let d3 = DocMeta { assignee: Some(ANNA), reviewer: None, is_gold: true, ..Default::default() };
+        let priority = [Change::Meta { doc: D3, before: d3, after: DocMeta { priority: 5, ..d3 } }];
+        self.edit(at(DAY2, 5260), chloe, D3, "doc_priority", EditKind::Do, &priority)?;
+        Ok(())
+    }
+
     fn last_edit(&self) -> rusqlite::Result<i64> {
         self.conn.query_row("SELECT coalesce(max(id), 0) FROM edits", [], |r| r.get(0))
     }
@@ -963,6 +1030,19 @@ impl Ws {
         kind: EditKind,
         changes: &[Change],
     ) -> anyhow::Result<EditId> {
+        self.log(ts, user, Some(doc), action, kind, changes)
+    }
+
+    /// [`Ws::edit`], also for the edits on no document (the label schema's, from version 8).
+    fn log(
+        &mut self,
+        ts: i64,
+        user: Option<UserId>,
+        doc: Option<DocId>,
+        action: &str,
+        kind: EditKind,
+        changes: &[Change],
+    ) -> anyhow::Result<EditId> {
         let tx = self.conn.transaction()?;
         for change in changes {
             apply(&tx, change)?;
@@ -975,7 +1055,7 @@ impl Ws {
         };
         tx.execute(
             "INSERT INTO edits (ts_ms, user_id, doc_id, action, kind, target, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![ts, user.map(|u| u.0), doc.0, action, kind, target, serde_json::to_string(changes)?],
+            params![ts, user.map(|u| u.0), doc.map(|d| d.0), action, kind, target, serde_json::to_string(changes)?],
         )?;
         let id = EditId(tx.last_insert_rowid());
         tx.commit()?;
@@ -1039,10 +1119,31 @@ fn apply(tx: &Connection, change: &Change) -> anyhow::Result<()> {
             "UPDATE documents SET status=?3 WHERE id=?1 AND status=?2",
             params![doc.0, before.as_str(), after.as_str()],
         )?,
-        Change::Meta { doc, after, .. } => tx.execute(
-            "UPDATE documents SET assignee=?2, reviewer=?3, is_gold=?4 WHERE id=?1",
-            params![doc.0, after.assignee.map(|u| u.0), after.reviewer.map(|u| u.0), after.is_gold],
-        )?,
+        Change::Meta { doc, before, after } => {
+            let n = tx.execute(
+                "UPDATE documents SET assignee=?2, reviewer=?3, is_gold=?4 WHERE id=?1",
+                params![doc.0, after.assignee.map(|u| u.0), after.reviewer.map(|u| u.0), after.is_gold],
+            )?;
+            // the housekeeping columns (version 8 on) are written only when either side sets them
+            let housekeeping = |m: &DocMeta| m.shelved.is_some() || m.priority != 0;
+            if housekeeping(before) || housekeeping(after) {
+                tx.execute(
+                    "UPDATE documents SET shelved=?2, priority=?3 WHERE id=?1",
+                    params![doc.0, after.shelved.map(Shelf::as_str), after.priority],
+                )?;
+            }
+            n
+        }
+        Change::Label { before, after: Some(l) } => {
+            let sql = if before.is_none() {
+                "INSERT INTO labels (id, name, color, hotkey, guideline, position, retired)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            } else {
+                "UPDATE labels SET name=?2, color=?3, hotkey=?4, guideline=?5, position=?6, retired=?7 WHERE id=?1"
+            };
+            let color = format!("#{:02x}{:02x}{:02x}", l.color[0], l.color[1], l.color[2]);
+            tx.execute(sql, params![l.id.0, l.name, color, l.hotkey, l.guideline, l.position, l.retired])?
+        }
         Change::Round { before: None, after: Some(r) } => tx.execute(
             "INSERT INTO review_rounds (id, doc_id, number, reviewer, annotator, started_ms, start_edit)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1118,6 +1219,24 @@ fn apply(tx: &Connection, change: &Change) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seeded label `id` as a new workspace had it (id = position + 1).
+fn seed_label(id: LabelId) -> anyhow::Result<Label> {
+    let position = id.0 - 1;
+    let (name, color, hotkey, guideline) =
+        *SEED_LABELS.get(position as usize).with_context(|| format!("no seeded label {id}"))?;
+    let hex = color.strip_prefix('#').context("a colour without '#'")?;
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16);
+    Ok(Label {
+        id,
+        name: name.into(),
+        color: [byte(0)?, byte(2)?, byte(4)?],
+        hotkey: Some(hotkey.into()),
+        guideline: guideline.into(),
+        position,
+        retired: false,
+    })
+}
+
 /// An active box anna drew by hand.
 fn manual(id: i64, doc: DocId, rect: Rect, label: Option<LabelId>, text: &str, ts: i64) -> Annotation {
     Annotation {
@@ -1136,6 +1255,7 @@ fn manual(id: i64, doc: DocId, rect: Rect, label: Option<LabelId>, text: &str, t
         author: Some(ANNA),
         created_ms: ts,
         updated_ms: ts,
+        flags: Default::default(),
     }
 }
 

@@ -1,11 +1,13 @@
 //! Reading page images: content hash, page count and size without decoding, and decoding
 //! one page with limits, so a corrupt, cut-short or gigantic file gives a clear error instead of
-//! a crash or a silently half-grey page.
+//! a crash or a silently half-grey page. Pages are always upright: an EXIF (or TIFF)
+//! orientation is applied when decoding and counted in the sizes probing reports.
 
 use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
 /// The reason given for a file cut short, the commonest corruption (an interrupted download or copy).
@@ -306,16 +308,18 @@ pub fn probe_bytes_at(path: &Path, bytes: &[u8], dpi: u32) -> Result<Probe, Imag
         let file_len = bytes.len() as u64;
         let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(|e| corrupt(reason(&e)))?;
         check_tiff_chunks(&mut dec, file_len).map_err(corrupt)?;
-        let mut pages = vec![dec.dimensions().map_err(|e| corrupt(reason(&e)))?];
+        let mut pages =
+            vec![upright_size(dec.dimensions().map_err(|e| corrupt(reason(&e)))?, tiff_orientation(&mut dec))];
         while dec.more_images() {
             dec.next_image().map_err(|e| corrupt(reason(&e)))?;
             check_tiff_chunks(&mut dec, file_len).map_err(corrupt)?;
-            pages.push(dec.dimensions().map_err(|e| corrupt(reason(&e)))?);
+            let size = dec.dimensions().map_err(|e| corrupt(reason(&e)))?;
+            pages.push(upright_size(size, tiff_orientation(&mut dec)));
         }
         pages
     } else {
-        let reader = ImageReader::with_format(Cursor::new(bytes), format);
-        vec![reader.into_dimensions().map_err(|e| corrupt(reason(&e)))?]
+        let (size, orientation) = header(bytes, format).map_err(|e| corrupt(reason(&e)))?;
+        vec![upright_size(size, orientation)]
     };
     for &(w, h) in &pages {
         check_size(path, w, h)?;
@@ -370,17 +374,75 @@ pub fn decode_page_sized(
     limits.max_image_height = Some(MAX_SIDE_PX);
     limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(limits);
-    let (w, h) =
-        ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|e| corrupt(reason(&e)))?;
+    let ((w, h), orientation) = header(bytes, format).map_err(|e| corrupt(reason(&e)))?;
     check_size(path, w, h)?;
-    reader.decode().map_err(|e| corrupt(reason(&e)))
+    let mut img = reader.decode().map_err(|e| corrupt(reason(&e)))?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+/// A single-image file's stored size and EXIF orientation, from its headers. An orientation
+/// that cannot be read counts as none: a damaged EXIF block does not cost the page.
+fn header(bytes: &[u8], format: ImageFormat) -> image::ImageResult<((u32, u32), Orientation)> {
+    let mut dec = ImageReader::with_format(Cursor::new(bytes), format).into_decoder()?;
+    let size = dec.dimensions();
+    Ok((size, dec.orientation().unwrap_or(Orientation::NoTransforms)))
+}
+
+/// The size of a `w`×`h` stored image once `orientation` is applied.
+fn upright_size((w, h): (u32, u32), orientation: Orientation) -> (u32, u32) {
+    match orientation {
+        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH => {
+            (h, w)
+        }
+        _ => (w, h),
+    }
+}
+
+/// The orientation a TIFF page's own tag asks for (the same tag EXIF uses).
+fn tiff_orientation<R: Read + Seek>(dec: &mut tiff::decoder::Decoder<R>) -> Orientation {
+    dec.find_tag_unsigned::<u8>(tiff::tags::Tag::Orientation)
+        .ok()
+        .flatten()
+        .and_then(Orientation::from_exif)
+        .unwrap_or(Orientation::NoTransforms)
+}
+
+/// Whether a file's pixels are upright as stored: false for an image whose EXIF (or TIFF)
+/// orientation asks for a turn or a flip, which every decode here applies. A copy of such a
+/// file shows its boxes misplaced in a program that ignores the tag. PDFs and files that
+/// cannot be read count as upright (decoding them says what is wrong).
+pub fn stored_upright(bytes: &[u8]) -> bool {
+    if crate::pdf::is_pdf(bytes) {
+        return true;
+    }
+    match image::guess_format(bytes) {
+        Ok(ImageFormat::Tiff) => tiff::decoder::Decoder::new(Cursor::new(bytes))
+            .map_or(true, |mut dec| tiff_orientation(&mut dec) == Orientation::NoTransforms),
+        Ok(format) => header(bytes, format).map_or(true, |(_, o)| o == Orientation::NoTransforms),
+        Err(_) => true,
+    }
+}
+
+/// `img` turned `quarters` quarter turns clockwise: a document's page as its
+/// [`rotation`](crate::domain::Document::rotation) shows it.
+pub fn turn(img: DynamicImage, quarters: u8) -> DynamicImage {
+    match quarters % 4 {
+        0 => img,
+        1 => img.rotate90(),
+        2 => img.rotate180(),
+        _ => img.rotate270(),
+    }
 }
 
 fn decode_tiff_page(path: &Path, bytes: &[u8], page: u32) -> Result<DynamicImage, ImageError> {
     let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
     let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(|e| corrupt(reason(&e)))?;
     dec.seek_to_image(page as usize).map_err(|_| ImageError::NoSuchPage { path: path.into(), page })?;
-    read_tiff_image(path, &mut dec, bytes.len() as u64)
+    let orientation = tiff_orientation(&mut dec);
+    let mut img = read_tiff_image(path, &mut dec, bytes.len() as u64)?;
+    img.apply_orientation(orientation);
+    Ok(img)
 }
 
 /// Decodes each of `pages` of a file (to check them), in one pass over a multi-page TIFF:

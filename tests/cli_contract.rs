@@ -70,6 +70,13 @@ fn every_subcommand_fails_in_one_line_on_bad_input() {
     let a_file = f.root.join("plain.txt");
     std::fs::write(&a_file, "x").unwrap();
     let missing_ws = f.root.join("missing.sqlite");
+    // a COCO dataset whose label name the schema lacks, and no --map for it
+    let unmapped = f.root.join("unmapped");
+    std::fs::create_dir_all(&unmapped).unwrap();
+    image::RgbImage::new(40, 30).save(unmapped.join("p.png")).unwrap();
+    let coco = r#"{"categories": [{"id": 1, "name": "Gesamt"}], "images": [{"id": 1, "file_name": "p.png", "width": 40, "height": 30}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}]}"#;
+    std::fs::write(unmapped.join("annotations.json"), coco).unwrap();
     let cases: Vec<(&str, Vec<String>)> = vec![
         ("open", vec!["open".into(), s(&missing_ws).into()]),
         ("init", vec!["init".into(), s(&f.root.join("no/such/dir/ws.sqlite")).into()]),
@@ -81,12 +88,23 @@ fn every_subcommand_fails_in_one_line_on_bad_input() {
         ("users", vec!["users".into(), ws.into(), "add".into(), "zoe".into(), "--role".into(), "boss".into()]),
         ("labels", vec!["labels".into(), s(&missing_ws).into(), "list".into()]),
         ("docs", vec!["docs".into(), s(&foreign).into()]),
+        ("docs", vec!["docs".into(), ws.into(), "delete".into(), "99".into()]),
+        ("labels", vec!["labels".into(), ws.into(), "add".into(), "two words".into()]),
+        ("labels", vec!["labels".into(), ws.into(), "merge".into(), "total_amount".into(), "total_amount".into()]),
+        ("assign", vec!["assign".into(), ws.into(), "--to".into(), "nobody-known".into()]),
+        ("rotate", vec!["rotate".into(), ws.into(), "1".into(), "--quarters".into(), "4".into()]),
+        ("search", vec!["search".into(), ws.into(), "--verdict".into(), "meh".into()]),
         ("export", vec!["export".into(), ws.into(), "--format".into(), "docx".into(), "--out".into(), "x".into()]),
         (
             "import-dataset",
             vec!["import-dataset".into(), ws.into(), "--format".into(), "coco".into(), "/no/such".into()],
         ),
+        (
+            "import-dataset",
+            vec!["import-dataset".into(), ws.into(), "--format".into(), "coco".into(), s(&unmapped).into()],
+        ),
         ("versions", vec!["versions".into(), s(&foreign).into()]),
+        ("guide", vec!["guide".into(), ws.into(), "--out".into(), s(&f.root.join("guide.txt")).into()]),
         ("import-gt", vec!["import-gt".into(), ws.into(), s(&bad_gt).into()]),
         ("prelabel", vec!["prelabel".into(), ws.into(), "--source".into(), "telepathy".into()]),
         ("accept", vec!["accept".into(), ws.into(), "--source".into(), "cv".into(), "--user".into(), "nobody".into()]),

@@ -262,8 +262,18 @@ fn check_import(fx: &Fixture, format: Format, out: &Path, page_images: &[String]
     let mut fresh = Store::create(&fresh_path).unwrap();
     let mut imported = Vec::new();
     for r in &roots {
-        let rep = import_dataset(&mut fresh, format, r, &[], None, 1, &mut no_progress(), &AtomicBool::new(false))
-            .unwrap_or_else(|e| panic!("{ctx}: import {}: {e}", r.display()));
+        let rep = import_dataset(
+            &mut fresh,
+            format,
+            r,
+            &[],
+            &Default::default(),
+            None,
+            1,
+            &mut no_progress(),
+            &AtomicBool::new(false),
+        )
+        .unwrap_or_else(|e| panic!("{ctx}: import {}: {e}", r.display()));
         assert!(rep.skipped.is_empty(), "{ctx}: {:?}", rep.skipped);
         imported.extend(rep.documents);
     }

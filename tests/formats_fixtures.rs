@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use common::backend::{Backend, on_each_backend};
-use facture::app::dataset::{DatasetImportReport, import_dataset};
+use facture::app::dataset::{DatasetImportReport, LabelMap, import_dataset};
 use facture::domain::Annotation;
 use facture::formats::model::Format;
 use facture::store::Store;
@@ -42,10 +42,20 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Imports into a fresh workspace; on a server, checks the images went in with the boxes.
-fn import(b: &Backend, format: Format, path: &Path) -> (Store, DatasetImportReport, Vec<Annotation>) {
+/// Imports into a fresh workspace, the label names in `unlabelled` (not invoice labels) mapped
+/// to no label; on a server, checks the images went in with the boxes.
+fn import(
+    b: &Backend,
+    format: Format,
+    path: &Path,
+    unlabelled: &[&str],
+) -> (Store, DatasetImportReport, Vec<Annotation>) {
     let (_, mut store) = b.create();
-    let report = import_dataset(&mut store, format, path, &[], None, 1, &mut |_, _| {}, &AtomicBool::new(false))
+    let mut map = LabelMap::default();
+    for name in unlabelled {
+        map.insert(*name, None);
+    }
+    let report = import_dataset(&mut store, format, path, &[], &map, None, 1, &mut |_, _| {}, &AtomicBool::new(false))
         .unwrap_or_else(|e| panic!("{} {format}: {e}", b.name()));
     assert!(!report.documents.is_empty(), "{format}");
     for d in &report.documents {
@@ -62,18 +72,18 @@ fn label(store: &Store, a: &Annotation) -> Option<String> {
 
 fn cvat_coco_with_text_attribute_and_polygon(b: &Backend) {
     let root = fixture(b, "coco", "images/sample.png");
-    let (store, report, anns) = import(b, Format::Coco, &root);
+    let (store, report, anns) = import(b, Format::Coco, &root, &["signature"]);
     assert_eq!(anns.len(), 2);
     assert_eq!(anns[0].rect, facture::domain::Rect::new(10.0, 20.0, 30.0, 30.0));
     assert_eq!(anns[0].text, "12,50 €");
     assert_eq!(label(&store, &anns[0]).as_deref(), Some("total_amount"));
     assert!(anns[1].quad.is_some() && anns[1].label.is_none());
-    assert_eq!(report.unknown_labels.get("signature"), Some(&1));
+    assert_eq!(report.unlabelled.get("signature"), Some(&1));
 }
 
 fn labelimg_voc_with_integer_and_decimal_coordinates(b: &Backend) {
     let root = fixture(b, "voc", "JPEGImages/sample.png");
-    let (store, _, anns) = import(b, Format::Voc, &root);
+    let (store, _, anns) = import(b, Format::Voc, &root, &[]);
     assert_eq!(anns.len(), 2);
     assert_eq!(anns[1].rect.x0, 70.5);
     assert_eq!(anns[1].text, "1 234,50 & co");
@@ -82,25 +92,25 @@ fn labelimg_voc_with_integer_and_decimal_coordinates(b: &Backend) {
 
 fn yolo_with_unknown_class_index_keeps_the_box(b: &Backend) {
     let root = fixture(b, "yolo", "images/sample.png");
-    let (store, report, anns) = import(b, Format::Yolo, &root);
+    let (store, report, anns) = import(b, Format::Yolo, &root, &["5"]);
     assert_eq!(anns.len(), 3);
     assert_eq!(anns[0].rect, facture::domain::Rect::new(45.0, 35.0, 75.0, 45.0));
     assert_eq!(label(&store, &anns[1]).as_deref(), Some("invoice_date"));
-    assert_eq!(report.unknown_labels.get("5"), Some(&1));
+    assert_eq!(report.unlabelled.get("5"), Some(&1));
 }
 
 fn funsd_links_are_kept_once(b: &Backend) {
     let root = fixture(b, "funsd", "images/sample.png");
-    let (store, report, anns) = import(b, Format::Funsd, &root);
+    let (store, report, anns) = import(b, Format::Funsd, &root, &["question", "answer", "header"]);
     assert_eq!(anns.len(), 3);
     assert_eq!(report.links, 1);
     assert_eq!(store.links(report.documents[0]).unwrap().len(), 1);
-    assert_eq!(report.unknown_labels.len(), 3, "question, answer, header are not invoice labels");
+    assert_eq!(report.unlabelled.len(), 3, "question, answer, header are not invoice labels");
 }
 
 fn ppocrlabel_label_txt_with_folder_prefix_and_kie_class(b: &Backend) {
     let root = fixture(b, "ppocr", "imgs/sample.png");
-    let (store, _, anns) = import(b, Format::Ppocr, &root.join("imgs"));
+    let (store, _, anns) = import(b, Format::Ppocr, &root.join("imgs"), &[]);
     assert_eq!(anns.len(), 2);
     assert_eq!(anns[0].text, "ACME Corp");
     assert!(anns[0].quad.is_none() && anns[1].quad.is_some());
@@ -109,17 +119,17 @@ fn ppocrlabel_label_txt_with_folder_prefix_and_kie_class(b: &Backend) {
 
 fn label_studio_json_and_json_min_ocr_template(b: &Backend) {
     let root = fixture(b, "labelstudio", "sample.png");
-    let (store, report, anns) = import(b, Format::LabelStudio, &root.join("export.json"));
+    let (store, report, anns) = import(b, Format::LabelStudio, &root.join("export.json"), &["Stamp"]);
     assert_eq!(anns.len(), 2);
     assert_eq!(anns[0].rect, facture::domain::Rect::new(12.0, 20.0, 42.0, 30.0));
     assert_eq!(anns[0].text, "42.00");
     assert_eq!(label(&store, &anns[0]).as_deref(), Some("total_amount"));
     assert!(anns[1].quad.is_some(), "rotated rectangle becomes a quad");
     assert_eq!(report.links, 1);
-    assert_eq!(report.unknown_labels.get("Stamp"), Some(&1));
+    assert_eq!(report.unlabelled.get("Stamp"), Some(&1));
 
     // into a second fresh workspace
-    let (store, _, anns) = import(b, Format::LabelStudioMin, &root.join("min.json"));
+    let (store, _, anns) = import(b, Format::LabelStudioMin, &root.join("min.json"), &[]);
     assert_eq!(anns.len(), 1);
     assert_eq!(anns[0].text, "42.00");
     assert_eq!(label(&store, &anns[0]).as_deref(), Some("total_amount"));

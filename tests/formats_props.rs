@@ -21,7 +21,13 @@ fn boxes(w: u32, h: u32) -> impl Strategy<Value = Vec<PageBox>> {
                             Point::new(r.x0, r.y1),
                         ])
                     });
-                    PageBox { rect: quad.map_or(r, |q| q.bounds()), quad, label: None, text: String::new() }
+                    PageBox {
+                        rect: quad.map_or(r, |q| q.bounds()),
+                        quad,
+                        label: None,
+                        text: String::new(),
+                        flags: Default::default(),
+                    }
                 })
                 .collect()
         },

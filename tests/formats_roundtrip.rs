@@ -53,6 +53,7 @@ fn ann(
             author: None,
             created_ms: 0,
             updated_ms: 0,
+            flags: Default::default(),
         }),
     }
 }
@@ -204,8 +205,9 @@ fn every_format_round_trips_what_it_can_hold(b: &Backend) {
         let report = export(&mut store, &opts, &mut no_progress(), &cancel).unwrap();
         assert_eq!(report.documents, 2, "{format}");
         let (_, mut fresh) = b.create();
-        let imported = import_dataset(&mut fresh, format, &out, &[], None, 5, &mut no_progress(), &cancel)
-            .unwrap_or_else(|e| panic!("{format}: {e}"));
+        let imported =
+            import_dataset(&mut fresh, format, &out, &[], &Default::default(), None, 5, &mut no_progress(), &cancel)
+                .unwrap_or_else(|e| panic!("{format}: {e}"));
         assert_eq!(imported.documents.len(), 2, "{format}: {}", imported.summary());
         let k = keeps(format);
         for (orig, new) in store.documents(&DocFilter::default()).unwrap().iter().zip(imported.documents.iter()) {
@@ -339,6 +341,7 @@ fn augmented_copies_carry_transformed_boxes_and_are_recorded(b: &Backend) {
         Format::LabelStudio,
         &b.dir().join("aug"),
         &[],
+        &Default::default(),
         None,
         1,
         &mut no_progress(),
@@ -365,10 +368,19 @@ fn malformed_file_imports_nothing_and_says_where(b: &Backend) {
     let second = out.join("annotations/inv1.json");
     std::fs::write(&second, "{\"form\": [\n  {\"id\": 0, \"box\": [1, 2, 3]}\n]}").unwrap();
     let (_, mut fresh) = b.create();
-    let err =
-        import_dataset(&mut fresh, Format::Funsd, &out, &[], None, 1, &mut no_progress(), &AtomicBool::new(false))
-            .unwrap_err()
-            .to_string();
+    let err = import_dataset(
+        &mut fresh,
+        Format::Funsd,
+        &out,
+        &[],
+        &Default::default(),
+        None,
+        1,
+        &mut no_progress(),
+        &AtomicBool::new(false),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("inv1.json:2:"), "{err}");
     assert_eq!(fresh.document_count().unwrap(), 0);
     assert_eq!(fresh.annotation_count().unwrap(), 0);

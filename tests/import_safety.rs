@@ -23,7 +23,7 @@ fn coco(file_name: &str) -> String {
 }
 
 fn run(store: &mut Store, format: Format, path: &Path, images: &[PathBuf]) -> Result<usize, ImportError> {
-    import_dataset(store, format, path, images, None, 1, &mut |_, _| {}, &AtomicBool::new(false))
+    import_dataset(store, format, path, images, &Default::default(), None, 1, &mut |_, _| {}, &AtomicBool::new(false))
         .map(|r| r.documents.len())
 }
 
@@ -153,8 +153,18 @@ fn two_dataset_imports_at_once_write_each_box_once() {
             std::thread::spawn(move || {
                 let mut store = Store::open(&ws).unwrap();
                 barrier.wait();
-                import_dataset(&mut store, Format::Coco, &data, &[], None, 1, &mut |_, _| {}, &AtomicBool::new(false))
-                    .unwrap()
+                import_dataset(
+                    &mut store,
+                    Format::Coco,
+                    &data,
+                    &[],
+                    &Default::default(),
+                    None,
+                    1,
+                    &mut |_, _| {},
+                    &AtomicBool::new(false),
+                )
+                .unwrap()
             })
         })
         .collect();

@@ -204,7 +204,7 @@ proptest! {
         let mut store = workspace(dir.path());
         let before = state(&store);
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            import_dataset(&mut store, *format, &copy, &[], None, 2, &mut |_, _| {}, &AtomicBool::new(false))
+            import_dataset(&mut store, *format, &copy, &[], &Default::default(), None, 2, &mut |_, _| {}, &AtomicBool::new(false))
         }));
         let Ok(result) = run else {
             return Err(TestCaseError::fail(format!("{format} panicked on {m:?} of {}", victim.display())));

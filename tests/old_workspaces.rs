@@ -8,19 +8,20 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use facture::app::export::{Manifest, Naming, RecordedOptions};
+use facture::app::schema;
 use facture::app::stats::{StatsQuery, report};
-use facture::app::{Command, Session};
+use facture::app::{Command, CommandError, Session};
 use facture::domain::{
-    AnnId, AnnState, Annotation, BoxVerdict, Change, Comment, CommentId, DocId, DocStatus, DocVerdict, Edit, EditId,
-    EditKind, GoldBox, GoldScore, LabelId, Link, LinkId, LinkKind, Point, Quad, Rect, ReviewRound, Role, RoundId,
-    Source, UndoStacks, User, UserId, Verdict,
+    AnnId, AnnState, Annotation, BoxVerdict, Change, Comment, CommentId, DocId, DocMeta, DocStatus, DocVerdict, Edit,
+    EditId, EditKind, GoldBox, GoldScore, Label, LabelId, Link, LinkId, LinkKind, Point, Quad, Rect, ReviewRound, Role,
+    RoundId, Shelf, Source, UndoStacks, User, UserId, Verdict,
 };
 use facture::store::stats::ObjectiveRow;
-use facture::store::{DocFilter, LATEST_VERSION, Store};
+use facture::store::{DocFilter, LATEST_VERSION, ShelfFilter, Store};
 use sha2::{Digest, Sha256};
 
 /// The versions there are fixtures of.
-const VERSIONS: [i64; 7] = [1, 2, 3, 4, 5, 6, 7];
+const VERSIONS: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 /// 2026-11-27 08:00 UTC and 2026-11-28 09:00 UTC: the two days of the fixtures' story.
 const T0: i64 = 1_795_766_400_000;
@@ -36,6 +37,14 @@ const CHLOE: UserId = UserId(3);
 const D1: DocId = DocId(1);
 const D2: DocId = DocId(2);
 const D3: DocId = DocId(3);
+/// The seeded label the lead retires in version 8, and the one she adds.
+const IBAN: LabelId = LabelId(14);
+const ORDER_NUMBER: LabelId = LabelId(20);
+
+/// Every document, archived or deleted ones included.
+fn every_doc() -> DocFilter {
+    DocFilter { shelved: ShelfFilter::All, ..Default::default() }
+}
 
 fn fixture(version: i64) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/workspaces").join(format!("v{version}.sqlite"))
@@ -173,6 +182,45 @@ fn an_old_edit_log_can_still_be_undone_and_redone() {
     }
 }
 
+#[test]
+fn an_old_label_schema_history_can_be_undone_and_redone() {
+    for v in VERSIONS {
+        let (_dir, _path, store) = open_copy(v);
+        let chloe = store.user(CHLOE).unwrap();
+        let mut session = Session::new(store, chloe);
+        if v < 8 {
+            assert!(matches!(schema::undo(&mut session), Err(CommandError::NothingToUndo)), "v{v}");
+            continue;
+        }
+        // undo checks each label row against the logged snapshot: they agree to the bit
+        assert_eq!(schema::undo(&mut session).unwrap(), "label_add", "v{v}");
+        assert!(session.store().labels().unwrap().iter().all(|l| l.id != ORDER_NUMBER), "v{v}");
+        assert_eq!(schema::undo(&mut session).unwrap(), "label_retire", "v{v}");
+        assert_eq!(session.store().label(IBAN).unwrap(), iban_live(), "v{v}");
+        assert_eq!(schema::redo(&mut session).unwrap(), "label_retire", "v{v}");
+        assert_eq!(schema::redo(&mut session).unwrap(), "label_add", "v{v}");
+        let labels = session.store().labels().unwrap();
+        assert_eq!(labels.last(), Some(&order_number()), "v{v}");
+        assert_eq!(labels[13], Label { hotkey: None, retired: true, ..iban_live() }, "v{v}");
+        assert_eq!(schema::schema_version(session.store()).unwrap(), 6, "v{v}");
+    }
+}
+
+#[test]
+fn an_old_archive_and_priority_can_be_undone() {
+    let v = 8;
+    let (_dir, _path, store) = open_copy(v);
+    let chloe = store.user(CHLOE).unwrap();
+    let mut session = Session::new(store, chloe);
+    session.apply(Command::Undo { doc: D2 }).unwrap_or_else(|e| panic!("v{v}: {e}"));
+    assert_eq!(session.store().document(D2).unwrap().shelved, None, "v{v}");
+    assert_eq!(session.store().documents(&DocFilter::default()).unwrap().len(), 3, "v{v}");
+    session.apply(Command::Redo { doc: D2 }).unwrap_or_else(|e| panic!("v{v}: {e}"));
+    assert_eq!(session.store().document(D2).unwrap().shelved, Some(Shelf::Archived), "v{v}");
+    session.apply(Command::Undo { doc: D3 }).unwrap_or_else(|e| panic!("v{v}: {e}"));
+    assert_eq!(session.store().document(D3).unwrap().priority, 0, "v{v}");
+}
+
 // ---- what the fixtures hold ----
 
 fn check_people_and_labels(store: &Store, v: i64) {
@@ -206,25 +254,68 @@ fn check_people_and_labels(store: &Store, v: i64) {
         ("other_text", [150, 150, 150]),
     ];
     let labels = store.labels().unwrap();
-    assert_eq!(labels.len(), 19, "v{v}");
+    // from version 8 on the lead added one label after the seeded ones
+    assert_eq!(labels.len(), if v >= 8 { 20 } else { 19 }, "v{v}");
     for (i, (l, (name, color))) in labels.iter().zip(LABELS).enumerate() {
         let hotkey = if i < 10 { format!("{}", (i + 1) % 10) } else { format!("shift+{}", (i - 9) % 10) };
+        // from version 8 on iban is retired, which took its hotkey away
+        let retired = v >= 8 && l.id == IBAN;
+        let hotkey = (!retired).then_some(hotkey.as_str());
         assert_eq!(
-            (l.id, l.name.as_str(), l.color, l.hotkey.as_deref(), l.position),
-            (LabelId(i as i64 + 1), name, color, Some(hotkey.as_str()), i as i64),
+            (l.id, l.name.as_str(), l.color, l.hotkey.as_deref(), l.position, l.retired),
+            (LabelId(i as i64 + 1), name, color, hotkey, i as i64, retired),
             "v{v}"
         );
     }
+    if v >= 8 {
+        let iban = store.label(IBAN).unwrap();
+        assert_eq!((iban.name.as_str(), iban.retired, iban.hotkey), ("iban", true, None), "v{v}");
+        assert_eq!(labels[19], order_number(), "v{v}");
+    } else {
+        assert!(labels.iter().all(|l| !l.retired), "v{v}: migration 8 retired a label");
+    }
     assert!(labels[0].guideline.starts_with("Box the invoice number only, not its caption ('Invoice No.',"));
     assert!(labels[18].guideline.ends_with("never for handwriting you cannot read."));
-    // every guideline, byte for byte: the sha256 of all of them joined by newlines
-    let all: Vec<&str> = labels.iter().map(|l| l.guideline.as_str()).collect();
+    // every seeded guideline, byte for byte: the sha256 of all of them joined by newlines
+    let all: Vec<&str> = labels[..19].iter().map(|l| l.guideline.as_str()).collect();
     let digest = hex::encode(Sha256::digest(all.join("\n").as_bytes()));
     assert_eq!(digest, "2ed6629e6abc0a7d7c50b49239f20a7c04bb3a3512e3931d8764e9bda21326d3", "v{v}");
+    // the schema's history: from version 8 on, the retirement and the addition
+    assert_eq!(schema::schema_version(store).unwrap(), if v >= 8 { 2 } else { 0 }, "v{v}");
+}
+
+/// The label the lead added in version 8, as it was logged and stored.
+fn order_number() -> Label {
+    Label {
+        id: ORDER_NUMBER,
+        name: "order_number".into(),
+        color: [67, 99, 216],
+        hotkey: Some("shift+4".into()),
+        guideline: "Box the buyer's purchase order number without its caption ('PO No.', 'Bestellnummer', \
+                    'N° de commande'). Type it exactly as printed."
+            .into(),
+        position: 19,
+        retired: false,
+    }
+}
+
+/// Seeded iban as it was until version 8 retired it.
+fn iban_live() -> Label {
+    Label {
+        id: IBAN,
+        name: "iban".into(),
+        color: [128, 128, 0],
+        hotkey: Some("shift+4".into()),
+        guideline: "Box the IBAN without its caption. Type it as printed, keeping the groups of four separated by \
+                    the spaces printed on the page."
+            .into(),
+        position: 13,
+        retired: false,
+    }
 }
 
 fn check_documents(store: &Store, v: i64) {
-    let docs = store.documents(&DocFilter::default()).unwrap();
+    let docs = store.documents(&every_doc()).unwrap();
     let expected = [
         (
             "/old/scans/invoice_0001.png",
@@ -252,6 +343,28 @@ fn check_documents(store: &Store, v: i64) {
         ),
     ];
     assert_eq!(docs.len(), 3, "v{v}");
+    // from version 8 on the lead archived page 2 and gave page 3 priority 5; before, migration 8
+    // leaves every document live at priority 0
+    let shelved = [None, (v >= 8).then_some(Shelf::Archived), None];
+    let priority = [0, 0, if v >= 8 { 5 } else { 0 }];
+    for (i, d) in docs.iter().enumerate() {
+        assert_eq!((d.shelved, d.priority), (shelved[i], priority[i]), "v{v}: document {}", d.id);
+        assert_eq!((d.meta().shelved, d.meta().priority), (shelved[i], priority[i]), "v{v}: document {}", d.id);
+    }
+    let live: Vec<DocId> = store.documents(&DocFilter::default()).unwrap().iter().map(|d| d.id).collect();
+    let on_shelf: Vec<DocId> = store
+        .documents(&DocFilter { shelved: ShelfFilter::Shelved, ..Default::default() })
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    if v >= 8 {
+        assert_eq!((live, on_shelf), (vec![D1, D3], vec![D2]), "v{v}");
+        assert_eq!(store.document(D2).unwrap().shelved, Some(Shelf::Archived), "v{v}");
+        assert_eq!(store.document(D3).unwrap().priority, 5, "v{v}");
+    } else {
+        assert_eq!((live, on_shelf), (vec![D1, D2, D3], vec![]), "v{v}");
+    }
     for (i, (d, (path, sha, size, status, reviewer, gold))) in docs.iter().zip(expected).enumerate() {
         assert_eq!(d.id, DocId(i as i64 + 1), "v{v}");
         assert_eq!(
@@ -285,6 +398,7 @@ fn expected_boxes(v: i64) -> Vec<Annotation> {
         author: Some(ANNA),
         created_ms: created,
         updated_ms: updated,
+        flags: Default::default(),
     };
     let model = Source::Model("ppocr-v5".into());
     let skewed =
@@ -305,6 +419,7 @@ fn expected_boxes(v: i64) -> Vec<Annotation> {
         author: None,
         created_ms: at(T0, 900),
         updated_ms: at(T0, 1060),
+        flags: Default::default(),
     };
     let i7 = Annotation {
         id: AnnId(7),
@@ -322,6 +437,7 @@ fn expected_boxes(v: i64) -> Vec<Annotation> {
         author: Some(CHLOE),
         created_ms: at(T0, 1500),
         updated_ms: at(T0, 1500),
+        flags: Default::default(),
     };
     let a3_updated = if v >= 2 { at(DAY2, 630) } else { at(T0, 730) };
     vec![
@@ -438,15 +554,26 @@ fn check_edit_log(store: &Store, v: i64) {
             (29, at(DAY2, 1560), anna, D3, "submit", Do),
         ]);
     }
+    let mut expected: Vec<_> =
+        expected.into_iter().map(|(id, ts, user, doc, action, kind)| (id, ts, user, Some(doc), action, kind)).collect();
     if v >= 7 {
-        expected.push((30, at(DAY2, 4000), None, D2, "suggest_labels", Do));
+        expected.push((30, at(DAY2, 4000), None, Some(D2), "suggest_labels", Do));
+    }
+    if v >= 8 {
+        expected.extend([
+            (31, at(DAY2, 5000), chloe, None, "label_retire", Do),
+            (32, at(DAY2, 5060), chloe, None, "label_add", Do),
+            (33, at(DAY2, 5200), chloe, Some(D2), "doc_archive", Do),
+            (34, at(DAY2, 5260), chloe, Some(D3), "doc_priority", Do),
+        ]);
     }
     let mut log: Vec<Edit> = [D1, D2, D3].into_iter().flat_map(|d| store.edits_on(d).unwrap()).collect();
+    // the schema's edits are on no document
+    log.extend(store.workspace_edits().unwrap());
     log.sort_by_key(|e| e.id);
     assert_eq!(store.edit_count().unwrap(), expected.len() as i64, "v{v}");
     assert_eq!(store.last_edit_id().unwrap(), Some(EditId(expected.len() as i64)), "v{v}");
-    let got: Vec<_> =
-        log.iter().map(|e| (e.id.0, e.ts_ms, e.user, e.doc.unwrap(), e.action.as_str(), e.kind)).collect();
+    let got: Vec<_> = log.iter().map(|e| (e.id.0, e.ts_ms, e.user, e.doc, e.action.as_str(), e.kind)).collect();
     assert_eq!(got, expected, "v{v}");
 
     // the changes, as today's serde reads them: the undo is the inverse of the move, the redo
@@ -463,6 +590,17 @@ fn check_edit_log(store: &Store, v: i64) {
         let c = changes(29);
         assert!(matches!(&c[1], Change::GoldScore { before: None, after: Some(s) } if s.cer == 0.125), "v{v}");
         assert!(matches!(&changes(17)[1], Change::Round { before: None, after: Some(r) } if r.start_edit == 16));
+    }
+    if v >= 8 {
+        let iban_retired = Label { hotkey: None, retired: true, ..iban_live() };
+        assert_eq!(changes(31), [Change::Label { before: Some(iban_live()), after: Some(iban_retired) }], "v{v}");
+        assert_eq!(changes(32), [Change::Label { before: None, after: Some(order_number()) }], "v{v}");
+        let d2 = DocMeta { assignee: Some(ANNA), reviewer: None, is_gold: false, shelved: None, priority: 0 };
+        let archived = DocMeta { shelved: Some(Shelf::Archived), ..d2 };
+        assert_eq!(changes(33), [Change::Meta { doc: D2, before: d2, after: archived }], "v{v}");
+        let d3 = DocMeta { assignee: Some(ANNA), reviewer: None, is_gold: true, shelved: None, priority: 0 };
+        let first = DocMeta { priority: 5, ..d3 };
+        assert_eq!(changes(34), [Change::Meta { doc: D3, before: d3, after: first }], "v{v}");
     }
 
     // replaying the log from an empty workspace gives the rows there are, and every change's
@@ -488,7 +626,7 @@ fn check_edit_log(store: &Store, v: i64) {
         }
     }
     assert_eq!(boxes.into_values().collect::<Vec<_>>(), all_boxes(store), "v{v}");
-    let docs = store.documents(&DocFilter::default()).unwrap();
+    let docs = store.documents(&every_doc()).unwrap();
     assert_eq!(status.into_values().collect::<Vec<_>>(), docs.iter().map(|d| d.status).collect::<Vec<_>>());
 
     // undo/redo stacks rebuilt from the log

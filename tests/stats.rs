@@ -117,6 +117,7 @@ fn build(b: &Backend) -> World {
         author: None,
         created_ms: (B + 40) * 1000,
         updated_ms: (B + 40) * 1000,
+        flags: Default::default(),
     };
     let lea_id = id(&lea);
     lea.s

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use crate::domain::{
-    AnnId, AnnState, Annotation, Change, DocId, DocStatus, DocVerdict, Document, Edit, EditId, EditKind, LabelId, Link,
-    LinkId, LinkKind, Quad, Rect, Source, TimestampMs, UndoStacks, User, UserId, Verdict,
+    AnnId, AnnState, Annotation, BoxFlags, Change, DocId, DocStatus, DocVerdict, Document, Edit, EditId, EditKind,
+    LabelId, Link, LinkId, LinkKind, Quad, Rect, Shelf, Source, TimestampMs, UndoStacks, User, UserId, Verdict,
 };
 use crate::store::{NewEdit, Store, StoreError};
 
@@ -177,6 +177,33 @@ pub enum Command {
         doc: DocId,
         annotator: UserId,
     },
+    /// Archives or deletes a document (a soft delete), or restores it (`shelf: None`).
+    Shelve {
+        doc: DocId,
+        shelf: Option<Shelf>,
+    },
+    /// Where the document comes in the annotation queue: higher first, 0 normal.
+    SetPriority {
+        doc: DocId,
+        priority: i64,
+    },
+    /// Sets or clears a flag (difficult, illegible, handwritten) on boxes.
+    SetFlags {
+        doc: DocId,
+        ids: Vec<AnnId>,
+        flag: BoxFlags,
+        on: bool,
+    },
+    /// Replaces the document's tags (checked against the workspace's tag schema).
+    SetTags {
+        doc: DocId,
+        tags: std::collections::BTreeMap<String, String>,
+    },
+    /// Turns the page `quarters` quarter turns clockwise (1–3); its boxes turn with it.
+    RotatePage {
+        doc: DocId,
+        quarters: u8,
+    },
 }
 
 impl Command {
@@ -212,7 +239,12 @@ impl Command {
             | Assign { doc, .. }
             | AssignReviewer { doc, .. }
             | MarkGold { doc }
-            | ReissueGold { doc, .. } => *doc,
+            | ReissueGold { doc, .. }
+            | Shelve { doc, .. }
+            | SetPriority { doc, .. }
+            | SetFlags { doc, .. }
+            | SetTags { doc, .. }
+            | RotatePage { doc, .. } => *doc,
         }
     }
 
@@ -228,7 +260,8 @@ impl Command {
             | DeleteBoxes { ids, .. }
             | DuplicateBoxes { ids, .. }
             | AcceptSuggestions { ids, .. }
-            | RejectSuggestions { ids, .. } => all(ids),
+            | RejectSuggestions { ids, .. }
+            | SetFlags { ids, .. } => all(ids),
             ReplaceSuggestions { remove, pass_boxes, .. } => {
                 all(remove);
                 all(pass_boxes);
@@ -256,7 +289,11 @@ impl Command {
             | Assign { .. }
             | AssignReviewer { .. }
             | MarkGold { .. }
-            | ReissueGold { .. } => {}
+            | ReissueGold { .. }
+            | Shelve { .. }
+            | SetPriority { .. }
+            | SetTags { .. }
+            | RotatePage { .. } => {}
         }
     }
 
@@ -294,6 +331,13 @@ impl Command {
             AssignReviewer { .. } => "assign_reviewer",
             MarkGold { .. } => "mark_gold",
             ReissueGold { .. } => "reissue_gold",
+            Shelve { shelf: Some(Shelf::Archived), .. } => "doc_archive",
+            Shelve { shelf: Some(Shelf::Deleted), .. } => "doc_delete",
+            Shelve { shelf: None, .. } => "doc_restore",
+            SetPriority { .. } => "doc_priority",
+            SetFlags { .. } => "set_flags",
+            SetTags { .. } => "set_tags",
+            RotatePage { .. } => "rotate_page",
         }
     }
 }
@@ -477,7 +521,13 @@ impl Session {
         }
         // The first edit of a fresh or rejected document starts (re)work on it, in the same step.
         // Machine suggestions are not work: the document stays as it is.
-        if kind.is_new_work() && !self.machine && !changes.iter().any(|c| matches!(c, Change::Status { .. })) {
+        let housekeeping =
+            matches!(action, "assign" | "assign_reviewer" | "doc_priority") || action.starts_with("doc_");
+        if kind.is_new_work()
+            && !self.machine
+            && !housekeeping
+            && !changes.iter().any(|c| matches!(c, Change::Status { .. }))
+        {
             let next = match doc.status {
                 DocStatus::New => Some(DocStatus::InProgress),
                 DocStatus::Rejected => Some(DocStatus::Rework),
@@ -546,6 +596,7 @@ impl Session {
                     author: self.actor(),
                     created_ms: now,
                     updated_ms: now,
+                    flags: Default::default(),
                 }),
             });
         }
@@ -562,6 +613,18 @@ impl Session {
         Ok(found)
     }
 
+    /// A label a person may give a box now: one of the schema, not retired.
+    fn givable(&self, label: LabelId) -> Result<(), CommandError> {
+        let l = self.store.label(label)?;
+        if l.retired {
+            return Err(CommandError::Refused(format!(
+                "{} is retired: it stays on the boxes that have it but cannot be given anew",
+                l.name
+            )));
+        }
+        Ok(())
+    }
+
     fn build_changes(&self, doc: &Document, cmd: Command, now: TimestampMs) -> Result<Vec<Change>, CommandError> {
         let (w, h) = (doc.width as f32, doc.height as f32);
         let update = |before: &Annotation, f: &dyn Fn(&mut Annotation)| {
@@ -575,6 +638,9 @@ impl Session {
         let changes = match cmd {
             Command::AddBox { doc: d, rect, quad, label, text } => {
                 let rect = valid_rect(rect, w, h)?;
+                if let Some(l) = label {
+                    self.givable(l)?;
+                }
                 let mut a = Annotation::new_manual(d, rect, self.user.id, now);
                 a.quad = quad;
                 a.label = label;
@@ -611,7 +677,7 @@ impl Session {
                 .collect(),
             Command::SetLabel { doc: d, ids, label } => {
                 if let Some(l) = label {
-                    self.store.label(l)?;
+                    self.givable(l)?;
                 }
                 // a person's label: no longer the machine's suggestion, whatever it was
                 self.boxes(d, &ids)?
@@ -795,6 +861,44 @@ impl Session {
                     )));
                 }
                 vec![Change::Status { doc: d, before: doc.status, after: to }]
+            }
+            Command::SetFlags { doc: d, ids, flag, on } => {
+                self.boxes(d, &ids)?.iter().map(|b| update(b, &|a| a.flags = a.flags.with(flag, on))).collect()
+            }
+            Command::SetTags { doc: d, tags } => {
+                let tags: std::collections::BTreeMap<String, String> =
+                    tags.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+                if let Some(why) = self.store.tag_schema()?.problem(&tags) {
+                    return Err(CommandError::Refused(why));
+                }
+                vec![Change::Tags { doc: d, before: doc.tags.clone(), after: tags }]
+            }
+            Command::RotatePage { doc: d, quarters } => {
+                let q = quarters % 4;
+                if q == 0 {
+                    return Ok(vec![]);
+                }
+                let mut out: Vec<Change> = self
+                    .store
+                    .annotations(d)?
+                    .iter()
+                    .map(|b| {
+                        update(b, &|a| {
+                            a.rect = a.rect.turned(q, w, h);
+                            a.quad = a.quad.map(|x| x.turned(q, w, h));
+                        })
+                    })
+                    .collect();
+                if doc.is_gold {
+                    let before = self.store.gold_boxes(d)?;
+                    let after = before
+                        .iter()
+                        .map(|g| crate::domain::GoldBox { rect: g.rect.turned(q, w, h), ..g.clone() })
+                        .collect();
+                    out.push(Change::Gold { doc: d, before, after });
+                }
+                out.push(Change::Rotation { doc: d, before: doc.rotation, after: (doc.rotation + q) % 4 });
+                out
             }
             Command::Undo { .. } | Command::Redo { .. } => vec![],
             review => self.build_review_changes(doc, review, now)?,

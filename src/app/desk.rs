@@ -12,7 +12,7 @@ use crate::domain::{
     AnnId, Annotation, BoxVerdict, Comment, DocId, DocStatus, Document, EditId, Label, LabelId, Link, ReviewRound,
     Role, User, UserId, Verdict,
 };
-use crate::store::{DocFilter, StoreError};
+use crate::store::{DocFilter, ShelfFilter, StoreError};
 
 /// Nudges of the same boxes less than this apart are one undo step (each is saved at once).
 pub const NUDGE_MERGE: Duration = Duration::from_millis(1500);
@@ -81,6 +81,12 @@ pub struct QueueQuery {
     pub name_contains: String,
     pub annotator: Option<UserId>,
     pub label: Option<LabelId>,
+    /// Archived and deleted documents instead of live ones (a lead's housekeeping view).
+    pub shelved: bool,
+    /// Only documents with a box holding this text (case-insensitive).
+    pub text: String,
+    /// Only documents with a box given this verdict in review.
+    pub verdict: Option<crate::app::housekeeping::VerdictQuery>,
 }
 
 /// A queue as read.
@@ -254,7 +260,7 @@ impl Desk {
                 status: q.status,
                 assignee: None,
                 path_contains: Some(q.name_contains.trim().to_string()).filter(|s| !s.is_empty()),
-                ..Default::default()
+                shelved: if q.shelved { ShelfFilter::Shelved } else { ShelfFilter::Live },
             };
             let annotator = me.role == Role::Annotator;
             view.docs = store
@@ -263,6 +269,21 @@ impl Desk {
                 .into_iter()
                 .filter(|d| !annotator || d.assignee.is_none_or(|u| u == me.id))
                 .collect();
+            if !q.text.trim().is_empty() || q.verdict.is_some() {
+                let found = crate::app::housekeeping::search(
+                    store,
+                    &crate::app::housekeeping::SearchQuery {
+                        text: Some(q.text.trim().to_string()).filter(|t| !t.is_empty()),
+                        verdict: q.verdict,
+                        status: q.status,
+                        shelved: q.shelved,
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| format!("cannot search the documents: {e}"))?;
+                let ids: std::collections::HashSet<i64> = found.iter().map(|h| h.doc).collect();
+                view.docs.retain(|d| ids.contains(&d.id.0));
+            }
             // the leads' priorities first; within one priority, import order
             view.docs.sort_by_key(|d| std::cmp::Reverse(d.priority));
         }

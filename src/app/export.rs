@@ -20,9 +20,8 @@ use crate::domain::{
     AnnId, AnnState, Annotation, Change, DocId, DocStatus, Document, EditId, Label, LabelId, Link, LinkId, UserId,
 };
 use crate::formats::augment::{self, AugmentOptions, Augmentation};
-use crate::formats::gt::{GroundTruth, GtBox};
 use crate::formats::model::{Format, OutFile, Page, PageBox, PageLink, Skipped, file_stem, to_json_pretty};
-use crate::formats::{coco, csv, funsd, labelstudio, ppocr, voc, yolo};
+use crate::formats::{coco, csv, funsd, gt, labelstudio, ppocr, voc, yolo};
 use crate::imageio::{self, ImageError};
 use crate::store::{DatasetVersion, DocFilter, Store, StoreError};
 
@@ -106,6 +105,15 @@ pub struct RecordedOptions {
     /// when legacy, so those versions' options and manifests stay byte for byte what they were.
     #[serde(default, skip_serializing_if = "Naming::is_legacy")]
     pub naming: Naming,
+    /// Whether the manifest records the label schema's version (false, and absent, in versions
+    /// recorded before schema versions existed, so they reproduce byte for byte).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub records_schema: bool,
+    /// Whether the dataset carries the annotation guide (`GUIDE.md`, its crops, `guide.html`);
+    /// false, and absent, in versions recorded before guides existed, so they reproduce byte
+    /// for byte.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub writes_guide: bool,
 }
 
 /// How exported files are named.
@@ -270,6 +278,10 @@ pub struct Manifest {
     pub skipped_unlabelled_boxes: usize,
     /// sha256 of every file written (images included), by path relative to the output folder.
     pub files: BTreeMap<String, String>,
+    /// The label schema's version the export used: how many times leads had changed the
+    /// schema by then (`facture labels WS list` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<i64>,
 }
 
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -316,6 +328,8 @@ fn export_with(
         as_of_edit: store.last_edit_id()?.map(|e| e.0),
         doc_ids: docs.iter().map(|d| d.id.0).collect(),
         naming: Naming::UniqueStems,
+        records_schema: true,
+        writes_guide: true,
     };
     let staging = Staging::new(&opts.out)?;
     // Only the manifest names the version (no format writer embeds it), so a number taken
@@ -607,6 +621,11 @@ fn snapshot(store: &Store, doc_ids: &[i64], as_of: Option<i64>) -> Result<Snapsh
                         d.status = *before;
                     }
                 }
+                Change::Tags { doc, before, .. } => {
+                    if let Some(d) = docs.get_mut(doc) {
+                        d.tags = before.clone();
+                    }
+                }
                 Change::Label { before, after } => {
                     if let Some(l) = after {
                         labels.remove(&l.id);
@@ -751,6 +770,7 @@ fn build_items(snap: &Snapshot, rec: &RecordedOptions) -> Vec<Item> {
                 quad: a.quad,
                 label: a.label.and_then(|l| names.get(&l).map(|s| s.to_string())),
                 text: a.text.clone(),
+                flags: a.flags,
             })
             .collect();
         let links = links
@@ -759,13 +779,16 @@ fn build_items(snap: &Snapshot, rec: &RecordedOptions) -> Vec<Item> {
             .collect();
         let file = Path::new(&doc.path);
         let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        let copy_as_is = doc.page == 0 && ["png", "jpg", "jpeg", "bmp", "webp"].contains(&ext.as_str());
+        // a turned page's file holds its pixels unturned: it is written as the boxes see it
+        let copy_as_is =
+            doc.page == 0 && doc.rotation == 0 && ["png", "jpg", "jpeg", "bmp", "webp"].contains(&ext.as_str());
         let stem =
             file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| format!("doc{}", doc.id));
         let stem = if doc.page > 0 { format!("{stem}_p{}", doc.page + 1) } else { stem };
         let ext = if copy_as_is { ext } else { "png".to_string() };
         natural.push((stem, ext));
-        let page = Page { image: String::new(), width: doc.width, height: doc.height, boxes, links };
+        let page =
+            Page { image: String::new(), width: doc.width, height: doc.height, boxes, links, tags: doc.tags.clone() };
         items.push(Item { doc: doc.clone(), page, split: String::new(), name: String::new(), copy_as_is });
     }
     match rec.naming {
@@ -837,34 +860,9 @@ fn write_format(format: Format, pages: &[Page], classes: &[String]) -> (Vec<OutF
         Format::PpocrKie => (ppocr::write(pages, true), Skipped::default()),
         Format::Csv => (csv::write(pages), Skipped::default()),
         Format::LabelStudio | Format::LabelStudioMin => (labelstudio::write(pages), Skipped::default()),
-        Format::FactureJson => {
-            // Facture's own ground truth, byte-identical to `app::import::export_gt`.
-            let files = pages
-                .iter()
-                .map(|p| {
-                    let gt = GroundTruth {
-                        image: p.image.clone(),
-                        page: None,
-                        width: p.width,
-                        height: p.height,
-                        boxes: p
-                            .boxes
-                            .iter()
-                            .map(|b| GtBox {
-                                x0: b.rect.x0,
-                                y0: b.rect.y0,
-                                x1: b.rect.x1,
-                                y1: b.rect.y1,
-                                text: b.text.clone(),
-                                label: b.label.clone(),
-                            })
-                            .collect(),
-                    };
-                    OutFile::new(format!("{}.json", file_stem(&p.image)), (gt.to_json_pretty() + "\n").into_bytes())
-                })
-                .collect();
-            (files, Skipped::default())
-        }
+        // Facture's own ground truth (byte-identical to `app::import::export_gt` for pages
+        // without tags and flags), with the tags and flags
+        Format::FactureJson => (pages.iter().map(gt::write_page).collect(), Skipped::default()),
     }
 }
 
@@ -872,6 +870,23 @@ fn encode_png(img: &image::RgbImage) -> Vec<u8> {
     let mut bytes = Vec::new();
     // Encoding an in-memory RGB image to PNG cannot fail short of running out of memory.
     let _ = img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png);
+    bytes
+}
+
+/// `img` in the format the exported file name `name` says (JPEG at quality 95): a page written
+/// upright under the name its copy would have had.
+fn encode_as(img: &image::RgbImage, name: &str) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    // as in `encode_png`: encoding an in-memory RGB image cannot fail short of memory
+    match image::ImageFormat::from_path(name) {
+        Ok(image::ImageFormat::Jpeg) => {
+            let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 95).encode_image(img);
+        }
+        Ok(format) => {
+            let _ = img.write_to(&mut std::io::Cursor::new(&mut bytes), format);
+        }
+        Err(_) => return encode_png(img),
+    }
     bytes
 }
 
@@ -979,7 +994,19 @@ fn write_files(
         let src = Path::new(&it.doc.path);
         let rel = join_rel(&it.split, &it.page.image);
         let mut decoded = None;
-        let image_sha = if it.copy_as_is && rec.link_images {
+        // a file whose EXIF orientation turns or flips its pixels is written upright in its own
+        // format, never copied or linked: a program that ignores the tag would misplace the boxes
+        let mut read = None;
+        if it.copy_as_is && !(rec.link_images && store.is_postgres()) {
+            read = Some(source.bytes(Some(store)).map_err(|e| page_error(e, src))?);
+        }
+        let image_sha = if let Some(bytes) = read.as_deref().filter(|b| !imageio::stored_upright(b)) {
+            let img = source.decode_bytes(bytes).map_err(|e| page_error(e, src))?.to_rgb8();
+            let bytes = encode_as(&img, &it.name);
+            put(out, &rel, &bytes, &mut files)?;
+            decoded = Some(img);
+            imageio::sha256_hex(&bytes)
+        } else if it.copy_as_is && rec.link_images {
             if store.is_postgres() {
                 return Err(ExportError::LinkFromServer);
             }
@@ -996,7 +1023,10 @@ fn write_files(
             files.insert(rel.clone(), it.doc.sha256.clone());
             it.doc.sha256.clone()
         } else if it.copy_as_is {
-            let bytes = source.bytes(Some(store)).map_err(|e| page_error(e, src))?;
+            let bytes = match read.take() {
+                Some(b) => b,
+                None => source.bytes(Some(store)).map_err(|e| page_error(e, src))?,
+            };
             let found = imageio::sha256_hex(&bytes);
             if found != it.doc.sha256 {
                 return Err(ExportError::ImageChanged {
@@ -1036,6 +1066,7 @@ fn write_files(
                     height: out_img.height(),
                     boxes: it.page.boxes.iter().map(|b| augment::transform_box(&plan, b)).collect(),
                     links: it.page.links.clone(),
+                    tags: it.page.tags.clone(),
                 };
                 let arel = join_rel(&it.split, &page.image);
                 let bytes = encode_png(&out_img);
@@ -1090,6 +1121,12 @@ fn write_files(
             put(out, &join_rel(split, &f.path), &f.bytes, &mut files)?;
         }
     }
+    if rec.writes_guide {
+        let guide = crate::app::guidelines::Guide::as_of(store, &snap.labels, rec.as_of_edit)?;
+        for (rel, bytes) in guide.dataset_files() {
+            put(out, &rel, &bytes, &mut files)?;
+        }
+    }
     let mut filters = BTreeMap::new();
     filters.insert("status".to_string(), if rec.all { "all".to_string() } else { "accepted".to_string() });
     let manifest = Manifest {
@@ -1105,6 +1142,14 @@ fn write_files(
         split_counts: split_counts.clone(),
         skipped_unlabelled_boxes: skipped.unlabelled_boxes,
         files,
+        schema_version: if rec.records_schema {
+            let upto = rec.as_of_edit.unwrap_or(0);
+            let edits = store.workspace_edits()?;
+            let schema = edits.iter().filter(|e| e.id.0 <= upto && crate::app::schema::is_schema_action(&e.action));
+            Some(schema.count() as i64)
+        } else {
+            None
+        },
     };
     Ok(Staged { manifest, documents: items.len(), images, boxes, skipped, per_split: split_counts })
 }
@@ -1467,7 +1512,8 @@ mod tests {
             let ExportError::NotMoved { number, staged, .. } = &err else { panic!("{err}") };
             assert!(err.to_string().contains(&staged.display().to_string()), "{err}");
             let m: Manifest = serde_json::from_slice(&std::fs::read(staged.join(MANIFEST_FILE)).unwrap()).unwrap();
-            assert_eq!((m.dataset_version, m.files.len()), (Some(*number), 2));
+            // the page, its annotations, and the guide (GUIDE.md, guide.html; no examples pinned)
+            assert_eq!((m.dataset_version, m.files.len()), (Some(*number), 4));
             assert!(store.dataset_version(*number).unwrap().is_some());
             // What was moved before the clash went back: the output holds only the intruder.
             let names: Vec<_> = std::fs::read_dir(out)
@@ -1493,6 +1539,8 @@ mod tests {
             as_of_edit: store.last_edit_id().unwrap().map(|e| e.0),
             doc_ids: vec![1, 2, 3],
             naming: Naming::Legacy,
+            records_schema: false,
+            writes_guide: false,
         };
         store
             .add_dataset_version(&DatasetVersion {

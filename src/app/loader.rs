@@ -301,6 +301,26 @@ mod tests {
     }
 
     #[test]
+    fn a_turned_page_is_tiled_turned_and_turns_add_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.png");
+        // a red pixel at the top-left corner of a 70×30 page
+        RgbaImage::from_fn(70, 30, |x, y| image::Rgba(if (x, y) == (0, 0) { [255, 0, 0, 255] } else { [9; 4] }))
+            .save(&path)
+            .unwrap();
+        let file = PageRef::File { path, page: 0, size: None };
+        let source = file.clone().turned(3).turned(2);
+        assert_eq!(source, PageRef::Turned { source: Box::new(file.clone()), quarters: 1 });
+        assert_eq!(source.clone().turned(3), file, "four quarters are none");
+        let page = load_page(DocId(1), &source, 256, &|| false, &|_, _| {}).unwrap().unwrap();
+        assert_eq!((page.width, page.height), (30, 70));
+        // a quarter clockwise: the top-left corner went to the top-right
+        let t = page.levels[0].tile(TileKey { level: 0, col: 0, row: 0 }).unwrap();
+        let at = |x: usize, y: usize| &t.rgba[(y * t.w as usize + x) * 4..][..4];
+        assert_eq!((at(29, 0), at(0, 0)), (&[255, 0, 0, 255][..], &[9; 4][..]));
+    }
+
+    #[test]
     fn missing_and_corrupt_files_give_distinct_errors() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("gone.png");

@@ -35,7 +35,8 @@ pub enum PageError {
     Cache { path: PathBuf, source: std::io::Error },
 }
 
-/// A page's source: a file, or an image stored in a server workspace.
+/// A page's source: a file, or an image stored in a server workspace; turned when its
+/// document is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PageRef {
     /// `size`: the pixels the page was measured at on import (how a PDF page is rendered).
@@ -50,6 +51,18 @@ pub enum PageRef {
         page: u32,
         size: Option<(u32, u32)>,
     },
+    /// `source`'s page turned `quarters` quarter turns clockwise (1–3): a document's page as
+    /// the lead or annotator turned it.
+    Turned {
+        source: Box<PageRef>,
+        quarters: u8,
+    },
+}
+
+/// The size of `doc`'s page as its file holds it (upright as decoded, before the document's
+/// own rotation): what a PDF page is rendered at.
+pub fn file_page_size(doc: &Document) -> (u32, u32) {
+    if doc.rotation % 2 == 1 { (doc.height, doc.width) } else { (doc.width, doc.height) }
 }
 
 impl PageRef {
@@ -58,27 +71,38 @@ impl PageRef {
         match store.workspace() {
             Some(ws) => Self::in_workspace(ws, doc),
             None => {
-                PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size: Some((doc.width, doc.height)) }
+                let file =
+                    PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size: Some(file_page_size(doc)) };
+                file.turned(doc.rotation)
             }
         }
     }
 
     /// `doc`'s page in workspace `ws`: in the database on a server, else in its file.
     pub fn in_workspace(ws: &Workspace, doc: &Document) -> PageRef {
-        match ws {
-            Workspace::Postgres(_) => PageRef::Stored {
-                workspace: ws.clone(),
-                sha256: doc.sha256.clone(),
-                page: doc.page,
-                size: Some((doc.width, doc.height)),
-            },
-            _ => PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size: Some((doc.width, doc.height)) },
+        let size = Some(file_page_size(doc));
+        let source = match ws {
+            Workspace::Postgres(_) => {
+                PageRef::Stored { workspace: ws.clone(), sha256: doc.sha256.clone(), page: doc.page, size }
+            }
+            _ => PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size },
+        };
+        source.turned(doc.rotation)
+    }
+
+    /// This page turned `quarters` more quarter turns clockwise.
+    pub fn turned(self, quarters: u8) -> PageRef {
+        match (self, quarters % 4) {
+            (page, 0) => page,
+            (PageRef::Turned { source, quarters: q }, more) => source.turned((q + more) % 4),
+            (page, q) => PageRef::Turned { source: Box::new(page), quarters: q },
         }
     }
 
     pub fn page(&self) -> u32 {
         match self {
             PageRef::File { page, .. } | PageRef::Stored { page, .. } => *page,
+            PageRef::Turned { source, .. } => source.page(),
         }
     }
 
@@ -93,6 +117,7 @@ impl PageRef {
                     PageError::Image(ImageError::Io { path: path.clone(), source: e })
                 }
             }),
+            PageRef::Turned { source, .. } => source.bytes(store),
             PageRef::Stored { workspace, sha256, .. } => {
                 let cache = BlobCache::default_location();
                 if let Some(bytes) = cache.get(sha256)? {
@@ -112,7 +137,8 @@ impl PageRef {
         }
     }
 
-    /// The decoded page.
+    /// The decoded page, upright (EXIF orientation applied) and turned as its document is:
+    /// its pixels are where the document's boxes are.
     pub fn decode(&self, store: Option<&Store>) -> Result<DynamicImage, PageError> {
         self.decode_bytes(&self.bytes(store)?)
     }
@@ -120,11 +146,11 @@ impl PageRef {
     /// The page decoded from its file's `bytes`, already read (a job that also reads the
     /// file's text layer reads it once).
     pub fn decode_bytes(&self, bytes: &[u8]) -> Result<DynamicImage, PageError> {
-        let name = self.display_path();
         let size = match self {
             PageRef::File { size, .. } | PageRef::Stored { size, .. } => *size,
+            PageRef::Turned { source, quarters } => return Ok(imageio::turn(source.decode_bytes(bytes)?, *quarters)),
         };
-        Ok(imageio::decode_page_sized(&name, bytes, self.page(), size)?)
+        Ok(imageio::decode_page_sized(&self.display_path(), bytes, self.page(), size)?)
     }
 
     /// How the image is named in messages: its file, or its hash.
@@ -132,6 +158,7 @@ impl PageRef {
         match self {
             PageRef::File { path, .. } => path.clone(),
             PageRef::Stored { sha256, .. } => PathBuf::from(format!("image {}", &sha256[..sha256.len().min(12)])),
+            PageRef::Turned { source, .. } => source.display_path(),
         }
     }
 }

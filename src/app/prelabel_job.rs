@@ -419,11 +419,23 @@ fn text_layer(
     if !crate::pdf::is_pdf(bytes) {
         return Ok(Err("not a PDF page"));
     }
-    let chars =
-        crate::pdf::text_chars(bytes, d.page, (d.width, d.height)).map_err(|e| format!("{}: {e}", d.display_name()))?;
+    // the layer's lines are found on the page as the file holds it, then turned as the
+    // document is
+    let (w, h) = crate::app::pages::file_page_size(d);
+    let chars = crate::pdf::text_chars(bytes, d.page, (w, h)).map_err(|e| format!("{}: {e}", d.display_name()))?;
+    let turned = |ps: Vec<Proposal>| -> Vec<Proposal> {
+        let q = d.rotation % 4;
+        if q == 0 {
+            return ps;
+        }
+        let (w, h) = (w as f32, h as f32);
+        ps.into_iter()
+            .map(|p| Proposal { rect: p.rect.turned(q, w, h), quad: p.quad.map(|x| x.turned(q, w, h)), ..p })
+            .collect()
+    };
     match assess(&chars) {
-        Layer::Usable => Ok(Ok(lines(&chars))),
-        Layer::InvisibleOnly if invisible => Ok(Ok(lines(&chars))),
+        Layer::Usable => Ok(Ok(turned(lines(&chars)))),
+        Layer::InvisibleOnly if invisible => Ok(Ok(turned(lines(&chars)))),
         other => Ok(Err(other.why_not())),
     }
 }
@@ -656,6 +668,7 @@ mod tests {
             author: None,
             created_ms: 5,
             updated_ms: 5,
+            flags: Default::default(),
         }
     }
 

@@ -37,10 +37,22 @@ impl Session {
     pub(super) fn permit(&self, doc: &Document, cmd: &Command) -> Result<(), CommandError> {
         use Command::*;
         let me = self.user().id;
+        // a document set aside is read-only until a lead restores it
+        if let Some(shelf) = doc.shelved
+            && !matches!(cmd, Shelve { .. } | SetPriority { .. })
+        {
+            return refuse(format!("document {} is {}; a lead can restore it", doc.id, shelf.as_str()));
+        }
         // nobody changes a document someone else is working on (their lease is live)
         if !matches!(
             cmd,
-            Assign { .. } | AssignReviewer { .. } | MarkGold { .. } | ReissueGold { .. } | AddComment { .. }
+            Assign { .. }
+                | AssignReviewer { .. }
+                | MarkGold { .. }
+                | ReissueGold { .. }
+                | AddComment { .. }
+                | Shelve { .. }
+                | SetPriority { .. }
         ) && let Some(lease) = self.store().live_lease(doc.id)?
             && lease.holder != me
         {
@@ -57,6 +69,11 @@ impl Session {
             Assign { .. } | AssignReviewer { .. } | MarkGold { .. } | ReissueGold { .. } | SetStatus { .. } => {
                 if role != Role::Lead {
                     return refuse("only a lead can change assignments, gold documents or statuses");
+                }
+            }
+            Shelve { .. } | SetPriority { .. } => {
+                if role != Role::Lead {
+                    return refuse("only a lead can archive, delete, restore or prioritise documents");
                 }
             }
             StartReview { .. } => {
@@ -255,6 +272,22 @@ impl Session {
                     Change::Round { before: Some(round), after: Some(finished) },
                     Change::Status { doc: doc.id, before: doc.status, after: after_status },
                 ]
+            }
+            Command::Shelve { shelf, .. } => {
+                if shelf.is_some() && doc.shelved.is_some() {
+                    return refuse(format!(
+                        "document {} is already {}",
+                        doc.id,
+                        doc.shelved.map_or("", |s| s.as_str())
+                    ));
+                }
+                if shelf.is_none() && doc.shelved.is_none() {
+                    return refuse(format!("document {} is not archived or deleted", doc.id));
+                }
+                vec![Change::Meta { doc: doc.id, before: meta, after: DocMeta { shelved: shelf, ..meta } }]
+            }
+            Command::SetPriority { priority, .. } => {
+                vec![Change::Meta { doc: doc.id, before: meta, after: DocMeta { priority, ..meta } }]
             }
             Command::Assign { annotator, .. } => {
                 if let Some(u) = annotator {

@@ -302,6 +302,11 @@ pub fn changes_for(store: &Store, op: &SchemaOp) -> Result<Vec<Change>, CommandE
                     before.iter().map(|g| crate::domain::GoldBox { label: swap(g.label), ..g.clone() }).collect();
                 changes.push(Change::Gold { doc, before, after });
             }
+            // its guideline examples follow it
+            for e in store.label_examples(f.id)? {
+                let after = crate::domain::LabelExample { label: i.id, ..e.clone() };
+                changes.push(Change::Example { before: Some(e), after: Some(after) });
+            }
             changes.push(Change::Label { before: Some(f.clone()), after: None });
             changes
         }

@@ -198,6 +198,7 @@ pub fn generate(
                 author: Some(ann),
                 created_ms: t,
                 updated_ms: t,
+                flags: Default::default(),
             }
         };
         let first_edit;

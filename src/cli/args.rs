@@ -101,11 +101,13 @@ pub enum Cmd {
     /// drawn boxes follow it), or `box-padding learned` to use the style learned from
     /// accepted boxes again; `box-captions joined|split|learned`, whether a caption and its
     /// value on one line are one box or two in machine suggestions (learned from accepted
-    /// boxes unless set).
+    /// boxes unless set); `doc-tags 'document_type=invoice,credit_note;language=de,en,fr'`, the
+    /// document tags and the values each may take (`default`: document type, language, scan
+    /// quality; `none`: no tags).
     Settings {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
-        /// pdf-dpi, box-padding or box-captions
+        /// pdf-dpi, box-padding, box-captions or doc-tags
         name: Option<String>,
         value: Option<String>,
     },
@@ -116,17 +118,103 @@ pub enum Cmd {
         #[command(subcommand)]
         action: UsersCmd,
     },
-    /// Show the label schema.
+    /// Show or change the label schema (leads): list, add, rename, set, move, retire,
+    /// reinstate, merge, undo, redo. Every change is one edit of the log.
     Labels {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
         #[command(subcommand)]
         action: LabelsCmd,
+        /// The lead making the change (default: the workspace's lead, if it has exactly one)
+        #[arg(long = "as", value_name = "LEAD", global = true)]
+        as_lead: Option<String>,
     },
-    /// List documents with their status.
+    /// List documents, or archive, delete (soft), restore or prioritise them (leads).
     Docs {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
+        #[command(subcommand)]
+        action: Option<DocsCmd>,
+        /// The lead making the change (default: the workspace's lead, if it has exactly one)
+        #[arg(long = "as", value_name = "LEAD", global = true)]
+        as_lead: Option<String>,
+    },
+    /// Assign the documents a filter takes to an annotator (leads), in queue order.
+    Assign {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+        /// The annotator, or `nobody` to take the assignment back
+        #[arg(long)]
+        to: String,
+        /// Only documents with this status (default: every one not yet accepted)
+        #[arg(long)]
+        status: Option<String>,
+        /// Only documents whose file lies in this folder
+        #[arg(long)]
+        folder: Option<PathBuf>,
+        /// Only documents nobody is assigned to yet
+        #[arg(long)]
+        unassigned: bool,
+        /// At most this many
+        #[arg(long)]
+        limit: Option<usize>,
+        /// The lead making the change (default: the workspace's lead, if it has exactly one)
+        #[arg(long = "as", value_name = "LEAD")]
+        as_lead: Option<String>,
+    },
+    /// Rotate pages in quarter turns clockwise (leads, and annotators on their own documents);
+    /// their boxes follow. One undo step per document.
+    Rotate {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+        /// Document ids
+        #[arg(required = true)]
+        docs: Vec<i64>,
+        /// Quarter turns clockwise: 1, 2 or 3
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+        #[arg(required_unless_present = "by", conflicts_with = "by")]
+        quarters: Option<u8>,
+        /// Degrees clockwise: 90, 180 or 270
+        #[arg(long, value_parser = ["90", "180", "270"])]
+        by: Option<String>,
+        /// The person turning them (default: the workspace's lead, if it has exactly one)
+        #[arg(long = "as", value_name = "USER")]
+        as_user: Option<String>,
+    },
+    /// Find documents by box text, label, flag, status, tag, annotator or review verdict, e.g. every
+    /// document where total_amount was corrected in review:
+    /// `search WS --label total_amount --verdict corrected`.
+    Search {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+        /// Text a box holds (case-insensitive substring)
+        #[arg(long)]
+        text: Option<String>,
+        /// A box's label
+        #[arg(long)]
+        label: Option<String>,
+        /// The document's status (new, in_progress, submitted, in_review, accepted, rejected, rework)
+        #[arg(long)]
+        status: Option<String>,
+        /// A verdict a box was given in review: corrected (any but ok), ok, wrong_box,
+        /// wrong_label, wrong_text, missing, spurious
+        #[arg(long)]
+        verdict: Option<String>,
+        /// Documents assigned to this person or with boxes they drew
+        #[arg(long)]
+        annotator: Option<String>,
+        /// Documents tagged so, e.g. `--tag language=de` (repeat: every one must hold)
+        #[arg(long = "tag", value_name = "NAME=VALUE")]
+        tags: Vec<String>,
+        /// Boxes with this flag: difficult, illegible or handwritten (repeat: all of them)
+        #[arg(long = "flag", value_name = "NAME")]
+        flags: Vec<String>,
+        /// Search archived and deleted documents too
+        #[arg(long)]
+        shelved: bool,
+        /// One JSON array on standard output
+        #[arg(long)]
+        json: bool,
     },
     /// Export a versioned dataset (accepted documents, or all with --all), or reproduce one.
     Export {
@@ -168,11 +256,26 @@ pub enum Cmd {
         /// only from inside the dataset's own folder). Repeatable.
         #[arg(long = "images", value_name = "DIR")]
         images: Vec<PathBuf>,
+        /// Give the dataset's label FOREIGN the schema's LABEL (`FOREIGN=` imports those boxes
+        /// unlabelled). Repeatable, or comma-separated: `--map Total=total_amount,Stamp=`. A
+        /// label name the schema lacks and no mapping names stops the import.
+        #[arg(long = "map", value_name = "FOREIGN=LABEL", value_delimiter = ',')]
+        map: Vec<crate::app::dataset::LabelMapping>,
     },
     /// List recorded dataset versions and what changed between them.
     Versions {
         #[arg(value_parser = parse_workspace)]
         workspace: Workspace,
+    },
+    /// Write the annotation guide: every label's guideline with the examples leads pinned to
+    /// it, as one self-contained HTML page (FILE.html) or Markdown with its crops in a `guide`
+    /// folder beside it (FILE.md). Every dataset export carries it too.
+    Guide {
+        #[arg(value_parser = parse_workspace)]
+        workspace: Workspace,
+        /// FILE.html or FILE.md
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Load ground-truth JSONs (with their images, from inside DIR) as annotations.
     ImportGt {
@@ -352,10 +455,14 @@ impl Cmd {
             | Settings { workspace, .. }
             | Users { workspace, .. }
             | Labels { workspace, .. }
-            | Docs { workspace }
+            | Docs { workspace, .. }
+            | Assign { workspace, .. }
+            | Rotate { workspace, .. }
+            | Search { workspace, .. }
             | Export { workspace, .. }
             | ImportDataset { workspace, .. }
             | Versions { workspace }
+            | Guide { workspace, .. }
             | ImportGt { workspace, .. }
             | Prelabel { workspace, .. }
             | Accept { workspace, .. }
@@ -457,7 +564,81 @@ pub enum ObjectivesCmd {
 
 #[derive(Subcommand)]
 pub enum LabelsCmd {
+    /// The schema in palette order: id, name, colour, hotkey, retired; and its version.
     List,
+    /// Add a label at the end of the palette.
+    Add {
+        name: String,
+        /// #rrggbb (default: a colour unlike the others')
+        #[arg(long)]
+        color: Option<String>,
+        /// A digit 0–9 or shift+digit
+        #[arg(long)]
+        hotkey: Option<String>,
+        /// What annotators box and type for it (shown on F1)
+        #[arg(long)]
+        guideline: Option<String>,
+    },
+    /// Rename a label (its boxes keep it).
+    Rename { old: String, new: String },
+    /// Change a label's colour, hotkey or guideline.
+    Set {
+        name: String,
+        #[arg(long)]
+        color: Option<String>,
+        /// A digit 0–9 or shift+digit, or `none`
+        #[arg(long)]
+        hotkey: Option<String>,
+        #[arg(long)]
+        guideline: Option<String>,
+    },
+    /// Move a label to a place in the palette (1 = first).
+    Move { name: String, position: usize },
+    /// Retire a label: it stays on the boxes that have it but can no longer be given.
+    Retire { name: String },
+    /// Let a retired label be given again.
+    Reinstate { name: String },
+    /// Relabel every box of FROM as INTO, and remove FROM.
+    Merge { from: String, into: String },
+    /// Undo the newest schema change.
+    Undo,
+    /// Redo the schema change undone last.
+    Redo,
+}
+
+#[derive(Subcommand)]
+pub enum DocsCmd {
+    /// Documents with their status (the default).
+    List {
+        /// Archived and deleted documents only
+        #[arg(long)]
+        shelved: bool,
+        /// Every document, archived and deleted ones too
+        #[arg(long, conflicts_with = "shelved")]
+        all: bool,
+    },
+    /// Archive documents: kept, out of queues, exports and stats until restored.
+    Archive {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Delete documents (soft: kept with their history; `restore` brings them back).
+    Delete {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Bring archived or deleted documents back.
+    Restore {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Set where documents come in the queue: higher first, 0 normal (negative: last).
+    Priority {
+        #[arg(allow_negative_numbers = true)]
+        priority: i64,
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
 }
 
 /// Every subcommand's name as typed (for "did you mean" when a word is not one).

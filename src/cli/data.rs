@@ -48,8 +48,15 @@ pub fn import_gt(ws: &Workspace, dir: &Path) -> Result<()> {
     report_failures(&failed, "file(s)")
 }
 
-pub fn import_dataset(ws: &Workspace, format: &str, path: &Path, images: &[PathBuf]) -> Result<()> {
+pub fn import_dataset(
+    ws: &Workspace,
+    format: &str,
+    path: &Path,
+    images: &[PathBuf],
+    map: Vec<crate::app::dataset::LabelMapping>,
+) -> Result<()> {
     let format = format.parse().map_err(anyhow::Error::msg)?;
+    let map = crate::app::dataset::LabelMap::from_pairs(map)?;
     let mut store = open_write(ws)?;
     let cancel = AtomicBool::new(false);
     let report = crate::app::dataset::import_dataset(
@@ -57,11 +64,15 @@ pub fn import_dataset(ws: &Workspace, format: &str, path: &Path, images: &[PathB
         format,
         path,
         images,
+        &map,
         None,
         system_now_ms(),
         &mut |_, _| {},
         &cancel,
     )?;
+    for name in &report.unused_mappings {
+        warn(format_args!("--map {name}=…: the dataset has no label named {name}; ignored"));
+    }
     for (path, reason) in &report.skipped {
         warn(format_args!("skipped {}: {reason}", path.display()));
     }

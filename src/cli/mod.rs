@@ -5,6 +5,8 @@
 mod about;
 mod args;
 mod data;
+mod guide;
+mod lead;
 mod people;
 mod prelabel;
 
@@ -216,8 +218,8 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Import { workspace, paths, dpi, password_stdin } => data::import(&workspace, &paths, dpi, password_stdin),
         Cmd::Settings { workspace, name, value } => settings(&workspace, name.as_deref(), value.as_deref()),
         Cmd::ImportGt { workspace, dir } => data::import_gt(&workspace, &dir),
-        Cmd::ImportDataset { workspace, format, path, images } => {
-            data::import_dataset(&workspace, &format, &path, &images)
+        Cmd::ImportDataset { workspace, format, path, images, map } => {
+            data::import_dataset(&workspace, &format, &path, &images, map)
         }
         Cmd::Relink { workspace, dir } => data::relink(&workspace, &dir),
         Cmd::Migrate { from, to } => {
@@ -237,9 +239,20 @@ fn run(cli: Cli) -> Result<()> {
             data::export(&workspace, opts)
         }
         Cmd::Versions { workspace } => data::versions(&workspace),
-        Cmd::Docs { workspace } => people::docs(&workspace),
+        Cmd::Guide { workspace, out } => guide::guide(&workspace, &out),
+        Cmd::Docs { workspace, action, as_lead } => lead::docs(&workspace, action, as_lead.as_deref()),
+        Cmd::Assign { workspace, to, status, folder, unassigned, limit, as_lead } => {
+            lead::assign(&workspace, lead::AssignArgs { to, status, folder, unassigned, limit, as_lead })
+        }
+        Cmd::Rotate { workspace, docs, quarters, by, as_user } => {
+            lead::rotate(&workspace, &docs, quarters, by.as_deref(), as_user.as_deref())
+        }
+        Cmd::Search { workspace, text, label, status, verdict, annotator, tags, flags, shelved, json } => lead::search(
+            &workspace,
+            lead::SearchArgs { text, label, status, verdict, annotator, tags, flags, shelved, json },
+        ),
         Cmd::Users { workspace, action } => people::users(&workspace, action),
-        Cmd::Labels { workspace, action: args::LabelsCmd::List } => people::labels(&workspace),
+        Cmd::Labels { workspace, action, as_lead } => lead::labels(&workspace, action, as_lead.as_deref()),
         Cmd::Review { workspace, action } => people::review(&workspace, action),
         Cmd::Objectives { workspace, action } => people::objectives(&workspace, action),
         Cmd::Stats { workspace, from, to, csv, json } => people::stats(&workspace, from, to, csv, json),
@@ -339,8 +352,30 @@ fn settings(ws: &Workspace, name: Option<&str>, value: Option<&str>) -> Result<(
             say!("pdf-dpi {}", store.pdf_dpi()?);
             say!("{}", box_padding_line(&store.box_style()?));
             say!("{}", crate::app::boxstyle::captions_setting_line(&store.box_style()?));
+            say!("doc-tags {}", doc_tags_text(&store.tag_schema()?));
             Ok(())
         }
+        (Some("doc-tags"), Some(v)) => {
+            let schema = match v.trim() {
+                "default" => crate::domain::TagSchema::default(),
+                "none" => crate::domain::TagSchema { tags: Vec::new() },
+                spec => parse_doc_tags(spec).map_err(|why| anyhow::anyhow!("doc-tags {why}"))?,
+            };
+            let mut store = open_write(ws)?;
+            store.set_tag_schema(&schema)?;
+            say!("document tags from now on: {}", doc_tags_text(&schema));
+            let all = crate::store::DocFilter { shelved: crate::store::ShelfFilter::All, ..Default::default() };
+            let stale = store.documents(&all)?.iter().filter(|d| schema.problem(&d.tags).is_some()).count();
+            if stale > 0 {
+                warn(format_args!(
+                    "{stale} document(s) carry tags or values these lack: kept until the document's tags are next changed"
+                ));
+            }
+            Ok(())
+        }
+        (Some("doc-tags"), None) => bail!(
+            "doc-tags needs a value: TAG=VALUE,VALUE;TAG=… (e.g. `facture settings WS doc-tags 'document_type=invoice,credit_note;language=de,en,fr'`), `default` or `none`"
+        ),
         (Some("box-captions"), Some(v)) => {
             say!("{}", crate::app::boxstyle::set_captions_setting(&mut open_write(ws)?, v)?);
             Ok(())
@@ -371,8 +406,53 @@ fn settings(ws: &Workspace, name: Option<&str>, value: Option<&str>) -> Result<(
             Ok(())
         }
         (Some("pdf-dpi"), None) => bail!("pdf-dpi needs a value, e.g. `facture settings WS pdf-dpi 300`"),
-        (Some(other), _) => bail!("unknown setting '{other}' (expected pdf-dpi, box-padding or box-captions)"),
+        (Some(other), _) => {
+            bail!("unknown setting '{other}' (expected pdf-dpi, box-padding, box-captions or doc-tags)")
+        }
     }
+}
+
+/// `document_type=invoice,credit_note;language=de,en` → the tag schema it names (tags and
+/// values in the order given). Names and values are one token each, as label names are.
+fn parse_doc_tags(spec: &str) -> std::result::Result<crate::domain::TagSchema, String> {
+    let token = |what: &str, t: &str| {
+        if !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+            Ok(t.to_string())
+        } else {
+            Err(format!("'{t}' is not a {what}: use letters, digits, '_', '-' or '.'"))
+        }
+    };
+    let mut tags: Vec<crate::domain::TagDef> = Vec::new();
+    for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, values)) = part.split_once('=') else {
+            return Err(format!("'{part}' has no '=': write TAG=VALUE,VALUE (e.g. language=de,en)"));
+        };
+        let name = token("tag name", name.trim())?;
+        if tags.iter().any(|t| t.name == name) {
+            return Err(format!("{name} is given twice"));
+        }
+        let mut vals: Vec<String> = Vec::new();
+        for v in values.split(',').map(str::trim) {
+            let v = token("value", v).map_err(|why| format!("{name}: {why}"))?;
+            if vals.contains(&v) {
+                return Err(format!("{name}: {v} is given twice"));
+            }
+            vals.push(v);
+        }
+        tags.push(crate::domain::TagDef { name, values: vals });
+    }
+    if tags.is_empty() {
+        return Err("names no tag: write TAG=VALUE,VALUE;TAG=… (or `none` for no document tags)".into());
+    }
+    Ok(crate::domain::TagSchema { tags })
+}
+
+/// The tag schema as `doc-tags` takes it (`none` when there are no tags).
+fn doc_tags_text(schema: &crate::domain::TagSchema) -> String {
+    if schema.tags.is_empty() {
+        return "none".into();
+    }
+    schema.tags.iter().map(|t| format!("{}={}", t.name, t.values.join(","))).collect::<Vec<_>>().join(";")
 }
 
 /// `box-padding L,T,R,B (set by hand | learned from N boxes | none)`, as `settings` prints it.
@@ -458,5 +538,25 @@ mod tests {
         assert!(line.starts_with("/w/ws.sqlite: another process"), "{line}");
         let multi = anyhow::anyhow!("first\n  second\n");
         assert_eq!(one_line(&multi, None), "first second");
+    }
+
+    #[test]
+    fn doc_tags_read_and_print_the_same_way() {
+        let spec = "document_type=invoice,credit_note;language=de,en,fr";
+        let schema = parse_doc_tags(&format!(" {spec} ; ")).unwrap();
+        assert_eq!(schema.tags[1].values, ["de", "en", "fr"]);
+        assert_eq!(doc_tags_text(&schema), spec);
+        assert_eq!(doc_tags_text(&crate::domain::TagSchema { tags: vec![] }), "none");
+        for (bad, says) in [
+            ("language", "has no '='"),
+            ("language=de,,en", "'' is not a value"),
+            ("language=de;language=en", "language is given twice"),
+            ("language=de,de", "de is given twice"),
+            ("scan quality=good", "'scan quality' is not a tag name"),
+            (";", "names no tag"),
+        ] {
+            let e = parse_doc_tags(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

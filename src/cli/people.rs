@@ -9,7 +9,7 @@ use super::args::{ObjectivesCmd, ReviewCmd, UsersCmd};
 use super::{open_read, open_write, say, warn};
 use crate::app::{Command, Session};
 use crate::domain::{DocId, Rect, Role, UserId};
-use crate::store::{DocFilter, Store};
+use crate::store::Store;
 
 pub fn users(ws: &Workspace, action: UsersCmd) -> Result<()> {
     match action {
@@ -75,23 +75,6 @@ fn new_password(name: &str, what: &str) -> Result<String> {
          changed"
     );
     Ok(password)
-}
-
-pub fn labels(ws: &Workspace) -> Result<()> {
-    for l in open_read(ws)?.labels()? {
-        let [r, g, b] = l.color;
-        say!("{}\t{}\t#{r:02x}{g:02x}{b:02x}\t{}", l.id, l.name, l.hotkey.unwrap_or_default());
-    }
-    Ok(())
-}
-
-pub fn docs(ws: &Workspace) -> Result<()> {
-    let store = open_read(ws)?;
-    for d in store.documents(&DocFilter::default())? {
-        let n = store.annotations(d.id)?.len();
-        say!("{}\t{}\t{}\t{}×{}\t{n} boxes", d.id, d.status.as_str(), d.display_name(), d.width, d.height);
-    }
-    Ok(())
 }
 
 pub fn stats(ws: &Workspace, from: Option<String>, to: Option<String>, csv: bool, json: bool) -> Result<()> {

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Annotation, BoxVerdict, Comment, DocId, DocMeta, DocStatus, EditId, GoldBox, GoldScore, Label, Link, ReviewRound,
-    TimestampMs, UserId,
+    Annotation, BoxVerdict, Comment, DocId, DocMeta, DocStatus, EditId, GoldBox, GoldScore, Label, LabelExample, Link,
+    ReviewRound, TimestampMs, UserId,
 };
 
 /// One row-level change. `before: None` is an insert, `after: None` a delete.
@@ -60,6 +60,24 @@ pub enum Change {
         before: Option<GoldScore>,
         after: Option<GoldScore>,
     },
+    /// A document's tags (the workspace's tag schema: tag → value), replaced as a whole.
+    Tags {
+        doc: DocId,
+        before: std::collections::BTreeMap<String, String>,
+        after: std::collections::BTreeMap<String, String>,
+    },
+    /// A page turned by quarter turns clockwise (0–3). An odd difference swaps the page's
+    /// width and height; the boxes are turned by `Annotation` changes in the same edit.
+    Rotation {
+        doc: DocId,
+        before: u8,
+        after: u8,
+    },
+    /// A guideline example pinned, changed or unpinned.
+    Example {
+        before: Option<LabelExample>,
+        after: Option<LabelExample>,
+    },
 }
 
 impl Change {
@@ -78,6 +96,11 @@ impl Change {
                 Change::Gold { doc: *doc, before: after.clone(), after: before.clone() }
             }
             Change::GoldScore { before, after } => Change::GoldScore { before: after.clone(), after: before.clone() },
+            Change::Tags { doc, before, after } => {
+                Change::Tags { doc: *doc, before: after.clone(), after: before.clone() }
+            }
+            Change::Rotation { doc, before, after } => Change::Rotation { doc: *doc, before: *after, after: *before },
+            Change::Example { before, after } => Change::Example { before: after.clone(), after: before.clone() },
         }
     }
 
@@ -94,6 +117,9 @@ impl Change {
             Change::Comment { before, after } => before == after,
             Change::Gold { before, after, .. } => before == after,
             Change::GoldScore { before, after } => before == after,
+            Change::Tags { before, after, .. } => before == after,
+            Change::Rotation { before, after, .. } => before == after,
+            Change::Example { before, after } => before == after,
         }
     }
 }

@@ -13,6 +13,17 @@ impl Point {
     pub const fn new(x: f32, y: f32) -> Self {
         Self { x, y }
     }
+
+    /// Where this point of a `w`×`h` page lands when the page is turned `quarters` quarter
+    /// turns clockwise (the turned page is `h`×`w` for an odd count).
+    pub fn turned(self, quarters: u8, w: f32, h: f32) -> Point {
+        match quarters % 4 {
+            0 => self,
+            1 => Point::new(h - self.y, self.x),
+            2 => Point::new(w - self.x, h - self.y),
+            _ => Point::new(self.y, w - self.x),
+        }
+    }
 }
 
 /// Axis-aligned rectangle in image pixels, `x0 <= x1`, `y0 <= y1` once normalised.
@@ -112,11 +123,47 @@ impl Quad {
     pub fn translated(&self, dx: f32, dy: f32) -> Quad {
         Quad(self.0.map(|p| Point::new(p.x + dx, p.y + dy)))
     }
+
+    /// The quad on a `w`×`h` page turned `quarters` quarter turns clockwise; each corner keeps
+    /// its role (the first is still where the text starts).
+    pub fn turned(&self, quarters: u8, w: f32, h: f32) -> Quad {
+        Quad(self.0.map(|p| p.turned(quarters, w, h)))
+    }
+}
+
+impl Rect {
+    /// The rectangle on a `w`×`h` page turned `quarters` quarter turns clockwise.
+    pub fn turned(&self, quarters: u8, w: f32, h: f32) -> Rect {
+        let a = Point::new(self.x0, self.y0).turned(quarters, w, h);
+        let b = Point::new(self.x1, self.y1).turned(quarters, w, h);
+        Rect::new(a.x.min(b.x), a.y.min(b.y), a.x.max(b.x), a.y.max(b.y))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turning_a_page_moves_boxes_with_it_and_four_turns_are_none() {
+        // a 100×50 page; a box near its top-left corner
+        let r = Rect::new(10.0, 5.0, 30.0, 15.0);
+        // one turn clockwise: the page is 50×100 and the top-left corner went top-right
+        assert_eq!(r.turned(1, 100.0, 50.0), Rect::new(35.0, 10.0, 45.0, 30.0));
+        assert_eq!(r.turned(2, 100.0, 50.0), Rect::new(70.0, 35.0, 90.0, 45.0));
+        assert_eq!(r.turned(3, 100.0, 50.0), Rect::new(5.0, 70.0, 15.0, 90.0));
+        // turned back (the page's own size each time) it is where it was
+        let mut x = r;
+        let (mut w, mut h) = (100.0, 50.0);
+        for _ in 0..4 {
+            x = x.turned(1, w, h);
+            (w, h) = (h, w);
+        }
+        assert_eq!(x, r);
+        let q = Quad::from_rect(&r).turned(1, 100.0, 50.0);
+        assert_eq!(q.0[0], Point::new(45.0, 10.0), "the text's first corner keeps its role");
+        assert_eq!(q.bounds(), r.turned(1, 100.0, 50.0));
+    }
 
     #[test]
     fn iou_of_identical_disjoint_and_half_overlap() {

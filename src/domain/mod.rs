@@ -12,7 +12,7 @@ pub use box_style::{BoxStyle, LearnedBoxStyle, WorkspaceBoxStyle};
 pub use edit::{Change, Edit, EditKind, UndoStacks};
 pub use geometry::{Point, Quad, Rect};
 pub use review::{BoxVerdict, Comment, DocMeta, GoldBox, GoldScore, ReviewRound, Shelf};
-pub use schema::{Label, default_invoice_schema};
+pub use schema::{Label, LabelExample, TagDef, TagSchema, default_invoice_schema};
 pub use status::{DocStatus, DocVerdict, Role, Verdict};
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,7 @@ id_type!(LinkId);
 id_type!(EditId);
 id_type!(RoundId);
 id_type!(CommentId);
+id_type!(ExampleId);
 
 /// Milliseconds since the Unix epoch (UTC). All timestamps in the workspace use this.
 pub type TimestampMs = i64;
@@ -74,6 +75,11 @@ pub struct Document {
     pub shelved: Option<Shelf>,
     /// Higher first in the annotation queue; 0 is normal.
     pub priority: i64,
+    /// The workspace's document tags (document type, language, scan quality…): tag → value.
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// Quarter turns clockwise applied to the file's pixels (0–3); `width` and `height` are
+    /// those of the page as turned, and so are box coordinates.
+    pub rotation: u8,
 }
 
 impl Document {
@@ -205,6 +211,51 @@ pub struct Annotation {
     pub author: Option<UserId>,
     pub created_ms: TimestampMs,
     pub updated_ms: TimestampMs,
+    /// Difficult, illegible, handwritten (absent in edit logs written before schema 8).
+    #[serde(default, skip_serializing_if = "BoxFlags::is_empty")]
+    pub flags: BoxFlags,
+}
+
+/// What an annotator says about a box beyond its label and text; exported where a format has
+/// a place for it (PPOCR `difficult`, COCO attributes, Facture JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BoxFlags(pub u8);
+
+impl BoxFlags {
+    /// Hard to box or read; training may weigh or skip it (PPOCR's `difficult`).
+    pub const DIFFICULT: BoxFlags = BoxFlags(1);
+    /// The text cannot be read with confidence.
+    pub const ILLEGIBLE: BoxFlags = BoxFlags(2);
+    /// Written by hand rather than printed.
+    pub const HANDWRITTEN: BoxFlags = BoxFlags(4);
+    /// Every flag, with its name as exported and typed on the command line.
+    pub const ALL: [(BoxFlags, &'static str); 3] = [
+        (BoxFlags::DIFFICULT, "difficult"),
+        (BoxFlags::ILLEGIBLE, "illegible"),
+        (BoxFlags::HANDWRITTEN, "handwritten"),
+    ];
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn contains(self, f: BoxFlags) -> bool {
+        self.0 & f.0 == f.0 && f.0 != 0
+    }
+
+    pub fn with(self, f: BoxFlags, on: bool) -> BoxFlags {
+        if on { BoxFlags(self.0 | f.0) } else { BoxFlags(self.0 & !f.0) }
+    }
+
+    /// The names of the flags set, in [`BoxFlags::ALL`] order.
+    pub fn names(self) -> Vec<&'static str> {
+        BoxFlags::ALL.iter().filter(|(f, _)| self.contains(*f)).map(|(_, n)| *n).collect()
+    }
+
+    pub fn from_name(name: &str) -> Option<BoxFlags> {
+        BoxFlags::ALL.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
 }
 
 impl Annotation {
@@ -234,6 +285,7 @@ impl Annotation {
             author,
             created_ms: now,
             updated_ms: now,
+            flags: BoxFlags::default(),
         }
     }
 
@@ -255,6 +307,7 @@ impl Annotation {
             author: Some(author),
             created_ms: now,
             updated_ms: now,
+            flags: BoxFlags::default(),
         }
     }
 }
@@ -339,6 +392,8 @@ mod tests {
             imported_ms: 0,
             shelved: None,
             priority: 0,
+            tags: Default::default(),
+            rotation: 0,
         };
         assert_eq!(d.display_name(), "a.tif");
         d.page = 2;

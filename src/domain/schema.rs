@@ -23,6 +23,87 @@ pub struct Label {
     pub retired: bool,
 }
 
+/// The document tags a workspace uses: each tag with the values it may take, in the order
+/// they are offered. A document carries at most one value per tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagSchema {
+    pub tags: Vec<TagDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagDef {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+impl Default for TagSchema {
+    /// Document type, language and scan quality: what teams filter and balance datasets by.
+    fn default() -> Self {
+        let def = |name: &str, values: &[&str]| TagDef {
+            name: name.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        TagSchema {
+            tags: vec![
+                def("document_type", &["invoice", "credit_note", "receipt", "delivery_note", "other"]),
+                def("language", &["de", "en", "es", "fr", "it", "nl", "pl", "pt", "other"]),
+                def("scan_quality", &["good", "fair", "poor"]),
+            ],
+        }
+    }
+}
+
+impl TagSchema {
+    /// Why `tags` does not fit the schema (an unknown tag or value), if it does not.
+    pub fn problem(&self, tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
+        for (name, value) in tags {
+            let Some(def) = self.tags.iter().find(|t| &t.name == name) else {
+                let names: Vec<&str> = self.tags.iter().map(|t| t.name.as_str()).collect();
+                return Some(format!("'{name}' is not a document tag of this workspace ({})", names.join(", ")));
+            };
+            if !def.values.contains(value) {
+                return Some(format!("'{value}' is not a value of {name} ({})", def.values.join(", ")));
+            }
+        }
+        None
+    }
+}
+
+/// A crop pinned to a label's guideline by a lead: "this is one" (`good`) or "this is not".
+/// The crop is kept as PNG bytes so the guide does not depend on the page's file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelExample {
+    pub id: super::ExampleId,
+    pub label: LabelId,
+    /// The document it was cut from (None once that document is gone from the workspace).
+    pub doc: Option<super::DocId>,
+    /// Where on that page, in its pixels.
+    pub rect: super::Rect,
+    /// The box's text when it was pinned.
+    pub text: String,
+    pub good: bool,
+    /// Why it is (not) one, shown under the crop.
+    pub note: String,
+    #[serde(with = "hex_bytes")]
+    pub crop_png: Vec<u8>,
+    pub author: Option<super::UserId>,
+    pub created_ms: super::TimestampMs,
+}
+
+/// Bytes as lower-case hex in the edit log (JSON has no byte strings).
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Label {
     /// "total_amount" → "Total amount".
     pub fn display_name(&self) -> String {

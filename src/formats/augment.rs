@@ -183,7 +183,7 @@ pub fn transform_box(aug: &Augmentation, b: &PageBox) -> PageBox {
     let quad = Quad(q);
     let rect = quad.bounds();
     let keep_quad = b.quad.is_some() || aug.rotation_deg != 0.0;
-    PageBox { rect, quad: keep_quad.then_some(quad), label: b.label.clone(), text: b.text.clone() }
+    PageBox { rect, quad: keep_quad.then_some(quad), label: b.label.clone(), text: b.text.clone(), flags: b.flags }
 }
 
 /// The original box's corners recovered from a transformed box (for checking).
@@ -255,7 +255,13 @@ mod tests {
     #[test]
     fn same_inputs_same_plan_and_pixels() {
         let opts = AugmentOptions { count: 2, seed: 1 };
-        let b = PageBox { rect: Rect::new(20.0, 20.0, 60.0, 30.0), quad: None, label: None, text: String::new() };
+        let b = PageBox {
+            rect: Rect::new(20.0, 20.0, 60.0, 30.0),
+            quad: None,
+            label: None,
+            text: String::new(),
+            flags: Default::default(),
+        };
         let a1 = plan(&opts, 9, 1, 80, 60, std::slice::from_ref(&b));
         let a2 = plan(&opts, 9, 1, 80, 60, std::slice::from_ref(&b));
         assert_eq!(a1, a2);

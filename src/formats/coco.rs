@@ -1,7 +1,10 @@
 //! COCO detection JSON (one `annotations.json`, images under `images/`), with each box's text in
-//! `attributes.text` as CVAT writes it, and its quad as a 4-point polygon `segmentation`.
+//! `attributes.text` as CVAT writes it, its flags as boolean attributes beside it (CVAT's
+//! checkbox attributes: `"difficult": true`; only the flags set are written), its quad as a
+//! 4-point polygon `segmentation`, and the document's tags in an `attributes` object on the
+//! image entry (left out when there are none; COCO readers ignore it).
 //!
-//! Round trip keeps: boxes, quads, labels, text. Loses: links (COCO has none) and unlabelled
+//! Round trip keeps: boxes, quads, labels, text, flags, tags. Loses: links (COCO has none) and unlabelled
 //! boxes (a COCO annotation needs a category; the exporter skips and counts them). Coordinates
 //! go through `[x, y, w, h]`, so they come back within 1e-3 px, not bit for bit.
 
@@ -10,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::model::{FormatError, OutFile, Page, PageBox, Skipped, file_name, finite, parse_json};
-use crate::domain::{Point, Rect};
+use crate::domain::{BoxFlags, Point, Rect};
 
 pub const FILE: &str = "annotations.json";
 pub const IMAGE_DIR: &str = "images";
@@ -36,6 +39,8 @@ struct OutImage<'a> {
     file_name: &'a str,
     width: u32,
     height: u32,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    attributes: &'a BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -53,6 +58,9 @@ struct OutAnn<'a> {
 #[derive(Serialize)]
 struct OutAttrs<'a> {
     text: &'a str,
+    /// The flags set, each `true`, by name.
+    #[serde(flatten)]
+    flags: BTreeMap<&'static str, bool>,
 }
 
 #[derive(Serialize)]
@@ -69,7 +77,13 @@ pub fn write(pages: &[Page], classes: &[String]) -> (Vec<OutFile>, Skipped) {
     let mut images = Vec::with_capacity(pages.len());
     let mut annotations = Vec::new();
     for (i, page) in pages.iter().enumerate() {
-        images.push(OutImage { id: i + 1, file_name: file_name(&page.image), width: page.width, height: page.height });
+        images.push(OutImage {
+            id: i + 1,
+            file_name: file_name(&page.image),
+            width: page.width,
+            height: page.height,
+            attributes: &page.tags,
+        });
         for b in &page.boxes {
             let Some(category_id) = b.label.as_deref().and_then(|l| class_id.get(l)) else {
                 skipped.unlabelled_boxes += 1;
@@ -91,7 +105,7 @@ pub fn write(pages: &[Page], classes: &[String]) -> (Vec<OutFile>, Skipped) {
                 area: w * h,
                 iscrowd: 0,
                 segmentation: [seg],
-                attributes: OutAttrs { text: &b.text },
+                attributes: OutAttrs { text: &b.text, flags: b.flags.names().into_iter().map(|n| (n, true)).collect() },
             });
         }
     }
@@ -124,6 +138,8 @@ struct InImage {
     file_name: String,
     width: u32,
     height: u32,
+    #[serde(default)]
+    attributes: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -155,7 +171,15 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Page>, FormatError> {
         if index.insert(img.id, pages.len()).is_some() {
             return Err(FormatError::new(file, format!("image id {} appears twice", img.id)));
         }
-        pages.push(Page { image: img.file_name.clone(), width: img.width, height: img.height, ..Page::default() });
+        // tags are strings; another tool's numbers and booleans are not ours to guess at
+        let tags = img.attributes.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect();
+        pages.push(Page {
+            image: img.file_name.clone(),
+            width: img.width,
+            height: img.height,
+            tags,
+            ..Page::default()
+        });
     }
     for (n, ann) in coco.annotations.iter().enumerate() {
         let at = |reason: String| FormatError::new(file, format!("annotation {n}: {reason}"));
@@ -182,7 +206,12 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Page>, FormatError> {
             .and_then(|v| v.as_str().map(str::to_string))
             .or_else(|| ann.text.clone())
             .unwrap_or_default();
-        let mut b = PageBox { rect, quad: None, label, text };
+        // CVAT writes checkbox attributes as booleans; "true" as text is read too
+        let flags = BoxFlags::ALL.iter().fold(BoxFlags::default(), |f, (flag, name)| {
+            let on = ann.attributes.get(*name).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+            f.with(*flag, on)
+        });
+        let mut b = PageBox { rect, quad: None, label, text, flags };
         if let Some(points) = quad_of(&ann.segmentation) {
             let q = PageBox::from_points(points, None, String::new());
             if q.quad.is_some() {
@@ -203,4 +232,54 @@ fn quad_of(seg: &serde_json::Value) -> Option<[Point; 4]> {
         return None;
     }
     Some([0, 1, 2, 3].map(|k| Point::new(nums[2 * k] as f32, nums[2 * k + 1] as f32)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(flags: BoxFlags, tags: &[(&str, &str)]) -> Page {
+        let rect = Rect::new(1.0, 2.0, 30.0, 12.0);
+        let b = PageBox { rect, quad: None, label: Some("total".into()), text: "9.00".into(), flags };
+        let tags = tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Page { image: "images/a.png".into(), width: 40, height: 20, boxes: vec![b], tags, ..Page::default() }
+    }
+
+    fn json(files: &[OutFile]) -> serde_json::Value {
+        serde_json::from_slice(&files[0].bytes).unwrap()
+    }
+
+    #[test]
+    fn flags_are_boolean_attributes_and_tags_the_image_s_attributes() {
+        let flags = BoxFlags::DIFFICULT.with(BoxFlags::ILLEGIBLE, true);
+        let (files, _) = write(&[page(flags, &[("language", "de")])], &["total".into()]);
+        let v = json(&files);
+        assert_eq!(
+            v["annotations"][0]["attributes"],
+            serde_json::json!({"text": "9.00", "difficult": true, "illegible": true})
+        );
+        assert_eq!(v["images"][0]["attributes"], serde_json::json!({"language": "de"}));
+        let back = read(FILE, &files[0].bytes).unwrap();
+        assert_eq!(back[0].boxes[0].flags, flags);
+        assert_eq!(back[0].tags, page(flags, &[("language", "de")]).tags);
+    }
+
+    #[test]
+    fn nothing_is_added_without_flags_or_tags() {
+        let (files, _) = write(&[page(BoxFlags::default(), &[])], &["total".into()]);
+        let text = String::from_utf8(files[0].bytes.clone()).unwrap();
+        assert!(text.contains(r#"{"id":1,"file_name":"a.png","width":40,"height":20}"#), "{text}");
+        assert!(text.contains(r#""attributes":{"text":"9.00"}}"#), "{text}");
+    }
+
+    #[test]
+    fn cvat_style_false_attributes_and_other_tools_attributes_are_no_flags() {
+        let coco = r#"{"images":[{"id":1,"file_name":"a.png","width":40,"height":20,"attributes":{"n":3}}],
+            "annotations":[{"image_id":1,"category_id":1,"bbox":[1,2,3,4],
+              "attributes":{"occluded":false,"difficult":false,"handwritten":"true"}}],
+            "categories":[{"id":1,"name":"total"}]}"#;
+        let pages = read(FILE, coco.as_bytes()).unwrap();
+        assert_eq!(pages[0].boxes[0].flags, BoxFlags::HANDWRITTEN);
+        assert!(pages[0].tags.is_empty(), "a number is not a tag value");
+    }
 }

@@ -5,7 +5,7 @@
 //! Round trip keeps: boxes, quads, labels (empty = unlabelled), text. Loses: links.
 
 use super::model::{FormatError, OutFile, Page, PageBox, finite, utf8};
-use crate::domain::{Point, Quad, Rect};
+use crate::domain::{BoxFlags, Point, Quad, Rect};
 
 pub const FILE: &str = "annotations.csv";
 pub const IMAGE_DIR: &str = "images";
@@ -175,7 +175,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Page>, FormatError> {
         };
         let label = Some(get(7).to_string()).filter(|l| !l.is_empty());
         if let Some(page) = pages.last_mut() {
-            page.boxes.push(PageBox { rect, quad, label, text: get(8).to_string() });
+            page.boxes.push(PageBox { rect, quad, label, text: get(8).to_string(), flags: BoxFlags::default() });
         }
     }
     Ok(pages)
@@ -192,8 +192,14 @@ mod tests {
             image: "images/x.png".into(),
             width: 10,
             height: 10,
-            boxes: vec![PageBox { rect: Rect::new(1.0, 2.0, 3.0, 4.0), quad: None, label: None, text: text.into() }],
-            links: vec![],
+            boxes: vec![PageBox {
+                rect: Rect::new(1.0, 2.0, 3.0, 4.0),
+                quad: None,
+                label: None,
+                text: text.into(),
+                flags: BoxFlags::default(),
+            }],
+            ..Page::default()
         };
         let files = write(std::slice::from_ref(&page));
         let back = read(FILE, &files[0].bytes).unwrap();

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::model::{FormatError, OutFile, Page, PageBox, PageLink, file_stem, finite, parse_json, to_json_pretty};
-use crate::domain::{LinkKind, Rect};
+use crate::domain::{BoxFlags, LinkKind, Rect};
 
 pub const IMAGE_DIR: &str = "images";
 pub const ANNOTATION_DIR: &str = "annotations";
@@ -115,6 +115,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Page, FormatError> {
             quad: None,
             label: e.label.clone().filter(|l| !l.is_empty()),
             text: e.text.clone(),
+            flags: BoxFlags::default(),
         });
     }
     let mut pairs = BTreeSet::new();

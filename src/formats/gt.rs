@@ -1,12 +1,16 @@
 //! Facture's ground-truth JSON, the one format for all ground truth in the project:
 //! `{"image","width","height","boxes":[{"x0","y0","x1","y1","text","label"}]}`
-//! (the format of ../shared/data/sroie-dev and of `facture synth`).
+//! (the format of ../shared/data/sroie-dev and of `facture synth`). As a dataset format
+//! (`facture-json`) a file also carries the document's tags (`"tags": {"language": "de"}`) and
+//! each box's flags (`"flags": ["difficult"]`), both left out when empty.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Rect;
+use super::model::{FormatError, OutFile, Page, PageBox, file_stem, parse_json};
+use crate::domain::{BoxFlags, Rect};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GtBox {
@@ -37,6 +41,80 @@ pub struct GroundTruth {
     pub width: u32,
     pub height: u32,
     pub boxes: Vec<GtBox>,
+}
+
+/// A box of a `facture-json` dataset file: the ground-truth box and the names of its flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DatasetBox {
+    #[serde(flatten)]
+    gt: GtBox,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    flags: Vec<String>,
+}
+
+/// A `facture-json` dataset file: [`GroundTruth`] with the document's tags and the boxes'
+/// flags. Without either it is written byte for byte as [`GroundTruth::to_json_pretty`] writes
+/// the same page, which older dataset versions were made with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DatasetPage {
+    image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page: Option<u32>,
+    width: u32,
+    height: u32,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    tags: BTreeMap<String, String>,
+    boxes: Vec<DatasetBox>,
+}
+
+/// Writes a page as a `facture-json` dataset file, `{image stem}.json` (pretty, final newline).
+pub fn write_page(p: &Page) -> OutFile {
+    let boxes = p
+        .boxes
+        .iter()
+        .map(|b| DatasetBox {
+            gt: GtBox {
+                x0: b.rect.x0,
+                y0: b.rect.y0,
+                x1: b.rect.x1,
+                y1: b.rect.y1,
+                text: b.text.clone(),
+                label: b.label.clone(),
+            },
+            flags: b.flags.names().into_iter().map(String::from).collect(),
+        })
+        .collect();
+    let page = DatasetPage {
+        image: p.image.clone(),
+        page: None,
+        width: p.width,
+        height: p.height,
+        tags: p.tags.clone(),
+        boxes,
+    };
+    // Serialising plain structs of strings and numbers cannot fail.
+    let mut bytes = serde_json::to_vec_pretty(&page).unwrap_or_default();
+    bytes.push(b'\n');
+    OutFile::new(format!("{}.json", file_stem(&p.image)), bytes)
+}
+
+/// Reads a `facture-json` dataset file (plain ground truth too); `Page::image` as written.
+/// A flag name Facture does not know is an error: the file is our own.
+pub fn read_page(file: &str, bytes: &[u8]) -> Result<Page, FormatError> {
+    let gt: DatasetPage = parse_json(file, bytes)?;
+    let mut boxes = Vec::with_capacity(gt.boxes.len());
+    for (i, b) in gt.boxes.into_iter().enumerate() {
+        let mut flags = BoxFlags::default();
+        for name in &b.flags {
+            let flag = BoxFlags::from_name(name).ok_or_else(|| {
+                let known: Vec<&str> = BoxFlags::ALL.iter().map(|(_, n)| *n).collect();
+                FormatError::new(file, format!("box {i}: unknown flag '{name}' (expected {})", known.join(", ")))
+            })?;
+            flags = flags.with(flag, true);
+        }
+        boxes.push(PageBox { rect: b.gt.rect(), quad: None, label: b.gt.label, text: b.gt.text, flags });
+    }
+    Ok(Page { image: gt.image, width: gt.width, height: gt.height, boxes, links: vec![], tags: gt.tags })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,5 +213,73 @@ mod tests {
         assert!(err.contains("box 0") && err.contains("outside"), "{err}");
         std::fs::write(&p, "{not json").unwrap();
         assert!(matches!(GroundTruth::load(&p), Err(GtError::Parse { .. })));
+    }
+
+    fn gt_page() -> GroundTruth {
+        let b = |x0, text: &str, label: Option<&str>| GtBox {
+            x0,
+            y0: 2.0,
+            x1: x0 + 20.5,
+            y1: 10.0,
+            text: text.into(),
+            label: label.map(String::from),
+        };
+        GroundTruth {
+            image: "a.png".into(),
+            page: None,
+            width: 100,
+            height: 50,
+            boxes: vec![b(1.0, "TOTAL", None), b(30.0, "9.00", Some("total_amount"))],
+        }
+    }
+
+    fn as_page(gt: &GroundTruth) -> Page {
+        let boxes = gt
+            .boxes
+            .iter()
+            .map(|b| PageBox {
+                rect: b.rect(),
+                quad: None,
+                label: b.label.clone(),
+                text: b.text.clone(),
+                flags: BoxFlags::default(),
+            })
+            .collect();
+        Page { image: gt.image.clone(), width: gt.width, height: gt.height, boxes, ..Page::default() }
+    }
+
+    #[test]
+    fn a_page_without_tags_or_flags_is_written_as_plain_ground_truth() {
+        let gt = gt_page();
+        let out = write_page(&as_page(&gt));
+        assert_eq!(out.path, "a.json");
+        assert_eq!(String::from_utf8(out.bytes).unwrap(), gt.to_json_pretty() + "\n");
+    }
+
+    #[test]
+    fn tags_and_flags_are_written_and_read_back() {
+        let mut page = as_page(&gt_page());
+        page.tags.insert("language".into(), "de".into());
+        page.boxes[1].flags = BoxFlags::DIFFICULT.with(BoxFlags::HANDWRITTEN, true);
+        let out = write_page(&page);
+        let text = String::from_utf8(out.bytes.clone()).unwrap();
+        assert!(
+            text.contains("  \"height\": 50,\n  \"tags\": {\n    \"language\": \"de\"\n  },\n  \"boxes\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"label\": \"total_amount\",\n      \"flags\": [\n        \"difficult\",\n        \"handwritten\"\n      ]"),
+            "{text}"
+        );
+        assert_eq!(read_page("a.json", &out.bytes).unwrap(), page);
+        // plain ground truth reads as a page without either
+        assert_eq!(read_page("a.json", gt_page().to_json_pretty().as_bytes()).unwrap(), as_page(&gt_page()));
+    }
+
+    #[test]
+    fn an_unknown_flag_is_refused_with_the_box_and_the_known_ones() {
+        let json = r#"{"image":"a.png","width":10,"height":10,"boxes":[{"x0":0,"y0":0,"x1":5,"y1":5,"text":"x","flags":["blurry"]}]}"#;
+        let e = read_page("a.json", json.as_bytes()).unwrap_err().to_string();
+        assert_eq!(e, "a.json: box 0: unknown flag 'blurry' (expected difficult, illegible, handwritten)");
     }
 }

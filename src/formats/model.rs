@@ -1,7 +1,9 @@
 //! The neutral page model every dataset format converts to and from, so the formats stay pure
 //! (bytes in, pages out; pages in, bytes out) and never see the store.
 
-use crate::domain::{LinkKind, Point, Quad, Rect};
+use std::collections::BTreeMap;
+
+use crate::domain::{BoxFlags, LinkKind, Point, Quad, Rect};
 
 /// One page image with its boxes, as a dataset file describes it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -13,6 +15,8 @@ pub struct Page {
     pub height: u32,
     pub boxes: Vec<PageBox>,
     pub links: Vec<PageLink>,
+    /// The document's tags (tag → value), where the format has a place for them.
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +27,8 @@ pub struct PageBox {
     /// Label name as written in the file (mapping onto the schema is the importer's job).
     pub label: Option<String>,
     pub text: String,
+    /// Difficult, illegible, handwritten: as far as the format keeps them.
+    pub flags: BoxFlags,
 }
 
 impl PageBox {
@@ -36,7 +42,7 @@ impl PageBox {
         let quad = Quad(points);
         let rect = quad.bounds();
         let quad = (!is_axis_aligned(&quad)).then_some(quad);
-        PageBox { rect, quad, label, text }
+        PageBox { rect, quad, label, text, flags: BoxFlags::default() }
     }
 }
 

@@ -4,16 +4,17 @@
 //! The KIE variant adds `key_cls` (PPOCRLabel) and `label` (PaddleOCR SER), `id` and `linking`.
 //! Import reads `Label.txt` and `Cache.cach` (same format) and either KIE spelling.
 //!
-//! Round trip keeps: boxes, quads, text; KIE also labels and links (direction kept). Loses:
-//! labels and links in plain `ppocr`; the link kind in KIE (links come back key→value);
-//! quads whose corners are the rectangle's own corners come back as plain rectangles.
+//! Round trip keeps: boxes, quads, text, the difficult flag (PPOCRLabel's `difficult`); KIE
+//! also labels and links (direction kept). Loses: labels and links in plain `ppocr`; the link
+//! kind in KIE (links come back key→value); the other flags and the document's tags (no place
+//! for them); quads whose corners are the rectangle's own corners come back as plain rectangles.
 
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use super::model::{FormatError, OutFile, Page, PageBox, PageLink, file_name, file_stem, finite, utf8};
-use crate::domain::{LinkKind, Point, Rect};
+use crate::domain::{BoxFlags, LinkKind, Point, Rect};
 
 pub const IMAGE_DIR: &str = "images";
 pub const LABEL_FILE: &str = "images/Label.txt";
@@ -61,7 +62,7 @@ pub fn write(pages: &[Page], kie: bool) -> Vec<OutFile> {
                 OutBox {
                     transcription: &b.text,
                     points: b.corners().0.map(|p| [p.x, p.y]),
-                    difficult: false,
+                    difficult: b.flags.contains(BoxFlags::DIFFICULT),
                     key_cls: kie.then_some(cls),
                     label: kie.then_some(cls),
                     id: kie.then_some(i),
@@ -94,6 +95,8 @@ struct InBox {
     #[serde(default)]
     transcription: String,
     points: Vec<[f64; 2]>,
+    #[serde(default)]
+    difficult: bool,
     #[serde(default)]
     key_cls: Option<String>,
     #[serde(default)]
@@ -143,9 +146,10 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Page>, FormatError> {
                     let r = pts.iter().fold(Rect::new(f32::MAX, f32::MAX, f32::MIN, f32::MIN), |r, p| {
                         Rect::new(r.x0.min(p.x), r.y0.min(p.y), r.x1.max(p.x), r.y1.max(p.y))
                     });
-                    PageBox { rect: r, quad: None, label, text: b.transcription.clone() }
+                    PageBox { rect: r, quad: None, label, text: b.transcription.clone(), flags: BoxFlags::default() }
                 }
             };
+            let pb = PageBox { flags: BoxFlags::default().with(BoxFlags::DIFFICULT, b.difficult), ..pb };
             if let Some(id) = b.id
                 && ids.insert(id, i).is_some()
             {
@@ -172,4 +176,31 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Page>, FormatError> {
         pages.push(page);
     }
     Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(flags: BoxFlags) -> Page {
+        let rect = Rect::new(1.0, 2.0, 30.0, 12.0);
+        let b = PageBox { rect, quad: None, label: None, text: "TOTAL".into(), flags };
+        Page { image: "images/a.png".into(), boxes: vec![b], ..Page::default() }
+    }
+
+    #[test]
+    fn a_difficult_box_says_so_and_comes_back_difficult() {
+        let flags = BoxFlags::DIFFICULT.with(BoxFlags::HANDWRITTEN, true);
+        let files = write(&[page(flags)], false);
+        let label = String::from_utf8(files[0].bytes.clone()).unwrap();
+        assert_eq!(
+            label,
+            "images/a.png\t[{\"transcription\":\"TOTAL\",\"points\":[[1.0,2.0],[30.0,2.0],[30.0,12.0],[1.0,12.0]],\"difficult\":true}]\n"
+        );
+        let back = read(LABEL_FILE, &files[0].bytes).unwrap();
+        assert_eq!(back[0].boxes[0].flags, BoxFlags::DIFFICULT, "PPOCR has a place for difficult only");
+        let plain = write(&[page(BoxFlags::default())], false);
+        assert!(String::from_utf8_lossy(&plain[0].bytes).contains("\"difficult\":false"));
+        assert!(read(LABEL_FILE, &plain[0].bytes).unwrap()[0].boxes[0].flags.is_empty());
+    }
 }

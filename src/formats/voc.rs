@@ -3,8 +3,11 @@
 //! `<attributes><attribute><name>text</name><value>…</value></attribute></attributes>`.
 //! Coordinates are written as CVAT and LabelImg do: 0-based pixels, decimals kept.
 //!
-//! Round trip keeps: boxes, labels, text. Loses: quads (written as their bounding box), links,
-//! unlabelled boxes (VOC objects need a name; skipped and counted).
+//! The difficult flag is VOC's own `<difficult>1</difficult>`.
+//!
+//! Round trip keeps: boxes, labels, text, the difficult flag. Loses: quads (written as their
+//! bounding box), links, the other flags, tags, unlabelled boxes (VOC objects need a name;
+//! skipped and counted).
 
 use std::fmt::Write as _;
 
@@ -12,7 +15,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::model::{FormatError, OutFile, Page, PageBox, Skipped, file_name, file_stem, finite, utf8};
-use crate::domain::Rect;
+use crate::domain::{BoxFlags, Rect};
 
 pub const IMAGE_DIR: &str = "JPEGImages";
 pub const ANNOTATION_DIR: &str = "Annotations";
@@ -57,8 +60,11 @@ pub fn write(pages: &[Page], classes: &[String]) -> (Vec<OutFile>, Skipped) {
             let r = b.rect;
             let _ = writeln!(x, "\t<object>");
             let _ = writeln!(x, "\t\t<name>{}</name>", escape(label));
-            let _ =
-                writeln!(x, "\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>");
+            let difficult = u8::from(b.flags.contains(BoxFlags::DIFFICULT));
+            let _ = writeln!(
+                x,
+                "\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n\t\t<difficult>{difficult}</difficult>"
+            );
             let _ = writeln!(
                 x,
                 "\t\t<bndbox>\n\t\t\t<xmin>{}</xmin>\n\t\t\t<ymin>{}</ymin>\n\t\t\t<xmax>{}</xmax>\n\t\t\t<ymax>{}</ymax>\n\t\t</bndbox>",
@@ -222,7 +228,25 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Page, FormatError> {
             .and_then(|a| a.child("value"))
             .map(|v| v.text.clone())
             .unwrap_or_default();
-        page.boxes.push(PageBox { rect, quad: None, label: Some(name.to_string()), text });
+        let difficult = obj.text_of("difficult").is_some_and(|d| d.trim() == "1");
+        let flags = BoxFlags::default().with(BoxFlags::DIFFICULT, difficult);
+        page.boxes.push(PageBox { rect, quad: None, label: Some(name.to_string()), text, flags });
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn difficult_is_voc_s_own_element() {
+        let rect = Rect::new(1.0, 2.0, 30.0, 12.0);
+        let b =
+            PageBox { rect, quad: None, label: Some("total".into()), text: String::new(), flags: BoxFlags::DIFFICULT };
+        let page = Page { image: "JPEGImages/a.png".into(), width: 40, height: 20, boxes: vec![b], ..Page::default() };
+        let (files, _) = write(std::slice::from_ref(&page), &["total".into()]);
+        assert!(String::from_utf8_lossy(&files[0].bytes).contains("<difficult>1</difficult>"));
+        assert_eq!(read(&files[0].path, &files[0].bytes).unwrap().boxes[0].flags, BoxFlags::DIFFICULT);
+    }
 }

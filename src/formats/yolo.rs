@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::model::{FormatError, OutFile, Page, PageBox, Skipped, file_stem, finite, utf8};
-use crate::domain::{Point, Rect};
+use crate::domain::{BoxFlags, Point, Rect};
 
 pub const CLASSES_FILE: &str = "classes.txt";
 pub const IMAGE_DIR: &str = "images";
@@ -105,7 +105,7 @@ pub fn read_labels(
                     coord(cx + bw / 2.0, w)?,
                     coord(cy + bh / 2.0, h)?,
                 );
-                PageBox { rect, quad: None, label, text: String::new() }
+                PageBox { rect, quad: None, label, text: String::new(), flags: BoxFlags::default() }
             }
             8 | 9 => {
                 let mut pts = [Point::default(); 4];

@@ -320,11 +320,17 @@ fn decode_page(bytes: &[u8], gt: &GroundTruth, json: &Path) -> Result<image::Dyn
     let img = if crate::pdf::is_pdf(bytes) {
         crate::pdf::render(bytes, page, size).map_err(|e| format!("cannot render: {e}"))?
     } else {
-        image::ImageReader::new(std::io::Cursor::new(bytes))
+        // upright, as import measures it (ground truth is drawn on the page as it is shown)
+        use image::ImageDecoder;
+        let mut dec = image::ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
             .map_err(|e| format!("cannot open: {e}"))?
-            .decode()
-            .map_err(|e| format!("cannot decode: {e}"))?
+            .into_decoder()
+            .map_err(|e| format!("cannot decode: {e}"))?;
+        let orientation = dec.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+        let mut img = image::DynamicImage::from_decoder(dec).map_err(|e| format!("cannot decode: {e}"))?;
+        img.apply_orientation(orientation);
+        img
     };
     if (img.width(), img.height()) != size {
         return Err(format!(

@@ -80,6 +80,23 @@ impl Store {
     }
 }
 
+const TAG_SCHEMA_KEY: &str = "doc_tag_schema";
+
+impl Store {
+    /// The workspace's document tags: set by a lead, else the default (type, language, scan
+    /// quality). A value that cannot be read counts as not set.
+    pub fn tag_schema(&self) -> Result<crate::domain::TagSchema> {
+        let v = self.conn.row_opt("SELECT value FROM meta WHERE key=?1", params![TAG_SCHEMA_KEY], |r| r.text(0))?;
+        Ok(v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
+    }
+
+    /// A lead sets the workspace's document tags.
+    pub fn set_tag_schema(&mut self, schema: &crate::domain::TagSchema) -> Result<()> {
+        let json = serde_json::to_string(schema).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.put_meta(TAG_SCHEMA_KEY, &json)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

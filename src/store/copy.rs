@@ -27,6 +27,7 @@ const TABLES: &[(&str, &[&str])] = &[
     ("objectives", &["id"]),
     ("dataset_versions", &["id"]),
     ("label_models", &["id"]),
+    ("label_examples", &["id"]),
 ];
 
 /// Each backend's own bookkeeping in `meta`, which is not workspace content.

@@ -387,6 +387,9 @@ fn apply_change(tx: &Tx, change: Change) -> Result<Change> {
         | Change::Comment { .. }
         | Change::Gold { .. }
         | Change::GoldScore { .. }) => super::review::apply_review_change(tx, review)?,
+        page @ (Change::Tags { .. } | Change::Rotation { .. } | Change::Example { .. }) => {
+            super::pages::apply_page_change(tx, page)?
+        }
     })
 }
 
@@ -400,7 +403,7 @@ fn insert_annotation(tx: &Tx, mut a: Annotation) -> Result<Annotation> {
     } else {
         a.id = AnnId(tx.int(
             &format!(
-                "INSERT INTO annotations ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                "INSERT INTO annotations ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
                  RETURNING id",
                 ANN_COLS.trim_start_matches("id, ")
             ),
@@ -410,7 +413,7 @@ fn insert_annotation(tx: &Tx, mut a: Annotation) -> Result<Annotation> {
     Ok(a)
 }
 
-/// The parameters `?1` (id) to `?18` of an annotation row, in [`ANN_COLS`] order (a new box
+/// The parameters `?1` (id) to `?19` of an annotation row, in [`ANN_COLS`] order (a new box
 /// takes them without the id).
 fn annotation_params(a: &Annotation) -> Vec<super::db::P<'_>> {
     use super::db::P;
@@ -435,6 +438,7 @@ fn annotation_params(a: &Annotation) -> Vec<super::db::P<'_>> {
     v.push(P::Int(a.updated_ms));
     v.push(P::from(a.label_suggested.map(|l| l.0)));
     v.push(P::from(a.label_conf.map(|c| c as f64)));
+    v.push(P::Int(i64::from(a.flags.0)));
     v
 }
 
@@ -444,12 +448,12 @@ fn write_annotation(tx: &Tx, a: &Annotation, insert: bool) -> Result<()> {
     }
     let sql = if insert {
         format!(
-            "INSERT INTO annotations ({ANN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+            "INSERT INTO annotations ({ANN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         )
     } else {
         "UPDATE annotations SET doc_id=?2, x0=?3, y0=?4, x1=?5, y1=?6, quad=?7, label_id=?8, text=?9, source=?10,
          text_source=?11, confidence=?12, state=?13, author=?14, created_ms=?15, updated_ms=?16,
-         label_suggested=?17, label_conf=?18 WHERE id=?1"
+         label_suggested=?17, label_conf=?18, flags=?19 WHERE id=?1"
             .to_string()
     };
     tx.exec(&sql, &annotation_params(a))?;

@@ -290,10 +290,31 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 8: leads shape the workspace. A retired label stays on the boxes that have it but cannot
     // be given anew. A document can be archived or deleted (a soft delete: queues, exports and
     // stats skip it until it is restored), and given a priority the annotation queue follows.
+    // Guidelines get pinned examples (a crop of an accepted box: "this is one" or "this is
+    // not"), kept as PNG so the exported guide survives moved images. Boxes get flags
+    // (difficult, illegible, handwritten: a bit mask), documents tags (a JSON object of the
+    // workspace's tag schema) and a rotation in quarter turns clockwise (0–3) applied to the
+    // page's pixels when it is shown, pre-annotated and exported.
     r#"
     ALTER TABLE labels ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE documents ADD COLUMN shelved TEXT CHECK (shelved IN ('archived', 'deleted'));
     ALTER TABLE documents ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE documents ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE documents ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0 CHECK (rotation BETWEEN 0 AND 3);
+    ALTER TABLE annotations ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE label_examples (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        label_id   INTEGER NOT NULL REFERENCES labels(id),
+        doc_id     INTEGER REFERENCES documents(id),
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        text       TEXT NOT NULL,
+        good       INTEGER NOT NULL,
+        note       TEXT NOT NULL,
+        crop       BLOB NOT NULL,
+        author     INTEGER REFERENCES users(id),
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX label_examples_label ON label_examples(label_id);
     "#,
 ];
 
@@ -378,8 +399,25 @@ mod tests {
         assert!(s.columns.contains(&(6, "users".to_string(), "passphrase".to_string())));
         assert!(s.tables.contains(&(7, "label_models".to_string())));
         assert!(s.columns.contains(&(7, "annotations".to_string(), "label_conf".to_string())));
+        assert!(s.tables.contains(&(8, "label_examples".to_string())));
+        assert!(s.columns.contains(&(8, "annotations".to_string(), "flags".to_string())));
         let no_cols = |_: &str| {
-            Ok::<_, ()>(["reviewer", "passphrase", "label_suggested", "label_conf"].map(String::from).to_vec())
+            Ok::<_, ()>(
+                [
+                    "reviewer",
+                    "passphrase",
+                    "label_suggested",
+                    "label_conf",
+                    "retired",
+                    "shelved",
+                    "priority",
+                    "tags",
+                    "rotation",
+                    "flags",
+                ]
+                .map(String::from)
+                .to_vec(),
+            )
         };
         // version 1's tables with version 2's column: set back
         assert!(check_shape(1, &v1, no_cols).unwrap().unwrap_err().contains("documents.reviewer"));

@@ -15,6 +15,7 @@ mod label_models;
 mod leases;
 mod location;
 mod migrations;
+mod pages;
 mod pg;
 mod pg_migrations;
 mod queries;

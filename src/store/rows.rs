@@ -3,15 +3,15 @@
 use super::db::{DbError, DbErrorKind, DbResult, Row};
 
 use crate::domain::{
-    AnnId, AnnState, Annotation, DocId, DocStatus, Document, Edit, EditId, EditKind, Label, LabelId, Link, LinkId,
-    LinkKind, Quad, Rect, Role, Shelf, User, UserId,
+    AnnId, AnnState, Annotation, BoxFlags, DocId, DocStatus, Document, Edit, EditId, EditKind, Label, LabelId, Link,
+    LinkId, LinkKind, Quad, Rect, Role, Shelf, User, UserId,
 };
 
 fn corrupt(col: usize, msg: impl Into<String>) -> DbError {
     DbError::new(DbErrorKind::Type, format!("column {col}: {}", msg.into()))
 }
 
-pub(crate) const ANN_COLS: &str = "id, doc_id, x0, y0, x1, y1, quad, label_id, text, source, text_source, confidence, state, author, created_ms, updated_ms, label_suggested, label_conf";
+pub(crate) const ANN_COLS: &str = "id, doc_id, x0, y0, x1, y1, quad, label_id, text, source, text_source, confidence, state, author, created_ms, updated_ms, label_suggested, label_conf, flags";
 
 pub(crate) fn annotation(r: &Row) -> DbResult<Annotation> {
     let quad = r.opt_text(6)?;
@@ -42,6 +42,7 @@ pub(crate) fn annotation(r: &Row) -> DbResult<Annotation> {
         updated_ms: r.get(15)?,
         label_suggested: r.opt_i64(16)?.map(LabelId),
         label_conf: r.opt_f64(17)?.map(|c| c as f32),
+        flags: BoxFlags(u8::try_from(r.i64(18)?).map_err(|_| corrupt(18, "bad flags"))?),
     })
 }
 
@@ -56,8 +57,7 @@ pub(crate) fn quad_json(q: &Option<Quad>) -> Option<String> {
     q.as_ref().and_then(|q| serde_json::to_string(q).ok())
 }
 
-pub(crate) const DOC_COLS: &str =
-    "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms, reviewer, shelved, priority";
+pub(crate) const DOC_COLS: &str = "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms, reviewer, shelved, priority, tags, rotation";
 
 pub(crate) fn document(r: &Row) -> DbResult<Document> {
     let status = r.text(6)?;
@@ -78,6 +78,11 @@ pub(crate) fn document(r: &Row) -> DbResult<Document> {
             Some(s) => Some(Shelf::parse(&s).ok_or_else(|| corrupt(11, format!("bad shelf {s}")))?),
         },
         priority: r.i64(12)?,
+        tags: {
+            let t = r.text(13)?;
+            serde_json::from_str(&t).map_err(|e| corrupt(13, format!("bad tags {t}: {e}")))?
+        },
+        rotation: u8::try_from(r.i64(14)?).ok().filter(|q| *q < 4).ok_or_else(|| corrupt(14, "bad rotation"))?,
     })
 }
 

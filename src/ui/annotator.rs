@@ -48,6 +48,12 @@ pub enum Status {
 pub struct QueueFilter {
     pub status: Option<DocStatus>,
     pub name: String,
+    /// Text one of the document's boxes holds.
+    pub text: String,
+    /// A verdict one of its boxes was given in review.
+    pub verdict: Option<crate::app::housekeeping::VerdictQuery>,
+    /// A lead's view of archived and deleted documents.
+    pub shelved: bool,
 }
 
 /// Text being typed into the floating field beside the primary box.
@@ -247,6 +253,8 @@ pub struct Annotator {
     pub(crate) bg: Background,
     /// The workspace's box style (drawn boxes snap to it) and its settings window.
     pub(crate) box_style: super::boxstyle_ui::BoxStyleState,
+    /// The label schema window (leads).
+    pub(crate) schema: super::schema_ui::SchemaState,
 }
 
 impl Annotator {
@@ -279,6 +287,7 @@ impl Annotator {
             },
             bg: Background::default(),
             box_style: Default::default(),
+            schema: Default::default(),
             unsaved: Default::default(),
             status: Status::Info("Opening the workspace…".into()),
             edits_saved: 0,
@@ -470,6 +479,9 @@ impl Annotator {
             name_contains: self.filter.name.clone(),
             annotator: self.review.filter_annotator,
             label: self.review.filter_label,
+            shelved: self.filter.shelved && self.user.role == crate::domain::Role::Lead,
+            text: self.filter.text.clone(),
+            verdict: self.filter.verdict,
         }
     }
 
@@ -523,6 +535,27 @@ impl Annotator {
                 }
             }
         }
+    }
+
+    /// Re-reads the label schema (changed by a lead, here or in another window): the palette,
+    /// the hotkeys and the boxes' colours follow.
+    pub fn reload_labels(&mut self) {
+        self.desk.submit(|desk| {
+            let read = desk.session.store().labels();
+            Box::new(move |a: &mut Annotator| match read {
+                Ok(labels) => a.labels = labels,
+                Err(e) => a.status = Status::Error(format!("cannot read the labels: {e}")),
+            })
+        });
+    }
+
+    /// Runs `job` on the store worker, after what was asked of it before; its reply is applied
+    /// to the window when it arrives. For panels in files of their own (the schema window).
+    pub(crate) fn on_desk(
+        &mut self,
+        job: impl FnOnce(&mut Desk) -> crate::app::worker::Reply<Annotator> + Send + 'static,
+    ) -> bool {
+        self.desk.submit(job)
     }
 
     /// Who else is working on what, for the queue.
@@ -806,6 +839,7 @@ impl Annotator {
             self.team.live_refresh_due = false;
             self.team.last_live_refresh = Some(std::time::Instant::now());
             self.refresh_queue();
+            self.reload_labels(); // another lead may have changed the schema
             if self.review.view == super::review_state::WorkView::Stats && !self.stats.is_computing() {
                 self.stats.refresh(&self.workspace);
             }
@@ -832,6 +866,24 @@ impl Annotator {
                 Err(e) => a.status = Status::Error(format!("cannot renew your hold on this page: {e}")),
             })
         });
+    }
+
+    /// Whether this person may turn the open page: leads and annotators, while they may edit it
+    /// (reviewers judge pages as they were annotated).
+    pub fn may_rotate(&self) -> bool {
+        self.editable() && self.user.role != Role::Reviewer
+    }
+
+    /// Turns the open page `quarters` quarter turns clockwise (3: one counter-clockwise); its
+    /// boxes follow, and the page is decoded again once the store has it. One undo step.
+    pub fn rotate_page(&mut self, quarters: u8) {
+        let Some(doc) = self.doc.as_ref().map(|d| d.id) else { return };
+        if !self.may_rotate() {
+            self.status = Status::Info("this page cannot be turned now (only its annotator or a lead can)".into());
+            return;
+        }
+        self.commit_text_draft();
+        self.push(Command::RotatePage { doc, quarters }, After::Nothing);
     }
 
     /// Retries loading the current page (after a re-link).
@@ -1146,8 +1198,16 @@ impl Annotator {
         let status_changed = self.doc.as_ref().is_some_and(|old| old.status != snap.doc.status);
         // re-linked (here or by someone else): the page comes from its new file
         let moved = self.doc.as_ref().is_some_and(|old| old.path != snap.doc.path);
+        // turned (here, by an undo, or by someone else): the page is decoded again and fitted
+        let turned = self.doc.as_ref().is_some_and(|old| {
+            old.rotation != snap.doc.rotation || (old.width, old.height) != (snap.doc.width, snap.doc.height)
+        });
+        if turned {
+            self.editor.viewport.set_image_size(snap.doc.width, snap.doc.height);
+            self.pv.fit_pending = true;
+        }
         self.doc = Some(snap.doc);
-        if moved && !matches!(self.pv.page, PageState::Ready(_)) {
+        if turned || moved && !matches!(self.pv.page, PageState::Ready(_)) {
             self.reload_page();
         }
         self.review.doc = snap.review;

@@ -47,6 +47,7 @@ pub fn annotator_ui(
     pdf_password_ui(a, &ctx);
     super::boxstyle_ui::poll(a, &ctx);
     super::boxstyle_ui::box_style_window_ui(a, &ctx);
+    super::schema_ui::schema_window_ui(a, &ctx);
     // Only text fields keep keyboard focus: a focused button would eat Enter, and egui's own
     // Tab/arrow focus moves would fight the canvas's.
     if !text_input_focused(&ctx) {
@@ -188,7 +189,8 @@ fn keys(a: &mut Annotator, ctx: &egui::Context) {
         if !modifiers.command && !modifiers.alt && !repeat {
             let digit = physical_key.filter(|k| label_hotkey(*k, false).is_some()).unwrap_or(key);
             if let Some(hk) = label_hotkey(digit, modifiers.shift)
-                && let Some(id) = a.labels.iter().find(|l| l.hotkey.as_deref() == Some(hk.as_str())).map(|l| l.id)
+                && let Some(id) =
+                    a.labels.iter().find(|l| !l.retired && l.hotkey.as_deref() == Some(hk.as_str())).map(|l| l.id)
             {
                 a.assign_label(Some(id));
                 continue;
@@ -233,6 +235,8 @@ fn run_action(a: &mut Annotator, action: Action, modifiers: &egui::Modifiers) {
         }
         Action::NextDoc => a.step_document(1),
         Action::PrevDoc => a.step_document(-1),
+        Action::RotateCw => a.rotate_page(1),
+        Action::RotateCcw => a.rotate_page(3),
         Action::AcceptOrEdit => {
             let sugg = a.selected_suggestions();
             if let (Some(doc), false) = (doc, sugg.is_empty()) {
@@ -298,6 +302,14 @@ fn menus_ui(a: &mut Annotator, ui: &mut egui::Ui, recent: &[Workspace]) -> Optio
         {
             a.open_box_style();
         }
+        if a.user().role == crate::domain::Role::Lead
+            && ui
+                .button("Label schema…")
+                .on_hover_text("add, rename, recolour, reorder, retire and merge labels; set hotkeys and guidelines")
+                .clicked()
+        {
+            a.open_schema();
+        }
         ui.separator();
         if ui.button(format!("Switch user ({})…", a.user().name)).clicked() {
             request = Some(AppRequest::SwitchUser);
@@ -351,10 +363,47 @@ fn toolbar_ui(a: &mut Annotator, ui: &mut egui::Ui, extensions: &mut [Box<dyn Ex
         a.push(Command::Redo { doc }, After::Nothing);
     }
     ui.separator();
+    let turns = [
+        ("⟲", "Rotate the page 90° counter-clockwise; boxes follow ([, Ctrl+Shift+Left)", 3),
+        ("⟳", "Rotate the page 90° clockwise; boxes follow (], Ctrl+Shift+Right)", 1),
+    ];
+    ui.add_enabled_ui(a.may_rotate(), |ui| {
+        for (name, tip, quarters) in turns {
+            if turn_button_ui(ui, name, quarters == 1).on_hover_text(tip).clicked() {
+                a.rotate_page(quarters);
+            }
+        }
+    });
+    ui.separator();
     // the extension area: pre-annotation buttons go here
     for ext in extensions.iter_mut() {
         with_ext_ctx(a, ctx, |cx| ext.toolbar_ui(ui, cx));
     }
+}
+
+/// A button with a drawn circular arrow, named `name` (⟲ or ⟳) for screen readers: the bundled
+/// fonts have no such glyph.
+fn turn_button_ui(ui: &mut egui::Ui, name: &str, clockwise: bool) -> egui::Response {
+    let side = ui.spacing().interact_size.y;
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::click());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, ui.is_enabled(), name));
+    if !ui.is_rect_visible(rect) {
+        return response;
+    }
+    let v = ui.style().interact(&response);
+    let painter = ui.painter();
+    painter.rect(rect, v.corner_radius, v.weak_bg_fill, v.bg_stroke, egui::StrokeKind::Inside);
+    // three quarters of a circle from the top, the head where it ends
+    let (c, r, turn) = (rect.center(), side * 0.28, if clockwise { 1.0 } else { -1.0 });
+    let at = |t: f32| c + r * egui::vec2(t.cos(), t.sin());
+    let start = -std::f32::consts::FRAC_PI_2 + turn * 0.6;
+    let end = start + turn * 4.6;
+    let arc: Vec<egui::Pos2> = (0..=24).map(|i| at(start + (end - start) * i as f32 / 24.0)).collect();
+    painter.add(egui::Shape::line(arc, egui::Stroke::new(1.5, v.fg_stroke.color)));
+    let (along, out) = (turn * egui::vec2(-end.sin(), end.cos()), egui::vec2(end.cos(), end.sin()));
+    let head = vec![at(end) + along * r * 0.6, at(end) + out * r * 0.45, at(end) - out * r * 0.45];
+    painter.add(egui::Shape::convex_polygon(head, v.fg_stroke.color, egui::Stroke::NONE));
+    response
 }
 
 /// The open document's name, status and Submit, at the right of the menu bar.

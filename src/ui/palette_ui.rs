@@ -3,7 +3,7 @@
 
 use eframe::egui;
 
-use egui::{Color32, RichText, Sense, Stroke, StrokeKind, Vec2};
+use egui::{Color32, Sense, Stroke, StrokeKind, Vec2};
 
 use crate::app::Command;
 use crate::domain::{AnnId, AnnState, LabelId, LinkKind};
@@ -22,7 +22,8 @@ pub fn palette_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     });
     ui.add_space(2.0);
     let mut clicked: Option<Option<LabelId>> = None;
-    let labels = a.labels.clone();
+    // retired labels stay on the boxes that have them but are not given anew
+    let labels: Vec<_> = a.labels.iter().filter(|l| !l.retired).cloned().collect();
     for l in &labels {
         let active = !selected_labels.is_empty() && selected_labels.iter().all(|s| *s == Some(l.id));
         let resp = label_row_ui(
@@ -45,10 +46,12 @@ pub fn palette_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     }
     ui.separator();
     selection_ui(a, ui, &selection);
+    super::tags_ui::flags_ui(a, ui, &selection);
     suggestions_ui(a, ui);
     if a.view.show_guideline {
-        guideline_ui(a, ui, &selection);
+        super::guideline_ui::guideline_ui(a, ui, &selection);
     }
+    super::tags_ui::tags_ui(a, ui);
 }
 
 fn label_row_ui(ui: &mut egui::Ui, color: Color32, name: &str, hotkey: Option<&str>, active: bool) -> egui::Response {
@@ -119,6 +122,7 @@ fn selection_ui(a: &mut Annotator, ui: &mut egui::Ui, selection: &[crate::domain
                     }
                 });
             }
+            super::guideline_ui::pin_ui(a, ui, &ann);
         }
         many => {
             ui.strong(format!("{} boxes selected", many.len()));
@@ -227,21 +231,6 @@ fn show_box(a: &mut Annotator, id: AnnId) {
 
 /// A line of text shown smaller than this (screen px high) is zoomed in on when jumped to.
 const MIN_READABLE_SCREEN_PX: f32 = 20.0;
-
-fn guideline_ui(a: &Annotator, ui: &mut egui::Ui, selection: &[crate::domain::AnnId]) {
-    ui.separator();
-    let label = selection.first().and_then(|id| a.annotation(*id)).and_then(|ann| ann.label).and_then(|l| a.label(l));
-    egui::Frame::group(ui.style()).show(ui, |ui| match label {
-        Some(l) => {
-            ui.label(RichText::new(format!("Guideline — {}", l.display_name())).strong());
-            ui.label(&l.guideline);
-        }
-        None => {
-            ui.label(RichText::new("Guideline").strong());
-            ui.weak("Select a labelled box to see its label's guideline (F1 hides this).");
-        }
-    });
-}
 
 #[cfg(test)]
 mod tests {

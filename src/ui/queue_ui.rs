@@ -53,12 +53,15 @@ pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
         ui.add(egui::TextEdit::singleline(&mut a.filter.name).hint_text("filter by name").desired_width(f32::INFINITY))
             .on_hover_text("part of the file name");
     });
+    find_ui(a, ui);
     if a.filter != before {
         a.refresh_queue();
     }
     ui.separator();
     let current = a.doc.as_ref().map(|d| d.id);
+    let lead = a.user().role == crate::domain::Role::Lead;
     let mut open = None;
+    let mut housekeeping = None;
     let row_h = 22.0;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_h, a.queue.len(), |ui, range| {
         for d in &a.queue[range] {
@@ -66,10 +69,9 @@ pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
             ui.horizontal(|ui| {
                 let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, row_h), egui::Sense::hover());
                 ui.painter().circle_filled(dot.center(), 4.0, status_color(d.status));
-                let mut name = RichText::new(d.display_name());
-                if d.is_gold {
-                    name = name.italics();
-                }
+                // gold documents are honeypots: to annotators and reviewers a row looks like any
+                // other; only leads see the tag
+                let name = RichText::new(d.display_name());
                 let resp = ui.selectable_label(is_current, name).on_hover_text(format!(
                     "{}\n{} · {}×{} px",
                     d.path,
@@ -80,11 +82,27 @@ pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
                 if resp.clicked() {
                     open = Some(d.id);
                 }
+                if lead {
+                    resp.context_menu(|ui| {
+                        if let Some(act) = housekeeping_menu(ui, d) {
+                            housekeeping = Some((d.id, act));
+                            ui.close();
+                        }
+                    });
+                }
                 if is_current && a.pv.fit_pending {
                     resp.scroll_to_me(None);
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     ui.label(RichText::new(d.status.label()).small().color(status_color(d.status)));
+                    if d.priority != 0 {
+                        ui.label(RichText::new(format!("P{}", d.priority)).small().weak())
+                            .on_hover_text("the lead's priority: higher comes first in the queue");
+                    }
+                    if d.is_gold && lead {
+                        ui.label(RichText::new("gold").small().strong())
+                            .on_hover_text("a gold document: annotators do not see this tag");
+                    }
                     if let Some(name) = a.leased.get(&d.id) {
                         ui.label(RichText::new(format!("{name} on it")).small().weak())
                             .on_hover_text(format!("{name} is working on this document"));
@@ -96,4 +114,98 @@ pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     if let Some(id) = open {
         a.open_document(id);
     }
+    if let Some((doc, act)) = housekeeping {
+        housekeep(a, doc, act);
+    }
+}
+
+/// The second filter row: text in the document's boxes, a review verdict, and (leads) the
+/// archived and deleted documents.
+fn find_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+    use crate::app::housekeeping::VerdictQuery;
+    use crate::domain::{Role, Verdict};
+    let role = a.user().role;
+    ui.horizontal(|ui| {
+        if role != Role::Annotator {
+            let shown = match a.filter.verdict {
+                None => "any verdict".to_string(),
+                Some(VerdictQuery::Corrected) => "corrected".to_string(),
+                Some(VerdictQuery::Is(v)) => v.as_str().replace('_', " "),
+            };
+            egui::ComboBox::new("queue_verdict", "")
+                .width(96.0)
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut a.filter.verdict, None, "any verdict");
+                    ui.selectable_value(&mut a.filter.verdict, Some(VerdictQuery::Corrected), "corrected")
+                        .on_hover_text("a box got any verdict but ok in review");
+                    for v in Verdict::ALL {
+                        ui.selectable_value(
+                            &mut a.filter.verdict,
+                            Some(VerdictQuery::Is(v)),
+                            v.as_str().replace('_', " "),
+                        );
+                    }
+                })
+                .response
+                .on_hover_text("documents with a box given this verdict in review");
+        }
+        if role == Role::Lead {
+            ui.checkbox(&mut a.filter.shelved, "set aside")
+                .on_hover_text("archived and deleted documents (right-click one to restore it)");
+        }
+        let find = ui.label("Find");
+        ui.add(egui::TextEdit::singleline(&mut a.filter.text).hint_text("text in boxes").desired_width(f32::INFINITY))
+            .labelled_by(find.id)
+            .on_hover_text("documents with a box holding this text");
+    });
+}
+
+/// What a lead does to a document from the queue's context menu.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Housekeeping {
+    Priority(i64),
+    Shelve(Option<crate::domain::Shelf>),
+}
+
+fn housekeeping_menu(ui: &mut egui::Ui, d: &crate::domain::Document) -> Option<Housekeeping> {
+    use crate::domain::Shelf;
+    let mut out = None;
+    if d.shelved.is_some() {
+        if ui.button("Restore").clicked() {
+            out = Some(Housekeeping::Shelve(None));
+        }
+        return out;
+    }
+    ui.label(RichText::new(format!("Priority {}", d.priority)).weak());
+    if ui.button("Raise priority").clicked() {
+        out = Some(Housekeeping::Priority(d.priority + 1));
+    }
+    if ui.button("Lower priority").clicked() {
+        out = Some(Housekeeping::Priority(d.priority - 1));
+    }
+    ui.separator();
+    if ui.button("Archive").on_hover_text("done with; kept out of queues, exports and stats").clicked() {
+        out = Some(Housekeeping::Shelve(Some(Shelf::Archived)));
+    }
+    if ui.button("Delete").on_hover_text("a soft delete: kept with its history, restorable").clicked() {
+        out = Some(Housekeeping::Shelve(Some(Shelf::Deleted)));
+    }
+    out
+}
+
+fn housekeep(a: &mut Annotator, doc: crate::domain::DocId, act: Housekeeping) {
+    use crate::app::Command;
+    a.run_in_background(move |session| {
+        let cmd = match act {
+            Housekeeping::Priority(p) => Command::SetPriority { doc, priority: p },
+            Housekeeping::Shelve(s) => Command::Shelve { doc, shelf: s },
+        };
+        session.apply(cmd).map_err(|e| format!("Document {doc}: {e}"))?;
+        Ok(match act {
+            Housekeeping::Priority(p) => format!("Document {doc}: priority {p}."),
+            Housekeeping::Shelve(Some(s)) => format!("Document {doc} {}; restore it from \"set aside\".", s.as_str()),
+            Housekeeping::Shelve(None) => format!("Document {doc} restored."),
+        })
+    });
 }

@@ -17,6 +17,9 @@ pub enum Action {
     Submit,
     NextDoc,
     PrevDoc,
+    /// Turn the page a quarter clockwise / counter-clockwise (its boxes follow).
+    RotateCw,
+    RotateCcw,
     /// Enter: accept selected suggestions, or edit the selected box's text.
     AcceptOrEdit,
     EditText,
@@ -98,6 +101,21 @@ pub const SHORTCUTS: &[Shortcut] = &[
     sc("Document", "Ctrl+Enter", "Submit the document for review", &[ctrl(K::Enter)], Submit),
     sc("Document", "D", "Next document in the queue", &[k(K::D)], NextDoc),
     sc("Document", "A", "Previous document in the queue", &[k(K::A)], PrevDoc),
+    // `[`/`]` need AltGr on some layouts: Ctrl+Shift+arrows work on all
+    sc(
+        "Document",
+        "], Ctrl+Shift+Right",
+        "Rotate the page 90° clockwise; boxes follow",
+        &[k(K::CloseBracket), ctrl_shift(K::ArrowRight)],
+        RotateCw,
+    ),
+    sc(
+        "Document",
+        "[, Ctrl+Shift+Left",
+        "Rotate the page 90° counter-clockwise; boxes follow",
+        &[k(K::OpenBracket), ctrl_shift(K::ArrowLeft)],
+        RotateCcw,
+    ),
     sc("Boxes", "W", "Draw a box (or just drag on empty space)", &[k(K::W)], Canvas(C::W)),
     sc("Boxes", "Q", "Draw a skewed box: click its 4 corners", &[k(K::Q)], Canvas(C::Q)),
     sc(
@@ -310,6 +328,10 @@ mod tests {
         assert_eq!(lookup(K::O, M::NONE), Some(Review(ReviewKey::Verdict(V::Ok))));
         assert_eq!(lookup(K::O, M::SHIFT), Some(Review(ReviewKey::AcceptRemaining)));
         assert_eq!(lookup(K::X, M::NONE), Some(Review(ReviewKey::Verdict(V::WrongText))));
+        assert_eq!(lookup(K::CloseBracket, M::NONE), Some(RotateCw));
+        assert_eq!(lookup(K::ArrowLeft, M::COMMAND | M::SHIFT), Some(RotateCcw));
+        // a plain or Shift arrow still nudges
+        assert_eq!(lookup(K::ArrowLeft, M::SHIFT), Some(Canvas(C::ArrowLeft)));
     }
 
     #[test]

@@ -1,0 +1,83 @@
+//! A lead's housekeeping from the queue (egui_kittest): right-click a document to delete it
+//! (soft: it leaves the queue, "set aside" shows it, Restore brings it back), raise its
+//! priority (it moves to the top), and find documents by the text in their boxes.
+
+mod common;
+
+use egui_kittest::kittest::Queryable;
+use facture::app::Command;
+use facture::domain::{DocId, Rect, Role, Shelf};
+use facture::store::{Store, Workspace};
+use facture::ui::{FactureApp, ScriptedDialogs};
+
+fn setup(dir: &std::path::Path) -> (Workspace, Vec<DocId>) {
+    let ws = Workspace::File(dir.join("ws.sqlite"));
+    let docs = common::workspace(&ws, 3);
+    Store::connect(&ws).unwrap().add_user("lea", Role::Lead).unwrap();
+    let mut ann = common::session(&ws, "ann");
+    let rect = Rect::new(10.0, 10.0, 200.0, 60.0);
+    ann.apply(Command::AddBox { doc: docs[2], rect, quad: None, label: None, text: "Rechnung RE-77".into() }).unwrap();
+    (ws, docs)
+}
+
+fn window(ws: &Workspace, user: &str) -> egui_kittest::Harness<'static, FactureApp> {
+    let app = FactureApp::with_user(ws.clone(), user, None, Box::new(ScriptedDialogs::default())).unwrap();
+    let mut h = common::window(app, [1400.0, 900.0]);
+    assert!(common::until_window(&mut h, 20, &|a| a.annotator().is_some_and(|a| a.queue().len() == 3)));
+    h
+}
+
+fn queue_names(h: &egui_kittest::Harness<'static, FactureApp>) -> Vec<String> {
+    h.state().annotator().unwrap().queue().iter().map(|d| d.display_name()).collect()
+}
+
+fn menu_click(h: &mut egui_kittest::Harness<'static, FactureApp>, row: &str, item: &str) {
+    // the queue row is the last node of that name (the open document's title comes first)
+    h.query_all_by_label(row).last().unwrap().click_secondary();
+    h.run();
+    h.get_by_label(item).click();
+    h.run();
+}
+
+#[test]
+fn a_lead_deletes_restores_and_prioritises_from_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, docs) = setup(dir.path());
+    let mut h = window(&ws, "lea");
+
+    menu_click(&mut h, "doc1.png", "Delete");
+    assert!(common::until_window(&mut h, 20, &|a| a.annotator().is_some_and(|a| a.queue().len() == 2)));
+    assert_eq!(Store::connect(&ws).unwrap().document(docs[1]).unwrap().shelved, Some(Shelf::Deleted));
+    assert!(!queue_names(&h).contains(&"doc1.png".to_string()));
+
+    h.get_by_label("set aside").click();
+    assert!(common::until_window(&mut h, 20, &|a| a.annotator().is_some_and(|a| a.queue().len() == 1)));
+    assert_eq!(queue_names(&h), ["doc1.png"]);
+    menu_click(&mut h, "doc1.png", "Restore");
+    assert!(common::until_window(&mut h, 20, &|a| a.annotator().is_some_and(|a| a.queue().is_empty())));
+    assert_eq!(Store::connect(&ws).unwrap().document(docs[1]).unwrap().shelved, None);
+    h.get_by_label("set aside").click();
+    assert!(common::until_window(&mut h, 20, &|a| a.annotator().is_some_and(|a| a.queue().len() == 3)));
+
+    menu_click(&mut h, "doc2.png", "Raise priority");
+    assert!(common::until_window(&mut h, 20, &|a| {
+        a.annotator().is_some_and(|a| a.queue().first().is_some_and(|d| d.display_name() == "doc2.png"))
+    }));
+    assert_eq!(Store::connect(&ws).unwrap().document(docs[2]).unwrap().priority, 1);
+}
+
+#[test]
+fn anyone_finds_documents_by_the_text_in_their_boxes_and_annotators_get_no_housekeeping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, _) = setup(dir.path());
+    let mut h = window(&ws, "ann");
+    h.get_by_label("Find").click();
+    h.run();
+    h.get_by_label("Find").type_text("re-77");
+    assert!(common::until_window(&mut h, 20, &|a| a.annotator().is_some_and(|a| a.queue().len() == 1)));
+    assert_eq!(queue_names(&h), ["doc2.png"]);
+    assert!(h.query_by_label("set aside").is_none(), "housekeeping is a lead's");
+    h.query_all_by_label("doc2.png").last().unwrap().click_secondary();
+    h.run();
+    assert!(h.query_by_label("Delete").is_none());
+}
