@@ -270,6 +270,20 @@ fn assign_takes_the_documents_a_filter_names(b: &Backend) {
     assert_eq!(store(&wsp).document(DocId(4)).unwrap().status, DocStatus::New, "assigning is not work");
     ok(b, &["assign", &ws, "--to", "nobody", "--status", "new"]);
     assert!((1..=4).all(|d| assignee(d).is_none()));
+    // by vendor (as its vendor_name box reads) and by import batch (the day)
+    add_box(&wsp, 3, "vendor_name", "ACME  Büro-Bedarf GmbH");
+    let out = ok(b, &["assign", &ws, "--to", "ann", "--vendor", "acme büro"]);
+    assert_eq!(out.trim(), "assigned 1 document(s) to ann");
+    assert_eq!(assignee(3), Some(ann));
+    let today = {
+        let d = store(&wsp).document(DocId(1)).unwrap().imported_ms.div_euclid(86_400_000);
+        facture::app::stats::format_day(d)
+    };
+    let out = ok(b, &["assign", &ws, "--to", "alice", "--imported", &today, "--unassigned"]);
+    assert_eq!(out.trim(), "assigned 3 document(s) to alice");
+    let out = ok(b, &["assign", &ws, "--to", "alice", "--imported", "2001-01-01"]);
+    assert_eq!(out.trim(), "assigned 0 document(s) to alice");
+    fails(b, &["assign", &ws, "--to", "alice", "--imported", "yesterday"], "--imported yesterday");
     fails(b, &["assign", &ws, "--to", "rob"], "rob is a reviewer");
     fails(b, &["assign", &ws, "--to", "zed"], "no user named zed");
     fails(b, &["assign", &ws, "--to", "alice", "--status", "done"], "done");

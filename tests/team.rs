@@ -654,3 +654,39 @@ fn a_slow_server_never_holds_up_the_frame_and_the_edit_shows_as_saving_until_it_
     assert_eq!(shown.id, ours[0].id, "the window shows it under the store's id now");
     assert_eq!(a.selection(), vec![ours[0].id], "still selected");
 }
+
+#[test]
+fn a_lead_merges_labels_used_on_accepted_documents_and_only_leads_set_documents_aside() {
+    let Some(t) = team("shape", 2) else { return };
+    let doc = t.docs[0];
+    let currency = Store::connect(&t.ws).unwrap().labels().unwrap().into_iter().find(|l| l.name == "currency").unwrap();
+    let mut ann = t.session("ann");
+    ann.apply(Command::AddBox {
+        doc,
+        rect: Rect::new(10.0, 10.0, 90.0, 30.0),
+        quad: None,
+        label: Some(currency.id),
+        text: "EUR".into(),
+    })
+    .unwrap();
+    // accepted behind the app's back (the owner may): no one edits its boxes any more…
+    let mut admin = postgres::Client::connect(&t.admin_url, postgres::NoTls).unwrap();
+    admin.batch_execute(&format!("UPDATE documents SET status='accepted' WHERE id={}", doc.0)).unwrap();
+    refused(&mut t.sql("lea"), &format!("UPDATE annotations SET text='USD' WHERE doc_id={}", doc.0));
+    // …but a lead's merge relabels its box
+    let into = Store::connect(&t.ws).unwrap().labels().unwrap().into_iter().find(|l| l.name == "other_text").unwrap();
+    let out = facture::app::schema::apply(
+        &mut t.session("lea"),
+        facture::app::schema::SchemaOp::Merge { from: currency.id, into: into.id },
+    )
+    .unwrap();
+    assert_eq!(out.boxes, 1);
+    let boxes = Store::connect(&t.ws).unwrap().annotations(doc).unwrap();
+    assert_eq!(boxes[0].label, Some(into.id));
+    // setting documents aside is a lead's, on the server too
+    refused(&mut t.sql("ann"), &format!("UPDATE documents SET shelved='deleted' WHERE id={}", t.docs[1].0));
+    refused(&mut t.sql("rex"), &format!("UPDATE documents SET priority=3 WHERE id={}", t.docs[1].0));
+    t.session("lea").apply(Command::Shelve { doc: t.docs[1], shelf: Some(facture::domain::Shelf::Archived) }).unwrap();
+    let err = ann.apply(Command::Shelve { doc: t.docs[1], shelf: None }).unwrap_err();
+    assert!(err.to_string().contains("only a lead"), "{err}");
+}

@@ -81,3 +81,26 @@ fn anyone_finds_documents_by_the_text_in_their_boxes_and_annotators_get_no_house
     h.run();
     assert!(h.query_by_label("Delete").is_none());
 }
+
+#[test]
+fn a_lead_assigns_every_document_the_queue_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, docs) = setup(dir.path());
+    let mut h = window(&ws, "lea");
+    // filtered down to the one document with "RE-77" in a box
+    h.get_by_label("Find").click();
+    h.run();
+    h.get_by_label("Find").type_text("re-77");
+    assert!(common::until_window(&mut h, 20, &|a| a.annotator().is_some_and(|a| a.queue().len() == 1)));
+    h.get_by_label("Assign 1…").click();
+    h.run();
+    h.get_by_label("to ann").click();
+    let ann = Store::connect(&ws).unwrap().user_by_name("ann").unwrap().unwrap().id;
+    let assigned = |d: DocId| Store::connect(&ws).unwrap().document(d).unwrap().assignee;
+    let t0 = std::time::Instant::now();
+    while assigned(docs[2]) != Some(ann) && t0.elapsed() < std::time::Duration::from_secs(20) {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!([assigned(docs[0]), assigned(docs[1]), assigned(docs[2])], [None, None, Some(ann)]);
+}

@@ -46,6 +46,11 @@ pub struct AssignFilter {
     pub folder: Option<PathBuf>,
     /// Only documents nobody is assigned to yet.
     pub unassigned: bool,
+    /// Only documents whose vendor_name box reads like this (case, spacing and punctuation
+    /// ignored; a part of the name is enough).
+    pub vendor: Option<String>,
+    /// Only documents imported on this UTC day (days since 1970-01-01): one import batch.
+    pub imported_day: Option<i64>,
     /// At most this many, in queue order (priority, then import order).
     pub limit: Option<usize>,
 }
@@ -71,6 +76,26 @@ pub fn assign_candidates(store: &Store, f: &AssignFilter) -> Result<Vec<Document
     }
     if f.unassigned {
         docs.retain(|d| d.assignee.is_none());
+    }
+    if let Some(day) = f.imported_day {
+        docs.retain(|d| d.imported_ms.div_euclid(86_400_000) == day);
+    }
+    if let Some(v) = &f.vendor {
+        let want = super::export::normalise_vendor(v);
+        let vendor_label = store.labels()?.into_iter().find(|l| l.name == "vendor_name").map(|l| l.id);
+        let mut keep = Vec::with_capacity(docs.len());
+        for d in docs {
+            let names: Vec<String> = store
+                .annotations(d.id)?
+                .into_iter()
+                .filter(|a| a.label.is_some() && a.label == vendor_label)
+                .map(|a| a.text)
+                .collect();
+            if !want.is_empty() && super::export::normalise_vendor(&names.join(" ")).contains(&want) {
+                keep.push(d);
+            }
+        }
+        docs = keep;
     }
     if let Some(folder) = &f.folder {
         let folder = folder.canonicalize().unwrap_or_else(|_| folder.clone());

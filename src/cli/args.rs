@@ -155,6 +155,12 @@ pub enum Cmd {
         /// Only documents nobody is assigned to yet
         #[arg(long)]
         unassigned: bool,
+        /// Only documents whose vendor_name box reads like this (part of the name is enough)
+        #[arg(long)]
+        vendor: Option<String>,
+        /// Only documents imported on this day (YYYY-MM-DD, UTC): one import batch
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        imported: Option<String>,
         /// At most this many
         #[arg(long)]
         limit: Option<usize>,

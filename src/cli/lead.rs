@@ -216,6 +216,8 @@ pub struct AssignArgs {
     pub status: Option<String>,
     pub folder: Option<PathBuf>,
     pub unassigned: bool,
+    pub vendor: Option<String>,
+    pub imported: Option<String>,
     pub limit: Option<usize>,
     pub as_lead: Option<String>,
 }
@@ -236,8 +238,18 @@ pub fn assign(ws: &Workspace, a: AssignArgs) -> Result<()> {
     {
         bail!("{}: no such folder", f.display());
     }
-    let filter =
-        AssignFilter { status: status(&a.status)?, folder: a.folder, unassigned: a.unassigned, limit: a.limit };
+    let imported_day = match &a.imported {
+        Some(d) => Some(crate::app::stats::parse_date(d).map_err(|e| anyhow::anyhow!("--imported {d}: {e}"))?),
+        None => None,
+    };
+    let filter = AssignFilter {
+        status: status(&a.status)?,
+        folder: a.folder,
+        unassigned: a.unassigned,
+        vendor: a.vendor,
+        imported_day,
+        limit: a.limit,
+    };
     let n = housekeeping::assign_matching(&mut session, to, &filter)?;
     say!("assigned {n} document(s) to {}", a.to);
     Ok(())

@@ -241,9 +241,10 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Versions { workspace } => data::versions(&workspace),
         Cmd::Guide { workspace, out } => guide::guide(&workspace, &out),
         Cmd::Docs { workspace, action, as_lead } => lead::docs(&workspace, action, as_lead.as_deref()),
-        Cmd::Assign { workspace, to, status, folder, unassigned, limit, as_lead } => {
-            lead::assign(&workspace, lead::AssignArgs { to, status, folder, unassigned, limit, as_lead })
-        }
+        Cmd::Assign { workspace, to, status, folder, unassigned, vendor, imported, limit, as_lead } => lead::assign(
+            &workspace,
+            lead::AssignArgs { to, status, folder, unassigned, vendor, imported, limit, as_lead },
+        ),
         Cmd::Rotate { workspace, docs, quarters, by, as_user } => {
             lead::rotate(&workspace, &docs, quarters, by.as_deref(), as_user.as_deref())
         }

@@ -551,6 +551,20 @@ pub(crate) const PG_MIGRATIONS: &[&str] = &[
         created_ms BIGINT NOT NULL
     );
     CREATE INDEX label_examples_label ON label_examples(label_id);
+    -- a lead merging two labels relabels boxes wherever they are, accepted documents included;
+    -- nothing else about a box may change that way
+    CREATE OR REPLACE FUNCTION facture_guard_doc_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'annotations' AND facture_member_role() = 'lead'
+           AND (to_jsonb(NEW) - 'label_id' - 'label_suggested') = (to_jsonb(OLD) - 'label_id' - 'label_suggested') THEN
+            RETURN NEW;
+        END IF;
+        IF TG_OP <> 'INSERT' THEN PERFORM facture_may_edit(OLD.doc_id); END IF;
+        IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.doc_id IS DISTINCT FROM OLD.doc_id) THEN
+            PERFORM facture_may_edit(NEW.doc_id);
+        END IF;
+        RETURN COALESCE(NEW, OLD);
+    END $$;
     -- pinned examples are part of the guidelines: leads only
     CREATE FUNCTION facture_guard_examples() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

@@ -46,8 +46,8 @@ pub fn palette_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     }
     ui.separator();
     selection_ui(a, ui, &selection);
-    super::tags_ui::flags_ui(a, ui, &selection);
     suggestions_ui(a, ui);
+    super::tags_ui::flags_ui(a, ui, &selection);
     if a.view.show_guideline {
         super::guideline_ui::guideline_ui(a, ui, &selection);
     }

@@ -153,12 +153,46 @@ fn find_ui(a: &mut Annotator, ui: &mut egui::Ui) {
         if role == Role::Lead {
             ui.checkbox(&mut a.filter.shelved, "set aside")
                 .on_hover_text("archived and deleted documents (right-click one to restore it)");
+            assign_shown_ui(a, ui);
         }
         let find = ui.label("Find");
         ui.add(egui::TextEdit::singleline(&mut a.filter.text).hint_text("text in boxes").desired_width(f32::INFINITY))
             .labelled_by(find.id)
             .on_hover_text("documents with a box holding this text");
     });
+}
+
+/// A lead hands every document the queue shows now (its filters are the bulk filter) to one
+/// annotator, or takes the assignment back.
+fn assign_shown_ui(a: &mut Annotator, ui: &mut egui::Ui) {
+    use crate::domain::Role;
+    let shown: Vec<crate::domain::DocId> = a.queue.iter().map(|d| d.id).collect();
+    let people: Vec<(Option<crate::domain::UserId>, String)> = std::iter::once((None, "nobody".to_string()))
+        .chain(a.review.users.iter().filter(|u| u.role == Role::Annotator).map(|u| (Some(u.id), u.name.clone())))
+        .collect();
+    let mut chosen = None;
+    ui.add_enabled_ui(!shown.is_empty(), |ui| {
+        ui.menu_button(format!("Assign {}…", shown.len()), |ui| {
+            for (id, name) in &people {
+                if ui.button(format!("to {name}")).clicked() {
+                    chosen = Some((*id, name.clone()));
+                    ui.close();
+                }
+            }
+        })
+        .response
+        .on_hover_text("assign every document shown (as filtered) to one annotator");
+    });
+    if let Some((to, name)) = chosen {
+        a.run_in_background(move |session| {
+            let n = crate::app::housekeeping::for_each_doc(session, &shown, |doc| crate::app::Command::Assign {
+                doc,
+                annotator: to,
+            })
+            .map_err(|e| format!("Assignment stopped: {e}"))?;
+            Ok(format!("{n} document(s) assigned to {name}."))
+        });
+    }
 }
 
 /// What a lead does to a document from the queue's context menu.

@@ -11,7 +11,7 @@ use eframe::egui;
 use super::annotator::{After, Annotator};
 use crate::app::Command;
 use crate::app::desk::Desk;
-use crate::domain::{AnnId, AnnState, BoxFlags, DocId, TagSchema};
+use crate::domain::{AnnId, AnnState, Annotation, BoxFlags, DocId, TagSchema};
 
 /// "difficult" → "Difficult".
 fn title(name: &str) -> String {
@@ -28,17 +28,21 @@ fn flag_hint(flag: BoxFlags) -> &'static str {
     }
 }
 
-/// One checkbox per flag of the selected boxes (in the box details): ticked when every
-/// selected box has it, half-ticked when some do. Suggestions are accepted or rejected
-/// first, so only active boxes are flagged.
+/// One checkbox per flag of the selected boxes, under the box's details (and the suggestion
+/// controls, whose place stays put): ticked when every selected box has it, half-ticked when
+/// some do. Suggestions are accepted or rejected first, so only active boxes are flagged.
 pub(crate) fn flags_ui(a: &mut Annotator, ui: &mut egui::Ui, selection: &[AnnId]) {
     let Some(doc) = a.doc.as_ref().map(|d| d.id) else { return };
-    let active: Vec<&crate::domain::Annotation> =
+    let active: Vec<&Annotation> =
         selection.iter().filter_map(|id| a.annotation(*id)).filter(|x| x.state == AnnState::Active).collect();
     let ids: Vec<AnnId> = active.iter().map(|x| x.id).collect();
     let flags: Vec<BoxFlags> = active.iter().map(|x| x.flags).collect();
     if flags.is_empty() {
         return;
+    }
+    if a.anns.iter().any(|x| x.state == AnnState::Suggested) {
+        // the suggestion controls stand between the box's details and its flags
+        ui.separator();
     }
     let enabled = a.editable();
     let mut toggled = None;
