@@ -313,13 +313,17 @@ const MIGRATIONS: &[&str] = &[
     // not"), kept as PNG so the exported guide survives moved images. Boxes get flags
     // (difficult, illegible, handwritten: a bit mask), documents tags (a JSON object of the
     // workspace's tag schema) and a rotation in quarter turns clockwise (0–3) applied to the
-    // page's pixels when it is shown, pre-annotated and exported.
+    // page's pixels when it is shown, pre-annotated and exported. `exif` says whether the
+    // file's EXIF (or TIFF) orientation is applied to its pixels: 1 for every page imported
+    // from now on (its size and boxes are those of the upright page), 0 for the pages already
+    // there, which earlier versions measured and boxed as stored.
     r#"
     ALTER TABLE labels ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE documents ADD COLUMN shelved TEXT CHECK (shelved IN ('archived', 'deleted'));
     ALTER TABLE documents ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE documents ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE documents ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0 CHECK (rotation BETWEEN 0 AND 3);
+    ALTER TABLE documents ADD COLUMN exif INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE annotations ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE label_examples (
         id         INTEGER PRIMARY KEY AUTOINCREMENT,

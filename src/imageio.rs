@@ -1,7 +1,9 @@
 //! Reading page images: content hash, page count and size without decoding, and decoding
 //! one page with limits, so a corrupt, cut-short or gigantic file gives a clear error instead of
-//! a crash or a silently half-grey page. Pages are always upright: an EXIF (or TIFF)
-//! orientation is applied when decoding and counted in the sizes probing reports.
+//! a crash or a silently half-grey page. Pages are upright: an EXIF (or TIFF) orientation is
+//! applied when decoding and counted in the sizes probing reports. Only
+//! [`decode_page_as_stored`] leaves it out, for the pages earlier versions imported (see
+//! [`Document::exif`](crate::domain::Document::exif)).
 
 use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -337,13 +339,35 @@ pub fn decode_page_bytes(path: &Path, bytes: &[u8], page: u32) -> Result<Dynamic
     decode_page_sized(path, bytes, page, None)
 }
 
-/// One page of a file. A PDF page is rendered to `size` pixels (the size its document
+/// One page of a file, upright. A PDF page is rendered to `size` pixels (the size its document
 /// recorded at import), else at the default resolution.
 pub fn decode_page_sized(
     path: &Path,
     bytes: &[u8],
     page: u32,
     size: Option<(u32, u32)>,
+) -> Result<DynamicImage, ImageError> {
+    decode_page_oriented(path, bytes, page, size, true)
+}
+
+/// [`decode_page_sized`] without applying the file's EXIF (or TIFF) orientation: the pixels as
+/// stored, as versions before schema 8 decoded every page (and measured and boxed it).
+pub fn decode_page_as_stored(
+    path: &Path,
+    bytes: &[u8],
+    page: u32,
+    size: Option<(u32, u32)>,
+) -> Result<DynamicImage, ImageError> {
+    decode_page_oriented(path, bytes, page, size, false)
+}
+
+/// One page of a file, its orientation applied when `orient` says so.
+fn decode_page_oriented(
+    path: &Path,
+    bytes: &[u8],
+    page: u32,
+    size: Option<(u32, u32)>,
+    orient: bool,
 ) -> Result<DynamicImage, ImageError> {
     if crate::pdf::is_pdf(bytes) {
         let pdf = |source| ImageError::Pdf { path: path.into(), source };
@@ -363,7 +387,7 @@ pub fn decode_page_sized(
     check_complete(path, format, bytes)?;
     let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
     if format == ImageFormat::Tiff {
-        return decode_tiff_page(path, bytes, page);
+        return decode_tiff_page(path, bytes, page, orient);
     }
     if page != 0 {
         return Err(ImageError::NoSuchPage { path: path.into(), page });
@@ -377,7 +401,9 @@ pub fn decode_page_sized(
     let ((w, h), orientation) = header(bytes, format).map_err(|e| corrupt(reason(&e)))?;
     check_size(path, w, h)?;
     let mut img = reader.decode().map_err(|e| corrupt(reason(&e)))?;
-    img.apply_orientation(orientation);
+    if orient {
+        img.apply_orientation(orientation);
+    }
     Ok(img)
 }
 
@@ -409,9 +435,10 @@ fn tiff_orientation<R: Read + Seek>(dec: &mut tiff::decoder::Decoder<R>) -> Orie
 }
 
 /// Whether a file's pixels are upright as stored: false for an image whose EXIF (or TIFF)
-/// orientation asks for a turn or a flip, which every decode here applies. A copy of such a
-/// file shows its boxes misplaced in a program that ignores the tag. PDFs and files that
-/// cannot be read count as upright (decoding them says what is wrong).
+/// orientation asks for a turn or a flip, which every decode here but
+/// [`decode_page_as_stored`] applies. A copy of such a file shows its boxes misplaced in a
+/// program that does not treat the tag as the page's document does. PDFs and files that cannot
+/// be read count as upright (decoding them says what is wrong).
 pub fn stored_upright(bytes: &[u8]) -> bool {
     if crate::pdf::is_pdf(bytes) {
         return true;
@@ -435,11 +462,11 @@ pub fn turn(img: DynamicImage, quarters: u8) -> DynamicImage {
     }
 }
 
-fn decode_tiff_page(path: &Path, bytes: &[u8], page: u32) -> Result<DynamicImage, ImageError> {
+fn decode_tiff_page(path: &Path, bytes: &[u8], page: u32, orient: bool) -> Result<DynamicImage, ImageError> {
     let corrupt = |reason: String| ImageError::Corrupt { path: path.into(), reason };
     let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(|e| corrupt(reason(&e)))?;
     dec.seek_to_image(page as usize).map_err(|_| ImageError::NoSuchPage { path: path.into(), page })?;
-    let orientation = tiff_orientation(&mut dec);
+    let orientation = if orient { tiff_orientation(&mut dec) } else { Orientation::NoTransforms };
     let mut img = read_tiff_image(path, &mut dec, bytes.len() as u64)?;
     img.apply_orientation(orientation);
     Ok(img)

@@ -157,6 +157,20 @@ fn a_lead_pins_accepted_boxes_with_crops_of_the_page_and_undoes_a_pin() {
 }
 
 #[test]
+fn a_turned_page_is_cut_where_its_boxes_are() {
+    let w = workspace(false);
+    let mut lea = session(&w.ws, "lea");
+    lea.apply(Command::RotatePage { doc: w.doc, quarters: 1 }).unwrap();
+    let turned = lea.store().annotation(w.total).unwrap().rect;
+    assert!(turned.height() > turned.width(), "the box turned with the page: {turned:?}");
+    guidelines::pin_example(&mut lea, w.total, true, "").unwrap();
+    let e = lea.store().label_examples(w.total_label).unwrap().pop().unwrap();
+    let crop = image::load_from_memory_with_format(&e.crop_png, image::ImageFormat::Png).unwrap().to_rgb8();
+    assert!(crop.height() > crop.width(), "{:?}", crop.dimensions());
+    assert!(crop.pixels().any(|p| p.0 == [20, 20, 30]), "the crop shows the box's ink");
+}
+
+#[test]
 fn only_a_lead_pins_and_only_a_labelled_box_that_is_no_suggestion() {
     let w = workspace(false);
     let before = Store::open(&w.ws).unwrap().edit_count().unwrap();

@@ -422,3 +422,139 @@ fn a_turned_pdf_page_renders_at_its_size_and_its_text_layer_turns_with_it() {
     }
     assert_eq!(rects1.len(), want.len());
 }
+
+/// `jpeg_with_orientation(stored_corners(), 6)` at `path`, with one dark pixel at `(x, 20)` so
+/// each file has its own hash: 60×40 as stored, 40×60 upright.
+fn sideways_photo(path: &Path, x: u32) {
+    let mut img = stored_corners();
+    img.put_pixel(x, 20, Rgb([0, 0, 0]));
+    std::fs::write(path, jpeg_with_orientation(&img, 6)).unwrap();
+}
+
+/// `path` added as a page the way versions before schema 8 added it: measured as stored
+/// (60×40, EXIF orientation ignored) and `exif` 0 in its row.
+fn add_as_before_schema_8(ws: &Path, path: &Path) -> DocId {
+    let mut store = Store::open(ws).unwrap();
+    let nd = facture::store::NewDocument {
+        path: path.to_string_lossy().into_owned(),
+        sha256: facture::imageio::sha256_file(path).unwrap(),
+        page: 0,
+        width: 60,
+        height: 40,
+    };
+    let doc = store.add_document(&nd, 0).unwrap().unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(ws).unwrap();
+    assert_eq!(conn.execute("UPDATE documents SET exif=0 WHERE id=?1", [doc.0]).unwrap(), 1);
+    doc
+}
+
+#[test]
+fn a_page_imported_before_exif_orientation_keeps_its_stored_pixels_wherever_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old6.jpg");
+    sideways_photo(&old, 30);
+    let ws = dir.path().join("ws.sqlite");
+    Store::create(&ws).unwrap();
+    let doc = add_as_before_schema_8(&ws, &old);
+    let store = Store::open(&ws).unwrap();
+    let d = store.document(doc).unwrap();
+    assert_eq!((d.width, d.height, d.rotation, d.exif), (60, 40, 0, false));
+
+    // decoded as stored: the size recorded, red still top-left and green top-right
+    let source = PageRef::of(&store, &d);
+    assert_eq!(source, PageRef::in_workspace(store.workspace().unwrap(), &d));
+    let page = source.decode(Some(&store)).unwrap().to_rgb8();
+    assert_eq!(page.dimensions(), (60, 40));
+    assert_eq!((corner(&page, is_red), corner(&page, is_green)), ("TL", "TR"));
+    assert!(is_red(*page.get_pixel(5, 5)) && is_green(*page.get_pixel(54, 5)));
+    let thumb = facture::app::thumbs::render(&source).unwrap();
+    assert_eq!(thumb.dimensions(), (96, 64), "the thumbnail is the stored page too");
+    // turned by the lead, it turns the stored pixels
+    let turned = source.clone().turned(1).decode(Some(&store)).unwrap().to_rgb8();
+    assert_eq!(turned.dimensions(), (40, 60));
+    assert_eq!((corner(&turned, is_red), corner(&turned, is_green)), ("TR", "BR"));
+
+    // a box drawn on the red block exports onto it: the stored pixels, written without the tag
+    let mut admin = Store::open(&ws).unwrap();
+    let lea = admin.add_user("lea", Role::Lead).unwrap();
+    let mut s = Session::new(admin, lea);
+    let label = Some(s.store().label_by_name("total_amount").unwrap().unwrap().id);
+    s.apply(Command::AddBox { doc, rect: Rect::new(0.0, 0.0, 12.0, 12.0), quad: None, label, text: "r".into() })
+        .unwrap();
+    let out = dir.path().join("coco");
+    let w = ws.to_str().unwrap();
+    ok(&["export", w, "--format", "coco", "--all", "--out", out.to_str().unwrap()]);
+    let (img, [x, y, bw, bh], size) = exported(&out);
+    assert_eq!((img.dimensions(), size), ((60, 40), (60, 40)));
+    assert_eq!([x, y, bw, bh], [0.0, 0.0, 12.0, 12.0]);
+    assert!(is_red(*img.get_pixel(6, 6)) && is_green(*img.get_pixel(54, 6)));
+    let name = img_name(&out);
+    let written = [out.join(&name), out.join("images").join(&name)].into_iter().find(|p| p.is_file()).unwrap();
+    assert!(facture::imageio::stored_upright(&std::fs::read(&written).unwrap()), "no orientation tag left");
+
+    // a file imported now, alike but for one pixel, is recorded and decoded upright
+    let new = dir.path().join("new6.jpg");
+    sideways_photo(&new, 31);
+    let mut store = Store::open(&ws).unwrap();
+    let report = import_paths(&mut store, std::slice::from_ref(&new), 0, |_, _| {}).unwrap();
+    assert_eq!(report.added.len(), 1, "{report:?}");
+    let fresh = store.documents(&DocFilter::default()).unwrap().into_iter().find(|d| d.id != doc).unwrap();
+    assert_eq!((fresh.width, fresh.height, fresh.exif), (40, 60, true));
+    let page = PageRef::of(&store, &fresh).decode(Some(&store)).unwrap().to_rgb8();
+    assert_eq!(page.dimensions(), (40, 60));
+    assert_eq!((corner(&page, is_red), corner(&page, is_green)), ("TR", "BR"));
+    let thumb = facture::app::thumbs::render(&PageRef::of(&store, &fresh)).unwrap();
+    assert_eq!(thumb.dimensions(), (64, 96));
+    // and the old page is as it was
+    let d = store.document(doc).unwrap();
+    assert_eq!((d.width, d.height, d.exif), (60, 40, false));
+    assert_eq!(PageRef::of(&store, &d).decode(Some(&store)).unwrap().to_rgb8().dimensions(), (60, 40));
+}
+
+/// The name of the only image a COCO export at `out` lists.
+fn img_name(out: &Path) -> String {
+    let coco: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("annotations.json")).unwrap()).unwrap();
+    coco["images"][0]["file_name"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn migrating_to_schema_8_leaves_an_old_page_measured_and_decoded_as_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("v7.sqlite");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/workspaces/v7.sqlite"), &ws).unwrap();
+    let old = dir.path().join("old6.jpg");
+    sideways_photo(&old, 30);
+    // the row version 7 wrote on importing it: the stored size
+    {
+        let conn = rusqlite::Connection::open(&ws).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 7);
+        conn.execute(
+            "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms)
+             VALUES (?1, ?2, 0, 60, 40, 'new', 0)",
+            rusqlite::params![old.to_string_lossy(), facture::imageio::sha256_file(&old).unwrap()],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&ws).unwrap();
+    let docs = store.documents(&DocFilter::default()).unwrap();
+    assert!(docs.iter().all(|d| !d.exif), "every page already there keeps its stored pixels");
+    let d = docs.iter().find(|d| d.path.ends_with("old6.jpg")).unwrap();
+    assert_eq!((d.width, d.height, d.rotation), (60, 40, 0), "the migration leaves the size alone");
+    let page = PageRef::of(&store, d).decode(Some(&store)).unwrap().to_rgb8();
+    assert_eq!(page.dimensions(), (60, 40));
+    assert_eq!((corner(&page, is_red), corner(&page, is_green)), ("TL", "TR"));
+
+    // the migrated workspace imports new pages upright
+    let new = dir.path().join("new6.jpg");
+    sideways_photo(&new, 31);
+    let report = import_paths(&mut store, std::slice::from_ref(&new), 0, |_, _| {}).unwrap();
+    assert_eq!(report.added.len(), 1, "{report:?}");
+    let fresh = store.documents(&DocFilter::default()).unwrap().into_iter().find(|d| d.path.ends_with("new6.jpg"));
+    let fresh = fresh.unwrap();
+    assert_eq!((fresh.width, fresh.height, fresh.exif), (40, 60, true));
+    let page = PageRef::of(&store, &fresh).decode(Some(&store)).unwrap().to_rgb8();
+    assert_eq!((corner(&page, is_red), corner(&page, is_green)), ("TR", "BR"));
+}

@@ -104,3 +104,35 @@ fn a_lead_assigns_every_document_the_queue_shows() {
     }
     assert_eq!([assigned(docs[0]), assigned(docs[1]), assigned(docs[2])], [None, None, Some(ann)]);
 }
+
+#[test]
+fn the_queue_shows_a_preview_of_each_page_and_says_when_one_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::File(dir.path().join("ws.sqlite"));
+    let mut paths = Vec::new();
+    for i in 0..2u8 {
+        let p = dir.path().join(format!("scan{i}.png"));
+        common::write_png(&p, 300, 400, i * 40);
+        paths.push(p);
+    }
+    let mut store = Store::create_at(&ws).unwrap();
+    facture::app::import::import_paths(&mut store, &paths, 0, |_, _| {}).unwrap();
+    store.add_user("ann", Role::Annotator).unwrap();
+    drop(store);
+    std::fs::remove_file(&paths[1]).unwrap();
+    let app = FactureApp::with_user(ws.clone(), "ann", None, Box::new(ScriptedDialogs::default())).unwrap();
+    let mut h = common::window(app, [1400.0, 900.0]);
+    let t0 = std::time::Instant::now();
+    while (h.query_by_label("preview of scan0.png").is_none() || h.query_by_label("preview of scan1.png (unreadable)").is_none())
+        && t0.elapsed() < std::time::Duration::from_secs(20)
+    {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(h.query_by_label("preview of scan0.png").is_some(), "the first page's preview arrived");
+    assert!(h.query_by_label("preview of scan1.png (unreadable)").is_some(), "a missing file is said so");
+    // turned off, rows are plain again
+    h.get_by_label("previews").click();
+    h.run();
+    assert!(h.query_all_by_label_contains("preview of").next().is_none());
+}

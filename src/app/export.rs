@@ -994,8 +994,10 @@ fn write_files(
         let src = Path::new(&it.doc.path);
         let rel = join_rel(&it.split, &it.page.image);
         let mut decoded = None;
-        // a file whose EXIF orientation turns or flips its pixels is written upright in its own
-        // format, never copied or linked: a program that ignores the tag would misplace the boxes
+        // a file whose EXIF orientation turns or flips its pixels is written in its own format as
+        // its document decodes it (upright when the orientation applies, as stored for a page
+        // imported before schema 8, the tag left out either way), never copied or linked: a
+        // program that treats the tag otherwise than the document does would misplace the boxes
         let mut read = None;
         if it.copy_as_is && !(rec.link_images && store.is_postgres()) {
             read = Some(source.bytes(Some(store)).map_err(|e| page_error(e, src))?);

@@ -138,17 +138,11 @@ fn write(
 /// The page around `rect` as PNG bytes: a margin of page around the box, the box outlined in
 /// its label's colour, scaled down to [`MAX_CROP_SIDE_PX`].
 fn crop_png(store: &Store, doc: &Document, rect: &Rect, color: [u8; 3]) -> Result<Vec<u8>, CommandError> {
+    // decoded upright and turned as the document is: its pixels are where the boxes are
     let page = PageRef::of(store, doc)
         .decode(Some(store))
-        .map_err(|e| CommandError::Refused(format!("cannot cut the example from its page: {e}")))?;
-    // box coordinates are those of the page as turned (see `Document::rotation`)
-    let page = match doc.rotation % 4 {
-        1 => page.rotate90(),
-        2 => page.rotate180(),
-        3 => page.rotate270(),
-        _ => page,
-    }
-    .to_rgb8();
+        .map_err(|e| CommandError::Refused(format!("cannot cut the example from its page: {e}")))?
+        .to_rgb8();
     Ok(encode_png(&crop(&page, doc.width, doc.height, rect, color)))
 }
 

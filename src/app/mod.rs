@@ -33,6 +33,7 @@ pub mod pages;
 pub mod settings;
 pub mod stats;
 pub mod synth_workspace;
+pub mod thumbs;
 pub mod worker;
 
 /// Writes `contents` to a fresh temporary file in `path`'s folder (an unpredictable name,

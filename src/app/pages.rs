@@ -35,8 +35,8 @@ pub enum PageError {
     Cache { path: PathBuf, source: std::io::Error },
 }
 
-/// A page's source: a file, or an image stored in a server workspace; turned when its
-/// document is.
+/// A page's source: a file, or an image stored in a server workspace; decoded as stored when
+/// its document predates EXIF orientation, turned when its document is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PageRef {
     /// `size`: the pixels the page was measured at on import (how a PDF page is rendered).
@@ -57,10 +57,15 @@ pub enum PageRef {
         source: Box<PageRef>,
         quarters: u8,
     },
+    /// `source`'s page with its file's EXIF (or TIFF) orientation left out: the pixels as
+    /// stored, where the boxes of a page imported before schema 8 are
+    /// ([`Document::exif`] false).
+    AsStored { source: Box<PageRef> },
 }
 
-/// The size of `doc`'s page as its file holds it (upright as decoded, before the document's
-/// own rotation): what a PDF page is rendered at.
+/// The size of `doc`'s page as its file is decoded for it, before the document's own rotation
+/// (upright for a page imported since schema 8, as stored for one imported earlier: the size
+/// import measured either way): what a PDF page is rendered at.
 pub fn file_page_size(doc: &Document) -> (u32, u32) {
     if doc.rotation % 2 == 1 { (doc.height, doc.width) } else { (doc.width, doc.height) }
 }
@@ -73,7 +78,7 @@ impl PageRef {
             None => {
                 let file =
                     PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size: Some(file_page_size(doc)) };
-                file.turned(doc.rotation)
+                file.as_document(doc)
             }
         }
     }
@@ -87,8 +92,16 @@ impl PageRef {
             }
             _ => PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size },
         };
-        source.turned(doc.rotation)
+        source.as_document(doc)
     }
+
+    /// This file's page as `doc` sees it: as stored unless its EXIF orientation applies, then
+    /// turned by its rotation.
+    fn as_document(self, doc: &Document) -> PageRef {
+        let page = if doc.exif { self } else { PageRef::AsStored { source: Box::new(self) } };
+        page.turned(doc.rotation)
+    }
+
 
     /// This page turned `quarters` more quarter turns clockwise.
     pub fn turned(self, quarters: u8) -> PageRef {
@@ -102,7 +115,7 @@ impl PageRef {
     pub fn page(&self) -> u32 {
         match self {
             PageRef::File { page, .. } | PageRef::Stored { page, .. } => *page,
-            PageRef::Turned { source, .. } => source.page(),
+            PageRef::Turned { source, .. } | PageRef::AsStored { source } => source.page(),
         }
     }
 
@@ -117,7 +130,7 @@ impl PageRef {
                     PageError::Image(ImageError::Io { path: path.clone(), source: e })
                 }
             }),
-            PageRef::Turned { source, .. } => source.bytes(store),
+            PageRef::Turned { source, .. } | PageRef::AsStored { source } => source.bytes(store),
             PageRef::Stored { workspace, sha256, .. } => {
                 let cache = BlobCache::default_location();
                 if let Some(bytes) = cache.get(sha256)? {
@@ -137,8 +150,8 @@ impl PageRef {
         }
     }
 
-    /// The decoded page, upright (EXIF orientation applied) and turned as its document is:
-    /// its pixels are where the document's boxes are.
+    /// The decoded page, upright (EXIF orientation applied, unless [`PageRef::AsStored`]) and
+    /// turned as its document is: its pixels are where the document's boxes are.
     pub fn decode(&self, store: Option<&Store>) -> Result<DynamicImage, PageError> {
         self.decode_bytes(&self.bytes(store)?)
     }
@@ -146,11 +159,25 @@ impl PageRef {
     /// The page decoded from its file's `bytes`, already read (a job that also reads the
     /// file's text layer reads it once).
     pub fn decode_bytes(&self, bytes: &[u8]) -> Result<DynamicImage, PageError> {
+        self.decode_oriented(bytes, true)
+    }
+
+    /// [`PageRef::decode_bytes`], the file's orientation applied if `orient` and no
+    /// [`PageRef::AsStored`] on the way says otherwise.
+    fn decode_oriented(&self, bytes: &[u8], orient: bool) -> Result<DynamicImage, PageError> {
         let size = match self {
             PageRef::File { size, .. } | PageRef::Stored { size, .. } => *size,
-            PageRef::Turned { source, quarters } => return Ok(imageio::turn(source.decode_bytes(bytes)?, *quarters)),
+            PageRef::Turned { source, quarters } => {
+                return Ok(imageio::turn(source.decode_oriented(bytes, orient)?, *quarters));
+            }
+            PageRef::AsStored { source } => return source.decode_oriented(bytes, false),
         };
-        Ok(imageio::decode_page_sized(&self.display_path(), bytes, self.page(), size)?)
+        let (path, page) = (self.display_path(), self.page());
+        Ok(if orient {
+            imageio::decode_page_sized(&path, bytes, page, size)?
+        } else {
+            imageio::decode_page_as_stored(&path, bytes, page, size)?
+        })
     }
 
     /// How the image is named in messages: its file, or its hash.
@@ -158,7 +185,7 @@ impl PageRef {
         match self {
             PageRef::File { path, .. } => path.clone(),
             PageRef::Stored { sha256, .. } => PathBuf::from(format!("image {}", &sha256[..sha256.len().min(12)])),
-            PageRef::Turned { source, .. } => source.display_path(),
+            PageRef::Turned { source, .. } | PageRef::AsStored { source } => source.display_path(),
         }
     }
 }

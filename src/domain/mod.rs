@@ -80,6 +80,11 @@ pub struct Document {
     /// Quarter turns clockwise applied to the file's pixels (0–3); `width` and `height` are
     /// those of the page as turned, and so are box coordinates.
     pub rotation: u8,
+    /// The file's EXIF (or TIFF) orientation is applied to its pixels: pages imported since
+    /// schema 8. Pages imported earlier were measured and boxed as stored, and keep being
+    /// decoded so (their `width`, `height` and boxes are those of the stored pixels).
+    #[serde(default)]
+    pub exif: bool,
 }
 
 impl Document {
@@ -394,6 +399,7 @@ mod tests {
             priority: 0,
             tags: Default::default(),
             rotation: 0,
+            exif: true,
         };
         assert_eq!(d.display_name(), "a.tif");
         d.page = 2;

@@ -294,13 +294,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // not"), kept as PNG so the exported guide survives moved images. Boxes get flags
     // (difficult, illegible, handwritten: a bit mask), documents tags (a JSON object of the
     // workspace's tag schema) and a rotation in quarter turns clockwise (0–3) applied to the
-    // page's pixels when it is shown, pre-annotated and exported.
+    // page's pixels when it is shown, pre-annotated and exported. `exif` says whether the
+    // file's EXIF (or TIFF) orientation is applied to its pixels: 1 for every page imported
+    // from now on (its size and boxes are those of the upright page), 0 for the pages already
+    // there, which earlier versions measured and boxed as stored.
     r#"
     ALTER TABLE labels ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE documents ADD COLUMN shelved TEXT CHECK (shelved IN ('archived', 'deleted'));
     ALTER TABLE documents ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE documents ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE documents ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0 CHECK (rotation BETWEEN 0 AND 3);
+    ALTER TABLE documents ADD COLUMN exif INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE annotations ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE label_examples (
         id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -401,6 +405,7 @@ mod tests {
         assert!(s.columns.contains(&(7, "annotations".to_string(), "label_conf".to_string())));
         assert!(s.tables.contains(&(8, "label_examples".to_string())));
         assert!(s.columns.contains(&(8, "annotations".to_string(), "flags".to_string())));
+        assert!(s.columns.contains(&(8, "documents".to_string(), "exif".to_string())));
         let no_cols = |_: &str| {
             Ok::<_, ()>(
                 [
@@ -413,6 +418,7 @@ mod tests {
                     "priority",
                     "tags",
                     "rotation",
+                    "exif",
                     "flags",
                 ]
                 .map(String::from)

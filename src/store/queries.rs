@@ -226,8 +226,8 @@ impl Store {
     /// Adds a page; returns `None` when this (hash, page) is already in the workspace.
     pub fn add_document(&mut self, d: &NewDocument, now: TimestampMs) -> Result<Option<DocId>> {
         Ok(self.conn.row_opt(
-            "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6) ON CONFLICT (sha256, page) DO NOTHING RETURNING id",
+            "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms, exif)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6, 1) ON CONFLICT (sha256, page) DO NOTHING RETURNING id",
             params![d.path.as_str(), d.sha256.as_str(), d.page, d.width, d.height, now],
             |r| Ok(DocId(r.i64(0)?)),
         )?)
@@ -240,8 +240,8 @@ impl Store {
             let mut ids = Vec::with_capacity(pages.len());
             for d in pages {
                 ids.push(tx.row_opt(
-                    "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6) ON CONFLICT (sha256, page) DO NOTHING RETURNING id",
+                    "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms, exif)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6, 1) ON CONFLICT (sha256, page) DO NOTHING RETURNING id",
                     params![d.path.as_str(), d.sha256.as_str(), d.page, d.width, d.height, now],
                     |r| Ok(DocId(r.i64(0)?)),
                 )?);

@@ -57,7 +57,7 @@ pub(crate) fn quad_json(q: &Option<Quad>) -> Option<String> {
     q.as_ref().and_then(|q| serde_json::to_string(q).ok())
 }
 
-pub(crate) const DOC_COLS: &str = "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms, reviewer, shelved, priority, tags, rotation";
+pub(crate) const DOC_COLS: &str = "id, path, sha256, page, width, height, status, assignee, is_gold, imported_ms, reviewer, shelved, priority, tags, rotation, exif";
 
 pub(crate) fn document(r: &Row) -> DbResult<Document> {
     let status = r.text(6)?;
@@ -83,6 +83,7 @@ pub(crate) fn document(r: &Row) -> DbResult<Document> {
             serde_json::from_str(&t).map_err(|e| corrupt(13, format!("bad tags {t}: {e}")))?
         },
         rotation: u8::try_from(r.i64(14)?).ok().filter(|q| *q < 4).ok_or_else(|| corrupt(14, "bad rotation"))?,
+        exif: r.bool(15)?,
     })
 }
 

@@ -772,8 +772,8 @@ impl Store {
             let mut ids = Vec::with_capacity(docs.len());
             for d in docs {
                 ids.push(DocId(tx.int(
-                    "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6) RETURNING id",
+                    "INSERT INTO documents (path, sha256, page, width, height, status, imported_ms, exif)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'new', ?6, 1) RETURNING id",
                     params![d.path.as_str(), d.sha256.as_str(), d.page, d.width, d.height, now],
                 )?));
             }

@@ -62,13 +62,22 @@ pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     let lead = a.user().role == crate::domain::Role::Lead;
     let mut open = None;
     let mut housekeeping = None;
-    let row_h = 22.0;
+    let previews = thumbs_shown(ui.ctx());
+    let row_h = if previews { THUMB_ROW } else { 22.0 };
+    let thumbs = previews.then(|| Thumbs::of(ui.ctx()));
+    if let Some(t) = &thumbs {
+        t.take_ready(ui.ctx());
+    }
+    let workspace = a.workspace.clone();
     egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_h, a.queue.len(), |ui, range| {
         for d in &a.queue[range] {
             let is_current = Some(d.id) == current;
             ui.horizontal(|ui| {
                 let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, row_h), egui::Sense::hover());
                 ui.painter().circle_filled(dot.center(), 4.0, status_color(d.status));
+                if let Some(t) = &thumbs {
+                    t.show(ui, &workspace, d);
+                }
                 // gold documents are honeypots: to annotators and reviewers a row looks like any
                 // other; only leads see the tag
                 let name = RichText::new(d.display_name());
@@ -119,6 +128,88 @@ pub fn queue_ui(a: &mut Annotator, ui: &mut egui::Ui) {
     }
 }
 
+/// Row height with page previews.
+const THUMB_ROW: f32 = 52.0;
+
+fn thumbs_id() -> egui::Id {
+    egui::Id::unique("facture_queue_previews")
+}
+
+/// Whether the queue shows page previews (on unless turned off; remembered for the session).
+fn thumbs_shown(ctx: &egui::Context) -> bool {
+    ctx.data(|d| d.get_temp::<bool>(thumbs_id().with("shown"))).unwrap_or(true)
+}
+
+/// The queue's page previews: a worker makes them, textures are kept per page as turned.
+#[derive(Clone)]
+struct Thumbs(std::sync::Arc<std::sync::Mutex<ThumbState>>);
+
+struct ThumbState {
+    maker: crate::app::thumbs::Thumbnails,
+    textures: std::collections::HashMap<crate::app::thumbs::ThumbKey, Result<egui::TextureHandle, String>>,
+}
+
+impl Thumbs {
+    fn of(ctx: &egui::Context) -> Thumbs {
+        if let Some(t) = ctx.data(|d| d.get_temp::<Thumbs>(thumbs_id())) {
+            return t;
+        }
+        let wake = ctx.clone();
+        let t = Thumbs(std::sync::Arc::new(std::sync::Mutex::new(ThumbState {
+            maker: crate::app::thumbs::Thumbnails::new(move || wake.request_repaint()),
+            textures: Default::default(),
+        })));
+        ctx.data_mut(|d| d.insert_temp(thumbs_id(), t.clone()));
+        t
+    }
+
+    /// Turns the thumbnails that arrived into textures.
+    fn take_ready(&self, ctx: &egui::Context) {
+        let Ok(mut s) = self.0.lock() else { return };
+        for (key, thumb) in s.maker.poll() {
+            let tex = thumb.map(|img| {
+                let size = [img.width() as usize, img.height() as usize];
+                let pixels = egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw());
+                ctx.load_texture(format!("thumb-{}-{}", key.doc, key.rotation), pixels, egui::TextureOptions::LINEAR)
+            });
+            s.textures.insert(key, tex);
+        }
+    }
+
+    /// The preview of `d` in a fixed box (asked for when first on screen).
+    fn show(&self, ui: &mut egui::Ui, workspace: &crate::store::Workspace, d: &crate::domain::Document) {
+        let side = THUMB_ROW - 6.0;
+        let (rect, resp) = ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
+        let Ok(mut s) = self.0.lock() else { return };
+        let key = crate::app::thumbs::ThumbKey::of(d);
+        let state = match s.textures.get(&key) {
+            Some(Ok(_)) => "",
+            Some(Err(_)) => " (unreadable)",
+            None => " (loading)",
+        };
+        let label = format!("preview of {}{state}", d.display_name());
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
+        match s.textures.get(&key) {
+            Some(Ok(tex)) => {
+                let [w, h] = tex.size().map(|v| v as f32);
+                let scale = side / w.max(h);
+                let shown = egui::Rect::from_center_size(rect.center(), egui::vec2(w * scale, h * scale));
+                ui.painter().image(tex.id(), shown, egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)), egui::Color32::WHITE);
+                ui.painter().rect_stroke(shown, 0.0, ui.visuals().widgets.noninteractive.bg_stroke, egui::StrokeKind::Inside);
+            }
+            Some(Err(why)) => {
+                ui.painter().rect_filled(rect.shrink(4.0), 2.0, ui.visuals().faint_bg_color);
+                ui.painter().text(rect.center(), egui::Align2::CENTER_CENTER, "?", egui::FontId::proportional(14.0), ui.visuals().weak_text_color());
+                resp.on_hover_text(why.clone());
+            }
+            None => {
+                ui.painter().rect_filled(rect.shrink(4.0), 2.0, ui.visuals().faint_bg_color);
+                s.maker.request(workspace, d);
+            }
+        }
+    }
+}
+
 /// The second filter row: text in the document's boxes, a review verdict, and (leads) the
 /// archived and deleted documents.
 fn find_ui(a: &mut Annotator, ui: &mut egui::Ui) {
@@ -156,6 +247,10 @@ fn find_ui(a: &mut Annotator, ui: &mut egui::Ui) {
             assign_shown_ui(a, ui);
         }
         let find = ui.label("Find");
+        let mut shown = thumbs_shown(ui.ctx());
+        if ui.checkbox(&mut shown, "previews").on_hover_text("small page previews in the queue").changed() {
+            ui.ctx().data_mut(|d| d.insert_temp(thumbs_id().with("shown"), shown));
+        }
         ui.add(egui::TextEdit::singleline(&mut a.filter.text).hint_text("text in boxes").desired_width(f32::INFINITY))
             .labelled_by(find.id)
             .on_hover_text("documents with a box holding this text");
