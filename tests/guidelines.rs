@@ -167,7 +167,10 @@ fn a_turned_page_is_cut_where_its_boxes_are() {
     let e = lea.store().label_examples(w.total_label).unwrap().pop().unwrap();
     let crop = image::load_from_memory_with_format(&e.crop_png, image::ImageFormat::Png).unwrap().to_rgb8();
     assert!(crop.height() > crop.width(), "{:?}", crop.dimensions());
-    assert!(crop.pixels().any(|p| p.0 == [20, 20, 30]), "the crop shows the box's ink");
+    // the box (70..100 × 600..900 now) with 96 px of page left of it (cut at the edge) and
+    // 32 above: its middle, (85, 750) on the page, is ink
+    assert_eq!(crop.dimensions(), (196, 364));
+    assert_eq!(crop.get_pixel(85, 182).0, [20, 20, 30], "the crop shows the box's ink");
 }
 
 #[test]

@@ -136,3 +136,35 @@ fn the_queue_shows_a_preview_of_each_page_and_says_when_one_cannot_be_read() {
     h.run();
     assert!(h.query_all_by_label_contains("preview of").next().is_none());
 }
+
+#[test]
+fn a_lead_filters_the_queue_to_documents_corrected_in_review() {
+    use facture::domain::{DocVerdict, Verdict};
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, docs) = setup(dir.path());
+    Store::connect(&ws).unwrap().add_user("rob", Role::Reviewer).unwrap();
+    let mut ann = common::session(&ws, "ann");
+    let rect = Rect::new(300.0, 10.0, 500.0, 60.0);
+    let first = ann.apply(Command::AddBox { doc: docs[0], rect, quad: None, label: None, text: "12,0O".into() }).unwrap();
+    let wrong = first.created_boxes()[0];
+    ann.apply(Command::AddBox { doc: docs[1], rect, quad: None, label: None, text: "fine".into() }).unwrap();
+    for d in [docs[0], docs[1]] {
+        ann.apply(Command::Submit { doc: d }).unwrap();
+    }
+    let mut rob = common::session(&ws, "rob");
+    for d in [docs[0], docs[1]] {
+        rob.apply(Command::StartReview { doc: d }).unwrap();
+    }
+    rob.apply(Command::SetVerdict { doc: docs[0], ann: wrong, verdict: Verdict::WrongText, comment: "12,00".into() })
+        .unwrap();
+    for d in [docs[0], docs[1]] {
+        rob.apply(Command::AcceptRemaining { doc: d }).unwrap();
+        rob.apply(Command::FinishReview { doc: d, verdict: DocVerdict::Accept, comment: String::new() }).unwrap();
+    }
+    let mut h = window(&ws, "lea");
+    h.get_by_label("verdict").click();
+    h.run();
+    h.get_by_label("corrected").click();
+    assert!(common::until_window(&mut h, 20, &|a| a.annotator().is_some_and(|a| a.queue().len() == 1)));
+    assert_eq!(queue_names(&h), ["doc0.png"]);
+}

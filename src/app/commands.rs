@@ -521,8 +521,10 @@ impl Session {
         }
         // The first edit of a fresh or rejected document starts (re)work on it, in the same step.
         // Machine suggestions are not work: the document stays as it is.
-        let housekeeping =
-            matches!(action, "assign" | "assign_reviewer" | "doc_priority") || action.starts_with("doc_");
+        // setting a page up (turning it upright, tagging it) or a lead's housekeeping is not
+        // annotation work: the document's status stays
+        let housekeeping = matches!(action, "assign" | "assign_reviewer" | "rotate_page" | "set_tags")
+            || action.starts_with("doc_");
         if kind.is_new_work()
             && !self.machine
             && !housekeeping

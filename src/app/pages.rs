@@ -60,7 +60,9 @@ pub enum PageRef {
     /// `source`'s page with its file's EXIF (or TIFF) orientation left out: the pixels as
     /// stored, where the boxes of a page imported before schema 8 are
     /// ([`Document::exif`] false).
-    AsStored { source: Box<PageRef> },
+    AsStored {
+        source: Box<PageRef>,
+    },
 }
 
 /// The size of `doc`'s page as its file is decoded for it, before the document's own rotation
@@ -101,7 +103,6 @@ impl PageRef {
         let page = if doc.exif { self } else { PageRef::AsStored { source: Box::new(self) } };
         page.turned(doc.rotation)
     }
-
 
     /// This page turned `quarters` more quarter turns clockwise.
     pub fn turned(self, quarters: u8) -> PageRef {

@@ -223,7 +223,7 @@ fn find_ui(a: &mut Annotator, ui: &mut egui::Ui) {
                 Some(VerdictQuery::Corrected) => "corrected".to_string(),
                 Some(VerdictQuery::Is(v)) => v.as_str().replace('_', " "),
             };
-            egui::ComboBox::new("queue_verdict", "")
+            egui::ComboBox::new("queue_verdict", "verdict")
                 .width(96.0)
                 .selected_text(shown)
                 .show_ui(ui, |ui| {
