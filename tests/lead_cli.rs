@@ -192,6 +192,22 @@ fn schema_verbs_change_the_schema_one_undoable_edit_at_a_time(b: &Backend) {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["schema_version"], serde_json::json!(version));
+
+    // guideline examples pinned from boxes, listed, unpinned; a lead's
+    let cur_id = cur.0.to_string();
+    let pinned = ok(b, &["labels", &ws, "pin", &cur_id, "--note", "the code alone"]);
+    let example = pinned.trim().strip_prefix("pinned example ").expect(&pinned).to_string();
+    ok(b, &["labels", &ws, "pin", &cur_id, "--not", "--note", "again, as a counter-example"]);
+    let listed = ok(b, &["labels", &ws, "examples", "currency"]);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(lines[0].starts_with(&format!("{example}\texample\t1\tEUR\tthe code alone")), "{listed}");
+    assert!(lines[1].contains("\tnot\t"), "{listed}");
+    fails(b, &["labels", &ws, "pin", &cur_id, "--as", "alice"], "not a lead");
+    ok(b, &["labels", &ws, "unpin", &example]);
+    assert_eq!(ok(b, &["labels", &ws, "examples", "currency"]).lines().count(), 1);
+    fails(b, &["labels", &ws, "unpin", "999"], "999");
+    assert_eq!(store(&wsp).label_examples(currency.id).unwrap().len(), 1);
 }
 
 /// iban's default hotkey (the 14th label): free once iban is retired.

@@ -80,7 +80,7 @@ impl PageRef {
             None => {
                 let file =
                     PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size: Some(file_page_size(doc)) };
-                file.as_document(doc)
+                file.for_document(doc)
             }
         }
     }
@@ -94,12 +94,12 @@ impl PageRef {
             }
             _ => PageRef::File { path: PathBuf::from(&doc.path), page: doc.page, size },
         };
-        source.as_document(doc)
+        source.for_document(doc)
     }
 
     /// This file's page as `doc` sees it: as stored unless its EXIF orientation applies, then
     /// turned by its rotation.
-    fn as_document(self, doc: &Document) -> PageRef {
+    fn for_document(self, doc: &Document) -> PageRef {
         let page = if doc.exif { self } else { PageRef::AsStored { source: Box::new(self) } };
         page.turned(doc.rotation)
     }

@@ -606,6 +606,23 @@ pub enum LabelsCmd {
     Reinstate { name: String },
     /// Relabel every box of FROM as INTO, and remove FROM.
     Merge { from: String, into: String },
+    /// Pin a labelled box as an example of its label's guideline (or, with --not, as a
+    /// counter-example); `labels WS examples NAME` lists them.
+    Pin {
+        /// The box (ids as `facture search` prints them)
+        #[arg(name = "BOX")]
+        ann: i64,
+        /// "this is not one": a counter-example
+        #[arg(long)]
+        not: bool,
+        /// Why it is (not) one, shown under the crop
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Unpin a guideline example.
+    Unpin { example: i64 },
+    /// A label's pinned examples: id, good/not, document, text, note.
+    Examples { name: String },
     /// Undo the newest schema change.
     Undo,
     /// Redo the schema change undone last.

@@ -66,6 +66,16 @@ fn color(s: &str) -> Result<[u8; 3]> {
 }
 
 pub fn labels(ws: &Workspace, action: LabelsCmd, as_lead: Option<&str>) -> Result<()> {
+    if let LabelsCmd::Examples { name } = &action {
+        let store = open_read(ws)?;
+        let label = label_named(&store, name)?;
+        for e in store.label_examples(label.id)? {
+            let doc = e.doc.map_or_else(|| "-".to_string(), |d| d.to_string());
+            let kind = if e.good { "example" } else { "not" };
+            say!("{}	{kind}	{doc}	{}	{}", e.id, e.text, e.note);
+        }
+        return Ok(());
+    }
     if let LabelsCmd::List = action {
         let store = open_read(ws)?;
         for l in store.labels()? {
@@ -79,6 +89,17 @@ pub fn labels(ws: &Workspace, action: LabelsCmd, as_lead: Option<&str>) -> Resul
     let store = session.store();
     let op = match action {
         LabelsCmd::List => unreachable!("handled above"),
+        LabelsCmd::Pin { ann, not, note } => {
+            let id = crate::app::guidelines::pin_example(&mut session, crate::domain::AnnId(ann), !not, &note)?;
+            say!("pinned example {id}");
+            return Ok(());
+        }
+        LabelsCmd::Unpin { example } => {
+            crate::app::guidelines::unpin_example(&mut session, crate::domain::ExampleId(example))?;
+            say!("unpinned example {example}");
+            return Ok(());
+        }
+        LabelsCmd::Examples { .. } => unreachable!("handled above"),
         LabelsCmd::Undo => {
             let what = schema::undo(&mut session)?;
             say!("undid {}", what.replace('_', " "));
