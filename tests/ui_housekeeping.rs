@@ -123,7 +123,8 @@ fn the_queue_shows_a_preview_of_each_page_and_says_when_one_cannot_be_read() {
     let app = FactureApp::with_user(ws.clone(), "ann", None, Box::new(ScriptedDialogs::default())).unwrap();
     let mut h = common::window(app, [1400.0, 900.0]);
     let t0 = std::time::Instant::now();
-    while (h.query_by_label("preview of scan0.png").is_none() || h.query_by_label("preview of scan1.png (unreadable)").is_none())
+    while (h.query_by_label("preview of scan0.png").is_none()
+        || h.query_by_label("preview of scan1.png (unreadable)").is_none())
         && t0.elapsed() < std::time::Duration::from_secs(20)
     {
         h.step();
@@ -145,7 +146,8 @@ fn a_lead_filters_the_queue_to_documents_corrected_in_review() {
     Store::connect(&ws).unwrap().add_user("rob", Role::Reviewer).unwrap();
     let mut ann = common::session(&ws, "ann");
     let rect = Rect::new(300.0, 10.0, 500.0, 60.0);
-    let first = ann.apply(Command::AddBox { doc: docs[0], rect, quad: None, label: None, text: "12,0O".into() }).unwrap();
+    let first =
+        ann.apply(Command::AddBox { doc: docs[0], rect, quad: None, label: None, text: "12,0O".into() }).unwrap();
     let wrong = first.created_boxes()[0];
     ann.apply(Command::AddBox { doc: docs[1], rect, quad: None, label: None, text: "fine".into() }).unwrap();
     for d in [docs[0], docs[1]] {

@@ -523,8 +523,8 @@ impl Session {
         // Machine suggestions are not work: the document stays as it is.
         // setting a page up (turning it upright, tagging it) or a lead's housekeeping is not
         // annotation work: the document's status stays
-        let housekeeping = matches!(action, "assign" | "assign_reviewer" | "rotate_page" | "set_tags")
-            || action.starts_with("doc_");
+        let housekeeping =
+            matches!(action, "assign" | "assign_reviewer" | "rotate_page" | "set_tags") || action.starts_with("doc_");
         if kind.is_new_work()
             && !self.machine
             && !housekeeping

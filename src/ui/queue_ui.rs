@@ -194,12 +194,28 @@ impl Thumbs {
                 let [w, h] = tex.size().map(|v| v as f32);
                 let scale = side / w.max(h);
                 let shown = egui::Rect::from_center_size(rect.center(), egui::vec2(w * scale, h * scale));
-                ui.painter().image(tex.id(), shown, egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)), egui::Color32::WHITE);
-                ui.painter().rect_stroke(shown, 0.0, ui.visuals().widgets.noninteractive.bg_stroke, egui::StrokeKind::Inside);
+                ui.painter().image(
+                    tex.id(),
+                    shown,
+                    egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                    egui::Color32::WHITE,
+                );
+                ui.painter().rect_stroke(
+                    shown,
+                    0.0,
+                    ui.visuals().widgets.noninteractive.bg_stroke,
+                    egui::StrokeKind::Inside,
+                );
             }
             Some(Err(why)) => {
                 ui.painter().rect_filled(rect.shrink(4.0), 2.0, ui.visuals().faint_bg_color);
-                ui.painter().text(rect.center(), egui::Align2::CENTER_CENTER, "?", egui::FontId::proportional(14.0), ui.visuals().weak_text_color());
+                ui.painter().text(
+                    rect.center(),
+                    egui::Align2::CENTER_CENTER,
+                    "?",
+                    egui::FontId::proportional(14.0),
+                    ui.visuals().weak_text_color(),
+                );
                 resp.on_hover_text(why.clone());
             }
             None => {
