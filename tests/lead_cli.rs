@@ -164,6 +164,26 @@ fn schema_verbs_change_the_schema_one_undoable_edit_at_a_time(b: &Backend) {
     let err = alice.apply(Command::SetLabel { doc: DocId(1), ids: vec![boxed], label: Some(iban.id) });
     assert!(err.is_err_and(|e| e.to_string().contains("retired")));
     fails(b, &["labels", &ws, "retire", "iban"], "already retired");
+    // nor does a machine suggest it: the suggestion comes without a label
+    let mut machine = Session::machine(store(&wsp));
+    let suggest = |label| facture::app::SuggestionInput {
+        rect: Rect { x0: 200.0, y0: 200.0, x1: 300.0, y1: 230.0 },
+        quad: None,
+        text: Some("DE02".into()),
+        score: 0.9,
+        label: Some((label, 0.8)),
+    };
+    let out = machine
+        .apply(Command::AddSuggestions {
+            doc: DocId(1),
+            source: facture::domain::Source::Cv,
+            items: vec![suggest(iban.id)],
+            skip_iou: 0.5,
+        })
+        .unwrap();
+    let facture::app::Outcome::Applied(edit) = out else { panic!("nothing suggested") };
+    let facture::domain::Change::Annotation { after: Some(sugg), .. } = &edit.changes[0] else { panic!() };
+    assert_eq!((sugg.label, sugg.label_suggested), (None, None));
     ok(b, &["labels", &ws, "add", "bank", "--hotkey", &old_iban_hotkey()]);
 
     // merge relabels every box and removes the label; undo brings both back

@@ -168,7 +168,9 @@ fn the_command_line_speaks_tls_with_the_urls_own_settings() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = facture(&["labels", &url, "list"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 19);
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(listed.lines().filter(|l| l.contains('\t')).count(), 19, "{listed}");
+    assert_eq!(listed.lines().last(), Some("schema version 0"));
     let wrong = url.replace(t.ca.to_str().unwrap(), t.stranger_ca.to_str().unwrap());
     let out = facture(&["labels", &wrong, "list"]);
     assert!(!out.status.success());

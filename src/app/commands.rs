@@ -567,10 +567,15 @@ impl Session {
         w: f32,
         h: f32,
         now: TimestampMs,
+        // a retired label is never suggested anew: such a box comes without one
+        retired: &HashSet<LabelId>,
     ) -> Vec<Change> {
         let mut added: Vec<Rect> = Vec::new();
         let mut out = Vec::new();
-        for s in items {
+        for mut s in items {
+            if s.label.is_some_and(|(l, _)| retired.contains(&l)) {
+                s.label = None;
+            }
             let Ok(rect) = valid_rect(s.rect, w, h) else {
                 continue;
             };
@@ -613,6 +618,10 @@ impl Session {
             return Err(CommandError::Refused("some of these boxes no longer exist on this document".into()));
         }
         Ok(found)
+    }
+
+    fn retired_labels(&self) -> Result<HashSet<LabelId>, CommandError> {
+        Ok(self.store.labels()?.into_iter().filter(|l| l.retired).map(|l| l.id).collect())
     }
 
     /// A label a person may give a box now: one of the schema, not retired.
@@ -762,12 +771,14 @@ impl Session {
                 let removed: HashSet<AnnId> = remove.iter().chain(&pass_boxes).copied().collect();
                 let existing: Vec<Rect> =
                     self.store.annotations(d)?.iter().filter(|a| !removed.contains(&a.id)).map(|a| a.rect).collect();
-                out.extend(self.suggestion_changes(d, &existing, source, items, skip_iou, w, h, now));
+                let retired = self.retired_labels()?;
+                out.extend(self.suggestion_changes(d, &existing, source, items, skip_iou, w, h, now, &retired));
                 out
             }
             Command::AddSuggestions { doc: d, source, items, skip_iou } => {
                 let existing: Vec<Rect> = self.store.annotations(d)?.iter().map(|a| a.rect).collect();
-                self.suggestion_changes(d, &existing, source, items, skip_iou, w, h, now)
+                let retired = self.retired_labels()?;
+                self.suggestion_changes(d, &existing, source, items, skip_iou, w, h, now, &retired)
             }
             Command::AcceptSuggestions { doc: d, ids } => self
                 .boxes(d, &ids)?
@@ -816,7 +827,10 @@ impl Session {
                 let current = self.boxes(d, &ids)?;
                 let mut out = Vec::new();
                 for (id, label, conf) in labels {
-                    self.store.label(label)?;
+                    if self.store.label(label)?.retired {
+                        // a retired label is not suggested anew
+                        continue;
+                    }
                     let Some(b) = current.iter().find(|a| a.id == id) else {
                         continue;
                     };

@@ -207,8 +207,18 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<SearchHit>, CommandE
     let text = q.text.as_ref().map(|t| t.to_lowercase());
     let box_level = text.is_some() || label.is_some() || q.verdict.is_some() || !q.flags.is_empty();
     let shelved = if q.shelved { ShelfFilter::All } else { ShelfFilter::Live };
+    // one query narrows the documents to those with a box that could match
+    let candidates = if box_level {
+        let ascii = text.as_deref().filter(|t| t.is_ascii());
+        Some(store.docs_with_matching_boxes(ascii, label, q.verdict.is_some(), q.flags.0)?)
+    } else {
+        None
+    };
     let mut hits = Vec::new();
     for doc in store.documents(&DocFilter { status: q.status, shelved, ..Default::default() })? {
+        if candidates.as_ref().is_some_and(|c| !c.contains(&doc.id)) {
+            continue;
+        }
         if q.tags.iter().any(|(k, v)| doc.tags.get(k) != Some(v)) {
             continue;
         }

@@ -313,6 +313,32 @@ impl Store {
         )?)
     }
 
+    /// Documents with a box that could match a search, in one query (the search then checks
+    /// the few candidates box by box): its text contains `text` (ASCII case folded; give
+    /// `None` for other text, which SQL cannot fold as Rust does), it has `label`, it was given
+    /// a review verdict (`reviewed`), and it carries every flag in `flags`.
+    pub fn docs_with_matching_boxes(
+        &self,
+        text: Option<&str>,
+        label: Option<LabelId>,
+        reviewed: bool,
+        flags: u8,
+    ) -> Result<std::collections::HashSet<DocId>> {
+        Ok(self
+            .conn
+            .rows(
+                "SELECT DISTINCT a.doc_id FROM annotations a
+                 WHERE (CAST(?1 AS TEXT) IS NULL OR instr(lower(a.text), lower(?1)) > 0)
+                   AND (CAST(?2 AS BIGINT) IS NULL OR a.label_id = ?2)
+                   AND (?3 = 0 OR EXISTS (SELECT 1 FROM box_verdicts v WHERE v.ann_id = a.id))
+                   AND (a.flags & ?4) = ?4",
+                params![text, label.map(|l| l.0), i64::from(reviewed), i64::from(flags)],
+                |r| Ok(DocId(r.i64(0)?)),
+            )?
+            .into_iter()
+            .collect())
+    }
+
     /// Every box, in any document, that has this label or had it suggested.
     pub fn annotations_with_label(&self, label: LabelId) -> Result<Vec<Annotation>> {
         Ok(self.conn.rows(

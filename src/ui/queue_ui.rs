@@ -257,16 +257,19 @@ fn find_ui(a: &mut Annotator, ui: &mut egui::Ui) {
                 .response
                 .on_hover_text("documents with a box given this verdict in review");
         }
+        let mut shown = thumbs_shown(ui.ctx());
+        if ui.checkbox(&mut shown, "previews").on_hover_text("small page previews in the queue").changed() {
+            ui.ctx().data_mut(|d| d.insert_temp(thumbs_id().with("shown"), shown));
+        }
         if role == Role::Lead {
             ui.checkbox(&mut a.filter.shelved, "set aside")
                 .on_hover_text("archived and deleted documents (right-click one to restore it)");
             assign_shown_ui(a, ui);
         }
+    });
+    // on a row of its own, so it keeps its width however narrow the panel
+    ui.horizontal(|ui| {
         let find = ui.label("Find");
-        let mut shown = thumbs_shown(ui.ctx());
-        if ui.checkbox(&mut shown, "previews").on_hover_text("small page previews in the queue").changed() {
-            ui.ctx().data_mut(|d| d.insert_temp(thumbs_id().with("shown"), shown));
-        }
         ui.add(egui::TextEdit::singleline(&mut a.filter.text).hint_text("text in boxes").desired_width(f32::INFINITY))
             .labelled_by(find.id)
             .on_hover_text("documents with a box holding this text");
