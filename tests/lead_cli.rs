@@ -265,6 +265,12 @@ fn soft_deleted_documents_leave_exports_and_stats_until_restored(b: &Backend) {
     let refused = alice.apply(Command::DeleteBoxes { doc: DocId(2), ids: vec![] });
     assert!(refused.is_err_and(|e| e.to_string().contains("deleted")));
     fails(b, &["docs", &ws, "delete", "2"], "already deleted");
+    // importing its file again says where it is instead of calling it a duplicate
+    let again = ok(b, &["import", &ws, b.dir().join("d2.png").to_str().unwrap()]);
+    assert!(
+        again.contains("1 file(s) are here already but archived or deleted (restore: facture docs WS restore 2)"),
+        "{again}"
+    );
     fails(b, &["docs", &ws, "archive", "99"], "there is no document 99");
     fails(b, &["docs", &ws, "restore", "1"], "not archived or deleted");
 

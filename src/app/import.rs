@@ -27,6 +27,9 @@ pub struct ImportReport {
     pub added: Vec<DocId>,
     /// Files whose pages were all in the workspace already (same sha256).
     pub duplicates: Vec<PathBuf>,
+    /// Files whose pages are all in the workspace but archived or deleted there, with those
+    /// documents: importing again does not bring them back, restoring does.
+    pub set_aside: Vec<(PathBuf, Vec<DocId>)>,
     /// Files of which an earlier, interrupted import had added only some pages; the missing
     /// pages are now added.
     pub completed: Vec<PathBuf>,
@@ -57,6 +60,14 @@ impl ImportReport {
             self.relinked.len(),
             self.failed.len()
         ));
+        if !self.set_aside.is_empty() {
+            let ids: Vec<String> = self.set_aside.iter().flat_map(|(_, d)| d).map(|d| d.to_string()).collect();
+            s.push_str(&format!(
+                "; {} file(s) are here already but archived or deleted (restore: facture docs WS restore {})",
+                self.set_aside.len(),
+                ids.join(" ")
+            ));
+        }
         s
     }
 }
@@ -221,9 +232,12 @@ fn import_one(
     // the known pages' file has moved (or this is the first place it is seen again)
     let moved = known.first().is_some_and(|d| d.path != path_str && !Path::new(&d.path).exists());
     if missing.is_empty() {
+        let shelved: Vec<DocId> = known.iter().filter(|d| d.shelved.is_some()).map(|d| d.id).collect();
         if moved {
             store.relink(&probe.sha256, &path_str)?;
             report.relinked.push(path);
+        } else if !shelved.is_empty() {
+            report.set_aside.push((path, shelved));
         } else {
             report.duplicates.push(path);
         }
