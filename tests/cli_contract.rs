@@ -478,6 +478,18 @@ fn a_workspace_on_a_read_only_disk_can_still_be_read_and_exported_elsewhere() {
     assert!(out.join("manifest.json").is_file());
     let err = fails_in_one_line(&["users", ws, "add", "zoe", "--role", "annotator"]);
     assert!(err.contains(ws) && (err.contains("read-only") || err.contains("cannot be written")), "{err}");
+    // a lead's verbs are writes too: refused in one line; searching and listing still work
+    for args in [
+        vec!["labels", ws, "add", "po_number"],
+        vec!["labels", ws, "retire", "iban"],
+        vec!["docs", ws, "delete", "1"],
+        vec!["assign", ws, "--to", "nobody"],
+    ] {
+        let err = fails_in_one_line(&args);
+        assert!(err.contains("read-only") || err.contains("cannot be written"), "{args:?}: {err}");
+    }
+    assert!(ok(&["labels", ws, "list"]).ends_with("schema version 0\n"));
+    assert_eq!(ok(&["search", ws, "--json"]).matches("\"doc\"").count(), 3);
 }
 
 #[test]
