@@ -414,7 +414,13 @@ fn f1_shows_the_guideline_and_its_examples_and_a_lead_pins_from_the_window() {
     settle(&mut h);
     assert!(h.query_by_label("Guideline — Total amount").is_some());
     assert!(h.query_by_label("This is one").is_some());
-    assert!(h.query_by_label("The amount only, with its currency sign").is_some(), "the example's note");
+    let first = Store::open(&w.ws).unwrap().label_examples(w.total_label).unwrap()[0].id;
+    let note_field = format!("Note of example {first}");
+    assert_eq!(
+        h.get_by_label(&note_field).value().as_deref(),
+        Some("The amount only, with its currency sign"),
+        "a lead sees the example's note in a field of its own"
+    );
     assert!(h.query_by_label("This is not").is_none(), "no counter-example yet");
 
     // the lead pins the selected caption as a counter-example, with a note
@@ -428,8 +434,33 @@ fn f1_shows_the_guideline_and_its_examples_and_a_lead_pins_from_the_window() {
     assert_eq!(examples.len(), 2);
     assert!(!examples[1].good && examples[1].note == "The caption is not the amount");
     assert!(h.query_by_label("This is not").is_some());
-    assert!(h.query_by_label("The caption is not the amount").is_some(), "F1 shows the new one at once");
+    let second = examples[1].id;
+    assert_eq!(
+        h.get_by_label(&format!("Note of example {second}")).value().as_deref(),
+        Some("The caption is not the amount"),
+        "F1 shows the new one at once"
+    );
     assert_eq!(h.query_all_by_label("Unpin").count(), 2, "a lead may unpin");
+
+    // the lead rewrites the first note; it is saved on leaving the field
+    h.get_by_label(&note_field).focus();
+    h.run();
+    h.key_press_modifiers(eframe::egui::Modifiers::COMMAND, Key::A);
+    h.get_by_label(&note_field).type_text("Only the amount due");
+    h.run();
+    h.key_press(Key::Tab);
+    settle(&mut h);
+    let note = |id| {
+        Store::open(&w.ws)
+            .unwrap()
+            .label_examples(w.total_label)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.id == id)
+            .unwrap()
+            .note
+    };
+    assert_eq!(note(first), "Only the amount due");
 
     // a box of another label shows that label's guideline, without examples
     h.state_mut().annotator_mut().unwrap().editor_mut().select_only(w.vendor);

@@ -38,6 +38,8 @@ struct GuideState {
     error: Option<String>,
     /// The note typed for the next pin.
     note: String,
+    /// A lead's edits of pinned examples' notes, until saved (on leaving the field).
+    drafts: HashMap<ExampleId, String>,
 }
 
 /// Kept in the context's memory (one per window), shared with the store worker's replies.
@@ -82,9 +84,17 @@ pub(super) fn guideline_ui(a: &mut Annotator, ui: &mut egui::Ui, selection: &[An
             ui.weak("Select a labelled box to see its label's guideline (F1 hides this).");
         }
     });
-    if let Some(id) = unpin {
-        ask(a, &st, Ask::Unpin(id));
+    match unpin {
+        Some(Edit::Unpin(id)) => ask(a, &st, Ask::Unpin(id)),
+        Some(Edit::Note(id, note)) => ask(a, &st, Ask::Note(id, note)),
+        None => {}
     }
+}
+
+/// What a lead did to a pinned example.
+enum Edit {
+    Unpin(ExampleId),
+    Note(ExampleId, String),
 }
 
 /// Asks the store worker for `label`'s examples unless they are held and current.
@@ -108,6 +118,12 @@ fn read_examples(a: &mut Annotator, st: &Shared, label: LabelId) {
             match read {
                 Ok(examples) => {
                     s.textures.retain(|id, _| examples.iter().any(|e| e.example.id == *id));
+                    // a note being typed stays; an untouched one follows the store (an undo)
+                    let old: HashMap<ExampleId, String> =
+                        s.examples.iter().map(|e| (e.example.id, e.example.note.clone())).collect();
+                    s.drafts.retain(|id, d| {
+                        examples.iter().any(|e| e.example.id == *id) && old.get(id).is_some_and(|n| n != d)
+                    });
                     s.examples = examples;
                     s.error = None;
                 }
@@ -123,8 +139,9 @@ fn read_examples(a: &mut Annotator, st: &Shared, label: LabelId) {
     }
 }
 
-/// The examples under "This is one" and "This is not"; returns the one a lead unpinned.
-fn examples_ui(ui: &mut egui::Ui, st: &mut GuideState, label: LabelId, lead: bool) -> Option<ExampleId> {
+/// The examples under "This is one" and "This is not"; returns what a lead changed (an
+/// example unpinned, a note edited).
+fn examples_ui(ui: &mut egui::Ui, st: &mut GuideState, label: LabelId, lead: bool) -> Option<Edit> {
     if st.label != Some(label) {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -145,7 +162,7 @@ fn examples_ui(ui: &mut egui::Ui, st: &mut GuideState, label: LabelId, lead: boo
         return None;
     }
     let mut unpin = None;
-    let GuideState { examples, textures, .. } = st;
+    let GuideState { examples, textures, drafts, .. } = st;
     for (good, heading, color) in [(true, "This is one", GOOD_GREEN), (false, "This is not", BAD_RED)] {
         let group: Vec<&ExampleImage> = examples.iter().filter(|e| e.example.good == good).collect();
         if group.is_empty() {
@@ -154,14 +171,30 @@ fn examples_ui(ui: &mut egui::Ui, st: &mut GuideState, label: LabelId, lead: boo
         ui.add_space(4.0);
         ui.label(RichText::new(heading).strong().color(color));
         for e in group {
-            example_ui(ui, e, textures, color);
+            example_ui(ui, e, textures, color, lead);
+            if lead {
+                let draft = drafts.entry(e.example.id).or_insert_with(|| e.example.note.clone());
+                let field = ui.add(
+                    egui::TextEdit::singleline(draft)
+                        .id_salt(("guideline_example_note", e.example.id))
+                        .hint_text("why it is (not) one")
+                        .desired_width(f32::INFINITY),
+                );
+                let field = field.on_hover_text("the note under this example; saved when you leave the field");
+                field.widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::Role::TextInput, true, format!("Note of example {}", e.example.id))
+                });
+                if field.lost_focus() && draft.trim() != e.example.note.trim() {
+                    unpin = Some(Edit::Note(e.example.id, draft.trim().to_string()));
+                }
+            }
             if lead
                 && ui
                     .small_button("Unpin")
                     .on_hover_text("take this example off the guideline (undo on its page brings it back)")
                     .clicked()
             {
-                unpin = Some(e.example.id);
+                unpin = Some(Edit::Unpin(e.example.id));
             }
             ui.add_space(4.0);
         }
@@ -175,6 +208,8 @@ fn example_ui(
     e: &ExampleImage,
     textures: &mut HashMap<ExampleId, egui::TextureHandle>,
     color: Color32,
+    // a lead edits the note in a field below instead
+    lead: bool,
 ) {
     let x = &e.example;
     if e.size[0] > 0 && e.size[1] > 0 {
@@ -196,7 +231,7 @@ fn example_ui(
     } else {
         ui.weak("(the crop cannot be shown)");
     }
-    if !x.note.is_empty() {
+    if !x.note.is_empty() && !lead {
         ui.label(&x.note);
     }
     if !x.text.is_empty() {
@@ -265,6 +300,7 @@ pub(super) fn pin_ui(a: &mut Annotator, ui: &mut egui::Ui, ann: &Annotation) {
 enum Ask {
     Pin { ann: AnnId, good: bool, note: String },
     Unpin(ExampleId),
+    Note(ExampleId, String),
 }
 
 /// Runs a pin or unpin on the store worker; its sentence goes to the status line.
@@ -282,6 +318,9 @@ fn ask(a: &mut Annotator, st: &Shared, what: Ask) {
                 (true, done)
             }
             Ask::Unpin(id) => (false, guidelines::unpin_example(s, id).map(|()| "Example unpinned.".to_string())),
+            Ask::Note(id, note) => {
+                (false, guidelines::set_example_note(s, id, &note).map(|()| "Example note saved.".to_string()))
+            }
         };
         Box::new(move |a: &mut Annotator| {
             let mut s = lock(&reply_to);
