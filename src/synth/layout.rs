@@ -312,8 +312,41 @@ fn items_table(
     if matches!(rules, Rules::HeaderRule | Rules::Grid | Rules::Zebra) {
         s.hline(x0, x1, y, 2.0, st.rule);
     }
+    let items = &inv.items;
+    let figures: [FigureColumn; 3] = [
+        (qty_r - pad, items.iter().map(|i| i.quantity.as_str()).collect(), "line_item_quantity"),
+        (unit_r - pad, items.iter().map(|i| i.unit_price.as_str()).collect(), "line_item_unit_price"),
+        (amt_r - pad, items.iter().map(|i| i.amount.as_str()).collect(), "line_item_amount"),
+    ];
+    let y = item_rows(s, inv, st, (x0, x1), y, rules, pos, (desc_x, desc_w - 2.0 * pad), &figures);
+    table_rules(s, st, rules, (x0, x1), (top, y), &col_edges);
+    y
+}
+
+/// A figure column of the line-item table: the x its cells' right edges stand at, the cells
+/// (one per item) and their label.
+type FigureColumn<'a> = (f32, Vec<&'a str>, &'static str);
+
+/// The line-item rows of a table, from `y` down: zebra fill, position number, the wrapped
+/// description (from `desc_x`, `desc_w` wide) and the figure cells; a grid's rule between
+/// rows. Returns the y under the last row.
+#[allow(clippy::too_many_arguments)]
+fn item_rows(
+    s: &mut Sheet,
+    inv: &Invoice,
+    st: &Style,
+    (x0, x1): (f32, f32),
+    mut y: f32,
+    rules: Rules,
+    pos: bool,
+    (desc_x, desc_w): (f32, f32),
+    figures: &[FigureColumn<'_>],
+) -> f32 {
+    let pad = (st.body.px * 0.45).round();
+    let vpad = (st.body.px * 0.3).round();
+    let line = st.line(st.body);
     for (i, item) in inv.items.iter().enumerate() {
-        let lines = wrap(st.body, &item.description, desc_w - 2.0 * pad);
+        let lines = wrap(st.body, &item.description, desc_w);
         let row_h = line * lines.len().max(1) as f32 + 2.0 * vpad;
         if rules == Rules::Zebra && i % 2 == 1 {
             s.fill(x0, y, x1 - x0, row_h, st.tint);
@@ -325,15 +358,14 @@ fn items_table(
         for (k, l) in lines.iter().enumerate() {
             s.text(desc_x + pad, ty + k as f32 * line, st.body, l, "line_item_description");
         }
-        s.text_right(qty_r - pad, ty, st.figures, &item.quantity, "line_item_quantity");
-        s.text_right(unit_r - pad, ty, st.figures, &item.unit_price, "line_item_unit_price");
-        s.text_right(amt_r - pad, ty, st.figures, &item.amount, "line_item_amount");
+        for (right, cells, label) in figures {
+            s.text_right(*right, ty, st.figures, cells[i], label);
+        }
         y += row_h;
         if rules == Rules::Grid && i + 1 < inv.items.len() {
             s.hline(x0, x1, y, 1.0, st.rule);
         }
     }
-    table_rules(s, st, rules, (x0, x1), (top, y), &col_edges);
     y
 }
 

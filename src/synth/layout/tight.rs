@@ -6,8 +6,8 @@
 //! right: what a reader, or a text detector, sees between two numbers.
 
 use super::{
-    Align, Emphasis, HardLayout, OTHER, Rules, Seg, Style, emphasis_after_total, emphasis_before_total, put_segs, seg,
-    segs_width, table_rules,
+    Align, Emphasis, HardLayout, OTHER, Rules, Seg, Style, emphasis_after_total, emphasis_before_total, item_rows,
+    put_segs, seg, segs_width, table_rules,
 };
 use crate::synth::content::{Invoice, Lang};
 use crate::synth::text::{Face, Pen, Sheet, wrap};
@@ -119,27 +119,9 @@ pub(super) fn items_table(
     if matches!(rules, Rules::HeaderRule | Rules::Grid | Rules::Zebra) {
         s.hline(x0, x1, y, 2.0, st.rule);
     }
-    for (i, item) in items.iter().enumerate() {
-        let lines = wrap(st.body, &item.description, desc_text_w);
-        let row_h = line * lines.len().max(1) as f32 + 2.0 * vpad;
-        if rules == Rules::Zebra && i % 2 == 1 {
-            s.fill(x0, y, x1 - x0, row_h, st.tint);
-        }
-        let ty = y + vpad;
-        if pos {
-            s.text(x0 + pad, ty, st.figures, &(i + 1).to_string(), OTHER);
-        }
-        for (k, l) in lines.iter().enumerate() {
-            s.text(desc_x + pad, ty + k as f32 * line, st.body, l, "line_item_description");
-        }
-        for (c, (_, cells, label)) in columns.iter().enumerate() {
-            s.text_right(rights[c], ty, st.figures, cells[i], label);
-        }
-        y += row_h;
-        if rules == Rules::Grid && i + 1 < items.len() {
-            s.hline(x0, x1, y, 1.0, st.rule);
-        }
-    }
+    let figures: Vec<_> =
+        columns.iter().enumerate().map(|(c, (_, cells, label))| (rights[c], cells.clone(), *label)).collect();
+    let y = item_rows(s, inv, st, (x0, x1), y, rules, pos, (desc_x, desc_text_w), &figures);
     table_rules(s, st, rules, (x0, x1), (top, y), &col_edges);
     y
 }
