@@ -259,3 +259,39 @@ fn the_window_asks_for_the_mapping_and_imports_with_it() {
         vec![vec![some("total_amount"), some("invoice_date"), None], vec![some("total_amount"), some("total_amount")]]
     );
 }
+
+/// Another tool's image attributes that are no document tag of the workspace are left out and
+/// said so; a tag the workspace has keeps its value, and a value it does not allow stops the
+/// import with the workspace unchanged.
+#[test]
+fn image_attributes_become_tags_only_where_the_workspace_has_the_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, _) = setup(dir.path());
+    let root = dir.path().join("attrs");
+    std::fs::create_dir_all(root.join("images")).unwrap();
+    common::write_png(&root.join("images/c.png"), 200, 100, 3);
+    let coco = |language: &str| {
+        serde_json::json!({
+            "categories": [{"id": 1, "name": "total_amount"}],
+            "images": [{"id": 1, "width": 200, "height": 100, "file_name": "c.png",
+                        "attributes": {"occluded": "no", "language": language}}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10.0, 10.0, 20.0, 10.0]}],
+        })
+        .to_string()
+    };
+    std::fs::write(root.join("annotations.json"), coco("xx")).unwrap();
+    let out = facture(&["import-dataset", s(&ws), "--format", "coco", s(&root)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'xx' is not a value of language"), "{err}");
+    assert!(Store::open(&ws).unwrap().documents(&DocFilter::default()).unwrap().is_empty());
+
+    std::fs::write(root.join("annotations.json"), coco("de")).unwrap();
+    let out = facture(&["import-dataset", s(&ws), "--format", "coco", s(&root)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("page attributes that are no document tag here, left out: occluded (1)"), "{said}");
+    let docs = Store::open(&ws).unwrap().documents(&DocFilter::default()).unwrap();
+    assert_eq!(docs[0].tags.get("language").map(String::as_str), Some("de"));
+    assert!(!docs[0].tags.contains_key("occluded"));
+}

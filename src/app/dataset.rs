@@ -160,6 +160,9 @@ pub struct DatasetImportReport {
     pub unused_mappings: Vec<String>,
     /// Pages not imported, with why (already annotated, listed twice).
     pub skipped: Vec<(PathBuf, String)>,
+    /// Page attributes the workspace has no document tag of (another tool's image attributes),
+    /// with how many pages carried each: left out.
+    pub ignored_tags: BTreeMap<String, usize>,
 }
 
 impl DatasetImportReport {
@@ -183,6 +186,10 @@ impl DatasetImportReport {
         }
         if !self.skipped.is_empty() {
             s.push_str(&format!("; {} page(s) skipped", self.skipped.len()));
+        }
+        if !self.ignored_tags.is_empty() {
+            let names: Vec<String> = self.ignored_tags.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+            s.push_str(&format!("; page attributes that are no document tag here, left out: {}", names.join(", ")));
         }
         s
     }
@@ -675,6 +682,15 @@ pub fn import_dataset(
         }
         (page.width, page.height) = (w, h);
         check_boxes(&file, &mut page)?;
+        // another tool's page attributes that are no tag here are left out (and said so); a
+        // tag the workspace has must carry one of its values
+        page.tags.retain(|name, _| {
+            let known = tag_schema.tags.iter().any(|t| &t.name == name);
+            if !known {
+                *report.ignored_tags.entry(name.clone()).or_default() += 1;
+            }
+            known
+        });
         if let Some(why) = tag_schema.problem(&page.tags) {
             let hint = "the workspace's document tags are set with `facture settings WS doc-tags …`";
             return Err(FormatError::new(&file, format!("{why}; {hint}")).into());
