@@ -207,67 +207,59 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<SearchHit>, CommandE
     let text = q.text.as_ref().map(|t| t.to_lowercase());
     let box_level = text.is_some() || label.is_some() || q.verdict.is_some() || !q.flags.is_empty();
     let shelved = if q.shelved { ShelfFilter::All } else { ShelfFilter::Live };
-    // one query narrows the documents to those with a box that could match
-    let candidates = if box_level {
+    // a handful of queries, however many documents: the boxes that could match, the verdicts
+    // (when asked about), the annotator's documents (when asked about)
+    let mut boxes_of: std::collections::HashMap<crate::domain::DocId, Vec<SearchBox>> = Default::default();
+    if box_level {
+        let mut verdicts: std::collections::HashMap<crate::domain::AnnId, Vec<Verdict>> = Default::default();
+        if q.verdict.is_some() {
+            for (ann, v) in store.verdict_kinds()? {
+                verdicts.entry(ann).or_default().push(v);
+            }
+        }
         let ascii = text.as_deref().filter(|t| t.is_ascii());
-        Some(store.docs_with_matching_boxes(ascii, label, q.verdict.is_some(), q.flags.0)?)
-    } else {
-        None
+        for a in store.search_boxes(ascii, label, q.verdict.is_some(), q.flags.0)? {
+            if a.state != AnnState::Active && q.verdict.is_none() {
+                continue;
+            }
+            if let Some(t) = &text
+                && !a.text.to_lowercase().contains(t)
+            {
+                continue;
+            }
+            let given = verdicts.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
+            if let Some(vq) = q.verdict
+                && !given.iter().any(|v| vq.matches(*v))
+            {
+                continue;
+            }
+            boxes_of.entry(a.doc).or_default().push(SearchBox {
+                id: a.id.0,
+                label: a.label.and_then(name_of),
+                text: a.text.clone(),
+                verdicts: given.iter().map(|v| v.as_str().to_string()).collect(),
+                flags: a.flags.names().into_iter().map(String::from).collect(),
+            });
+        }
+    }
+    let drew = match q.annotator {
+        Some(u) => store.docs_with_boxes_by(u)?,
+        None => Default::default(),
     };
     let mut hits = Vec::new();
     for doc in store.documents(&DocFilter { status: q.status, shelved, ..Default::default() })? {
-        if candidates.as_ref().is_some_and(|c| !c.contains(&doc.id)) {
-            continue;
-        }
         if q.tags.iter().any(|(k, v)| doc.tags.get(k) != Some(v)) {
             continue;
         }
-        let anns = store.annotations(doc.id)?;
         if let Some(u) = q.annotator
             && doc.assignee != Some(u)
-            && !anns.iter().any(|a| a.author == Some(u))
+            && !drew.contains(&doc.id)
         {
             continue;
         }
-        let mut verdicts: std::collections::HashMap<crate::domain::AnnId, Vec<Verdict>> = Default::default();
-        if q.verdict.is_some() {
-            for r in store.rounds(doc.id)? {
-                for v in store.verdicts(r.id)? {
-                    verdicts.entry(v.ann).or_default().push(v.verdict);
-                }
-            }
-        }
-        let mut boxes = Vec::new();
-        if box_level {
-            for a in anns.iter().filter(|a| a.state == AnnState::Active || q.verdict.is_some()) {
-                if label.is_some() && a.label != label {
-                    continue;
-                }
-                if !q.flags.is_empty() && !a.flags.contains(q.flags) {
-                    continue;
-                }
-                if let Some(t) = &text
-                    && !a.text.to_lowercase().contains(t)
-                {
-                    continue;
-                }
-                let given = verdicts.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
-                if let Some(vq) = q.verdict
-                    && !given.iter().any(|v| vq.matches(*v))
-                {
-                    continue;
-                }
-                boxes.push(SearchBox {
-                    id: a.id.0,
-                    label: a.label.and_then(name_of),
-                    text: a.text.clone(),
-                    verdicts: given.iter().map(|v| v.as_str().to_string()).collect(),
-                    flags: a.flags.names().into_iter().map(String::from).collect(),
-                });
-            }
-            if boxes.is_empty() {
-                continue;
-            }
+        let boxes = boxes_of.remove(&doc.id).unwrap_or_default();
+        if box_level && boxes.is_empty() {
+            continue;
         }
         hits.push(SearchHit {
             doc: doc.id.0,

@@ -313,28 +313,52 @@ impl Store {
         )?)
     }
 
-    /// Documents with a box that could match a search, in one query (the search then checks
-    /// the few candidates box by box): its text contains `text` (ASCII case folded; give
-    /// `None` for other text, which SQL cannot fold as Rust does), it has `label`, it was given
-    /// a review verdict (`reviewed`), and it carries every flag in `flags`.
-    pub fn docs_with_matching_boxes(
+    /// The boxes that could match a search, in one query (the search then checks them in
+    /// full): the text contains `text` (ASCII case folded; give `None` for other text, which
+    /// SQL cannot fold as Rust does), it has `label`, it was given a review verdict
+    /// (`reviewed`), and it carries every flag in `flags`.
+    pub fn search_boxes(
         &self,
         text: Option<&str>,
         label: Option<LabelId>,
         reviewed: bool,
         flags: u8,
-    ) -> Result<std::collections::HashSet<DocId>> {
-        Ok(self
-            .conn
-            .rows(
-                "SELECT DISTINCT a.doc_id FROM annotations a
+    ) -> Result<Vec<Annotation>> {
+        Ok(self.conn.rows(
+            &format!(
+                "SELECT {} FROM annotations a
                  WHERE (CAST(?1 AS TEXT) IS NULL OR instr(lower(a.text), lower(?1)) > 0)
                    AND (CAST(?2 AS BIGINT) IS NULL OR a.label_id = ?2)
-                   AND (?3 = 0 OR EXISTS (SELECT 1 FROM box_verdicts v WHERE v.ann_id = a.id))
-                   AND (a.flags & ?4) = ?4",
-                params![text, label.map(|l| l.0), i64::from(reviewed), i64::from(flags)],
-                |r| Ok(DocId(r.i64(0)?)),
-            )?
+                   AND (?3 = 0 OR a.id IN (SELECT ann_id FROM box_verdicts))
+                   AND (a.flags & ?4) = ?4
+                 ORDER BY a.doc_id, a.id",
+                ANN_COLS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+            ),
+            params![text, label.map(|l| l.0), i64::from(reviewed), i64::from(flags)],
+            rows::annotation,
+        )?)
+    }
+
+    /// Every box verdict given, as (box, verdict), each document's rounds in order.
+    pub fn verdict_kinds(&self) -> Result<Vec<(crate::domain::AnnId, crate::domain::Verdict)>> {
+        Ok(self.conn.rows(
+            "SELECT v.ann_id, v.verdict FROM box_verdicts v JOIN review_rounds r ON r.id = v.round_id
+             ORDER BY r.doc_id, r.number",
+            params![],
+            |r| {
+                let v = r.text(1)?;
+                let verdict =
+                    v.parse().map_err(|e: String| super::db::DbError::new(super::db::DbErrorKind::Type, e))?;
+                Ok((crate::domain::AnnId(r.i64(0)?), verdict))
+            },
+        )?)
+    }
+
+    /// Documents with a box this person made.
+    pub fn docs_with_boxes_by(&self, user: crate::domain::UserId) -> Result<std::collections::HashSet<DocId>> {
+        Ok(self
+            .conn
+            .rows("SELECT DISTINCT doc_id FROM annotations WHERE author=?1", params![user.0], |r| Ok(DocId(r.i64(0)?)))?
             .into_iter()
             .collect())
     }
