@@ -207,6 +207,22 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether the command is work on the document's annotation, which starts (re)work on a
+    /// fresh or rejected document. Setting a page up (turning it upright, tagging it) and a
+    /// lead's housekeeping are not: the document's status stays.
+    pub fn is_annotation_work(&self) -> bool {
+        use Command::*;
+        !matches!(
+            self,
+            Assign { .. }
+                | AssignReviewer { .. }
+                | Shelve { .. }
+                | SetPriority { .. }
+                | RotatePage { .. }
+                | SetTags { .. }
+        )
+    }
+
     pub fn doc(&self) -> DocId {
         use Command::*;
         match self {
@@ -483,6 +499,7 @@ impl Session {
         let doc = self.store.document(doc_id)?;
         let now = self.now();
         let action = cmd.action();
+        let starts_work = cmd.is_annotation_work();
         let (kind, mut changes) = match cmd {
             Command::Undo { .. } | Command::Redo { .. } if self.machine => {
                 return Err(CommandError::Refused("machine work has no undo history; reject its suggestions".into()));
@@ -521,13 +538,9 @@ impl Session {
         }
         // The first edit of a fresh or rejected document starts (re)work on it, in the same step.
         // Machine suggestions are not work: the document stays as it is.
-        // setting a page up (turning it upright, tagging it) or a lead's housekeeping is not
-        // annotation work: the document's status stays
-        let housekeeping =
-            matches!(action, "assign" | "assign_reviewer" | "rotate_page" | "set_tags") || action.starts_with("doc_");
         if kind.is_new_work()
             && !self.machine
-            && !housekeeping
+            && starts_work
             && !changes.iter().any(|c| matches!(c, Change::Status { .. }))
         {
             let next = match doc.status {

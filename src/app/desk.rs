@@ -270,19 +270,16 @@ impl Desk {
                 .filter(|d| !annotator || d.assignee.is_none_or(|u| u == me.id))
                 .collect();
             if !q.text.trim().is_empty() || q.verdict.is_some() {
-                let found = crate::app::housekeeping::search(
-                    store,
-                    &crate::app::housekeeping::SearchQuery {
-                        text: Some(q.text.trim().to_string()).filter(|t| !t.is_empty()),
-                        verdict: q.verdict,
-                        status: q.status,
-                        shelved: q.shelved,
-                        ..Default::default()
-                    },
-                )
-                .map_err(|e| format!("cannot search the documents: {e}"))?;
-                let ids: std::collections::HashSet<i64> = found.iter().map(|h| h.doc).collect();
-                view.docs.retain(|d| ids.contains(&d.id.0));
+                let query = crate::app::housekeeping::SearchQuery {
+                    text: Some(q.text.trim().to_string()).filter(|t| !t.is_empty()),
+                    verdict: q.verdict,
+                    ..Default::default()
+                };
+                let found = crate::app::housekeeping::matching_boxes(store, &query)
+                    .map_err(|e| format!("cannot search the documents: {e}"))?;
+                if let Some(found) = found {
+                    view.docs.retain(|d| found.contains_key(&d.id));
+                }
             }
             // the leads' priorities first; within one priority, import order
             view.docs.sort_by_key(|d| std::cmp::Reverse(d.priority));

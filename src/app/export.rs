@@ -1145,10 +1145,7 @@ fn write_files(
         skipped_unlabelled_boxes: skipped.unlabelled_boxes,
         files,
         schema_version: if rec.records_schema {
-            let upto = rec.as_of_edit.unwrap_or(0);
-            let edits = store.workspace_edits()?;
-            let schema = edits.iter().filter(|e| e.id.0 <= upto && crate::app::schema::is_schema_action(&e.action));
-            Some(schema.count() as i64)
+            Some(crate::app::schema::schema_version_as_of(store, Some(rec.as_of_edit.unwrap_or(0)))?)
         } else {
             None
         },

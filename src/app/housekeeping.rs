@@ -186,8 +186,14 @@ pub struct SearchHit {
     pub boxes: Vec<SearchBox>,
 }
 
-/// Documents matching `q`, in id order.
-pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<SearchHit>, CommandError> {
+/// The boxes that match the box-level part of `q` (text, label, verdict, flags), by
+/// document; `None` when `q` has no box-level part. A fixed handful of queries, however many
+/// documents: the boxes that could match, and the verdicts when asked about; the boxes are
+/// then checked in full here (Unicode case folding).
+pub fn matching_boxes(
+    store: &Store,
+    q: &SearchQuery,
+) -> Result<Option<std::collections::HashMap<crate::domain::DocId, Vec<SearchBox>>>, CommandError> {
     let labels = store.labels()?;
     let label = match &q.label {
         None => None,
@@ -200,48 +206,53 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<SearchHit>, CommandE
         ),
     };
     let name_of = |id| labels.iter().find(|l| l.id == id).map(|l| l.name.clone());
+    let text = q.text.as_ref().map(|t| t.to_lowercase());
+    let box_level = text.is_some() || label.is_some() || q.verdict.is_some() || !q.flags.is_empty();
+    if !box_level {
+        return Ok(None);
+    }
+    let mut boxes_of: std::collections::HashMap<crate::domain::DocId, Vec<SearchBox>> = Default::default();
+    let mut verdicts: std::collections::HashMap<crate::domain::AnnId, Vec<Verdict>> = Default::default();
+    if q.verdict.is_some() {
+        for (ann, v) in store.verdict_kinds()? {
+            verdicts.entry(ann).or_default().push(v);
+        }
+    }
+    let ascii = text.as_deref().filter(|t| t.is_ascii());
+    for a in store.search_boxes(ascii, label, q.verdict.is_some(), q.flags.0)? {
+        if a.state != AnnState::Active && q.verdict.is_none() {
+            continue;
+        }
+        if let Some(t) = &text
+            && !a.text.to_lowercase().contains(t)
+        {
+            continue;
+        }
+        let given = verdicts.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
+        if let Some(vq) = q.verdict
+            && !given.iter().any(|v| vq.matches(*v))
+        {
+            continue;
+        }
+        boxes_of.entry(a.doc).or_default().push(SearchBox {
+            id: a.id.0,
+            label: a.label.and_then(name_of),
+            text: a.text.clone(),
+            verdicts: given.iter().map(|v| v.as_str().to_string()).collect(),
+            flags: a.flags.names().into_iter().map(String::from).collect(),
+        });
+    }
+    Ok(Some(boxes_of))
+}
+
+/// Documents matching `q`, in id order.
+pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<SearchHit>, CommandError> {
     // a tag or value the workspace does not have is a typo, not an empty answer
     if let Some(why) = store.tag_schema()?.problem(&q.tags) {
         return Err(CommandError::Refused(why));
     }
-    let text = q.text.as_ref().map(|t| t.to_lowercase());
-    let box_level = text.is_some() || label.is_some() || q.verdict.is_some() || !q.flags.is_empty();
+    let mut boxes_of = matching_boxes(store, q)?;
     let shelved = if q.shelved { ShelfFilter::All } else { ShelfFilter::Live };
-    // a handful of queries, however many documents: the boxes that could match, the verdicts
-    // (when asked about), the annotator's documents (when asked about)
-    let mut boxes_of: std::collections::HashMap<crate::domain::DocId, Vec<SearchBox>> = Default::default();
-    if box_level {
-        let mut verdicts: std::collections::HashMap<crate::domain::AnnId, Vec<Verdict>> = Default::default();
-        if q.verdict.is_some() {
-            for (ann, v) in store.verdict_kinds()? {
-                verdicts.entry(ann).or_default().push(v);
-            }
-        }
-        let ascii = text.as_deref().filter(|t| t.is_ascii());
-        for a in store.search_boxes(ascii, label, q.verdict.is_some(), q.flags.0)? {
-            if a.state != AnnState::Active && q.verdict.is_none() {
-                continue;
-            }
-            if let Some(t) = &text
-                && !a.text.to_lowercase().contains(t)
-            {
-                continue;
-            }
-            let given = verdicts.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
-            if let Some(vq) = q.verdict
-                && !given.iter().any(|v| vq.matches(*v))
-            {
-                continue;
-            }
-            boxes_of.entry(a.doc).or_default().push(SearchBox {
-                id: a.id.0,
-                label: a.label.and_then(name_of),
-                text: a.text.clone(),
-                verdicts: given.iter().map(|v| v.as_str().to_string()).collect(),
-                flags: a.flags.names().into_iter().map(String::from).collect(),
-            });
-        }
-    }
     let drew = match q.annotator {
         Some(u) => store.docs_with_boxes_by(u)?,
         None => Default::default(),
@@ -257,10 +268,13 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<SearchHit>, CommandE
         {
             continue;
         }
-        let boxes = boxes_of.remove(&doc.id).unwrap_or_default();
-        if box_level && boxes.is_empty() {
-            continue;
-        }
+        let boxes = match boxes_of.as_mut() {
+            Some(of) => match of.remove(&doc.id) {
+                Some(b) => b,
+                None => continue,
+            },
+            None => Vec::new(),
+        };
         hits.push(SearchHit {
             doc: doc.id.0,
             name: doc.display_name(),

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use crate::domain::{AnnId, Change, Edit, EditId, EditKind, Label, LabelId, Role, UndoStacks};
-use crate::store::{NewEdit, Store};
+use crate::store::{NewEdit, Store, StoreError};
 
 use super::commands::{CommandError, Session};
 
@@ -161,14 +161,19 @@ fn hsv(h: f32, s: f32, v: f32) -> [u8; 3] {
 }
 
 /// The schema's history: every schema edit, oldest first.
-pub fn schema_edits(store: &Store) -> Result<Vec<Edit>, CommandError> {
+pub fn schema_edits(store: &Store) -> Result<Vec<Edit>, StoreError> {
     Ok(store.workspace_edits()?.into_iter().filter(|e| is_schema_action(&e.action)).collect())
 }
 
 /// The schema's version: how many times it has changed since the workspace was made (0 for
 /// the default schema untouched). Exports record it.
-pub fn schema_version(store: &Store) -> Result<i64, CommandError> {
-    Ok(schema_edits(store)?.len() as i64)
+pub fn schema_version(store: &Store) -> Result<i64, StoreError> {
+    schema_version_as_of(store, None)
+}
+
+/// The schema's version as it was just after edit `upto` of the log (`None`: now).
+pub fn schema_version_as_of(store: &Store, upto: Option<i64>) -> Result<i64, StoreError> {
+    Ok(schema_edits(store)?.iter().filter(|e| upto.is_none_or(|u| e.id.0 <= u)).count() as i64)
 }
 
 /// What undo and redo of the schema would act on.

@@ -41,8 +41,8 @@ pub struct Thumbnails {
     wake_worker: Sender<()>,
     done: Receiver<(ThumbKey, Thumb)>,
     asked: HashSet<ThumbKey>,
-    /// Why there will be no thumbnails (the worker could not start), for a status line.
-    pub broken: Option<String>,
+    /// Set when the worker could not start: every request is answered with this error.
+    unstarted: Option<(String, Sender<(ThumbKey, Thumb)>)>,
 }
 
 /// `page` decoded (upright, turned as its document is) and shrunk to fit `THUMB_SIDE`.
@@ -60,6 +60,7 @@ impl Thumbnails {
         let waiting: Waiting = Arc::default();
         let (wake_worker, woken) = crossbeam_channel::unbounded::<()>();
         let (send, done) = crossbeam_channel::unbounded();
+        let answer = send.clone();
         let queue = waiting.clone();
         let spawned = std::thread::Builder::new().name("facture-thumbs".into()).spawn(move || {
             while woken.recv().is_ok() {
@@ -73,14 +74,18 @@ impl Thumbnails {
                 }
             }
         });
-        let broken = spawned.err().map(|e| format!("no thumbnails: cannot start their worker: {e}"));
-        Thumbnails { waiting, wake_worker, done, asked: HashSet::new(), broken }
+        let unstarted = spawned.err().map(|e| (format!("no preview: cannot start its worker: {e}"), answer));
+        Thumbnails { waiting, wake_worker, done, asked: HashSet::new(), unstarted }
     }
 
     /// Asks for `doc`'s thumbnail in `workspace` unless it was asked for already.
     pub fn request(&mut self, workspace: &Workspace, doc: &Document) {
         let key = ThumbKey::of(doc);
         if !self.asked.insert(key.clone()) {
+            return;
+        }
+        if let Some((why, answer)) = &self.unstarted {
+            let _ = answer.send((key, Err(why.clone())));
             return;
         }
         if let Ok(mut q) = self.waiting.lock() {
@@ -92,11 +97,6 @@ impl Thumbnails {
     /// The thumbnails finished since the last call.
     pub fn poll(&mut self) -> Vec<(ThumbKey, Thumb)> {
         self.done.try_iter().collect()
-    }
-
-    /// Forgets what was asked (thumbnails to be made again, e.g. after a page was relinked).
-    pub fn forget(&mut self, key: &ThumbKey) {
-        self.asked.remove(key);
     }
 }
 
