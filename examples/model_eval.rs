@@ -318,6 +318,9 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
                 if args.iter().any(|a| a == "--show-misses") {
                     show_misses(path, gt, &props);
                 }
+                if args.iter().any(|a| a == "--show-wrong") {
+                    show_wrong(path, gt, &props);
+                }
             }
             if sweeping {
                 eprintln!(
@@ -363,6 +366,19 @@ impl Quality {
     fn median_iou(&mut self) -> Option<f32> {
         self.ious.sort_by(f32::total_cmp);
         self.ious.get(self.ious.len() / 2).copied()
+    }
+}
+
+/// `--show-wrong`: every matched line whose reading differs from the ground truth.
+fn show_wrong(path: &Path, gt: &GroundTruth, props: &[Proposal]) {
+    let gt_rects: Vec<_> = gt.boxes.iter().map(|b| b.rect()).collect();
+    let m = match_boxes(&gt_rects, &props.iter().map(|p| p.rect).collect::<Vec<_>>(), 0.5);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    for pair in &m.pairs {
+        let (want, got) = (&gt.boxes[pair.gt].text, props[pair.pred].text.as_deref().unwrap_or(""));
+        if want != got {
+            eprintln!("wrong {name} {want:?} read {got:?}");
+        }
     }
 }
 

@@ -594,7 +594,11 @@ pub fn line_proposals(config: &ModelConfig, page: &DynamicImage, lines: &[Line])
             continue;
         }
         if is_skewed(quad) {
-            out.push(line_proposal(*quad, Some(reading.text.trim().to_string()), confidence::of_chars(&reading.chars)));
+            let quad = match (&rgb, config.tighten_margin_px) {
+                (Some(page), Some(m)) => split::tighten_quad_to_ink(page, quad, m),
+                _ => *quad,
+            };
+            out.push(line_proposal(quad, Some(reading.text.trim().to_string()), confidence::of_chars(&reading.chars)));
             continue;
         }
         // an infinite factor never splits: the whole line is one piece

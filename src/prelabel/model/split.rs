@@ -23,7 +23,46 @@ pub fn tighten_to_ink(page: &RgbImage, r: &Rect, margin_px: f32) -> Rect {
         let [r, g, b] = page.get_pixel(x0 + x, y0 + y).0;
         image::Luma([crate::prelabel::cv::gray::luma(r, g, b)])
     });
-    let Some(level) = ink_level(crop.as_raw()) else { return *r };
+    match ink_extent(&crop) {
+        Some(e) => Rect::new(
+            (x0 as f32 + e.x0 - margin_px).max(c.x0),
+            (y0 as f32 + e.y0 - margin_px).max(c.y0),
+            (x0 as f32 + e.x1 + margin_px).min(c.x1),
+            (y0 as f32 + e.y1 + margin_px).min(c.y1),
+        ),
+        None => *r,
+    }
+}
+
+/// Shrinks a tilted line's quad to the ink inside it, plus `margin_px`, in the quad's own
+/// frame: the envelope of a tilted DB box is tall with the unclip offset turned into both
+/// axes, while the ink's own envelope is what an annotator boxes. The quad is returned as it
+/// is when its crop has no clear ink or was read turned.
+pub fn tighten_quad_to_ink(page: &RgbImage, quad: &Quad, margin_px: f32) -> Quad {
+    let Some(crop) = super::rec::crop_quad(page, quad) else { return *quad };
+    if crop.turned {
+        return *quad;
+    }
+    let grey = image::imageops::grayscale(&crop.image);
+    let Some(e) = ink_extent(&grey) else { return *quad };
+    let (w, h) = (grey.width() as f32, grey.height() as f32);
+    let [tl, tr, br, bl] = quad.0;
+    // crop pixel (u, v) back onto the page, bilinearly between the quad's corners
+    let at = |u: f32, v: f32| {
+        let (s, t) = ((u / w).clamp(0.0, 1.0), (v / h).clamp(0.0, 1.0));
+        let top = (tl.x + (tr.x - tl.x) * s, tl.y + (tr.y - tl.y) * s);
+        let bottom = (bl.x + (br.x - bl.x) * s, bl.y + (br.y - bl.y) * s);
+        Point::new(top.0 + (bottom.0 - top.0) * t, top.1 + (bottom.1 - top.1) * t)
+    };
+    let (u0, u1) = (e.x0 - margin_px, e.x1 + margin_px);
+    let (v0, v1) = (e.y0 - margin_px, e.y1 + margin_px);
+    Quad([at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)])
+}
+
+/// The ink's extent in a grey crop, ignoring specks: a row or column needs a few percent of
+/// the densest one's ink. `None` when nothing stands out as ink.
+fn ink_extent(crop: &GrayImage) -> Option<Rect> {
+    let level = ink_level(crop.as_raw())?;
     let (w, h) = crop.dimensions();
     let mut rows = vec![0u32; h as usize];
     let mut cols = vec![0u32; w as usize];
@@ -33,22 +72,14 @@ pub fn tighten_to_ink(page: &RgbImage, r: &Rect, margin_px: f32) -> Rect {
             cols[x as usize] += 1;
         }
     }
-    // ignore specks: a row or column needs a few percent of the densest one's ink
     let span = |v: &[u32]| {
         let floor = (v.iter().copied().max().unwrap_or(0) / 20).max(1);
         let first = v.iter().position(|&n| n >= floor)?;
         let last = v.iter().rposition(|&n| n >= floor)?;
         Some((first as f32, last as f32 + 1.0))
     };
-    match (span(&cols), span(&rows)) {
-        (Some((cx0, cx1)), Some((cy0, cy1))) => Rect::new(
-            (x0 as f32 + cx0 - margin_px).max(c.x0),
-            (y0 as f32 + cy0 - margin_px).max(c.y0),
-            (x0 as f32 + cx1 + margin_px).min(c.x1),
-            (y0 as f32 + cy1 + margin_px).min(c.y1),
-        ),
-        _ => *r,
-    }
+    let ((x0, x1), (y0, y1)) = (span(&cols)?, span(&rows)?);
+    Some(Rect::new(x0, y0, x1, y1))
 }
 
 /// The grey level at or below which a crop's pixels are ink: halfway between its background
@@ -228,6 +259,12 @@ pub fn cell_cuts(lines: &[Option<(LineGaps, usize)>], factor: f32) -> Vec<Vec<(f
         v.sort_by(f32::total_cmp);
         v.get(v.len() / 2).copied()
     };
+    // a line's word space is its narrower spaces: in a merged table row half of its spaces
+    // can be the column gaps themselves
+    let lower_quartile = |mut v: Vec<f32>| -> Option<f32> {
+        v.sort_by(f32::total_cmp);
+        v.get(v.len().saturating_sub(1) / 4).copied()
+    };
     let page_space = median(lines.iter().flatten().flat_map(|(g, _)| g.spaces()).collect()).unwrap_or(0.35);
     // ink pixels per character, in ink heights, over lines of a few characters or more
     let page_pitch = median(
@@ -240,10 +277,28 @@ pub fn cell_cuts(lines: &[Option<(LineGaps, usize)>], factor: f32) -> Vec<Vec<(f
             let own: Vec<f32> = g.spaces().collect();
             // a header whose every gap is a column gap has no word space of its own to go by
             let all_wide = own.iter().all(|&g| g >= factor * page_space);
-            let space = if own.len() >= 2 && !all_wide { median(own).unwrap_or(page_space) } else { page_space };
+            let (space, narrow) = if own.len() >= 2 && !all_wide {
+                let narrow = lower_quartile(own.clone()).unwrap_or(page_space).max(page_space);
+                let space = median(own).unwrap_or(page_space);
+                (space, space.min(narrow))
+            } else {
+                (page_space, page_space)
+            };
             let min = (factor * space).max(CELL_GAP_MIN) * g.ink_height;
-            let cuts: Vec<(f32, f32)> =
-                g.gaps.iter().filter(|(a, z, _)| z - a >= min).map(|&(a, z, _)| (a, z)).collect();
+            // before a figure, the line's narrower spaces are the measure: a merged row of
+            // amounts (`937,17 €  19%   11.246,04 €`) has as many column gaps as word spaces
+            let min_figure = (factor * narrow).max(CELL_GAP_MIN) * g.ink_height;
+            let cuts: Vec<(f32, f32)> = g
+                .gaps
+                .iter()
+                .enumerate()
+                .filter(|&(k, &(a, z, _))| {
+                    z - a >= min
+                        || (z - a >= min_figure
+                            && g.around.get(k).is_some_and(|(before, after)| figure_starts_after(before, after)))
+                })
+                .map(|(_, &(a, z, _))| (a, z))
+                .collect();
             if !cuts.is_empty() {
                 return cuts;
             }
@@ -599,6 +654,69 @@ mod tests {
         assert!(cell_cuts(&[Some(dash), Some(plain.clone())], 1.8)[0].is_empty());
         // nothing to cut in a line with no ink, or read turned
         assert!(cell_cuts(&[None, Some(plain)], 1.8)[0].is_empty());
+    }
+
+    #[test]
+    fn a_merged_row_of_amounts_is_cut_before_its_figures_though_half_its_spaces_are_column_gaps() {
+        // "937,17 €  19%   11.246,04 €": two word spaces of 6 px and column gaps of 16 and
+        // 12 px, so the median space is a column gap and 1.8 of it cuts nothing
+        let (mut row, n) = measured(&[(6, 6), (1, 16), (3, 12), (8, 6), (1, 0)]);
+        // what was read around each blank run: the given words at the spaces, a digit
+        // between two glyphs elsewhere
+        let read_around = |g: &LineGaps, words: &[(&str, &str)]| -> Vec<(String, String)> {
+            let mut words = words.iter();
+            g.gaps
+                .iter()
+                .map(|gap| match (gap.2, if gap.2 { words.next() } else { None }) {
+                    (true, Some(&(b, a))) => (b.to_string(), a.to_string()),
+                    _ => ("8".to_string(), "8".to_string()),
+                })
+                .collect()
+        };
+        let amounts = [("937,17", "€"), ("€", "19%11."), ("19%", "11.246"), ("11.246,04", "€")];
+        row.around = read_around(&row, &amounts);
+        let plain = measured(&[(5, 6), (4, 6), (6, 6), (3, 0)]);
+        let cuts = cell_cuts(&[Some((row.clone(), n)), Some(plain.clone()), Some(plain.clone())], 1.8);
+        let widths: Vec<f32> = cuts[0].iter().map(|(a, z)| z - a).collect();
+        assert_eq!(widths.len(), 2, "{cuts:?}");
+        assert!((widths[0] - 16.0).abs() <= 1.0 && (widths[1] - 12.0).abs() <= 1.0, "{widths:?}");
+        // the same blanks between words of a sentence are word spaces, set wide or not
+        let words = [("Barang", "hanya"), ("hanya", "boleh"), ("boleh", "ditukar"), ("ditukar", "dalam")];
+        row.around = read_around(&row, &words);
+        let cuts = cell_cuts(&[Some((row, n)), Some(plain.clone()), Some(plain)], 1.8);
+        assert!(cuts[0].is_empty(), "{cuts:?}");
+    }
+
+    #[test]
+    fn a_tilted_line_is_boxed_to_its_ink_not_to_its_detected_envelope() {
+        // a 200 x 20 px bar tilted by 3 degrees about (200, 100), detected 8 px too loose on
+        // every side of its own frame
+        let (sin, cos) = 3f32.to_radians().sin_cos();
+        let to_page = |u: f32, v: f32| Point::new(200.0 + u * cos - v * sin, 100.0 + u * sin + v * cos);
+        let mut page = RgbImage::from_pixel(400, 200, image::Rgb([240, 238, 232]));
+        for (x, y, p) in page.enumerate_pixels_mut() {
+            let (dx, dy) = (x as f32 + 0.5 - 200.0, y as f32 + 0.5 - 100.0);
+            let (u, v) = (dx * cos + dy * sin, -dx * sin + dy * cos);
+            if u.abs() <= 100.0 && v.abs() <= 10.0 {
+                *p = image::Rgb([25, 25, 30]);
+            }
+        }
+        let ink = Quad([to_page(-100.0, -10.0), to_page(100.0, -10.0), to_page(100.0, 10.0), to_page(-100.0, 10.0)]);
+        let loose = Quad([to_page(-108.0, -18.0), to_page(108.0, -18.0), to_page(108.0, 18.0), to_page(-108.0, 18.0)]);
+        let tight = tighten_quad_to_ink(&page, &loose, 1.0).bounds();
+        let (want, was) = (ink.bounds(), loose.bounds());
+        for (got, want, was) in [
+            (tight.x0, want.x0, was.x0),
+            (tight.y0, want.y0, was.y0),
+            (tight.x1, want.x1, was.x1),
+            (tight.y1, want.y1, was.y1),
+        ] {
+            assert!((got - want).abs() <= 2.5, "{tight:?} against the ink's {want:?} (detected {was:?})");
+        }
+        // a blank quad stays as detected
+        let blank = Quad::from_rect(&Rect::new(0.0, 0.0, 60.0, 20.0));
+        let skew = Quad([blank.0[0], Point::new(60.0, 3.0), Point::new(60.0, 23.0), blank.0[3]]);
+        assert_eq!(tighten_quad_to_ink(&page, &skew, 1.0), skew);
     }
 
     #[test]
