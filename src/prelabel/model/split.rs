@@ -59,28 +59,104 @@ pub fn tighten_quad_to_ink(page: &RgbImage, quad: &Quad, margin_px: f32) -> Quad
     Quad([at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)])
 }
 
-/// The ink's extent in a grey crop, ignoring specks: a row or column needs a few percent of
-/// the densest one's ink. `None` when nothing stands out as ink.
+/// A row inked over at least this share of a crop's width, in the crop's top or bottom
+/// [`RULE_EDGE`] and set apart from the line by blank rows, is a table's rule, not text.
+const RULE_ROW_SHARE: f32 = 0.5;
+/// A column inked over at least this share of a crop's height, in its left or right
+/// [`RULE_EDGE`], whose ink goes on above or below the line, is a table's rule (a glyph's
+/// stem stays within the line).
+const RULE_COLUMN_SHARE: f32 = 0.7;
+/// How far into a crop from its edges a rule can lie.
+const RULE_EDGE: f32 = 0.3;
+
+/// The ink's extent in a grey crop, ignoring specks (a row or column needs a few percent of
+/// the densest one's ink), the rules of a ruled table that a detected box caught at its
+/// edges, and stray ink above or below the line (a fragment of a rule or of the next line,
+/// set apart by blank rows): the columns are measured within the line's own rows. A tight
+/// crop's own letters are never taken for rules. `None` when nothing stands out as ink.
 fn ink_extent(crop: &GrayImage) -> Option<Rect> {
     let level = ink_level(crop.as_raw())?;
-    let (w, h) = crop.dimensions();
-    let mut rows = vec![0u32; h as usize];
-    let mut cols = vec![0u32; w as usize];
-    for (x, y, p) in crop.enumerate_pixels() {
-        if p.0[0] <= level {
-            rows[y as usize] += 1;
-            cols[x as usize] += 1;
+    let (w, h) = (crop.width() as usize, crop.height() as usize);
+    let inked = |x: usize, y: usize| crop.get_pixel(x as u32, y as u32).0[0] <= level;
+    let edge = |i: usize, n: usize| (i as f32) < RULE_EDGE * n as f32 || (i as f32) >= (1.0 - RULE_EDGE) * n as f32;
+    let tall: Vec<bool> = (0..w)
+        .map(|x| h >= 8 && edge(x, w) && (0..h).filter(|&y| inked(x, y)).count() as f32 >= RULE_COLUMN_SHARE * h as f32)
+        .collect();
+    // the rows' ink without tall columns (a rule down the side, or a stem: the other letters
+    // still show the line's rows)
+    let rows: Vec<u32> = (0..h).map(|y| (0..w).filter(|&x| !tall[x] && inked(x, y)).count() as u32).collect();
+    // ...unless there are no other letters: then the tall columns are the line
+    let rows = if rows.iter().all(|&n| n == 0) {
+        (0..h).map(|y| (0..w).filter(|&x| inked(x, y)).count() as u32).collect()
+    } else {
+        rows
+    };
+    let rule_rows: Vec<bool> =
+        rows.iter().enumerate().map(|(y, &n)| w >= 8 && edge(y, h) && n as f32 >= RULE_ROW_SHARE * w as f32).collect();
+    let (y0, y1) = line_rows(&rows, &rule_rows)?;
+    // a tall column whose ink goes on above or below the line is a rule
+    let outside = h - (y1 - y0);
+    let rule_cols: Vec<bool> = (0..w)
+        .map(|x| {
+            tall[x] && outside > 0 && {
+                let beyond = (0..y0).chain(y1..h).filter(|&y| inked(x, y)).count();
+                beyond as f32 >= 0.5 * outside as f32
+            }
+        })
+        .collect();
+    let cols: Vec<u32> =
+        (0..w).map(|x| if rule_cols[x] { 0 } else { (y0..y1).filter(|&y| inked(x, y)).count() as u32 }).collect();
+    let (x0, x1) = inked_span(&cols)?;
+    Some(Rect::new(x0 as f32, y0 as f32, x1 as f32, y1 as f32))
+}
+
+/// First to just past the last entry of `v` with a few percent of its largest (specks are
+/// not ink).
+fn inked_span(v: &[u32]) -> Option<(usize, usize)> {
+    let floor = (v.iter().copied().max().unwrap_or(0) / 20).max(1);
+    let first = v.iter().position(|&n| n >= floor)?;
+    let last = v.iter().rposition(|&n| n >= floor)?;
+    Some((first, last + 1))
+}
+
+/// The rows of a crop's line of text, from its rows' ink: the inked span, less runs of rows
+/// at either end that are set apart by blank rows and are rules (`rule`), or are set apart by
+/// at least [`STRAY_GAP`] blank rows and hold under [`STRAY_SHARE`] of the ink (an accent sits
+/// closer to its letter than that).
+fn line_rows(rows: &[u32], rule: &[bool]) -> Option<(usize, usize)> {
+    let (first, last) = inked_span(rows)?;
+    let floor = (rows.iter().copied().max().unwrap_or(0) / 20).max(1);
+    // runs of inked rows within the span: (start, end)
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for y in first..last {
+        if rows[y] < floor {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(run) if run.1 == y => run.1 = y + 1,
+            _ => runs.push((y, y + 1)),
         }
     }
-    let span = |v: &[u32]| {
-        let floor = (v.iter().copied().max().unwrap_or(0) / 20).max(1);
-        let first = v.iter().position(|&n| n >= floor)?;
-        let last = v.iter().rposition(|&n| n >= floor)?;
-        Some((first as f32, last as f32 + 1.0))
+    let ink = |r: &(usize, usize)| rows[r.0..r.1].iter().map(|&n| n as u64).sum::<u64>();
+    let total: u64 = runs.iter().map(ink).sum();
+    let stray = |run: &(usize, usize), gap: usize| {
+        (gap >= 1 && (run.0..run.1).all(|y| rule[y]))
+            || (gap >= STRAY_GAP && (ink(run) as f32) < STRAY_SHARE * total as f32)
     };
-    let ((x0, x1), (y0, y1)) = (span(&cols)?, span(&rows)?);
-    Some(Rect::new(x0, y0, x1, y1))
+    let (mut lo, mut hi) = (0, runs.len());
+    while hi - lo >= 2 && stray(&runs[lo], runs[lo + 1].0 - runs[lo].1) {
+        lo += 1;
+    }
+    while hi - lo >= 2 && stray(&runs[hi - 1], runs[hi - 1].0 - runs[hi - 2].1) {
+        hi -= 1;
+    }
+    Some((runs[lo].0, runs[hi - 1].1))
 }
+
+/// Blank rows that set stray ink apart from a line (see [`line_rows`]).
+const STRAY_GAP: usize = 3;
+/// The most of a crop's ink that stray ink above or below its line holds.
+const STRAY_SHARE: f32 = 0.12;
 
 /// The grey level at or below which a crop's pixels are ink: halfway between its background
 /// (the 90th percentile: text covers less than that even in a tight box of bold type) and its
@@ -594,6 +670,33 @@ mod tests {
         assert_eq!(tighten_to_ink(&page, &loose, 1.0), Rect::new(29.0, 19.0, 71.0, 33.0));
         let blank = Rect::new(0.0, 40.0, 20.0, 60.0);
         assert_eq!(tighten_to_ink(&page, &blank, 1.0), blank);
+    }
+
+    #[test]
+    fn a_cell_of_a_ruled_table_is_boxed_to_its_text_not_to_the_rules_around_it() {
+        // "1 h" (two glyphs 12 x 14 px) in a cell whose rules the detected box caught: the
+        // row rules above and below it, the column rule down its right side, and a stub of
+        // the rule above reaching in (a fragment of ink set apart by blank rows)
+        let mut page = RgbImage::from_pixel(120, 60, image::Rgb([238, 236, 230]));
+        let mut fill = |x0: u32, y0: u32, x1: u32, y1: u32, grey: u8| {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    page.put_pixel(x, y, image::Rgb([grey, grey, grey]));
+                }
+            }
+        };
+        fill(40, 22, 52, 36, 30);
+        fill(60, 22, 72, 36, 30);
+        fill(0, 10, 120, 12, 90); // row rule above
+        fill(0, 48, 120, 50, 90); // row rule below
+        fill(96, 0, 98, 60, 90); // column rule
+        fill(44, 14, 50, 15, 90); // a stub of ink under the rule above
+        let text = Rect::new(40.0, 22.0, 72.0, 36.0);
+        let detected = Rect::new(30.0, 9.0, 100.0, 51.0);
+        assert_eq!(tighten_to_ink(&page, &detected, 0.0), text);
+        // a tight box of the text itself keeps all of it: its first and last strokes are
+        // the line, not rules
+        assert_eq!(tighten_to_ink(&page, &text, 0.0), text);
     }
 
     /// A line crop: "glyphs" 6 px wide and 20 px tall, 2 px apart, in words of `n` glyphs,
