@@ -128,8 +128,8 @@ fn line_rows(rows: &[u32], rule: &[bool]) -> Option<(usize, usize)> {
     let floor = (rows.iter().copied().max().unwrap_or(0) / 20).max(1);
     // runs of inked rows within the span: (start, end)
     let mut runs: Vec<(usize, usize)> = Vec::new();
-    for y in first..last {
-        if rows[y] < floor {
+    for (y, &n) in rows.iter().enumerate().take(last).skip(first) {
+        if n < floor {
             continue;
         }
         match runs.last_mut() {
