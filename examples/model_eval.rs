@@ -377,7 +377,7 @@ fn show_wrong(path: &Path, gt: &GroundTruth, props: &[Proposal]) {
     for pair in &m.pairs {
         let (want, got) = (&gt.boxes[pair.gt].text, props[pair.pred].text.as_deref().unwrap_or(""));
         if want != got {
-            eprintln!("wrong {name} {want:?} read {got:?}");
+            eprintln!("wrong {name} {:.3} {want:?} read {got:?}", props[pair.pred].score);
         }
     }
 }

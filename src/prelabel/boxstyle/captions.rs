@@ -6,11 +6,12 @@
 use image::RgbImage;
 
 use super::{BoxStyle, apply, text_ink_in};
-use crate::domain::Rect;
 use crate::domain::box_style::CaptionEvidence;
+use crate::domain::{Quad, Rect};
 use crate::labeling::rules::{split_caption, whole_caption};
 use crate::prelabel::Proposal;
-use crate::prelabel::model::split::InkColumns;
+use crate::prelabel::model::rec::crop_quad;
+use crate::prelabel::model::split::{InkColumns, on_page};
 
 /// A caption's value starts at most this many of the caption box's heights to its right.
 /// Word spaces are a fifth to a third of a line height and the model pass reads across gaps
@@ -81,16 +82,45 @@ fn same_line(a: &Rect, b: &Rect) -> bool {
 /// value ([`caption_and_value`]) and the page shows a blank column between them: each part gets
 /// its text, the score of the whole and the padding `p` had around its ink. The cut is found
 /// where the caption's characters end as a fraction of the text's, snapped to the widest
-/// blank run (at least [`MIN_GAP`] ink heights) in a window around it. `None` (keep `p`
-/// whole) for a skewed line (`quad`), a text without caption and value, a line without clear
-/// ink, or no blank run near the estimate.
+/// blank run (at least [`MIN_GAP`] ink heights) in a window around it. A skewed line
+/// (`quad`) is cut the same way in its own frame, and its parts are skewed as it is. `None`
+/// (keep `p` whole) for a text without caption and value, a line without clear ink, a line
+/// read turned, or no blank run near the estimate.
 pub fn cut_caption(page: &RgbImage, p: &Proposal) -> Option<(Proposal, Proposal)> {
-    if p.quad.is_some() {
-        return None;
-    }
     let text = p.text.as_deref()?;
+    let part = |rect: Rect, quad: Option<Quad>, text: &str| Proposal {
+        rect,
+        quad,
+        text: Some(text.to_string()),
+        score: p.score,
+        level: p.level,
+    };
+    match p.quad {
+        None => {
+            let ((caption, c), (value, v)) = cut_in(page, &p.rect, text)?;
+            Some((part(c, None, caption), part(v, None, value)))
+        }
+        Some(quad) => {
+            let crop = crop_quad(page, &quad)?;
+            if crop.turned {
+                return None;
+            }
+            let (w, h) = (crop.image.width() as f32, crop.image.height() as f32);
+            let ((caption, c), (value, v)) = cut_in(&crop.image, &Rect::new(0.0, 0.0, w, h), text)?;
+            let (c, v) = (on_page(&quad, w, h, &c), on_page(&quad, w, h, &v));
+            Some((part(c.bounds(), Some(c), caption), part(v.bounds(), Some(v), value)))
+        }
+    }
+}
+
+/// A part of a line: its text and its rect.
+type Part<'t> = (&'t str, Rect);
+
+/// [`cut_caption`] of the axis-aligned line `r` on `page` reading `text`: the caption's and
+/// the value's text and rect.
+fn cut_in<'t>(page: &RgbImage, r: &Rect, text: &'t str) -> Option<(Part<'t>, Part<'t>)> {
     let (caption, value, value_at) = caption_and_value(text)?;
-    let ink = text_ink_in(page, &p.rect)?;
+    let ink = text_ink_in(page, r)?;
     let h = ink.height();
     // where the caption ends and the value starts, in characters of the trimmed text
     let lead = text.len() - text.trim_start().len();
@@ -114,22 +144,20 @@ pub fn cut_caption(page: &RgbImage, p: &Proposal) -> Option<(Proposal, Proposal)
     let &(a, z) =
         gaps.iter().filter(|(a, z)| z - a >= widest - 1.0).min_by(|x, y| distance(x).total_cmp(&distance(y)))?;
     // each part keeps the padding the whole had around its ink, side by side
-    let r = p.rect;
     let own = BoxStyle::new(
         ((ink.x0 - r.x0) / h).max(0.0),
         ((ink.y0 - r.y0) / h).max(0.0),
         ((r.x1 - ink.x1) / h).max(0.0),
         ((r.y1 - ink.y1) / h).max(0.0),
     );
-    let part = |x0: f32, x1: f32, text: &str| {
+    let part = |x0: f32, x1: f32| {
         let raw = Rect::new(x0, ink.y0, x1, ink.y1);
-        let rect = match text_ink_in(page, &raw) {
+        match text_ink_in(page, &raw) {
             Some(part_ink) => apply(&part_ink, &own).clamped(page.width() as f32, page.height() as f32),
             None => raw,
-        };
-        Proposal { rect, quad: None, text: Some(text.to_string()), score: p.score, level: p.level }
+        }
     };
-    Some((part(ink.x0, a, caption), part(z, ink.x1, value)))
+    Some(((caption, part(ink.x0, a)), (value, part(z, ink.x1))))
 }
 
 /// Every proposal that [`cut_caption`] cuts becomes its caption and its value (in that order,
@@ -148,7 +176,7 @@ pub fn split_captions(page: &RgbImage, proposals: Vec<Proposal>) -> Vec<Proposal
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Quad;
+    use crate::domain::Point;
     use crate::domain::box_style::CaptionConvention;
     use crate::prelabel::Level;
 
@@ -249,6 +277,34 @@ mod tests {
     }
 
     #[test]
+    fn a_tilted_caption_and_value_are_cut_in_the_lines_own_frame() {
+        // "VAT 20 %" as above, tilted by 3 degrees about (150, 60): its axis-aligned
+        // envelope's columns overlap nowhere blank, its own frame has the 14 px gap
+        let (sin, cos) = 3f32.to_radians().sin_cos();
+        let to_page = |u: f32, v: f32| Point::new(150.0 + u * cos - v * sin, 60.0 + u * sin + v * cos);
+        let glyphs_u = [100.0, 115.0, 130.0, 156.0, 171.0, 188.0, 203.0].map(|x: f32| x - 150.0);
+        let mut page = RgbImage::from_pixel(400, 200, image::Rgb([240, 238, 232]));
+        for (x, y, px) in page.enumerate_pixels_mut() {
+            let (dx, dy) = (x as f32 + 0.5 - 150.0, y as f32 + 0.5 - 60.0);
+            let (u, v) = (dx * cos + dy * sin, -dx * sin + dy * cos);
+            if v.abs() <= 10.0 && glyphs_u.iter().any(|&g| u >= g && u <= g + 12.0) {
+                *px = image::Rgb([25, 25, 40]);
+            }
+        }
+        let quad = Quad([to_page(-54.0, -14.0), to_page(69.0, -14.0), to_page(69.0, 14.0), to_page(-54.0, 14.0)]);
+        let whole = Proposal { quad: Some(quad), ..proposal(quad.bounds(), "VAT 20 %") };
+        let (c, v) = cut_caption(&page, &whole).expect("cut");
+        assert_eq!((c.text.as_deref(), v.text.as_deref()), (Some("VAT"), Some("20 %")));
+        let (cq, vq) = (c.quad.expect("a skewed part"), v.quad.expect("a skewed part"));
+        assert_eq!((c.rect, v.rect), (cq.bounds(), vq.bounds()));
+        // the caption's part ends in the gap (142..156 along the line), the value's starts there
+        let along = |p: Point| (p.x - 150.0) * cos + (p.y - 60.0) * sin + 150.0;
+        let (c_end, v_start) = (along(cq.0[1]), along(vq.0[0]));
+        assert!(c_end > 142.0 && c_end < 156.0 && v_start > 142.0 && v_start < 156.0, "{c_end} {v_start}");
+        assert!(along(cq.0[0]) < 100.0 && along(vq.0[1]) > 215.0, "{cq:?} {vq:?}");
+    }
+
+    #[test]
     fn a_line_without_a_blank_near_the_captions_end_stays_whole() {
         // one solid run of ink: no blank column anywhere
         let page = page_with(&[Rect::new(100.0, 50.0, 215.0, 70.0)]);
@@ -258,11 +314,9 @@ mod tests {
         let far = page_with(&[Rect::new(100.0, 50.0, 195.0, 70.0), Rect::new(205.0, 50.0, 215.0, 70.0)]);
         assert_eq!(cut_caption(&far, &whole), None);
         assert_eq!(split_captions(&far, vec![whole.clone()]), vec![whole.clone()]);
-        // a skewed line, a text without a value, and no text are left alone
+        // a text without a value, and no text, are left alone
         let glyph = |x: f32| Rect::new(x, 50.0, x + 12.0, 70.0);
         let gap = page_with(&[glyph(100.0), glyph(115.0), glyph(130.0), glyph(156.0), glyph(171.0)]);
-        let skewed = Proposal { quad: Some(Quad::from_rect(&whole.rect)), ..whole.clone() };
-        assert_eq!(cut_caption(&gap, &skewed), None);
         assert_eq!(cut_caption(&gap, &proposal(whole.rect, "Total amount due")), None);
         assert_eq!(cut_caption(&gap, &Proposal { text: None, ..whole }), None);
     }

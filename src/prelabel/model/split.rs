@@ -45,18 +45,21 @@ pub fn tighten_quad_to_ink(page: &RgbImage, quad: &Quad, margin_px: f32) -> Quad
     }
     let grey = image::imageops::grayscale(&crop.image);
     let Some(e) = ink_extent(&grey) else { return *quad };
-    let (w, h) = (grey.width() as f32, grey.height() as f32);
+    let grown = Rect::new(e.x0 - margin_px, e.y0 - margin_px, e.x1 + margin_px, e.y1 + margin_px);
+    on_page(quad, grey.width() as f32, grey.height() as f32, &grown)
+}
+
+/// The part `r` of the `w` x `h` crop of `quad` ([`super::rec::crop_quad`]), back on the
+/// page: its corners placed bilinearly between the quad's (clamped to the crop).
+pub fn on_page(quad: &Quad, w: f32, h: f32, r: &Rect) -> Quad {
     let [tl, tr, br, bl] = quad.0;
-    // crop pixel (u, v) back onto the page, bilinearly between the quad's corners
     let at = |u: f32, v: f32| {
-        let (s, t) = ((u / w).clamp(0.0, 1.0), (v / h).clamp(0.0, 1.0));
+        let (s, t) = ((u / w.max(1.0)).clamp(0.0, 1.0), (v / h.max(1.0)).clamp(0.0, 1.0));
         let top = (tl.x + (tr.x - tl.x) * s, tl.y + (tr.y - tl.y) * s);
         let bottom = (bl.x + (br.x - bl.x) * s, bl.y + (br.y - bl.y) * s);
         Point::new(top.0 + (bottom.0 - top.0) * t, top.1 + (bottom.1 - top.1) * t)
     };
-    let (u0, u1) = (e.x0 - margin_px, e.x1 + margin_px);
-    let (v0, v1) = (e.y0 - margin_px, e.y1 + margin_px);
-    Quad([at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)])
+    Quad([at(r.x0, r.y0), at(r.x1, r.y0), at(r.x1, r.y1), at(r.x0, r.y1)])
 }
 
 /// A row inked over at least this share of a crop's width, in the crop's top or bottom
