@@ -319,6 +319,25 @@ pub fn split_caption(text: &str) -> Option<(Cue, &str)> {
     (has_content && digits_ok).then_some((cue, value))
 }
 
+/// Where a second caption starts inside `text` (a byte offset), when `text` is a value
+/// followed by a caption and its value: `(415) 733-3440 EIN: 12-4226835`, `IE61 BOFI 3045
+/// SWIFT: AIBKIE55XXX`. Only a caption closed by a colon counts (words of a value, such as
+/// `Deutsche Bank` or `Total Energies`, are not taken for one), and what follows it must be a
+/// caption with its value ([`split_caption`]). The earliest such caption.
+pub fn later_caption(text: &str) -> Option<usize> {
+    let (found, toks) = find_cues(text);
+    found
+        .iter()
+        .filter(|m| m.start > 0 && m.cue.is_some_and(|c| c != Cue::Company))
+        .filter(|m| {
+            toks.get(m.end - 1).and_then(|t| text.get(t.o.1..)).is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .filter_map(|m| toks.get(m.start).map(|t| t.o.0))
+        .filter(|&at| text.get(..at).is_some_and(|before| before.chars().any(char::is_alphanumeric)))
+        .filter(|&at| text.get(at..).is_some_and(|rest| split_caption(rest).is_some()))
+        .min()
+}
+
 /// If all of `text` is one caption, with no value ("BIC:", "VAT Reg. No.:", "Telefon",
 /// "N° client :", "Total"), its cue: one keyword from the first word to the last, followed by
 /// nothing but separators. Stop phrases and legal-form words ("GmbH") are not captions.
@@ -960,6 +979,27 @@ mod tests {
         // The value is a slice of the input: check the byte offsets survive multi-byte captions.
         let t = "Fälligkeitsdatum: 1. März 2024";
         assert_eq!(split_caption(t).map(|(_, v)| v.as_ptr() as usize - t.as_ptr() as usize), Some(19));
+    }
+
+    #[test]
+    fn a_second_caption_after_a_value_is_found_where_it_starts() {
+        for (t, want) in [
+            ("(415) 733-3440 EIN: 12-4226835", Some("EIN: 12-4226835")),
+            ("IE61 BOFI 3045 3557 2078 71 SWIFT: AIBKIE55XXX", Some("SWIFT: AIBKIE55XXX")),
+            ("FR45 5000 7566 3081 5788 5799 603 BIC:SOGEFR36XXX", Some("BIC:SOGEFR36XXX")),
+            ("Am Mühlbach 30 Telefon: +49 221 623199", Some("Telefon: +49 221 623199")),
+            // the earliest of two
+            ("DE02 7098 BIC: GENODE30XXX Tel: +49 30 123", Some("BIC: GENODE30XXX Tel: +49 30 123")),
+            // a caption leading the line is split_caption's; words of a value without a
+            // colon, and a caption with no value after it, are not captions here
+            ("BIC: COBADEFFXXX", None),
+            ("Bankverbindung Deutsche Bank", None),
+            ("Zahlbar bis 14.03.2024 Total", None),
+            ("12-4226835 EIN:", None),
+            ("", None),
+        ] {
+            assert_eq!(later_caption(t).and_then(|at| t.get(at..)), want, "{t:?}");
+        }
     }
 
     #[test]

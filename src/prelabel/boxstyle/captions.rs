@@ -8,7 +8,7 @@ use image::RgbImage;
 use super::{BoxStyle, apply, text_ink_in};
 use crate::domain::box_style::CaptionEvidence;
 use crate::domain::{Quad, Rect};
-use crate::labeling::rules::{split_caption, whole_caption};
+use crate::labeling::rules::{later_caption, split_caption, whole_caption};
 use crate::prelabel::Proposal;
 use crate::prelabel::model::rec::crop_quad;
 use crate::prelabel::model::split::{InkColumns, on_page};
@@ -88,6 +88,27 @@ fn same_line(a: &Rect, b: &Rect) -> bool {
 /// read turned, or no blank run near the estimate.
 pub fn cut_caption(page: &RgbImage, p: &Proposal) -> Option<(Proposal, Proposal)> {
     let text = p.text.as_deref()?;
+    let (caption, value, value_at) = caption_and_value(text)?;
+    cut_at(page, p, (caption, value, value_at))
+}
+
+/// `p` cut before a second caption its text reads after a value ([`later_caption`]): the
+/// value before it, and the caption with its value (which [`cut_caption`] then cuts), found
+/// on the page as [`cut_caption`] finds its cut.
+pub fn cut_before_later_caption(page: &RgbImage, p: &Proposal) -> Option<(Proposal, Proposal)> {
+    let text = p.text.as_deref()?;
+    let at = later_caption(text)?;
+    let (before, after) = (text.get(..at)?.trim(), text.get(at..)?.trim());
+    cut_at(page, p, (before, after, at))
+}
+
+/// `p`, reading `text`, cut into `left` and `right`, which starts at byte `right_at`.
+fn cut_at<'t>(
+    page: &RgbImage,
+    p: &Proposal,
+    (left, right, right_at): (&'t str, &'t str, usize),
+) -> Option<(Proposal, Proposal)> {
+    let text = p.text.as_deref()?;
     let part = |rect: Rect, quad: Option<Quad>, text: &str| Proposal {
         rect,
         quad,
@@ -97,7 +118,7 @@ pub fn cut_caption(page: &RgbImage, p: &Proposal) -> Option<(Proposal, Proposal)
     };
     match p.quad {
         None => {
-            let ((caption, c), (value, v)) = cut_in(page, &p.rect, text)?;
+            let ((caption, c), (value, v)) = cut_in(page, &p.rect, text, (left, right, right_at))?;
             Some((part(c, None, caption), part(v, None, value)))
         }
         Some(quad) => {
@@ -106,7 +127,8 @@ pub fn cut_caption(page: &RgbImage, p: &Proposal) -> Option<(Proposal, Proposal)
                 return None;
             }
             let (w, h) = (crop.image.width() as f32, crop.image.height() as f32);
-            let ((caption, c), (value, v)) = cut_in(&crop.image, &Rect::new(0.0, 0.0, w, h), text)?;
+            let ((caption, c), (value, v)) =
+                cut_in(&crop.image, &Rect::new(0.0, 0.0, w, h), text, (left, right, right_at))?;
             let (c, v) = (on_page(&quad, w, h, &c), on_page(&quad, w, h, &v));
             Some((part(c.bounds(), Some(c), caption), part(v.bounds(), Some(v), value)))
         }
@@ -116,10 +138,14 @@ pub fn cut_caption(page: &RgbImage, p: &Proposal) -> Option<(Proposal, Proposal)
 /// A part of a line: its text and its rect.
 type Part<'t> = (&'t str, Rect);
 
-/// [`cut_caption`] of the axis-aligned line `r` on `page` reading `text`: the caption's and
-/// the value's text and rect.
-fn cut_in<'t>(page: &RgbImage, r: &Rect, text: &'t str) -> Option<(Part<'t>, Part<'t>)> {
-    let (caption, value, value_at) = caption_and_value(text)?;
+/// The axis-aligned line `r` on `page`, reading `text`, cut into the parts `caption` and
+/// `value` (which starts at byte `value_at` of `text`): each part's text and rect.
+fn cut_in<'t>(
+    page: &RgbImage,
+    r: &Rect,
+    text: &str,
+    (caption, value, value_at): (&'t str, &'t str, usize),
+) -> Option<(Part<'t>, Part<'t>)> {
     let ink = text_ink_in(page, r)?;
     let h = ink.height();
     // where the caption ends and the value starts, in characters of the trimmed text
@@ -165,12 +191,30 @@ fn cut_in<'t>(page: &RgbImage, r: &Rect, text: &'t str) -> Option<(Part<'t>, Par
 pub fn split_captions(page: &RgbImage, proposals: Vec<Proposal>) -> Vec<Proposal> {
     let mut out = Vec::with_capacity(proposals.len());
     for p in proposals {
-        match cut_caption(page, &p) {
-            Some((caption, value)) => out.extend([caption, value]),
-            None => out.push(p),
-        }
+        split_into(page, p, &mut out, MAX_CAPTIONS_PER_LINE);
     }
     out
+}
+
+/// The most captions one line is cut at (`IBAN: … BIC: …` has two).
+const MAX_CAPTIONS_PER_LINE: usize = 4;
+
+/// `p` cut at its captions, in reading order, onto `out`: a caption leading the line first;
+/// else a caption after a value, whose own caption is then cut off the same way.
+fn split_into(page: &RgbImage, p: Proposal, out: &mut Vec<Proposal>, budget: usize) {
+    if budget == 0 {
+        out.push(p);
+        return;
+    }
+    if let Some((caption, value)) = cut_caption(page, &p) {
+        out.push(caption);
+        split_into(page, value, out, budget - 1);
+    } else if let Some((value, rest)) = cut_before_later_caption(page, &p) {
+        out.push(value);
+        split_into(page, rest, out, budget - 1);
+    } else {
+        out.push(p);
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +318,29 @@ mod tests {
         assert_eq!(v.rect, Rect::new(152.0, 46.0, 219.0, 74.0));
         assert_eq!((c.score, v.score), (0.8, 0.8));
         assert_eq!(split_captions(&page, vec![whole.clone()]), vec![c, v]);
+    }
+
+    #[test]
+    fn a_line_of_two_captions_and_their_values_is_cut_at_each() {
+        // "IBAN: DE02 7098 BIC: GENODE30XXX": glyphs 10 px wide at a 12 px pitch, word
+        // spaces 6 px, 16 px before and after each caption's value
+        let word = |x0: f32, n: usize| -> Vec<Rect> {
+            (0..n).map(|i| Rect::new(x0 + 12.0 * i as f32, 50.0, x0 + 12.0 * i as f32 + 10.0, 70.0)).collect()
+        };
+        let ink = [word(100.0, 5), word(174.0, 4), word(226.0, 4), word(288.0, 4), word(350.0, 11)].concat();
+        let page = super::super::tests::page_sized(600, 200, &ink);
+        let whole = proposal(Rect::new(96.0, 46.0, 484.0, 74.0), "IBAN: DE02 7098 BIC: GENODE30XXX");
+        let parts = split_captions(&page, vec![whole]);
+        let got: Vec<(&str, Rect)> = parts.iter().map(|p| (p.text.as_deref().unwrap_or(""), p.rect)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("IBAN:", Rect::new(96.0, 46.0, 162.0, 74.0)),
+                ("DE02 7098", Rect::new(170.0, 46.0, 276.0, 74.0)),
+                ("BIC:", Rect::new(284.0, 46.0, 338.0, 74.0)),
+                ("GENODE30XXX", Rect::new(346.0, 46.0, 484.0, 74.0)),
+            ]
+        );
     }
 
     #[test]
