@@ -314,6 +314,12 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
             quality = Quality::default();
             for (((path, gt), lines), img) in pages.iter().zip(&all_lines).zip(&images) {
                 let props = source.line_proposals(img, lines);
+                // --split-captions: as a workspace that boxes captions apart would show them
+                let props = if args.iter().any(|a| a == "--split-captions") {
+                    facture::prelabel::boxstyle::restyle_proposals(&img.to_rgb8(), props, None, true)
+                } else {
+                    props
+                };
                 score(gt, &props, &mut c, &mut ce, &mut cf, &mut quality);
                 if args.iter().any(|a| a == "--show-misses") {
                     show_misses(path, gt, &props);

@@ -210,7 +210,7 @@ fn split_into(page: &RgbImage, p: Proposal, out: &mut Vec<Proposal>, budget: usi
         out.push(caption);
         split_into(page, value, out, budget - 1);
     } else if let Some((value, rest)) = cut_before_later_caption(page, &p) {
-        out.push(value);
+        split_into(page, value, out, budget - 1);
         split_into(page, rest, out, budget - 1);
     } else {
         out.push(p);
