@@ -18,12 +18,7 @@ pub fn tighten_to_ink(page: &RgbImage, r: &Rect, margin_px: f32) -> Rect {
     if x1 <= x0 + 1 || y1 <= y0 + 1 {
         return *r;
     }
-    // grey only the box, not the page: a 35-megapixel scan has a few hundred KB of lines
-    let crop = GrayImage::from_fn(x1 - x0, y1 - y0, |x, y| {
-        let [r, g, b] = page.get_pixel(x0 + x, y0 + y).0;
-        image::Luma([crate::prelabel::cv::gray::luma(r, g, b)])
-    });
-    match ink_extent(&crop) {
+    match ink_extent(&grey_of(page, (x0, y0), (x1, y1))) {
         Some(e) => Rect::new(
             (x0 as f32 + e.x0 - margin_px).max(c.x0),
             (y0 as f32 + e.y0 - margin_px).max(c.y0),
@@ -47,6 +42,16 @@ pub fn tighten_quad_to_ink(page: &RgbImage, quad: &Quad, margin_px: f32) -> Quad
     let Some(e) = ink_extent(&grey) else { return *quad };
     let grown = Rect::new(e.x0 - margin_px, e.y0 - margin_px, e.x1 + margin_px, e.y1 + margin_px);
     on_page(quad, grey.width() as f32, grey.height() as f32, &grown)
+}
+
+/// The grey of the pixels from `(x0, y0)` to just before `(x1, y1)` of `page` (in range), as
+/// every ink measure here sees them ([`crate::prelabel::cv::gray::luma`]). Only the box is
+/// greyed, not the page: a 35-megapixel scan has a few hundred KB of lines.
+fn grey_of(page: &RgbImage, (x0, y0): (u32, u32), (x1, y1): (u32, u32)) -> GrayImage {
+    GrayImage::from_fn(x1 - x0, y1 - y0, |x, y| {
+        let [r, g, b] = page.get_pixel(x0 + x, y0 + y).0;
+        image::Luma([crate::prelabel::cv::gray::luma(r, g, b)])
+    })
 }
 
 /// The part `r` of the `w` x `h` crop of `quad` ([`super::rec::crop_quad`]), back on the
@@ -206,27 +211,19 @@ impl InkColumns {
             return None;
         }
         let (w, h) = ((x1 - x0) as usize, (y1 - y0) as usize);
-        let mut grey = Vec::with_capacity(w * h);
-        for y in y0..y1 {
-            for x in x0..x1 {
-                let [r, g, b] = page.get_pixel(x, y).0;
-                grey.push(crate::prelabel::cv::gray::luma(r, g, b));
-            }
-        }
-        let level = ink_level(&grey)?;
+        let grey = grey_of(page, (x0, y0), (x1, y1));
+        let level = ink_level(grey.as_raw())?;
         let mut counts = vec![0u32; w];
         let mut rows = vec![0u32; h];
-        for (i, &v) in grey.iter().enumerate() {
+        for (i, &v) in grey.as_raw().iter().enumerate() {
             if v <= level {
                 counts[i % w] += 1;
                 rows[i / w] += 1;
             }
         }
         // rows with a few percent of the densest row's ink: the text's body, not specks
-        let floor = (rows.iter().copied().max().unwrap_or(0) / 20).max(1);
-        let first = rows.iter().position(|&n| n >= floor)?;
-        let last = rows.iter().rposition(|&n| n >= floor)?;
-        Some(Self { x0: x0 as f32, counts, ink_height: (last + 1 - first) as f32 })
+        let (first, end) = inked_span(&rows)?;
+        Some(Self { x0: x0 as f32, counts, ink_height: (end - first) as f32 })
     }
 
     /// Blank runs between inked columns, as page x ranges, from left to right.
