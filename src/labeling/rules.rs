@@ -1057,6 +1057,8 @@ mod tests {
             let _ = (patterns(t), cues(t), amount_value(t), iban_is_valid(t), fold(t));
             assert!(split_caption(t).is_none_or(|(_, v)| !v.is_empty()));
             assert!(shape(t).chars().count() <= 12);
+            // a later caption starts on a character boundary strictly inside the line
+            assert!(later_caption(t).is_none_or(|at| at > 0 && at < t.len() && t.is_char_boundary(at)), "{t:?}");
         }
         assert!(patterns(&format!("{long} Tel +49 30 1234567")).contains(Pattern::Phone));
         // Every 3-piece mix of length-changing folds (ß→ss, İ→i, dropped accents) and captions: the
@@ -1068,6 +1070,7 @@ mod tests {
                 for c in pieces {
                     let t = format!("{a}{b}{c}");
                     let _ = (patterns(&t), cues(&t), amount_value(&t), shape(&t));
+                    assert!(later_caption(&t).is_none_or(|at| t.is_char_boundary(at)), "{t:?}");
                     if let Some((_, v)) = split_caption(&t) {
                         let offset = v.as_ptr() as usize - t.as_ptr() as usize;
                         assert_eq!(t.get(offset..offset + v.len()), Some(v), "{t:?}");

@@ -422,10 +422,10 @@ impl ModelSource {
     }
 
     /// Reads the parts `plan` cuts each line into (a [`cell_plan`]) into [`Line::parts`];
-    /// returns the indices of the lines cut. A line any of whose parts reads as no letter or
-    /// digit stays whole: the gap was not between cells (a lone colon across a receipt's wide
-    /// gap, a stamp's smudge); so does one with a part that is a lone letter (a unit or tax
-    /// code: "3 h", "9.00 Z"), or cut into mostly single characters (letter-spaced type).
+    /// returns the indices of the lines cut. A part that is not a cell (no letter or digit, a
+    /// lone unit or tax letter) rejoins its neighbour and the joined part is read again; the
+    /// line's other cuts stay (see [`split::regroup_parts`]). A line left with one part, or
+    /// whose joined part still reads as no cell, stays whole.
     pub fn read_parts(
         &mut self,
         page: &DynamicImage,
@@ -440,26 +440,51 @@ impl ModelSource {
         if quads.is_empty() {
             return Ok(Vec::new());
         }
-        let readings = self.read(&as_rgb(page), &quads, &mut |_| ControlFlow::Continue(()))?;
+        let rgb = as_rgb(page);
+        let readings = self.read(&rgb, &quads, &mut |_| ControlFlow::Continue(()))?;
         let mut parts: Vec<Vec<Line>> = vec![Vec::new(); lines.len()];
         for ((q, r), i) in quads.into_iter().zip(readings).zip(owners) {
             parts[i].push(Line { quad: q, det_score: lines[i].det_score, reading: r, parts: Vec::new() });
         }
+        // each line's runs of parts; runs of two or more are joined and read again
+        let mut kept: Vec<Option<Vec<std::ops::Range<usize>>>> = Vec::with_capacity(lines.len());
+        let (mut joined, mut joined_at) = (Vec::new(), Vec::new());
+        for (i, p) in parts.iter().enumerate() {
+            let texts: Vec<&str> = p.iter().map(|l| l.reading.text.as_str()).collect();
+            let runs = split::regroup_parts(&texts);
+            for (k, run) in runs.iter().flatten().enumerate() {
+                if run.len() > 1 {
+                    let (first, last) = (p[run.start].quad.0, p[run.end - 1].quad.0);
+                    joined.push(Quad([first[0], last[1], last[2], first[3]]));
+                    joined_at.push((i, k));
+                }
+            }
+            kept.push(runs);
+        }
+        let mut rejoined: Vec<Vec<(usize, Line)>> = vec![Vec::new(); lines.len()];
+        if !joined.is_empty() {
+            let readings = self.read(&rgb, &joined, &mut |_| ControlFlow::Continue(()))?;
+            for ((q, r), (i, k)) in joined.into_iter().zip(readings).zip(joined_at) {
+                rejoined[i].push((k, Line { quad: q, det_score: lines[i].det_score, reading: r, parts: Vec::new() }));
+            }
+        }
         let mut cut = Vec::new();
-        for (i, p) in parts.into_iter().enumerate() {
-            let alnum = |l: &Line| l.reading.text.chars().filter(|c| c.is_alphanumeric()).count();
-            // a lone letter is a unit or a tax code after its number ("3 h", "9.00 Z"), not a cell
-            let lone_letter = |l: &Line| {
-                let mut c = l.reading.text.chars().filter(|c| c.is_alphanumeric());
-                matches!((c.next(), c.next()), (Some(c), None) if c.is_alphabetic())
-            };
-            // letter-spaced type ("I N V O I C E") is one word, not a row of one-letter cells
-            let single = p.iter().filter(|l| alnum(l) == 1).count();
-            if !p.is_empty()
-                && p.iter().all(|l| alnum(l) > 0 && !lone_letter(l))
-                && (p.len() < 3 || 2 * single <= p.len())
-            {
-                lines[i].parts = p;
+        for (i, ((p, runs), mut again)) in parts.into_iter().zip(kept).zip(rejoined).enumerate() {
+            let Some(runs) = runs else { continue };
+            let mut p: Vec<Option<Line>> = p.into_iter().map(Some).collect();
+            let mut cells = Vec::with_capacity(runs.len());
+            for (k, run) in runs.iter().enumerate() {
+                let cell = if run.len() == 1 {
+                    p.get_mut(run.start).and_then(Option::take)
+                } else {
+                    again.iter().position(|(at, _)| *at == k).map(|j| again.swap_remove(j).1)
+                };
+                cells.extend(cell);
+            }
+            let texts: Vec<&str> = cells.iter().map(|l| l.reading.text.as_str()).collect();
+            // a joined part that still reads as no cell: the cuts were not between cells
+            if cells.len() == runs.len() && split::regroup_parts(&texts).is_some_and(|r| r.len() == cells.len()) {
+                lines[i].parts = cells;
                 cut.push(i);
             }
         }

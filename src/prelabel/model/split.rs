@@ -260,9 +260,21 @@ pub struct LineGaps {
     pub gaps: Vec<(f32, f32, bool)>,
     /// First inked column to just past the last, in crop pixels.
     pub ink_span: (f32, f32),
-    /// Per gap, what was read around it: the word before it and the first few characters
-    /// after it (spaces left out), for [`column_cuts`].
-    pub around: Vec<(String, String)>,
+    /// Per gap, what was read around it (for [`cell_cuts`] and [`column_cuts`]).
+    pub around: Vec<Around>,
+}
+
+/// What was read around a blank run of a line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Around {
+    /// The word before it.
+    pub before: String,
+    /// The word before [`Self::before`].
+    pub prior: String,
+    /// The first few characters after it, spaces left out.
+    pub after: String,
+    /// The word after it.
+    pub next: String,
 }
 
 impl LineGaps {
@@ -291,18 +303,18 @@ impl LineGaps {
             .map(|&(a, z, _)| {
                 let mid = (a + z) / 2.0;
                 let solid = || reading.chars.iter().filter(|c| c.text != " ");
-                // the word before the gap, as read (back to the last space)
-                let mut before: Vec<&str> = reading
-                    .chars
-                    .iter()
-                    .rev()
-                    .filter(|c| c.x_px < mid)
-                    .take_while(|c| c.text != " ")
-                    .map(|c| c.text.as_str())
-                    .collect();
-                before.reverse();
+                // the word before the gap, as read (back to the last space; the recogniser's
+                // space can sit left of the gap's middle)
+                // the words before the gap, as read, nearest first (the recogniser's space can
+                // sit left of the gap's middle)
+                let left: String = reading.chars.iter().filter(|c| c.x_px < mid).map(|c| c.text.as_str()).collect();
+                let mut words = left.split_whitespace().rev();
+                let before = words.next().unwrap_or("").to_string();
+                let prior = words.next().unwrap_or("").to_string();
                 let after: String = solid().filter(|c| c.x_px >= mid).take(6).map(|c| c.text.as_str()).collect();
-                (before.concat(), after)
+                let right: String = reading.chars.iter().filter(|c| c.x_px >= mid).map(|c| c.text.as_str()).collect();
+                let next = next_word(&right);
+                Around { before, prior, after, next }
             })
             .collect();
         let first = ink.counts.iter().position(|&n| n >= 1)? as f32;
@@ -364,14 +376,19 @@ pub fn cell_cuts(lines: &[Option<(LineGaps, usize)>], factor: f32) -> Vec<Vec<(f
             // before a figure, the line's narrower spaces are the measure: a merged row of
             // amounts (`937,17 €  19%   11.246,04 €`) has as many column gaps as word spaces
             let min_figure = (factor * narrow).max(CELL_GAP_MIN) * g.ink_height;
+            // between two values of a table row, any blank run of a cell gap's least width
+            // (`12 2,114.31 20 % 25,371.72`, a one-row table with no rows around to show
+            // its columns)
+            let min_values = CELL_GAP_MIN * g.ink_height;
             let cuts: Vec<(f32, f32)> = g
                 .gaps
                 .iter()
                 .enumerate()
                 .filter(|&(k, &(a, z, _))| {
+                    let around = g.around.get(k);
                     z - a >= min
-                        || (z - a >= min_figure
-                            && g.around.get(k).is_some_and(|(before, after)| figure_starts_after(before, after)))
+                        || (z - a >= min_figure && around.is_some_and(|r| figure_starts_after(&r.before, &r.after)))
+                        || (z - a >= min_values && around.is_some_and(value_boundary))
                 })
                 .map(|(_, &(a, z, _))| (a, z))
                 .collect();
@@ -480,7 +497,7 @@ pub fn column_cuts(placed: &[Option<Placed>], lines: &[Option<(LineGaps, usize)>
             if z - a < CELL_GAP_MIN * r.h || cuts[i].iter().any(|&(ca, cz)| ca <= a && cz >= z) {
                 continue;
             }
-            if !g.around.get(k).is_some_and(|(before, after)| figure_starts_after(before, after)) {
+            if !g.around.get(k).is_some_and(|r| figure_starts_after(&r.before, &r.after)) {
                 continue;
             }
             let (ua, uz) = (at(r, a), at(r, z));
@@ -527,8 +544,10 @@ fn figure_starts_after(before: &str, after: &str) -> bool {
         None => false,
     };
     let tail: Vec<char> = before.chars().rev().take(2).collect();
+    // after a digit and its separator (`6. 00`), not after an abbreviation (`Stk. 2.133,80`)
     let in_decimals = match tail.as_slice() {
-        ['.' | ',', ..] => true,
+        ['.' | ',', d] => d.is_ascii_digit(),
+        ['.' | ','] => true,
         [d, '.' | ','] => d.is_ascii_digit(),
         _ => false,
     };
@@ -538,8 +557,74 @@ fn figure_starts_after(before: &str, after: &str) -> bool {
     let thousands = last_before.is_ascii_digit() && lead_digits == 3 && !rest.starts_with('%');
     let percent = (1..=2).contains(&lead_digits)
         && rest.trim_start_matches(['.', ',']).trim_start_matches(|c: char| c.is_ascii_digit()).starts_with('%')
-        && last_before.is_alphabetic();
+        && before.chars().rev().find(|c| c.is_alphanumeric()).is_some_and(char::is_alphabetic);
     figure && !in_decimals && !thousands && !percent
+}
+
+/// The first word of `text`, or the figure it starts when that is grouped by spaces
+/// (`13 181,88 €` gives `13 181,88`).
+fn next_word(text: &str) -> String {
+    let mut words = text.split_whitespace();
+    let mut next = words.next().unwrap_or("").to_string();
+    let lead = next.trim_start_matches(['€', '$', '£', '¥', '-']);
+    if (1..=3).contains(&lead.len()) && lead.chars().all(|c| c.is_ascii_digit()) {
+        for group in words {
+            let digits = group.chars().take_while(char::is_ascii_digit).count();
+            let rest = group.get(digits..).unwrap_or("");
+            if digits != 3 || !rest.chars().all(|c| matches!(c, '.' | ',') || c.is_ascii_digit()) {
+                break;
+            }
+            next = format!("{next} {group}");
+            if !rest.is_empty() {
+                break;
+            }
+        }
+    }
+    next
+}
+
+/// Whether a blank run is between two values of a table row: one ends before it (an amount,
+/// with its currency sign after it; a percentage; a count, with its unit) and an amount or a
+/// percentage starts after it (`12 | 2,114.31 | 20 % | 25,371.72`, `937,17 € | 19% |
+/// 11.246,04 €`, `9 Stk. | 2.133,80 €`). Such a row has no wider blank at its column gaps
+/// than at its word spaces when its type is set wide, but it reads as values side by side.
+/// Numbers without decimals on both sides (an IBAN's or a phone number's groups, `12 24`)
+/// are not enough, nor a currency sign before its amount (`Total € 12,00`).
+fn value_boundary(r: &Around) -> bool {
+    let currency = |w: &str| !w.is_empty() && w.chars().all(|c| "€$£¥".contains(c));
+    let count =
+        |w: &str| !w.is_empty() && w.len() <= 6 && w.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.');
+    let unit = |w: &str| {
+        let letters = w.trim_end_matches('.');
+        (1..=5).contains(&letters.chars().count()) && letters.chars().all(char::is_alphabetic)
+    };
+    let percent = |w: &str| w.ends_with('%') && (w.chars().any(|c| c.is_ascii_digit()) || w == "%");
+    let ends_value = is_amount(&r.before)
+        || percent(&r.before)
+        || (currency(&r.before) && is_amount(&r.prior))
+        || (unit(&r.before) && count(&r.prior))
+        || count(&r.before);
+    // a percentage (`19%`, `5,5%`), maybe read with its sign one word on (`20 %`)
+    let digits = r.after.chars().take_while(char::is_ascii_digit).count();
+    let rest = r.after.get(digits..).unwrap_or("");
+    let rest = rest.strip_prefix(['.', ',']).map_or(rest, |d| d.trim_start_matches(|c: char| c.is_ascii_digit()));
+    let starts_percent = (1..=3).contains(&digits) && rest.starts_with('%');
+    let starts_value = is_amount(&r.next) || starts_percent;
+    ends_value && starts_value && figure_starts_after(&r.before, &r.after)
+}
+
+/// An amount as read: digits (with group separators), a decimal separator and two decimals,
+/// with an optional sign and currency sign (`1.234,56`, `$1,089.98`, `-5.00`, `12,50€`,
+/// `13 181,88`).
+fn is_amount(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| "€$£¥+-".contains(c));
+    let chars: Vec<char> = w.chars().collect();
+    let n = chars.len();
+    n >= 4
+        && chars[0].is_ascii_digit()
+        && matches!(chars[n - 3], '.' | ',')
+        && chars[n - 2..].iter().all(char::is_ascii_digit)
+        && chars.iter().all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | ' '))
 }
 
 /// The parts of a line `quad` whose crop is `width` pixels wide, cut at `cuts` (crop x
@@ -633,6 +718,53 @@ pub fn split_at_wide_gaps(line: &Rect, reading: &Reading, gap_factor: f32) -> Ve
         .collect()
 }
 
+/// How the parts of a cut line, read as `texts` from left to right, are kept: as runs of
+/// neighbouring parts, each run one cell (a run of two or more is read again as one); `None`
+/// keeps the line whole.
+///
+/// A part that is not a cell rejoins a neighbour, and only that cut is undone: one that reads
+/// as no letter or digit (a lone `%` or `:` across a wide gap, a stamp's smudge) or as a lone
+/// letter (a unit or tax code: `3 h`, `9.00 Z`) joins the part before it, or the part after
+/// it when it opens what follows (`$`, `£`, `(`, `#`) or is the first. So
+/// `12 | 2,114.31 | 20 | % | 25,371.72` keeps four cells. A line cut into mostly single
+/// characters is letter-spaced type (`I N V O I C E`), one word: kept whole.
+pub fn regroup_parts(texts: &[&str]) -> Option<Vec<std::ops::Range<usize>>> {
+    let alnum = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
+    let lone_letter = |t: &str| {
+        let mut c = t.chars().filter(|c| c.is_alphanumeric());
+        matches!((c.next(), c.next()), (Some(c), None) if c.is_alphabetic())
+    };
+    let n = texts.len();
+    let single = texts.iter().filter(|t| alnum(t) == 1).count();
+    if n < 2 || (n >= 3 && 2 * single > n) {
+        return None;
+    }
+    let cell = |t: &str| alnum(t) > 0 && !lone_letter(t);
+    let opens = |t: &str| t.trim_start().starts_with(['$', '£', '¥', '(', '#']);
+    // join[k]: part k joins part k + 1 (the cut between them is undone)
+    let mut join = vec![false; n.saturating_sub(1)];
+    for (k, t) in texts.iter().enumerate() {
+        if cell(t) {
+            continue;
+        }
+        if k > 0 && !(opens(t) && k + 1 < n) {
+            join[k - 1] = true;
+        } else if k + 1 < n {
+            join[k] = true;
+        }
+    }
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for (k, &j) in join.iter().enumerate() {
+        if !j {
+            runs.push(start..k + 1);
+            start = k + 1;
+        }
+    }
+    runs.push(start..n);
+    (runs.len() >= 2).then_some(runs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,6 +775,26 @@ mod tests {
             spec.iter().map(|&(t, x)| CharAt { text: t.into(), prob: 0.9, x_px: x, ..CharAt::default() }).collect();
         let text = chars.iter().map(|c| c.text.as_str()).collect();
         Reading { text, score: 0.9, chars, height_px: h, turned: false }
+    }
+
+    #[test]
+    fn a_part_that_is_no_cell_rejoins_its_neighbour_and_the_other_cuts_stay() {
+        let runs = |t: &[&str]| regroup_parts(t);
+        // a lone percent sign across a wide gap rejoins its number; the other cells stay apart
+        assert_eq!(runs(&["12", "2,114.31", "20", "%", "25,371.72"]), Some(vec![0..1, 1..2, 2..4, 4..5]));
+        // a tax code or unit joins the amount before it
+        assert_eq!(runs(&["Coffee", "9.00", "Z"]), Some(vec![0..1, 1..3]));
+        // a currency sign opens the amount after it; a leading smudge joins what follows
+        assert_eq!(runs(&["Total", "$", "12.00"]), Some(vec![0..1, 1..3]));
+        assert_eq!(runs(&["·", "Rechnung", "2024-117"]), Some(vec![0..2, 2..3]));
+        // all cells: every cut stays
+        assert_eq!(runs(&["Qty", "Unit price", "Amount"]), Some(vec![0..1, 1..2, 2..3]));
+        // nothing left to cut, or letter-spaced type: whole
+        assert_eq!(runs(&["TOTAL", ":"]), None);
+        assert_eq!(runs(&["3", "h"]), None);
+        assert_eq!(runs(&["I", "N", "V", "O", "I", "C", "E"]), None);
+        assert_eq!(runs(&["one"]), None);
+        assert_eq!(runs(&[]), None);
     }
 
     #[test]
@@ -703,6 +855,32 @@ mod tests {
 
     /// A line crop: "glyphs" 6 px wide and 20 px tall, 2 px apart, in words of `n` glyphs,
     /// each followed by a blank run of `gap` px; a dash (2 px thin) where `n` is 0.
+    /// What was read around a gap: the text `before` it, whose last word is the word before
+    /// it, and the text `after` it, whose first word is the next word.
+    fn around(before: &str, after: &str) -> Around {
+        let next = next_word(after);
+        let (prior, before) = before.rsplit_once(' ').unwrap_or(("", before));
+        Around {
+            before: before.to_string(),
+            prior: prior.to_string(),
+            after: after.replace(' ', "").chars().take(6).collect(),
+            next,
+        }
+    }
+
+    /// What was read around each blank run of `g`: the given texts at the spaces, a digit
+    /// between two glyphs elsewhere.
+    fn read_around(g: &LineGaps, words: &[(&str, &str)]) -> Vec<Around> {
+        let mut words = words.iter();
+        g.gaps
+            .iter()
+            .map(|gap| match (gap.2, if gap.2 { words.next() } else { None }) {
+                (true, Some(&(b, a))) => around(b, a),
+                _ => around("8", "8"),
+            })
+            .collect()
+    }
+
     fn crop(words: &[(u32, u32)]) -> (RgbImage, Vec<CharAt>) {
         let mut img = RgbImage::from_pixel(600, 28, image::Rgb([245, 245, 245]));
         let mut chars = Vec::new();
@@ -766,18 +944,6 @@ mod tests {
         // "937,17 €  19%   11.246,04 €": two word spaces of 6 px and column gaps of 16 and
         // 12 px, so the median space is a column gap and 1.8 of it cuts nothing
         let (mut row, n) = measured(&[(6, 6), (1, 16), (3, 12), (8, 6), (1, 0)]);
-        // what was read around each blank run: the given words at the spaces, a digit
-        // between two glyphs elsewhere
-        let read_around = |g: &LineGaps, words: &[(&str, &str)]| -> Vec<(String, String)> {
-            let mut words = words.iter();
-            g.gaps
-                .iter()
-                .map(|gap| match (gap.2, if gap.2 { words.next() } else { None }) {
-                    (true, Some(&(b, a))) => (b.to_string(), a.to_string()),
-                    _ => ("8".to_string(), "8".to_string()),
-                })
-                .collect()
-        };
         let amounts = [("937,17", "€"), ("€", "19%11."), ("19%", "11.246"), ("11.246,04", "€")];
         row.around = read_around(&row, &amounts);
         let plain = measured(&[(5, 6), (4, 6), (6, 6), (3, 0)]);
@@ -790,6 +956,65 @@ mod tests {
         row.around = read_around(&row, &words);
         let cuts = cell_cuts(&[Some((row, n)), Some(plain.clone()), Some(plain)], 1.8);
         assert!(cuts[0].is_empty(), "{cuts:?}");
+    }
+
+    #[test]
+    fn values_side_by_side_meet_at_a_value_boundary_but_words_and_grouped_digits_do_not() {
+        let at = |before: &str, after: &str| value_boundary(&around(before, after));
+        for (before, after) in [
+            ("12", "2,114.31 20 % 25,371.72"),
+            ("12 2,114.31", "20 % 25,371.72"),
+            ("12 2,114.31 20 %", "25,371.72"),
+            ("937,17 €", "19% 11.246,04 €"),
+            ("937,17 € 19%", "11.246,04 €"),
+            ("9 Stk.", "2.133,80 €"),
+            ("1 098,49", "5,5% 13 181,88"),
+            ("1 098,49 5,5%", "13 181,88"),
+            ("9", "2 304,03"),
+            ("0,5 h", "£1,038.34"),
+        ] {
+            assert!(at(before, after), "{before:?} | {after:?}");
+        }
+        for (before, after) in [
+            // a thousands group, decimals
+            ("1", "098,49"),
+            ("9 2", "304,03"),
+            ("2,114.", "31"),
+            // groups of an IBAN or a phone number, a currency sign before its amount
+            ("IBAN DE89", "3704 0044 0532"),
+            ("Tel +49", "30 1234567"),
+            ("Total €", "12,00"),
+            // a caption before its value is the box style's to cut
+            ("Summe brutto", "84.952,35 €"),
+            ("Net total", "25,371.72"),
+            ("VAT 20", "%"),
+            ("Invoice", "2024-117"),
+            ("", ""),
+        ] {
+            assert!(!at(before, after), "{before:?} | {after:?}");
+        }
+        assert_eq!(next_word("13 181,88 €"), "13 181,88");
+        assert_eq!(next_word("2 304,03 19%"), "2 304,03");
+        assert_eq!(next_word("12 pcs"), "12");
+        assert_eq!(next_word("€ 5"), "€");
+    }
+
+    #[test]
+    fn a_row_of_values_set_wide_is_cut_between_them_though_its_gaps_are_no_wider_than_its_spaces() {
+        // "12 2,114.31 20 % 25,371.72" in type set wide: blank runs of 14, 15, 8 and 15 px
+        // (0.7, 0.75, 0.4 and 0.75 ink heights) on a page whose word space is 10 px
+        let (mut row, n) = measured(&[(2, 14), (7, 15), (2, 8), (1, 15), (8, 0)]);
+        let values = [("12", "2,114.31"), ("12 2,114.31", "20 %"), ("20", "% 25,371.72"), ("20 %", "25,371.72")];
+        row.around = read_around(&row, &values);
+        let plain = measured(&[(5, 10), (4, 10), (6, 10), (3, 0)]);
+        let cuts = cell_cuts(&[Some((row.clone(), n)), Some(plain.clone()), Some(plain.clone())], 1.8);
+        let widths: Vec<f32> = cuts[0].iter().map(|(a, z)| z - a).collect();
+        assert_eq!(widths.len(), 3, "{cuts:?}");
+        assert!(widths.iter().all(|w| (w - 14.5).abs() <= 1.5), "{widths:?}");
+        // the same blanks between words are word spaces
+        let words = [("Printer", "toner"), ("toner", "cartridge"), ("cartridge", "high"), ("high", "yield")];
+        row.around = read_around(&row, &words);
+        assert!(cell_cuts(&[Some((row, n)), Some(plain.clone()), Some(plain)], 1.8)[0].is_empty());
     }
 
     #[test]
@@ -895,7 +1120,7 @@ mod tests {
             ink_width: x1 - x0,
             gaps: gaps.iter().map(|&(a, z, _, _)| (a - x0, z - x0, true)).collect(),
             ink_span: (0.0, x1 - x0),
-            around: gaps.iter().map(|&(_, _, b, a)| (b.to_string(), a.to_string())).collect(),
+            around: gaps.iter().map(|&(_, _, b, a)| around(b, a)).collect(),
         };
         (Some(Placed { quad, width: x1 - x0 }), Some((g, 8)))
     }
@@ -960,7 +1185,8 @@ mod tests {
 
     #[test]
     fn figures_start_after_a_gap_but_not_inside_one() {
-        for (before, after) in [("pcs", "$1,089"), ("%", "10.557"), ("Tax", "$5,962"), ("8", "1.557,"), ("x", "-5,00")]
+        for (before, after) in
+            [("pcs", "$1,089"), ("%", "10.557"), ("Tax", "$5,962"), ("8", "1.557,"), ("x", "-5,00"), ("Stk.", "2.133,")]
         {
             assert!(figure_starts_after(before, after), "{before:?} | {after:?}");
         }
