@@ -993,6 +993,13 @@ mod tests {
         ] {
             assert!(!at(before, after), "{before:?} | {after:?}");
         }
+        // whatever the recogniser read, nothing panics
+        let odd = ["", " ", "€", "%", "1", "1 ", " 2", "é1", "12 3é4", "1 2३4", "€€ 1 234", "٣", "1,2%", "🧾 12,00"];
+        for a in odd {
+            for b in odd {
+                let _ = (at(a, b), next_word(b), is_amount(a));
+            }
+        }
         assert_eq!(next_word("13 181,88 €"), "13 181,88");
         assert_eq!(next_word("2 304,03 19%"), "2 304,03");
         assert_eq!(next_word("12 pcs"), "12");
