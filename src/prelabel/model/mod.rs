@@ -446,44 +446,46 @@ impl ModelSource {
         for ((q, r), i) in quads.into_iter().zip(readings).zip(owners) {
             parts[i].push(Line { quad: q, det_score: lines[i].det_score, reading: r, parts: Vec::new() });
         }
-        // each line's runs of parts; runs of two or more are joined and read again
-        let mut kept: Vec<Option<Vec<std::ops::Range<usize>>>> = Vec::with_capacity(lines.len());
-        let (mut joined, mut joined_at) = (Vec::new(), Vec::new());
-        for (i, p) in parts.iter().enumerate() {
+        // each line's cells, when it stays cut: a part read alone, or an empty slot for a run
+        // of parts joined and read again
+        let mut joined = Vec::new();
+        let mut cells: Vec<Option<Vec<Option<Line>>>> = Vec::with_capacity(lines.len());
+        for (i, p) in parts.into_iter().enumerate() {
             let texts: Vec<&str> = p.iter().map(|l| l.reading.text.as_str()).collect();
-            let runs = split::regroup_parts(&texts);
-            for (k, run) in runs.iter().flatten().enumerate() {
-                if run.len() > 1 {
-                    let (first, last) = (p[run.start].quad.0, p[run.end - 1].quad.0);
-                    joined.push(Quad([first[0], last[1], last[2], first[3]]));
-                    joined_at.push((i, k));
+            let Some(runs) = split::regroup_parts(&texts) else {
+                cells.push(None);
+                continue;
+            };
+            let mut p: Vec<Option<Line>> = p.into_iter().map(Some).collect();
+            let mut slots = Vec::with_capacity(runs.len());
+            for (k, run) in runs.into_iter().enumerate() {
+                if run.len() == 1 {
+                    slots.push(p[run.start].take());
+                    continue;
                 }
+                if let (Some(first), Some(last)) = (&p[run.start], &p[run.end - 1]) {
+                    let (first, last) = (first.quad.0, last.quad.0);
+                    joined.push((i, k, Quad([first[0], last[1], last[2], first[3]])));
+                }
+                slots.push(None);
             }
-            kept.push(runs);
+            cells.push(Some(slots));
         }
-        let mut rejoined: Vec<Vec<(usize, Line)>> = vec![Vec::new(); lines.len()];
         if !joined.is_empty() {
-            let readings = self.read(&rgb, &joined, &mut |_| ControlFlow::Continue(()))?;
-            for ((q, r), (i, k)) in joined.into_iter().zip(readings).zip(joined_at) {
-                rejoined[i].push((k, Line { quad: q, det_score: lines[i].det_score, reading: r, parts: Vec::new() }));
+            let quads: Vec<Quad> = joined.iter().map(|&(_, _, q)| q).collect();
+            let readings = self.read(&rgb, &quads, &mut |_| ControlFlow::Continue(()))?;
+            for ((i, k, quad), reading) in joined.into_iter().zip(readings) {
+                if let Some(slot) = cells[i].as_mut().and_then(|c| c.get_mut(k)) {
+                    *slot = Some(Line { quad, det_score: lines[i].det_score, reading, parts: Vec::new() });
+                }
             }
         }
         let mut cut = Vec::new();
-        for (i, ((p, runs), mut again)) in parts.into_iter().zip(kept).zip(rejoined).enumerate() {
-            let Some(runs) = runs else { continue };
-            let mut p: Vec<Option<Line>> = p.into_iter().map(Some).collect();
-            let mut cells = Vec::with_capacity(runs.len());
-            for (k, run) in runs.iter().enumerate() {
-                let cell = if run.len() == 1 {
-                    p.get_mut(run.start).and_then(Option::take)
-                } else {
-                    again.iter().position(|(at, _)| *at == k).map(|j| again.swap_remove(j).1)
-                };
-                cells.extend(cell);
-            }
+        for (i, slots) in cells.into_iter().enumerate() {
+            let Some(cells) = slots.and_then(|s| s.into_iter().collect::<Option<Vec<Line>>>()) else { continue };
             let texts: Vec<&str> = cells.iter().map(|l| l.reading.text.as_str()).collect();
             // a joined part that still reads as no cell: the cuts were not between cells
-            if cells.len() == runs.len() && split::regroup_parts(&texts).is_some_and(|r| r.len() == cells.len()) {
+            if split::regroup_parts(&texts).is_some_and(|r| r.len() == cells.len()) {
                 lines[i].parts = cells;
                 cut.push(i);
             }

@@ -303,8 +303,6 @@ impl LineGaps {
             .map(|&(a, z, _)| {
                 let mid = (a + z) / 2.0;
                 let solid = || reading.chars.iter().filter(|c| c.text != " ");
-                // the word before the gap, as read (back to the last space; the recogniser's
-                // space can sit left of the gap's middle)
                 // the words before the gap, as read, nearest first (the recogniser's space can
                 // sit left of the gap's middle)
                 let left: String = reading.chars.iter().filter(|c| c.x_px < mid).map(|c| c.text.as_str()).collect();
@@ -538,7 +536,7 @@ pub fn column_cuts(placed: &[Option<Placed>], lines: &[Option<(LineGaps, usize)>
 fn figure_starts_after(before: &str, after: &str) -> bool {
     let mut chars = after.chars();
     let figure = match chars.next() {
-        Some('$' | '€' | '£' | '¥') => true,
+        Some(c) if CURRENCY.contains(&c) => true,
         Some('-' | '+') => chars.next().is_some_and(|c| c.is_ascii_digit()),
         Some(c) => c.is_ascii_digit(),
         None => false,
@@ -561,12 +559,15 @@ fn figure_starts_after(before: &str, after: &str) -> bool {
     figure && !in_decimals && !thousands && !percent
 }
 
+/// Currency signs, written before or after an amount.
+const CURRENCY: [char; 4] = ['€', '$', '£', '¥'];
+
 /// The first word of `text`, or the figure it starts when that is grouped by spaces
 /// (`13 181,88 €` gives `13 181,88`).
 fn next_word(text: &str) -> String {
     let mut words = text.split_whitespace();
     let mut next = words.next().unwrap_or("").to_string();
-    let lead = next.trim_start_matches(['€', '$', '£', '¥', '-']);
+    let lead = next.trim_start_matches(|c: char| CURRENCY.contains(&c) || c == '-');
     if (1..=3).contains(&lead.len()) && lead.chars().all(|c| c.is_ascii_digit()) {
         for group in words {
             let digits = group.chars().take_while(char::is_ascii_digit).count();
@@ -591,7 +592,7 @@ fn next_word(text: &str) -> String {
 /// Numbers without decimals on both sides (an IBAN's or a phone number's groups, `12 24`)
 /// are not enough, nor a currency sign before its amount (`Total € 12,00`).
 fn value_boundary(r: &Around) -> bool {
-    let currency = |w: &str| !w.is_empty() && w.chars().all(|c| "€$£¥".contains(c));
+    let currency = |w: &str| !w.is_empty() && w.chars().all(|c| CURRENCY.contains(&c));
     let count =
         |w: &str| !w.is_empty() && w.len() <= 6 && w.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.');
     let unit = |w: &str| {
@@ -617,7 +618,7 @@ fn value_boundary(r: &Around) -> bool {
 /// with an optional sign and currency sign (`1.234,56`, `$1,089.98`, `-5.00`, `12,50€`,
 /// `13 181,88`).
 fn is_amount(word: &str) -> bool {
-    let w = word.trim_matches(|c: char| "€$£¥+-".contains(c));
+    let w = word.trim_matches(|c: char| CURRENCY.contains(&c) || c == '+' || c == '-');
     let chars: Vec<char> = w.chars().collect();
     let n = chars.len();
     n >= 4
@@ -858,13 +859,13 @@ mod tests {
     /// What was read around a gap: the text `before` it, whose last word is the word before
     /// it, and the text `after` it, whose first word is the next word.
     fn around(before: &str, after: &str) -> Around {
-        let next = next_word(after);
-        let (prior, before) = before.rsplit_once(' ').unwrap_or(("", before));
+        let mut words = before.split_whitespace().rev();
+        let (before, prior) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
         Around {
             before: before.to_string(),
             prior: prior.to_string(),
             after: after.replace(' ', "").chars().take(6).collect(),
-            next,
+            next: next_word(after),
         }
     }
 
