@@ -76,7 +76,7 @@ named_enum! {
         Subtotal = "subtotal", Tax = "tax", Total = "total", Iban = "iban", Bic = "bic", VatId = "vat_id",
         Customer = "customer", Vendor = "vendor", Currency = "currency", Description = "description",
         Quantity = "quantity", UnitPrice = "unit_price", LineAmount = "line_amount", Phone = "phone", Email = "email",
-        Address = "address", Company = "company",
+        Address = "address", Bank = "bank", Company = "company",
     }
 }
 
@@ -85,7 +85,7 @@ impl Cue {
     /// "Date Due") is a longer caption, not caption + value.
     fn wants_digits(self) -> bool {
         use Cue::*;
-        !matches!(self, Customer | Vendor | Currency | Description | Email | Address | Bic | Company)
+        !matches!(self, Customer | Vendor | Currency | Description | Email | Address | Bank | Bic | Company)
     }
 }
 
@@ -134,6 +134,9 @@ const CUE_WORDS: &str = "\
     phone = tel|phone|telephone|telefon|fax|mobile|mob|handy
     email = email|e mail|mail|courriel|email address
     address = address|adresse|anschrift|ship to|deliver to|lieferadresse|adresse de livraison
+    bank = bankverbindung|bankverbindungen|bank details|bank name|bank account|banking details|bank connection|\
+        payment details|payment information|bankname|name der bank|kreditinstitut|geldinstitut|\
+        coordonnees bancaires|domiciliation|domiciliation bancaire|nom de la banque|banque domiciliataire
     company = sdn bhd|bhd|gmbh|^ug|co. kg|^ag|sarl|s.a.r.l.|^sas|^sa|s. a.|ltd|limited|inc|llc|corp|plc|enterprise|\
         enterprises|trading|e. k.
     none = tax invoice|simplified tax invoice|customer service|customer care|service client|kundenservice";
@@ -901,7 +904,7 @@ mod tests {
         assert_eq!(patterns("Total TTC"), Patterns::default());
         assert_eq!(
             (Pattern::ALL.len(), Pattern::Integer.as_str(), Cue::ALL.len(), Cue::VatId.as_str()),
-            (13, "integer", 21, "vat_id")
+            (13, "integer", 22, "vat_id")
         );
     }
 
@@ -923,6 +926,7 @@ mod tests {
             Customer Service = | Verkäufer = vendor | Währung = currency | Désignation = description | \
             Qté = quantity | Prix unitaire = unit_price | P.U. HT = unit_price | E-Preis = unit_price | \
             Prix total = line_amount | Betrag = line_amount | Tél. = phone | E-Mail = email | Anschrift = address | \
+            Bankverbindung = bank | Coordonnées bancaires = bank | Payment details = bank | Deutsche Bank = | \
             ACME TRADING SDN BHD = company | Muster GmbH & Co. KG = company | Dupont S.A. = company | Hotel Berlin = | \
             it's a pleasure = | 5 KG = | Subtotals = | Invoice =";
         for (t, want) in items(cases).filter_map(|c| c.split_once(" =")) {
@@ -955,7 +959,10 @@ mod tests {
             N° client : C-10023 => customer C-10023 | (GST ID No: 000123456789) => vat_id 000123456789 | \
             BIC: COBADEFFXXX => bic COBADEFFXXX | Date d'émission : 3 mars 2024 => invoice_date 3 mars 2024 | \
             Total => | Total (EUR) => | Payment due upon receipt => | Gesamtbetrag => | Total amount due => | \
-            Date Due => | Total: => | Acme GmbH => | 12,00 Total => | Tax Invoice 123 => | Invoice: INV-77 =>";
+            Date Due => | Total: => | Acme GmbH => | 12,00 Total => | Tax Invoice 123 => | Invoice: INV-77 => | \
+            Bankverbindung Commerzbank => bank Commerzbank | Coordonnées bancaires BNP Paribas => bank BNP Paribas | \
+            Payment details: Wells Fargo => bank Wells Fargo | Deutsche Bank => | Bank of America => | \
+            Volksbank Würzburg => | Bankverbindung => ";
         for (t, want) in items(cases).filter_map(|c| c.split_once(" =>")) {
             let got = split_caption(t).map(|(c, v)| format!("{} {v}", c.as_str())).unwrap_or_default();
             assert_eq!(got, want.trim(), "{t:?}");

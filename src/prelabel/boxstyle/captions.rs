@@ -261,12 +261,15 @@ mod tests {
             // is a caption with its value
             bx(10.0, 240.0, 110.0, "Item / Service"),
             bx(10.0, 270.0, 110.0, "Customer ID:"),
+            // a bank caption without a colon, and the bank's name beside it
+            bx(10.0, 300.0, 120.0, "Bankverbindung"),
+            bx(126.0, 300.0, 230.0, "Commerzbank"),
         ];
-        assert_eq!(evidence(page.iter().copied()), CaptionEvidence { joined: 0, split: 3 });
+        assert_eq!(evidence(page.iter().copied()), CaptionEvidence { joined: 0, split: 4 });
         // two such pages are enough to decide
         let next_page = page.iter().map(|(r, t)| (r.translated(0.0, 400.0), *t));
         let e = evidence(page.iter().copied()) + evidence(next_page);
-        assert_eq!(e, CaptionEvidence { joined: 0, split: 6 });
+        assert_eq!(e, CaptionEvidence { joined: 0, split: 8 });
         assert_eq!(e.convention(), Some(CaptionConvention::Split));
     }
 
