@@ -7,7 +7,8 @@
 //!       folded text equals the ground truth's
 //!   fit_confidence fit TRAIN.jsonl... [--heldout FILE.jsonl...]
 //!       fits the logistic model on TRAIN only and prints its constants and the AUROC of it,
-//!       of the mean character probability and of each feature on every file
+//!       of the built-in constants, of the mean character probability and of each candidate
+//!       feature on every file; `--extra NAME,..` fits candidates (EXTRA_NAMES) along
 //!
 //! Fit on synthetic pages only: real documents (../shared/data) are for checking.
 
@@ -17,7 +18,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use facture::formats::gt::{GroundTruth, gt_files_in};
 use facture::metrics::{auroc, fold, match_boxes};
-use facture::prelabel::model::confidence::{FEATURE_NAMES, features};
+use facture::prelabel::model::confidence::{self, FEATURE_NAMES, features};
 use facture::prelabel::model::rec::{CharAt, Reading};
 use facture::prelabel::model::{Line, ModelConfig, ModelSource, line_proposals};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,12 @@ struct Record {
     height: f32,
     /// text, prob, margin, gap, x_px per character of the suggestion (spaces included)
     chars: Vec<(String, f32, f32, f32, f32)>,
+    /// closeness of the nearest suggestion on the same line: h / (h + gap), 0 for none
+    #[serde(default)]
+    nbr: f32,
+    /// how many suggestions the detected line gave
+    #[serde(default)]
+    pieces: u32,
 }
 
 impl Record {
@@ -106,6 +113,7 @@ fn write_page(
     let config = source.config().clone();
     let lines = source.read_lines(&img)?;
     let mut props = Vec::new();
+    let mut pieces: Vec<u32> = Vec::new();
     for line in &lines {
         // every character of the line and of its parts (cut at cell gaps) gets its own marker
         let mut table: Vec<(CharAt, f32, f32)> = Vec::new();
@@ -131,7 +139,31 @@ fn write_page(
                 height,
             ));
         }
+        let made = props.len() - pieces.len();
+        pieces.extend(std::iter::repeat_n(made as u32, made));
     }
+    let nbr: Vec<f32> = props
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let a = a.0;
+            props
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, b)| b.0)
+                .filter(|b| {
+                    let overlap = a.y1.min(b.y1) - a.y0.max(b.y0);
+                    overlap >= 0.5 * a.height().min(b.height())
+                })
+                .map(|b| {
+                    let gap = (b.x0 - a.x1).max(a.x0 - b.x1).max(0.0);
+                    let h = a.height().max(1.0);
+                    h / (h + gap)
+                })
+                .fold(0.0f32, f32::max)
+        })
+        .collect();
     let gt_rects: Vec<_> = gt.boxes.iter().map(|b| b.rect()).collect();
     let pred_rects: Vec<_> = props.iter().map(|p| p.0).collect();
     let m = match_boxes(&gt_rects, &pred_rects, 0.5);
@@ -146,6 +178,8 @@ fn write_page(
             hyp: hyp.clone(),
             gt: reference.clone(),
             chars: span.iter().map(|c| (c.text.clone(), c.prob, c.margin, c.gap, c.x_px)).collect(),
+            nbr: nbr[pair.pred],
+            pieces: pieces[pair.pred],
         };
         writeln!(out, "{}", serde_json::to_string(&rec)?)?;
     }
@@ -214,23 +248,54 @@ fn candidates(r: &Record) -> Vec<f32> {
         (prev, spaced) = (Some(c.x_px), false);
     }
     x.push(widest / r.height.max(1.0));
+    x.push(r.nbr);
+    x.push(f32::from(r.pieces > 1));
     x
 }
 
-const EXTRA_NAMES: [&str; 6] = ["mean_prob", "min_prob", "n_uncertain", "sum_gap", "det", "widest_space_h"];
+/// The candidate column of "cut from a line" (`FEATURE_NAMES`, then `EXTRA_NAMES`).
+const CUT_COLUMN: usize = FEATURE_NAMES.len() + 7;
+
+const EXTRA_NAMES: [&str; 8] =
+    ["mean_prob", "min_prob", "n_uncertain", "sum_gap", "det", "widest_space_h", "nbr_close", "cut"];
 
 fn fit(args: &[String]) -> Result<()> {
+    // --extra NAME,..: fit these candidates too (by EXTRA_NAMES name)
+    let extra: Vec<usize> = match args.iter().position(|a| a == "--extra") {
+        Some(i) => args
+            .get(i + 1)
+            .context("--extra NAME,..")?
+            .split(',')
+            .map(|n| EXTRA_NAMES.iter().position(|e| e == &n).map(|j| FEATURE_NAMES.len() + j).context(n.to_string()))
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
+    let args: Vec<String> = match args.iter().position(|a| a == "--extra") {
+        Some(i) => args[..i].iter().chain(&args[i + 2..]).cloned().collect(),
+        None => args.to_vec(),
+    };
+    // the model's inputs: its character features and whether the suggestion was cut from a
+    // line (`confidence::as_cut`), then any extras
+    let columns = |r: &Record| -> Vec<f32> {
+        let c = candidates(r);
+        (0..FEATURE_NAMES.len()).chain([CUT_COLUMN]).chain(extra.iter().copied()).map(|j| c[j]).collect()
+    };
     let split = args.iter().position(|a| a == "--heldout").unwrap_or(args.len());
     let mut train = Vec::new();
     for p in &args[..split] {
         train.extend(load(p)?);
     }
-    let k = FEATURE_NAMES.len();
-    let xs: Vec<Vec<f32>> = train.iter().map(|r| features(&r.chars()).to_vec()).collect();
+    let k = FEATURE_NAMES.len() + 1 + extra.len();
+    let xs: Vec<Vec<f32>> = train.iter().map(columns).collect();
     let ys: Vec<bool> = train.iter().map(|r| r.right).collect();
     let (w, b) = logistic(&xs, &ys, 1e-3);
     println!("fitted on {} suggestions ({} read wrong):", train.len(), ys.iter().filter(|y| !**y).count());
-    println!("const WEIGHTS: [f32; {k}] = {w:?};\nconst BIAS: f32 = {b:?};");
+    let n = FEATURE_NAMES.len();
+    println!("const WEIGHTS: [f32; {n}] = {:?};\nconst BIAS: f32 = {b:?};", &w[..n]);
+    println!("pub const CUT_WEIGHT: f32 = {:?};", w[n]);
+    if k > n + 1 {
+        println!("extras: {:?}", &w[n + 1..]);
+    }
     let names: Vec<&str> = FEATURE_NAMES.iter().chain(EXTRA_NAMES.iter()).copied().collect();
     let mut sets: Vec<(String, Vec<Record>)> = vec![("train".into(), train)];
     for p in args.iter().skip(split + 1) {
@@ -238,12 +303,13 @@ fn fit(args: &[String]) -> Result<()> {
     }
     for (name, recs) in &sets {
         let wrong = recs.iter().filter(|r| !r.right).count();
-        let model: Vec<(f32, bool)> =
-            recs.iter().map(|r| (facture::prelabel::model::confidence::of_chars(&r.chars()), r.right)).collect();
-        let refit: Vec<(f32, bool)> = recs
-            .iter()
-            .map(|r| (features(&r.chars()).iter().zip(&w).map(|(x, w)| x * w).sum::<f32>() + b, r.right))
-            .collect();
+        let built_in = |r: &Record| {
+            let score = confidence::of_chars(&r.chars());
+            if r.pieces > 1 { confidence::as_cut(score) } else { score }
+        };
+        let model: Vec<(f32, bool)> = recs.iter().map(|r| (built_in(r), r.right)).collect();
+        let refit: Vec<(f32, bool)> =
+            recs.iter().map(|r| (columns(r).iter().zip(&w).map(|(x, w)| x * w).sum::<f32>() + b, r.right)).collect();
         println!("\n{name}: {} suggestions, {wrong} wrong", recs.len());
         println!("  {:<14} {:.3}", "this fit", auroc(&refit).unwrap_or(f64::NAN));
         println!("  {:<14} {:.3}", "built in", auroc(&model).unwrap_or(f64::NAN));

@@ -607,37 +607,53 @@ pub fn may_cut(config: &ModelConfig, page: &DynamicImage, line: &Line) -> bool {
 /// can turn each batch into final boxes as it is read.
 pub fn line_proposals(config: &ModelConfig, page: &DynamicImage, lines: &[Line]) -> Vec<Proposal> {
     let rgb = config.tighten_margin_px.map(|_| as_rgb(page));
-    let tighten = |r: Rect| match (&rgb, config.tighten_margin_px) {
-        (Some(page), Some(m)) => split::tighten_to_ink(page, &r, m),
-        _ => r,
-    };
     let mut out = Vec::new();
-    for Line { quad, reading, parts, .. } in lines {
-        if !parts.is_empty() {
-            out.extend(line_proposals(config, page, parts));
-            continue;
-        }
-        if reading.text.trim().is_empty() || reading.score < config.min_text_score {
-            continue;
-        }
-        if is_skewed(quad) {
-            let quad = match (&rgb, config.tighten_margin_px) {
-                (Some(page), Some(m)) => split::tighten_quad_to_ink(page, quad, m),
-                _ => *quad,
-            };
-            out.push(line_proposal(quad, Some(reading.text.trim().to_string()), confidence::of_chars(&reading.chars)));
-            continue;
-        }
-        // an infinite factor never splits: the whole line is one piece
-        let factor = config.split_gap_factor.unwrap_or(f32::INFINITY);
-        for piece in split::split_at_wide_gaps(&quad.bounds(), reading, factor) {
-            if !piece.text.is_empty() {
-                let rect = tighten(piece.rect);
-                out.push(line_proposal(Quad::from_rect(&rect), Some(piece.text), piece.score));
+    for line in lines {
+        let first = out.len();
+        one_line_proposals(config, rgb.as_deref(), line, &mut out);
+        // one of several suggestions made from one detected line: where it was cut is a guess
+        if out.len() - first > 1 {
+            for p in &mut out[first..] {
+                p.score = confidence::as_cut(p.score);
             }
         }
     }
     out
+}
+
+/// The suggestions of one read line (of its parts, when it was cut into cells), before
+/// [`line_proposals`] scores them as cut; `page` is there when boxes are shrunk to their ink.
+fn one_line_proposals(config: &ModelConfig, page: Option<&RgbImage>, line: &Line, out: &mut Vec<Proposal>) {
+    let Line { quad, reading, parts, .. } = line;
+    if !parts.is_empty() {
+        for part in parts {
+            one_line_proposals(config, page, part, out);
+        }
+        return;
+    }
+    if reading.text.trim().is_empty() || reading.score < config.min_text_score {
+        return;
+    }
+    let margin = config.tighten_margin_px;
+    if is_skewed(quad) {
+        let quad = match (page, margin) {
+            (Some(page), Some(m)) => split::tighten_quad_to_ink(page, quad, m),
+            _ => *quad,
+        };
+        out.push(line_proposal(quad, Some(reading.text.trim().to_string()), confidence::of_chars(&reading.chars)));
+        return;
+    }
+    // an infinite factor never splits: the whole line is one piece
+    let factor = config.split_gap_factor.unwrap_or(f32::INFINITY);
+    for piece in split::split_at_wide_gaps(&quad.bounds(), reading, factor) {
+        if !piece.text.is_empty() {
+            let rect = match (page, margin) {
+                (Some(page), Some(m)) => split::tighten_to_ink(page, &piece.rect, m),
+                _ => piece.rect,
+            };
+            out.push(line_proposal(Quad::from_rect(&rect), Some(piece.text), piece.score));
+        }
+    }
 }
 
 impl DetectedBox {
@@ -838,6 +854,51 @@ mod tests {
         fn assert_send<T: Send>() {}
         assert_send::<ModelSource>();
         assert_send::<ModelError>();
+    }
+
+    /// A line read as `words`, each character 10 px wide with a lead of 0.99, a space
+    /// between words; the line box spans them at `x0`.
+    fn read_line(x0: f32, words: &[&str]) -> Line {
+        let text = words.join(" ");
+        let chars: Vec<rec::CharAt> = text
+            .chars()
+            .enumerate()
+            .map(|(i, c)| rec::CharAt {
+                text: c.to_string(),
+                prob: 0.99,
+                x_px: 5.0 + 10.0 * i as f32,
+                margin: 0.99,
+                gap: 0.0,
+            })
+            .collect();
+        let w = 10.0 * chars.len() as f32;
+        Line {
+            quad: Quad::from_rect(&Rect::new(x0, 0.0, x0 + w, 20.0)),
+            det_score: 0.9,
+            reading: Reading { text, score: 0.99, chars, height_px: 20.0, turned: false },
+            parts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn pieces_cut_from_one_line_score_lower_than_the_same_readings_whole() {
+        let config = ModelConfig { tighten_margin_px: None, split_gap_factor: None, ..ModelConfig::default() };
+        let page = DynamicImage::new_rgb8(400, 40);
+        let whole = line_proposals(&config, &page, &[read_line(0.0, &["6.36"]), read_line(100.0, &["SR"])]);
+        let mut cut = read_line(0.0, &["6.36", "SR"]);
+        cut.parts = vec![read_line(0.0, &["6.36"]), read_line(100.0, &["SR"])];
+        let pieces = line_proposals(&config, &page, &[cut]);
+        let texts = |ps: &[Proposal]| ps.iter().map(|p| p.text.clone().unwrap_or_default()).collect::<Vec<_>>();
+        assert_eq!(texts(&whole), ["6.36", "SR"]);
+        assert_eq!(texts(&pieces), texts(&whole));
+        for (w, p) in whole.iter().zip(&pieces) {
+            assert!(p.score < w.score, "{} vs {}", p.score, w.score);
+            assert_eq!(p.score, confidence::as_cut(w.score));
+        }
+        // a line that stays one piece keeps its score
+        let one = line_proposals(&config, &page, &[read_line(0.0, &["6.36", "SR"])]);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].score, confidence::of_chars(&read_line(0.0, &["6.36", "SR"]).reading.chars));
     }
 
     #[test]
