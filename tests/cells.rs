@@ -3,10 +3,10 @@
 //! models build.rs provisions (FACTURE_REQUIRE_MODELS=1 makes their absence a failure).
 
 use ab_glyph::{FontRef, PxScale};
-use facture::domain::Rect;
+use facture::domain::{Quad, Rect};
 use facture::metrics::fold;
 use facture::prelabel::model::runtime::{find_model_dir, find_runtime};
-use facture::prelabel::model::{ModelConfig, ModelSource};
+use facture::prelabel::model::{Line, ModelConfig, ModelSource};
 use facture::prelabel::{Proposal, ProposalSource};
 use image::{DynamicImage, Rgb, RgbImage};
 
@@ -121,6 +121,36 @@ fn a_reading_too_short_for_its_line_is_read_again_in_parts() {
     let right = lines[row].parts[1].quad.bounds();
     assert!(right.x0 > 180.0 && right.x1 > 300.0, "{right:?}");
     let _: Rect = right;
+}
+
+#[test]
+fn a_part_that_reads_as_no_cell_rejoins_its_neighbour_and_is_read_again_with_it() {
+    if !provisioned() {
+        return;
+    }
+    // a tax row whose percent sign sits a wide gap after its figure: cut at both gaps, the
+    // lone `%` is no cell
+    let mut runs = BODY.to_vec();
+    runs.extend([(40, 160, "MwSt."), (160, 160, "19"), (215, 160, "%")]);
+    let img = DynamicImage::ImageRgb8(page(&runs));
+    let mut source = load(ModelConfig::default());
+    let q = |x0: f32, x1: f32| Quad::from_rect(&Rect::new(x0, 152.0, x1, 192.0));
+    let row = Line { quad: q(30.0, 250.0), det_score: 0.9, reading: Default::default(), parts: Vec::new() };
+    let mut lines = vec![row];
+    let plan = vec![vec![q(30.0, 140.0), q(140.0, 205.0), q(205.0, 250.0)]];
+    let cut = source.read_parts(&img, &mut lines, plan).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cut, vec![0]);
+    let parts: Vec<String> = lines[0].parts.iter().map(|p| fold(&p.reading.text)).collect();
+    // the first cut stays; the figure and its sign are one cell, read again as one
+    assert_eq!(parts, vec![fold("MwSt."), fold("19 %")]);
+    assert_eq!(lines[0].parts[1].quad.bounds(), Rect::new(140.0, 152.0, 250.0, 192.0));
+
+    // a row whose only cut leaves a part that is no cell stays whole
+    let row = Line { quad: q(140.0, 250.0), det_score: 0.9, reading: Default::default(), parts: Vec::new() };
+    let mut lines = vec![row];
+    let cut = source.read_parts(&img, &mut lines, vec![vec![q(140.0, 205.0), q(205.0, 250.0)]]);
+    assert_eq!(cut.unwrap_or_else(|e| panic!("{e}")), Vec::<usize>::new());
+    assert!(lines[0].parts.is_empty());
 }
 
 /// A hard synthetic invoice (Liberation type, tilted, price, rate and amount columns a digit
