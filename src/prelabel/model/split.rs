@@ -213,13 +213,13 @@ impl InkColumns {
         let (w, h) = ((x1 - x0) as usize, (y1 - y0) as usize);
         let grey = grey_of(page, (x0, y0), (x1, y1));
         let level = ink_level(grey.as_raw())?;
+        let ink: Vec<bool> = grey.as_raw().iter().map(|&v| v <= level).collect();
+        let rule = edge_rules(&ink, w, h);
         let mut counts = vec![0u32; w];
         let mut rows = vec![0u32; h];
-        for (i, &v) in grey.as_raw().iter().enumerate() {
-            if v <= level {
-                counts[i % w] += 1;
-                rows[i / w] += 1;
-            }
+        for (i, _) in ink.iter().zip(&rule).enumerate().filter(|(_, (ink, rule))| **ink && !**rule) {
+            counts[i % w] += 1;
+            rows[i / w] += 1;
         }
         // rows with a few percent of the densest row's ink: the text's body, not specks
         let (first, end) = inked_span(&rows)?;
@@ -247,6 +247,82 @@ impl InkColumns {
         }
         out
     }
+}
+
+/// The pixels of a table's rule that runs along the top or bottom edge of a line's crop
+/// (`ink` is `w` x `h`, row by row), so they count as paper: on a tilted page the rule a
+/// detected box caught crosses rows of the crop at a slant and inks every column, leaving no
+/// blank run between the cells below it. A rule is a thin straight run of ink from one end of
+/// the crop to the other (a detected box has paper at both ends of its text, an underline
+/// stops with its words) near an edge, set apart from the text along most of its length.
+fn edge_rules(ink: &[bool], w: usize, h: usize) -> Vec<bool> {
+    let mut rule = vec![false; ink.len()];
+    if h < 6 || w < 3 * h || ink.len() != w * h {
+        return rule;
+    }
+    for from_top in [true, false] {
+        let y_at = |depth: usize| if from_top { depth } else { h - 1 - depth };
+        let inked = |x: usize, depth: usize| ink[y_at(depth) * w + x];
+        // per column, how far in from the edge its first ink is
+        let depth: Vec<Option<usize>> = (0..w).map(|x| (0..h).find(|&d| inked(x, d))).collect();
+        let Some((a, b, inliers)) = fit_edge(&depth) else { continue };
+        let n = inliers.len();
+        let end = (w / 10).max(1);
+        let near_ends = |lo: usize, hi: usize| inliers.iter().filter(|&&x| x >= lo && x < hi).count();
+        let spans = n as f32 >= 0.85 * w as f32
+            && near_ends(0, end) as f32 >= 0.7 * end as f32
+            && near_ends(w - end, w) as f32 >= 0.7 * end as f32;
+        let near_edge = a + b * w as f32 / 2.0 <= 0.35 * h as f32;
+        if !spans || !near_edge || b.abs() > 0.1 {
+            continue;
+        }
+        // its thickness where nothing touches it, and whether that is most of its length
+        let run = |x: usize| depth[x].map_or(0, |d| (d..h).take_while(|&e| inked(x, e)).count());
+        let mut runs: Vec<usize> = inliers.iter().map(|&x| run(x)).collect();
+        runs.sort_unstable();
+        let thick = runs[n / 2];
+        let apart = runs.iter().filter(|&&r| r <= thick + 1).count();
+        if thick as f32 > (h as f32 / 5.0).max(2.0) || (apart as f32) < 0.5 * n as f32 {
+            continue;
+        }
+        for x in 0..w {
+            let at = a + b * x as f32;
+            // the column's own run where it is the rule alone; where the rule meets a glyph
+            // (or fades), the band the rule runs in
+            let (lo, hi) = match depth[x] {
+                Some(d) if (d as f32 - at).abs() <= 1.5 && run(x) <= thick + 1 => (d, d + run(x)),
+                _ => ((at - 1.0).floor().max(0.0) as usize, ((at + thick as f32 + 1.0).ceil() as usize).min(h)),
+            };
+            for d in lo..hi {
+                rule[y_at(d) * w + x] = true;
+            }
+        }
+    }
+    rule
+}
+
+/// A straight line `depth = a + b x` through the columns' depths by least squares, refitted
+/// twice on the columns within 1.5 px of it; with the columns it fits.
+fn fit_edge(depth: &[Option<usize>]) -> Option<(f32, f32, Vec<usize>)> {
+    let mut keep: Vec<usize> = (0..depth.len()).filter(|&x| depth[x].is_some()).collect();
+    let mut line = None;
+    for _ in 0..3 {
+        let n = keep.len() as f32;
+        if n < 2.0 {
+            return None;
+        }
+        let pts = || keep.iter().filter_map(|&x| depth[x].map(|d| (x as f32, d as f32)));
+        let (mx, my) = (pts().map(|p| p.0).sum::<f32>() / n, pts().map(|p| p.1).sum::<f32>() / n);
+        let sxx: f32 = pts().map(|p| (p.0 - mx).powi(2)).sum();
+        let sxy: f32 = pts().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        let b = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+        let a = my - b * mx;
+        line = Some((a, b));
+        keep = (0..depth.len())
+            .filter(|&x| depth[x].is_some_and(|d| (d as f32 - (a + b * x as f32)).abs() <= 1.5))
+            .collect();
+    }
+    line.map(|(a, b)| (a, b, keep))
 }
 
 /// A read line's blank runs, in pixels of its crop, and which of them the recogniser read
@@ -911,6 +987,56 @@ mod tests {
             x += gap;
         }
         (img, chars)
+    }
+
+    #[test]
+    fn a_tilted_rule_along_a_crops_edge_is_paper_and_the_cells_below_it_keep_their_gaps() {
+        // three cells of 18 px high ink at rows 12..30, 20 and 24 px apart, in a crop 200 px
+        // wide with paper at both ends
+        let cells = [(10u32, 60u32), (80, 120), (144, 190)];
+        let page = |rules: &[(f32, f32)]| {
+            let mut img = RgbImage::from_pixel(200, 36, image::Rgb([245, 245, 245]));
+            for &(x0, x1) in &cells {
+                for x in x0..x1 {
+                    for y in 12..30 {
+                        img.put_pixel(x, y, image::Rgb([25, 25, 25]));
+                    }
+                }
+            }
+            // a rule 2 px thick across the whole crop, falling 3 px over its width
+            for &(y0, y1) in rules {
+                for x in 0..200u32 {
+                    let y = (y0 + (y1 - y0) * x as f32 / 199.0).round() as u32;
+                    for dy in 0..2 {
+                        img.put_pixel(x, y + dy, image::Rgb([60, 60, 60]));
+                    }
+                }
+            }
+            img
+        };
+        let measure = |img: &RgbImage| InkColumns::measure(img, &Rect::new(0.0, 0.0, 200.0, 36.0)).expect("ink");
+        let plain = measure(&page(&[]));
+        assert_eq!(plain.ink_height, 18.0);
+        assert_eq!(plain.gaps(), vec![(60.0, 80.0), (120.0, 144.0)]);
+        // above the cells, below them, and both: the same cells and gaps
+        for rules in [vec![(2.0, 5.0)], vec![(33.0, 31.0)], vec![(1.0, 4.0), (32.0, 33.0)]] {
+            let ruled = measure(&page(&rules));
+            assert_eq!(ruled.gaps(), plain.gaps(), "{rules:?}");
+            assert_eq!(ruled.ink_height, 18.0, "{rules:?}");
+            assert_eq!(ruled.counts, plain.counts, "{rules:?}");
+        }
+        // a straight top edge of text is no rule: one cell of flat-topped ink, paper at its ends
+        let mut bar = RgbImage::from_pixel(200, 36, image::Rgb([245, 245, 245]));
+        for x in 12..188 {
+            for y in 12..30 {
+                bar.put_pixel(x, y, image::Rgb([25, 25, 25]));
+            }
+        }
+        let bar = measure(&bar);
+        assert_eq!((bar.ink_height, bar.counts.iter().sum::<u32>()), (18.0, 176 * 18));
+        // a rule is found only where there is a crop to find it in
+        assert!(edge_rules(&[], 0, 0).is_empty());
+        assert!(edge_rules(&[true; 12], 4, 3).iter().all(|r| !r));
     }
 
     fn measured(words: &[(u32, u32)]) -> (LineGaps, usize) {
