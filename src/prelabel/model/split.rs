@@ -204,6 +204,18 @@ impl InkColumns {
     /// Measures the ink in `r` on `page` (see [`ink_level`]); `None` when nothing in `r`
     /// stands out or `r` is empty.
     pub fn measure(page: &RgbImage, r: &Rect) -> Option<Self> {
+        Self::measure_with(page, r, false)
+    }
+
+    /// Measures the ink of a detected line's whole crop, with a table rule along its top or
+    /// bottom edge counted as paper ([`edge_rules`]; a detected box has paper at both ends of
+    /// its text, which is what tells a rule from the flat tops of capitals).
+    pub fn measure_line_crop(crop: &RgbImage) -> Option<Self> {
+        let (w, h) = crop.dimensions();
+        Self::measure_with(crop, &Rect::new(0.0, 0.0, w as f32, h as f32), true)
+    }
+
+    fn measure_with(page: &RgbImage, r: &Rect, drop_edge_rules: bool) -> Option<Self> {
         let c = r.clamped(page.width() as f32, page.height() as f32);
         let (x0, y0) = (c.x0.floor().max(0.0) as u32, c.y0.floor().max(0.0) as u32);
         let (x1, y1) = ((c.x1.ceil() as u32).min(page.width()), (c.y1.ceil() as u32).min(page.height()));
@@ -214,7 +226,7 @@ impl InkColumns {
         let grey = grey_of(page, (x0, y0), (x1, y1));
         let level = ink_level(grey.as_raw())?;
         let ink: Vec<bool> = grey.as_raw().iter().map(|&v| v <= level).collect();
-        let rule = edge_rules(&ink, w, h);
+        let rule = if drop_edge_rules { edge_rules(&ink, w, h) } else { vec![false; ink.len()] };
         let mut counts = vec![0u32; w];
         let mut rows = vec![0u32; h];
         for (i, _) in ink.iter().zip(&rule).enumerate().filter(|(_, (ink, rule))| **ink && !**rule) {
@@ -360,8 +372,7 @@ impl LineGaps {
         if reading.turned || reading.text.trim().is_empty() {
             return None;
         }
-        let (w, h) = crop.dimensions();
-        let ink = InkColumns::measure(crop, &Rect::new(0.0, 0.0, w as f32, h as f32))?;
+        let ink = InkColumns::measure_line_crop(crop)?;
         let runs = ink.gaps();
         let inked = ink.counts.iter().filter(|&&n| n >= 1).count() as f32;
         // a CTC step sits within a few pixels of its glyph: a space whose step lands in (or
@@ -1014,7 +1025,7 @@ mod tests {
             }
             img
         };
-        let measure = |img: &RgbImage| InkColumns::measure(img, &Rect::new(0.0, 0.0, 200.0, 36.0)).expect("ink");
+        let measure = |img: &RgbImage| InkColumns::measure_line_crop(img).expect("ink");
         let plain = measure(&page(&[]));
         assert_eq!(plain.ink_height, 18.0);
         assert_eq!(plain.gaps(), vec![(60.0, 80.0), (120.0, 144.0)]);
@@ -1037,6 +1048,35 @@ mod tests {
         // a rule is found only where there is a crop to find it in
         assert!(edge_rules(&[], 0, 0).is_empty());
         assert!(edge_rules(&[true; 12], 4, 3).iter().all(|r| !r));
+    }
+
+    #[test]
+    fn capitals_whose_bars_run_together_are_no_rule_in_a_detected_lines_crop() {
+        use ab_glyph::{FontRef, PxScale};
+        let fonts: [&[u8]; 3] = [
+            include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf"),
+            include_bytes!("../../../assets/fonts/LiberationSerif-Bold.ttf"),
+            include_bytes!("../../../assets/fonts/DejaVuSansMono.ttf"),
+        ];
+        for font in fonts.map(|f| FontRef::try_from_slice(f).expect("font")) {
+            for text in ["ETTE", "TTT", "EEEE", "FFFF", "TOTAL TTC", "SETTLEMENT"] {
+                let mut img = RgbImage::from_pixel(400, 60, image::Rgb([250, 250, 250]));
+                let ink = image::Rgb([20, 20, 20]);
+                imageproc::drawing::draw_text_mut(&mut img, ink, 8, 8, PxScale::from(28.0), &font, text);
+                for img in [img.clone(), image::imageops::blur(&img, 0.8)] {
+                    let e = ink_extent(&image::imageops::grayscale(&img)).expect("ink");
+                    // a detected box: the ink and 0.3 ink heights of paper around it
+                    let pad = 0.3 * e.height();
+                    let (x0, y0) = ((e.x0 - pad).max(0.0) as u32, (e.y0 - pad).max(0.0) as u32);
+                    let (x1, y1) = ((e.x1 + pad).ceil() as u32, (e.y1 + pad).ceil() as u32);
+                    let crop = image::imageops::crop_imm(&img, x0, y0, x1 - x0, y1 - y0).to_image();
+                    let lined = InkColumns::measure_line_crop(&crop).expect("ink");
+                    let plain =
+                        InkColumns::measure(&crop, &Rect::new(0.0, 0.0, crop.width() as f32, crop.height() as f32));
+                    assert_eq!(Some(lined.counts), plain.map(|p| p.counts), "{text}");
+                }
+            }
+        }
     }
 
     fn measured(words: &[(u32, u32)]) -> (LineGaps, usize) {
