@@ -67,17 +67,27 @@ fn workspace(dir: &Path) -> PathBuf {
     ws
 }
 
-fn wait_for_report(h: &mut Harness<'static, FactureApp>) {
-    for _ in 0..1000 {
+/// Steps until the window shows a finished report for which `done` holds (up to 10 s): a
+/// change written on a worker is answered a few frames later, and only then recomputed, so a
+/// report in hand before that is the old one.
+fn wait_for_report_where(
+    h: &mut Harness<'static, FactureApp>,
+    done: impl Fn(&facture::app::stats::StatsReport) -> bool,
+) {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(10) {
         h.step();
-        let a = h.state().annotator().unwrap();
-        if a.stats_state().report().is_some() && !a.stats_state().is_computing() {
-            break;
+        let s = h.state().annotator().unwrap().stats_state();
+        if !s.is_computing() && s.report().is_some_and(&done) {
+            return;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    h.step();
-    assert!(!h.state().annotator().unwrap().stats_state().is_computing(), "the report never arrived");
+    panic!("no finished report that shows the change arrived");
+}
+
+fn wait_for_report(h: &mut Harness<'static, FactureApp>) {
+    wait_for_report_where(h, |_| true);
 }
 
 /// The window as lea, switched to the stats view with its first report in.
@@ -214,10 +224,8 @@ fn lead_sets_and_removes_objectives_in_the_panel() {
         (set[0].user, set[0].metric.as_str(), set[0].op.as_str(), set[0].target),
         (None, "boxes_per_hour", ">=", 30.0)
     );
-    wait_for_report(&mut h);
     // one row per annotator, each removable
-    let report = h.state().annotator().unwrap().stats_state().report().unwrap().clone();
-    assert!(report.objectives.iter().any(|o| o.name == "alice" && o.metric == "boxes_per_hour"));
+    wait_for_report_where(&mut h, |r| r.objectives.iter().any(|o| o.name == "alice" && o.metric == "boxes_per_hour"));
     assert!(h.query_all_by_label("Remove").count() >= 2);
 
     h.query_all_by_label("Remove").next().unwrap().click();
@@ -228,8 +236,7 @@ fn lead_sets_and_removes_objectives_in_the_panel() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert!(objectives().is_empty());
-    wait_for_report(&mut h);
-    assert!(h.state().annotator().unwrap().stats_state().report().unwrap().objectives.is_empty());
+    wait_for_report_where(&mut h, |r| r.objectives.is_empty());
 }
 
 /// The panel's "Label suggestions": labels the machine suggested that alice kept or changed,
