@@ -327,6 +327,17 @@ fn eval(gt_dir: &Path, args: &[String]) -> Result<()> {
                 if args.iter().any(|a| a == "--show-wrong") {
                     show_wrong(path, gt, &props);
                 }
+                // --show-lines: every detected line as read, with the parts it was cut into
+                if args.iter().any(|a| a == "--show-lines") {
+                    for l in lines {
+                        let r = l.quad.bounds();
+                        eprintln!("line {:.0},{:.0},{:.0},{:.0} {:?}", r.x0, r.y0, r.x1, r.y1, l.reading.text);
+                        for p in &l.parts {
+                            let r = p.quad.bounds();
+                            eprintln!("  part {:.0},{:.0},{:.0},{:.0} {:?}", r.x0, r.y0, r.x1, r.y1, p.reading.text);
+                        }
+                    }
+                }
             }
             if sweeping {
                 eprintln!(

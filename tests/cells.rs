@@ -185,3 +185,41 @@ fn rows_merged_across_tight_columns_are_cut_where_the_page_shows_its_columns() {
     assert!(with > without, "matched cells: {with} with column evidence, {without} without");
     assert!(figures_with > figures_without, "amounts read right in their own box: {figures_with} vs {figures_without}");
 }
+
+const MONO: &[u8] = include_bytes!("../assets/fonts/DejaVuSansMono.ttf");
+const SERIF: &[u8] = include_bytes!("../assets/fonts/LiberationSerif-Regular.ttf");
+
+#[test]
+fn figures_grouped_by_spaces_in_monospaced_columns_stay_whole_and_one_digit_cells_stay_cut() {
+    if !provisioned() {
+        return;
+    }
+    // body text in a serif face (the page's word space), a table in a monospaced one
+    // whose right-aligned amounts put every group space at the same x: one character cell,
+    // about twice the body's word space
+    let (sans, mono) = (FontRef::try_from_slice(SERIF), FontRef::try_from_slice(MONO));
+    let (sans, mono) = (sans.unwrap_or_else(|e| panic!("{e}")), mono.unwrap_or_else(|e| panic!("{e}")));
+    let mut img = RgbImage::from_pixel(1000, 380, Rgb([250, 250, 248]));
+    let mut draw = |font: &FontRef, x: i32, y: i32, text: &str| {
+        imageproc::drawing::draw_text_mut(&mut img, Rgb([25, 25, 30]), x, y, PxScale::from(22.0), font, text);
+    };
+    for (x, y, text) in BODY {
+        draw(&sans, x, y, text);
+    }
+    let rows = ["Menge  Einzelpreis      Betrag", "    7       729,59    5 107,13", "    2     1 836,34    3 672,68"];
+    for (k, row) in rows.iter().enumerate() {
+        draw(&mono, 40, 100 + 30 * k as i32, row);
+    }
+    // a row of one-digit count and rate around an amount, in the body's face
+    draw(&sans, 40, 320, "8    $1,195.25    6%");
+    let img = DynamicImage::ImageRgb8(img);
+    let mut source = load(ModelConfig::default());
+    let props = source.propose(&img).unwrap_or_else(|e| panic!("{e}"));
+    let got = texts(&props);
+    for figure in ["5 107,13", "3 672,68", "1 836,34", "729,59"] {
+        assert!(got.iter().any(|t| t == &fold(figure)), "no box reads {figure:?}: {got:?}");
+    }
+    for cell in ["8", "$1,195.25", "6%"] {
+        assert!(got.iter().any(|t| t == &fold(cell)), "no box reads {cell:?}: {got:?}");
+    }
+}

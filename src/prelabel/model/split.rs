@@ -226,10 +226,11 @@ impl InkColumns {
         let grey = grey_of(page, (x0, y0), (x1, y1));
         let level = ink_level(grey.as_raw())?;
         let ink: Vec<bool> = grey.as_raw().iter().map(|&v| v <= level).collect();
-        let rule = if drop_edge_rules { edge_rules(&ink, w, h) } else { vec![false; ink.len()] };
+        let rule = if drop_edge_rules { edge_rules(&ink, w, h) } else { None };
+        let is_rule = |i: usize| rule.as_ref().is_some_and(|r| r[i]);
         let mut counts = vec![0u32; w];
         let mut rows = vec![0u32; h];
-        for (i, _) in ink.iter().zip(&rule).enumerate().filter(|(_, (ink, rule))| **ink && !**rule) {
+        for i in (0..ink.len()).filter(|&i| ink[i] && !is_rule(i)) {
             counts[i % w] += 1;
             rows[i / w] += 1;
         }
@@ -267,8 +268,9 @@ impl InkColumns {
 /// blank run between the cells below it. A rule is a thin straight run of ink from one end of
 /// the crop to the other (a detected box has paper at both ends of its text, an underline
 /// stops with its words) near an edge, set apart from the text along most of its length.
-fn edge_rules(ink: &[bool], w: usize, h: usize) -> Vec<bool> {
-    let mut rule = vec![false; ink.len()];
+/// `None` when the crop has no such rule (most lines), so nothing is allocated for them.
+fn edge_rules(ink: &[bool], w: usize, h: usize) -> Option<Vec<bool>> {
+    let mut rule: Option<Vec<bool>> = None;
     if h < 6 || w < 3 * h || ink.len() != w * h {
         return rule;
     }
@@ -289,20 +291,22 @@ fn edge_rules(ink: &[bool], w: usize, h: usize) -> Vec<bool> {
             continue;
         }
         // its thickness where nothing touches it, and whether that is most of its length
-        let run = |x: usize| depth[x].map_or(0, |d| (d..h).take_while(|&e| inked(x, e)).count());
-        let mut runs: Vec<usize> = inliers.iter().map(|&x| run(x)).collect();
+        let run: Vec<usize> =
+            (0..w).map(|x| depth[x].map_or(0, |d| (d..h).take_while(|&e| inked(x, e)).count())).collect();
+        let mut runs: Vec<usize> = inliers.iter().map(|&x| run[x]).collect();
         runs.sort_unstable();
         let thick = runs[n / 2];
         let apart = runs.iter().filter(|&&r| r <= thick + 1).count();
         if thick as f32 > (h as f32 / 5.0).max(2.0) || (apart as f32) < 0.5 * n as f32 {
             continue;
         }
+        let rule = rule.get_or_insert_with(|| vec![false; ink.len()]);
         for x in 0..w {
             let at = a + b * x as f32;
             // the column's own run where it is the rule alone; where the rule meets a glyph
             // (or fades), the band the rule runs in
             let (lo, hi) = match depth[x] {
-                Some(d) if (d as f32 - at).abs() <= 1.5 && run(x) <= thick + 1 => (d, d + run(x)),
+                Some(d) if (d as f32 - at).abs() <= 1.5 && run[x] <= thick + 1 => (d, d + run[x]),
                 _ => ((at - 1.0).floor().max(0.0) as usize, ((at + thick as f32 + 1.0).ceil() as usize).min(h)),
             };
             for d in lo..hi {
@@ -471,9 +475,13 @@ pub fn cell_cuts(lines: &[Option<(LineGaps, usize)>], factor: f32) -> Vec<Vec<(f
                 .enumerate()
                 .filter(|&(k, &(a, z, _))| {
                     let around = g.around.get(k);
-                    z - a >= min
-                        || (z - a >= min_figure && around.is_some_and(|r| figure_starts_after(&r.before, &r.after)))
-                        || (z - a >= min_values && around.is_some_and(value_boundary))
+                    // a digit group's space is cut only when wider than any font sets one
+                    let grouping = around.is_some_and(thousands_space) && z - a < THOUSANDS_SPACE_MAX * g.ink_height;
+                    !grouping
+                        && (z - a >= min
+                            || (z - a >= min_figure
+                                && around.is_some_and(|r| figure_starts_after(&r.before, &r.after)))
+                            || (z - a >= min_values && around.is_some_and(value_boundary)))
                 })
                 .map(|(_, &(a, z, _))| (a, z))
                 .collect();
@@ -582,7 +590,9 @@ pub fn column_cuts(placed: &[Option<Placed>], lines: &[Option<(LineGaps, usize)>
             if z - a < CELL_GAP_MIN * r.h || cuts[i].iter().any(|&(ca, cz)| ca <= a && cz >= z) {
                 continue;
             }
-            if !g.around.get(k).is_some_and(|r| figure_starts_after(&r.before, &r.after)) {
+            // right-aligned figures in monospaced type line their group spaces up like a column
+            let grouping = |w: &Around| thousands_space(w) && z - a < THOUSANDS_SPACE_MAX * r.h;
+            if !g.around.get(k).is_some_and(|w| figure_starts_after(&w.before, &w.after) && !grouping(w)) {
                 continue;
             }
             let (ua, uz) = (at(r, a), at(r, z));
@@ -644,6 +654,30 @@ fn figure_starts_after(before: &str, after: &str) -> bool {
         && rest.trim_start_matches(['.', ',']).trim_start_matches(|c: char| c.is_ascii_digit()).starts_with('%')
         && before.chars().rev().find(|c| c.is_alphanumeric()).is_some_and(char::is_alphabetic);
     figure && !in_decimals && !thousands && !percent
+}
+
+/// The widest blank, in ink heights, that can be the space between the digit groups of one
+/// figure (`5 107,13`): in monospaced type a space is a whole character cell, which with the
+/// digits' side bearings measured 0.82–0.88 ink heights (DejaVu Sans Mono); Courier's lighter,
+/// shorter digits leave up to about 1.3. Table columns stand further apart than that.
+const THOUSANDS_SPACE_MAX: f32 = 1.5;
+
+/// Whether the blank run `r` is read as the space inside a figure grouped by spaces: one to
+/// three digits before it (maybe after a currency sign or minus) and a group of exactly three
+/// digits after it that ends the figure, starts its decimals or leads to the next group
+/// (`5 107,13`, `1 234 567`, `€ 12 500`). A phone number's or an IBAN's groups are not three
+/// digits followed by a decimal point, so they do not count; nor do `12 2024` or `3 1500`.
+fn thousands_space(r: &Around) -> bool {
+    let lead = r.before.trim_start_matches(|c: char| CURRENCY.contains(&c) || c == '-');
+    let before = (1..=3).contains(&lead.len()) && lead.chars().all(|c| c.is_ascii_digit());
+    let mut after = r.next.chars();
+    let group = after.by_ref().take(3).filter(char::is_ascii_digit).count() == 3;
+    let ends = match after.next() {
+        None | Some(' ') => true,
+        Some('.' | ',') => after.next().is_some_and(|c| c.is_ascii_digit()),
+        Some(c) => CURRENCY.contains(&c),
+    };
+    before && group && ends
 }
 
 /// Currency signs, written before or after an amount.
@@ -814,8 +848,9 @@ pub fn split_at_wide_gaps(line: &Rect, reading: &Reading, gap_factor: f32) -> Ve
 /// as no letter or digit (a lone `%` or `:` across a wide gap, a stamp's smudge) or as a lone
 /// letter (a unit or tax code: `3 h`, `9.00 Z`) joins the part before it, or the part after
 /// it when it opens what follows (`$`, `£`, `(`, `#`) or is the first. So
-/// `12 | 2,114.31 | 20 | % | 25,371.72` keeps four cells. A line cut into mostly single
-/// characters is letter-spaced type (`I N V O I C E`), one word: kept whole.
+/// `12 | 2,114.31 | 20 | % | 25,371.72` keeps four cells. A line cut into mostly lone
+/// letters is letter-spaced type (`I N V O I C E`), one word: kept whole; lone digits are
+/// cells (`8 | $1,195.25 | 6%`).
 pub fn regroup_parts(texts: &[&str]) -> Option<Vec<std::ops::Range<usize>>> {
     let alnum = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
     let lone_letter = |t: &str| {
@@ -823,7 +858,9 @@ pub fn regroup_parts(texts: &[&str]) -> Option<Vec<std::ops::Range<usize>>> {
         matches!((c.next(), c.next()), (Some(c), None) if c.is_alphabetic())
     };
     let n = texts.len();
-    let single = texts.iter().filter(|t| alnum(t) == 1).count();
+    // a lone letter, as letter-spaced type is cut into; a lone digit is a count or a rate
+    // (`8 | $1,195.25 | 6%`)
+    let single = texts.iter().filter(|t| lone_letter(t)).count();
     if n < 2 || (n >= 3 && 2 * single > n) {
         return None;
     }
@@ -877,6 +914,9 @@ mod tests {
         assert_eq!(runs(&["·", "Rechnung", "2024-117"]), Some(vec![0..2, 2..3]));
         // all cells: every cut stays
         assert_eq!(runs(&["Qty", "Unit price", "Amount"]), Some(vec![0..1, 1..2, 2..3]));
+        // a one-digit count and rate are cells, not letter-spaced type
+        assert_eq!(runs(&["8", "$1,195.25", "6%"]), Some(vec![0..1, 1..2, 2..3]));
+        assert_eq!(runs(&["1", "19,99 €", "7%", "19,99 €"]), Some(vec![0..1, 1..2, 2..3, 3..4]));
         // nothing left to cut, or letter-spaced type: whole
         assert_eq!(runs(&["TOTAL", ":"]), None);
         assert_eq!(runs(&["3", "h"]), None);
@@ -1046,8 +1086,8 @@ mod tests {
         let bar = measure(&bar);
         assert_eq!((bar.ink_height, bar.counts.iter().sum::<u32>()), (18.0, 176 * 18));
         // a rule is found only where there is a crop to find it in
-        assert!(edge_rules(&[], 0, 0).is_empty());
-        assert!(edge_rules(&[true; 12], 4, 3).iter().all(|r| !r));
+        assert!(edge_rules(&[], 0, 0).is_none());
+        assert!(edge_rules(&[true; 12], 4, 3).is_none());
     }
 
     #[test]
@@ -1189,6 +1229,37 @@ mod tests {
         let words = [("Printer", "toner"), ("toner", "cartridge"), ("cartridge", "high"), ("high", "yield")];
         row.around = read_around(&row, &words);
         assert!(cell_cuts(&[Some((row, n)), Some(plain.clone()), Some(plain)], 1.8)[0].is_empty());
+    }
+
+    #[test]
+    fn a_figure_grouped_by_a_monospaced_space_stays_whole_and_columns_further_apart_are_cut() {
+        // `5 107,13` in monospaced type: the group's space is a whole character cell, 19 px
+        // (0.95 ink heights), wider than 1.8 word spaces of the page (10 px)
+        let plain = measured(&[(5, 10), (4, 10), (6, 10), (3, 0)]);
+        let cut = |gap: u32, before: &str, after: &str| {
+            let (mut row, n) = measured(&[(1, gap), (6, 0)]);
+            row.around = read_around(&row, &[(before, after)]);
+            let cuts = cell_cuts(&[Some((row, n)), Some(plain.clone()), Some(plain.clone())], 1.8);
+            !cuts[0].is_empty()
+        };
+        assert!(!cut(19, "5", "107,13"));
+        assert!(!cut(19, "€5", "107"));
+        assert!(!cut(19, "12", "500 000,00"));
+        // the same blank between numbers that are not one figure
+        assert!(cut(19, "12", "2024"));
+        assert!(cut(19, "5", "10,13"));
+        assert!(cut(19, "Stk.", "107,13"));
+        // a quantity and a price a column apart (1.7 ink heights) are two cells
+        assert!(cut(34, "5", "107,13"));
+        for (before, after, grouped) in [
+            ("5", "107,13", true),
+            ("1", "234 567", true),
+            ("-12", "500 €", true),
+            ("123", "4567", false),
+            ("1234", "567", false),
+        ] {
+            assert_eq!(thousands_space(&around(before, after)), grouped, "{before} | {after}");
+        }
     }
 
     #[test]
@@ -1338,6 +1409,24 @@ mod tests {
         // the same page tilted 2.5 degrees: the columns still line up along the text
         let cuts = column_plan(&turned(qty_price_table("$1,089"), 2.5));
         assert_eq!(cuts[merged], vec![(50.0, 64.0)]);
+    }
+
+    #[test]
+    fn a_figure_grouped_by_a_space_is_not_cut_where_the_column_gutter_lines_up_with_its_group_space() {
+        // right-aligned figures in monospaced type put every group space at one x: the rows
+        // around `5 107,13` show a "gutter" just where its group space is
+        let with_merged = |gap: (f32, f32), before: &str, after: &str| {
+            let mut lines = qty_price_table("$1,089");
+            lines.pop();
+            lines.push(table_line(290.0, 400.0, 160.0, &[(gap.0, gap.1, before, after)]));
+            let cuts = column_plan(&lines);
+            !cuts[lines.len() - 1].is_empty()
+        };
+        assert!(!with_merged((300.0, 314.0), "5", "107,13"));
+        assert!(!with_merged((300.0, 314.0), "12", "500 000"));
+        // a count and a price the rows show apart are cut
+        assert!(with_merged((300.0, 314.0), "5", "$1,089"));
+        assert!(with_merged((300.0, 314.0), "12", "5000,00"));
     }
 
     #[test]
