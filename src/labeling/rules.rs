@@ -109,7 +109,8 @@ const CUE_WORDS: &str = "\
     subtotal = subtotal|sub total|netto|net amount|net total|total net|total excl|total exkl|zwischensumme|nettobetrag|\
         summe netto|gesamt netto|total ht|montant ht|sous total|total hors taxes
     tax = vat|tax|sales tax|gst|sst|mwst|ust|umsatzsteuer|mehrwertsteuer|tva|vat rate|tax rate|steuersatz|total tva|\
-        total vat|total tax|tax total|montant tva|mwst betrag|ust betrag
+        total vat|total tax|tax total|montant tva|mwst betrag|ust betrag|zzgl mwst|zzgl. mwst|zzgl ust|zzgl. ust|\
+        zuzuglich mwst|inkl mwst|inkl. mwst|plus vat|plus tax
     total = total|grand total|brutto|amount due|balance due|total due|total amount|total amount due|amount payable|\
         total payable|gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|bruttobetrag|gesamt brutto|summe brutto|\
         summe|zu zahlen|total ttc|net a payer|montant ttc|montant total|montant a payer|rounded total|total incl|\
@@ -313,7 +314,17 @@ pub fn split_caption(text: &str) -> Option<(Cue, &str)> {
     let m = found.iter().filter(|m| m.start == 0).max_by_key(|m| (m.end - m.start, m.chars))?;
     let cue = m.cue.filter(|&c| c != Cue::Company)?;
     let (first, last) = (toks.first()?, toks.get(m.end - 1)?);
-    let value = strip_filler(skip_separators(text.get(last.o.1..)?)).trim();
+    let after_cue = text.get(last.o.1..)?;
+    let value = strip_filler(skip_separators(after_cue)).trim();
+    // "Adresse de facturation", "Date of issue: 12/03/2024": the caption runs on past its cue
+    // (no colon closed it); its value, if any, follows the colon that ends it
+    let closed =
+        after_cue.get(..value.as_ptr() as usize - after_cue.as_ptr() as usize).is_some_and(|s| s.contains(':'));
+    let value = if !closed && starts_with_connector(value) {
+        strip_filler(skip_separators(value.split_once(':')?.1)).trim()
+    } else {
+        value
+    };
     // "(GST ID No: 000123456789)": the bracket closes the whole box, not the value.
     let bracketed = text.get(..first.o.0).is_some_and(|pre| pre.contains('(')) && !value.contains('(');
     let value = if bracketed { value.strip_suffix(')').unwrap_or(value).trim_end() } else { value };
@@ -371,7 +382,31 @@ fn skip_separators(mut s: &str) -> &str {
 }
 
 /// Drops a number word between caption and value ("Kunde Nr. 123", "Facture N° 12").
+/// Whether `s` starts with a lower-case word that carries a caption on ("de facturation",
+/// "of issue", "für Rückfragen"), not a value.
+fn starts_with_connector(s: &str) -> bool {
+    const CONNECTORS: [&str; 14] =
+        ["de", "du", "des", "d'", "d’", "of", "for", "der", "die", "das", "für", "von", "del", "di"];
+    let Some(word) = s.split_whitespace().next() else { return false };
+    let elided = ["d'", "d’"].iter().any(|d| word.starts_with(d) && word.len() > d.len());
+    CONNECTORS.contains(&word) || elided
+}
+
+/// A rate's preposition between its caption and the rate belongs to the caption: `TVA à
+/// 20 %`, `VAT at 20%`, `GST @6%`, `MwSt. zu 19 %`.
+fn strip_rate_preposition(s: &str) -> &str {
+    for p in ["à ", "at ", "zu ", "@"] {
+        if let Some(rest) = s.strip_prefix(p)
+            && rest.trim_start().starts_with(|c: char| c.is_ascii_digit())
+        {
+            return rest.trim_start();
+        }
+    }
+    s
+}
+
 fn strip_filler(s: &str) -> &str {
+    let s = strip_rate_preposition(s);
     let starts = |f: &str| s.get(..f.len()).is_some_and(|p| p.eq_ignore_ascii_case(f));
     for f in ["n°", "nº", "no.", "nr.", "num.", "no:", "nr:", "number:", "nummer:"] {
         if starts(f) {
@@ -962,7 +997,12 @@ mod tests {
             Date Due => | Total: => | Acme GmbH => | 12,00 Total => | Tax Invoice 123 => | Invoice: INV-77 => | \
             Bankverbindung Commerzbank => bank Commerzbank | Coordonnées bancaires BNP Paribas => bank BNP Paribas | \
             Payment details: Wells Fargo => bank Wells Fargo | Deutsche Bank => | Bank of America => | \
-            Volksbank Würzburg => | Bankverbindung => ";
+            Volksbank Würzburg => | Bankverbindung => | \
+            TVA à 20 % => tax 20 % | VAT at 20% => tax 20% | GST @6% => tax 6% | MwSt. zu 19 % => tax 19 % | \
+            Adresse de facturation => | Adresse d'expédition => | Bill to: de Vries BV => customer de Vries BV | \
+            Date de facture : 12/03/2024 => invoice_date 12/03/2024 | Datum der Lieferung: 3.3.2024 => date 3.3.2024 | Date of issue: 3 March 2024 => invoice_date 3 March 2024 | \
+            TVA à => | zzgl. MwSt. 19% => tax 19% | inkl. MwSt. 7 % => tax 7 % | zzgl. MwSt. => | \
+            plus VAT 20% => tax 20%";
         for (t, want) in items(cases).filter_map(|c| c.split_once(" =>")) {
             let got = split_caption(t).map(|(c, v)| format!("{} {v}", c.as_str())).unwrap_or_default();
             assert_eq!(got, want.trim(), "{t:?}");
