@@ -316,8 +316,8 @@ pub fn split_caption(text: &str) -> Option<(Cue, &str)> {
     let (first, last) = (toks.first()?, toks.get(m.end - 1)?);
     let after_cue = text.get(last.o.1..)?;
     let value = strip_filler(skip_separators(after_cue)).trim();
-    // "Adresse de facturation", "Date of issue: 12/03/2024": the caption runs on past its cue
-    // (no colon closed it); its value, if any, follows the colon that ends it
+    // "Adresse de facturation", "Datum der Lieferung: 3.3.2024": the caption runs on past its
+    // cue (no colon closed it); its value, if any, follows the colon that ends it
     let closed =
         after_cue.get(..value.as_ptr() as usize - after_cue.as_ptr() as usize).is_some_and(|s| s.contains(':'));
     let value = if !closed && starts_with_connector(value) {
@@ -381,7 +381,6 @@ fn skip_separators(mut s: &str) -> &str {
     }
 }
 
-/// Drops a number word between caption and value ("Kunde Nr. 123", "Facture N° 12").
 /// Whether `s` starts with a lower-case word that carries a caption on ("de facturation",
 /// "of issue", "für Rückfragen"), not a value.
 fn starts_with_connector(s: &str) -> bool {
@@ -405,6 +404,8 @@ fn strip_rate_preposition(s: &str) -> &str {
     s
 }
 
+/// Drops a rate's preposition or a number word between caption and value ("TVA à 20 %",
+/// "Kunde Nr. 123", "Facture N° 12").
 fn strip_filler(s: &str) -> &str {
     let s = strip_rate_preposition(s);
     let starts = |f: &str| s.get(..f.len()).is_some_and(|p| p.eq_ignore_ascii_case(f));
