@@ -91,7 +91,9 @@ impl Cue {
 
 /// Keywords by cue (`as_str` name), folded, `|`-separated. Tokens are compared whole, so "tel" never
 /// fires inside "hotel"; a token with a trailing '.' needs that dot in the text ("s. a." must not
-/// match "it's a"); a leading '^' needs upper-case text ("EIN" but not German "ein"). `none` lists
+/// match "it's a"); a leading '^' needs upper-case text ("EIN" but not German "ein"); a trailing
+/// ':' needs a colon right after the keyword and a value that looks like the field's (the
+/// one-letter captions of a letterhead, `T: 020 4657 9939`, `E: info@example.com`). `none` lists
 /// stop phrases: they report nothing but still hide the keywords inside them ("Tax Invoice" is a
 /// receipt title, "Service client" no customer).
 const CUE_WORDS: &str = "\
@@ -132,8 +134,8 @@ const CUE_WORDS: &str = "\
     unit_price = unit price|unit cost|u p|price|rate|u. price|prix unitaire|p. u.|pu ht|^pu|prix|prix ht|einzelpreis|\
         stuckpreis|preis|e preis
     line_amount = amount|line total|total price|montant|betrag|gesamt|gesamtpreis|prix total
-    phone = tel|phone|telephone|telefon|fax|mobile|mob|handy
-    email = email|e mail|mail|courriel|email address
+    phone = tel|phone|telephone|telefon|fax|mobile|mob|handy|^t:|^f:|^m:
+    email = email|e mail|mail|courriel|email address|^e:
     address = address|adresse|anschrift|ship to|deliver to|lieferadresse|adresse de livraison
     bank = bankverbindung|bankverbindungen|bank details|bank name|bank account|banking details|bank connection|\
         payment details|payment information|bankname|name der bank|kreditinstitut|geldinstitut|\
@@ -146,6 +148,8 @@ struct Keyword {
     cue: Option<Cue>,
     toks: Vec<(String, bool)>,
     upper: bool,
+    /// Only with a colon after it, and a value that looks like the field's.
+    colon: bool,
     chars: usize,
 }
 
@@ -160,12 +164,13 @@ static KEYWORDS: LazyLock<KeywordIndex> = LazyLock::new(|| {
         let cue = Cue::ALL.into_iter().find(|c| c.as_str() == name.trim());
         for spec in specs.split('|').map(str::trim) {
             let (upper, spec) = spec.strip_prefix('^').map_or((false, spec), |s| (true, s));
+            let (colon, spec) = spec.strip_suffix(':').map_or((false, spec), |s| (true, s));
             let toks: Vec<(String, bool)> =
                 tokens(spec, spec, None).iter().map(|t| (spec[t.f.0..t.f.1].to_string(), t.dot)).collect();
             let Some(first) = toks.first() else { continue };
             index.entry(first.0.clone()).or_default().push(kws.len());
             let chars = toks.iter().map(|t| t.0.len()).sum();
-            kws.push(Keyword { cue, toks, upper, chars });
+            kws.push(Keyword { cue, toks, upper, colon, chars });
         }
     }
     (kws, index)
@@ -252,6 +257,8 @@ struct CueMatch {
     start: usize,
     end: usize,
     chars: usize,
+    /// A keyword that needs a colon after it and a value that looks like the field's.
+    strict: bool,
 }
 
 fn find_cues(text: &str) -> (Vec<CueMatch>, Vec<Tok>) {
@@ -272,8 +279,15 @@ fn find_cues(text: &str) -> (Vec<CueMatch>, Vec<Tok>) {
             });
             let upper_ok = !kw.upper
                 || window.iter().all(|t| text.get(t.o.0..t.o.1).is_some_and(|w| !w.contains(char::is_lowercase)));
-            if words_ok && gaps_ok && upper_ok {
-                found.push(CueMatch { cue: kw.cue, start: i, end: i + kw.toks.len(), chars: kw.chars });
+            // `T: …` and `T : …`, not `T. Müller` or `T 12`
+            let colon_ok = !kw.colon
+                || window.last().is_some_and(|t| {
+                    let after = &folded[t.f.1..];
+                    after.strip_prefix(' ').unwrap_or(after).starts_with(':')
+                });
+            if words_ok && gaps_ok && upper_ok && colon_ok {
+                let (start, end, chars) = (i, i + kw.toks.len(), kw.chars);
+                found.push(CueMatch { cue: kw.cue, start, end, chars, strict: kw.colon });
             }
         }
     }
@@ -330,14 +344,23 @@ pub fn split_caption(text: &str) -> Option<(Cue, &str)> {
     let value = if bracketed { value.strip_suffix(')').unwrap_or(value).trim_end() } else { value };
     let has_content = value.chars().any(|c| c.is_alphanumeric() || "€$£¥".contains(c));
     let digits_ok = !cue.wants_digits() || value.chars().any(|c| c.is_ascii_digit());
-    (has_content && digits_ok).then_some((cue, value))
+    // a one-letter caption's value must say what it is: a phone number, an e-mail address
+    let looks_right = !m.strict
+        || match cue {
+            Cue::Email => value.contains('@'),
+            _ => value.chars().filter(char::is_ascii_digit).count() >= 6,
+        };
+    (has_content && digits_ok && looks_right).then_some((cue, value))
 }
 
 /// Where a second caption starts inside `text` (a byte offset), when `text` is a value
 /// followed by a caption and its value: `(415) 733-3440 EIN: 12-4226835`, `IE61 BOFI 3045
-/// SWIFT: AIBKIE55XXX`. Only a caption closed by a colon counts (words of a value, such as
-/// `Deutsche Bank` or `Total Energies`, are not taken for one), and what follows it must be a
-/// caption with its value ([`split_caption`]). The earliest such caption.
+/// SWIFT: AIBKIE55XXX`; or by a caption alone that ends the text, its value being the next
+/// cell (`DE92 2204 1852 5512 9547 27 BIC:`), after a value with digits. Only a caption closed
+/// by a colon counts (words
+/// of a value, such as `Deutsche Bank` or `Total Energies`, are not taken for one), and what
+/// follows it must be a caption with its value ([`split_caption`]) or all caption
+/// ([`whole_caption`]). The earliest such caption.
 pub fn later_caption(text: &str) -> Option<usize> {
     let (found, toks) = find_cues(text);
     found
@@ -348,7 +371,12 @@ pub fn later_caption(text: &str) -> Option<usize> {
         })
         .filter_map(|m| toks.get(m.start).map(|t| t.o.0))
         .filter(|&at| text.get(..at).is_some_and(|before| before.chars().any(char::is_alphanumeric)))
-        .filter(|&at| text.get(at..).is_some_and(|rest| split_caption(rest).is_some()))
+        .filter(|&at| {
+            let Some((before, rest)) = text.get(..at).zip(text.get(at..)) else { return false };
+            // a caption alone closes a value with digits (not `Payment due:`, one caption)
+            let closes_value = || whole_caption(rest).is_some() && before.chars().any(|c| c.is_ascii_digit());
+            split_caption(rest).is_some() || closes_value()
+        })
         .min()
 }
 
@@ -1003,7 +1031,11 @@ mod tests {
             Adresse de facturation => | Adresse d'expédition => | Bill to: de Vries BV => customer de Vries BV | \
             Date de facture : 12/03/2024 => invoice_date 12/03/2024 | Datum der Lieferung: 3.3.2024 => date 3.3.2024 | Date of issue: 3 March 2024 => invoice_date 3 March 2024 | \
             TVA à => | zzgl. MwSt. 19% => tax 19% | inkl. MwSt. 7 % => tax 7 % | zzgl. MwSt. => | \
-            plus VAT 20% => tax 20%";
+            plus VAT 20% => tax 20% | \
+            T: 020 4657 9939 => phone 020 4657 9939 | T : (415) 847-3630 => phone (415) 847-3630 | \
+            M: +44 7700 900123 => phone +44 7700 900123 | F: 0221 123 456 => phone 0221 123 456 | \
+            E: compta@blue.com => email compta@blue.com | T. Müller GmbH => | T 020 4657 9939 => | \
+            t: 020 4657 9939 => | T: 12 => | E: 12 rue Victor Hugo => | M: Schmidt => ";
         for (t, want) in items(cases).filter_map(|c| c.split_once(" =>")) {
             let got = split_caption(t).map(|(c, v)| format!("{} {v}", c.as_str())).unwrap_or_default();
             assert_eq!(got, want.trim(), "{t:?}");
@@ -1038,12 +1070,23 @@ mod tests {
             ("Am Mühlbach 30 Telefon: +49 221 623199", Some("Telefon: +49 221 623199")),
             // the earliest of two
             ("DE02 7098 BIC: GENODE30XXX Tel: +49 30 123", Some("BIC: GENODE30XXX Tel: +49 30 123")),
+            // a caption closed by a colon that ends the text: its value is the next cell
+            ("12-4226835 EIN:", Some("EIN:")),
+            ("DE92 2204 1852 5512 9547 27 BIC:", Some("BIC:")),
+            ("FR45 5000 7566 3081 5788 5799 603 BIC :", Some("BIC :")),
             // a caption leading the line is split_caption's; words of a value without a
-            // colon, and a caption with no value after it, are not captions here
+            // colon are not captions here, nor is a colon that closes no caption
             ("BIC: COBADEFFXXX", None),
             ("Bankverbindung Deutsche Bank", None),
             ("Zahlbar bis 14.03.2024 Total", None),
-            ("12-4226835 EIN:", None),
+            ("DE92 2204 1852 5512 9547 27 BIC", None),
+            ("Lieferung 12:30", None),
+            // a caption of several words is one caption, and words are no value
+            ("Payment due:", None),
+            ("Invoice Date:", None),
+            ("Date d'échéance :", None),
+            ("E-mail :", None),
+            ("Acme Ltd Tel:", None),
             ("", None),
         ] {
             assert_eq!(later_caption(t).and_then(|at| t.get(at..)), want, "{t:?}");
