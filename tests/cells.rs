@@ -189,6 +189,37 @@ fn rows_merged_across_tight_columns_are_cut_where_the_page_shows_its_columns() {
 const MONO: &[u8] = include_bytes!("../assets/fonts/DejaVuSansMono.ttf");
 const SERIF: &[u8] = include_bytes!("../assets/fonts/LiberationSerif-Regular.ttf");
 
+fn font(bytes: &'static [u8]) -> FontRef<'static> {
+    FontRef::try_from_slice(bytes).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Draws `text` 22 px high in `font` at (`x`, `y`).
+fn draw(img: &mut RgbImage, font: &FontRef, x: i32, y: i32, text: &str) {
+    imageproc::drawing::draw_text_mut(img, Rgb([25, 25, 30]), x, y, PxScale::from(22.0), font, text);
+}
+
+/// What the default model pass reads on `img`, folded.
+fn read_page(img: RgbImage) -> Vec<String> {
+    let mut source = load(ModelConfig::default());
+    texts(&source.propose(&DynamicImage::ImageRgb8(img)).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// Panics unless a box reads each of `cells` (folded) in `got`.
+fn assert_boxes_read(got: &[String], cells: &[&str]) {
+    for cell in cells {
+        assert!(got.iter().any(|t| t == &fold(cell)), "no box reads {cell:?}: {got:?}");
+    }
+}
+
+/// A page 1000 x 380 px with the [`BODY`] lines in a serif face.
+fn serif_body_page() -> RgbImage {
+    let mut img = RgbImage::from_pixel(1000, 380, Rgb([250, 250, 248]));
+    for (x, y, text) in BODY {
+        draw(&mut img, &font(SERIF), x, y, text);
+    }
+    img
+}
+
 #[test]
 fn figures_grouped_by_spaces_in_monospaced_columns_stay_whole_and_one_digit_cells_stay_cut() {
     if !provisioned() {
@@ -197,29 +228,51 @@ fn figures_grouped_by_spaces_in_monospaced_columns_stay_whole_and_one_digit_cell
     // body text in a serif face (the page's word space), a table in a monospaced one
     // whose right-aligned amounts put every group space at the same x: one character cell,
     // about twice the body's word space
-    let (sans, mono) = (FontRef::try_from_slice(SERIF), FontRef::try_from_slice(MONO));
-    let (sans, mono) = (sans.unwrap_or_else(|e| panic!("{e}")), mono.unwrap_or_else(|e| panic!("{e}")));
-    let mut img = RgbImage::from_pixel(1000, 380, Rgb([250, 250, 248]));
-    let mut draw = |font: &FontRef, x: i32, y: i32, text: &str| {
-        imageproc::drawing::draw_text_mut(&mut img, Rgb([25, 25, 30]), x, y, PxScale::from(22.0), font, text);
-    };
-    for (x, y, text) in BODY {
-        draw(&sans, x, y, text);
-    }
+    let (serif, mono) = (font(SERIF), font(MONO));
+    let mut img = serif_body_page();
     let rows = ["Menge  Einzelpreis      Betrag", "    7       729,59    5 107,13", "    2     1 836,34    3 672,68"];
     for (k, row) in rows.iter().enumerate() {
-        draw(&mono, 40, 100 + 30 * k as i32, row);
+        draw(&mut img, &mono, 40, 100 + 30 * k as i32, row);
     }
     // a row of one-digit count and rate around an amount, in the body's face
-    draw(&sans, 40, 320, "8    $1,195.25    6%");
-    let img = DynamicImage::ImageRgb8(img);
-    let mut source = load(ModelConfig::default());
-    let props = source.propose(&img).unwrap_or_else(|e| panic!("{e}"));
-    let got = texts(&props);
-    for figure in ["5 107,13", "3 672,68", "1 836,34", "729,59"] {
-        assert!(got.iter().any(|t| t == &fold(figure)), "no box reads {figure:?}: {got:?}");
+    draw(&mut img, &serif, 40, 320, "8    $1,195.25    6%");
+    let got = read_page(img);
+    assert_boxes_read(&got, &["5 107,13", "3 672,68", "1 836,34", "729,59"]);
+    assert_boxes_read(&got, &["8", "$1,195.25", "6%"]);
+}
+
+#[test]
+fn a_ruled_tables_vertical_rule_between_a_count_and_a_price_is_a_cut() {
+    if !provisioned() {
+        return;
     }
-    for cell in ["8", "$1,195.25", "6%"] {
-        assert!(got.iter().any(|t| t == &fold(cell)), "no box reads {cell:?}: {got:?}");
+    // a ruled table in monospaced type, its rules printed light grey (lighter than the ink
+    // threshold): the count sits right against the rule before the price (`2 │ 1 836,34`),
+    // and the line reads as one figure across it
+    let mono = font(MONO);
+    let mut img = serif_body_page();
+    let rule = Rgb([200, 200, 200]);
+    let (top, pitch, rows) = (96u32, 34u32, 3u32);
+    for k in 0..=rows {
+        for x in 30..620 {
+            img.put_pixel(x, top + k * pitch, rule);
+        }
     }
+    for x in [30u32, 200, 320, 470, 620] {
+        for y in top..=top + rows * pitch {
+            img.put_pixel(x, y, rule);
+        }
+    }
+    let cells = [["Kopierpapier", "2", "1 836,34", "3 672,68"], ["Toner", "7", "729,59", "5 107,13"]];
+    for (k, row) in cells.iter().enumerate() {
+        let y = (top + 7 + pitch * (k as u32 + 1)) as i32;
+        draw(&mut img, &mono, 36, y, row[0]);
+        // right-aligned against the rule at x 320 and the price just after it: the detector
+        // reads `21836,34` and `7729,59` as one line each
+        let width = |t: &str| 13 * t.chars().count() as i32;
+        draw(&mut img, &mono, 318 - width(row[1]), y, row[1]);
+        draw(&mut img, &mono, 322, y, row[2]);
+        draw(&mut img, &mono, 616 - width(row[3]), y, row[3]);
+    }
+    assert_boxes_read(&read_page(img), &["2", "1 836,34", "7", "729,59"]);
 }

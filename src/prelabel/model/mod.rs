@@ -482,10 +482,12 @@ impl ModelSource {
         }
         let mut cut = Vec::new();
         for (i, slots) in cells.into_iter().enumerate() {
-            let Some(cells) = slots.and_then(|s| s.into_iter().collect::<Option<Vec<Line>>>()) else { continue };
+            let Some(mut cells) = slots.and_then(|s| s.into_iter().collect::<Option<Vec<Line>>>()) else { continue };
             let texts: Vec<&str> = cells.iter().map(|l| l.reading.text.as_str()).collect();
             // a joined part that still reads as no cell: the cuts were not between cells
             if split::regroup_parts(&texts).is_some_and(|r| r.len() == cells.len()) {
+                let mut readings: Vec<&mut Reading> = cells.iter_mut().map(|l| &mut l.reading).collect();
+                split::restore_colons(&lines[i].reading, &mut readings);
                 lines[i].parts = cells;
                 cut.push(i);
             }
@@ -585,7 +587,7 @@ pub fn cell_plan(config: &ModelConfig, page: &DynamicImage, lines: &[Line], cont
         .iter()
         .zip(cuts.iter().zip(&measured))
         .map(|(l, (c, m))| match m {
-            Some((g, _, w)) if !c.is_empty() => split::cut_quad(&l.quad, *w as f32, g.ink_height, c),
+            Some((g, _, w)) if !c.is_empty() => split::cut_quad(&l.quad, *w as f32, g.ink_height, c, &g.rules),
             _ => Vec::new(),
         })
         .collect()

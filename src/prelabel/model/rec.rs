@@ -131,11 +131,20 @@ pub fn ctc_greedy(probs: &[f32], steps: usize, classes: usize, dict: &Dictionary
         }
         prev = best;
     }
-    reading.text = reading.chars.iter().map(|c| c.text.as_str()).collect();
-    if !reading.chars.is_empty() {
-        reading.score = reading.chars.iter().map(|c| c.prob).sum::<f32>() / reading.chars.len() as f32;
-    }
+    reading.refresh();
     reading
+}
+
+impl Reading {
+    /// Sets the text and the score from the characters, after they changed.
+    pub fn refresh(&mut self) {
+        self.text = self.chars.iter().map(|c| c.text.as_str()).collect();
+        self.score = if self.chars.is_empty() {
+            0.0
+        } else {
+            self.chars.iter().map(|c| c.prob).sum::<f32>() / self.chars.len() as f32
+        };
+    }
 }
 
 /// Receives each finished batch as `(crop index, reading)`; `Break` stops recognition.

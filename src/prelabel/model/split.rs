@@ -5,7 +5,7 @@
 
 use image::{GrayImage, RgbImage};
 
-use super::rec::Reading;
+use super::rec::{CharAt, Reading};
 use crate::domain::{Point, Quad, Rect};
 
 /// Shrinks a detected box to the ink inside it, plus `margin_px`. DB boxes are grown by the
@@ -172,6 +172,12 @@ const STRAY_SHARE: f32 = 0.12;
 /// threshold would split paper from shade there). `None` when nothing stands out by 40 grey
 /// levels.
 pub fn ink_level(grey: &[u8]) -> Option<u8> {
+    let (dark, background) = dark_and_paper(grey);
+    (background.saturating_sub(dark) >= 40).then(|| dark + (background - dark) / 2)
+}
+
+/// A crop's darkest percent and its background (the 90th percentile), as grey levels.
+fn dark_and_paper(grey: &[u8]) -> (u8, u8) {
     let mut hist = [0u32; 256];
     for &v in grey {
         hist[v as usize] += 1;
@@ -186,8 +192,7 @@ pub fn ink_level(grey: &[u8]) -> Option<u8> {
             })
             .unwrap_or(255) as u8
     };
-    let (dark, background) = (at(0.01), at(0.9));
-    (background.saturating_sub(dark) >= 40).then(|| dark + (background - dark) / 2)
+    (at(0.01), at(0.9))
 }
 
 /// The ink of one axis-aligned line crop, column by column.
@@ -198,6 +203,9 @@ pub struct InkColumns {
     pub counts: Vec<u32>,
     /// Rows from the first to the last inked row (the ink's height).
     pub ink_height: f32,
+    /// Column ranges (page x) of a ruled table's vertical rules that run through the crop,
+    /// counted as paper (see [`vertical_rules`]; only in a line's crop).
+    pub rules: Vec<(f32, f32)>,
 }
 
 impl InkColumns {
@@ -227,7 +235,9 @@ impl InkColumns {
         let level = ink_level(grey.as_raw())?;
         let ink: Vec<bool> = grey.as_raw().iter().map(|&v| v <= level).collect();
         let rule = if drop_edge_rules { edge_rules(&ink, w, h) } else { None };
-        let is_rule = |i: usize| rule.as_ref().is_some_and(|r| r[i]);
+        let upright = if drop_edge_rules { vertical_rules(grey.as_raw(), w, h) } else { Vec::new() };
+        let in_upright = |x: usize| upright.iter().any(|&(a, z)| x >= a && x < z);
+        let is_rule = |i: usize| rule.as_ref().is_some_and(|r| r[i]) || (!upright.is_empty() && in_upright(i % w));
         let mut counts = vec![0u32; w];
         let mut rows = vec![0u32; h];
         for i in (0..ink.len()).filter(|&i| ink[i] && !is_rule(i)) {
@@ -236,7 +246,8 @@ impl InkColumns {
         }
         // rows with a few percent of the densest row's ink: the text's body, not specks
         let (first, end) = inked_span(&rows)?;
-        Some(Self { x0: x0 as f32, counts, ink_height: (end - first) as f32 })
+        let rules = upright.iter().map(|&(a, z)| (x0 as f32 + a as f32, x0 as f32 + z as f32)).collect();
+        Some(Self { x0: x0 as f32, counts, ink_height: (end - first) as f32, rules })
     }
 
     /// Blank runs between inked columns, as page x ranges, from left to right.
@@ -317,6 +328,67 @@ fn edge_rules(ink: &[bool], w: usize, h: usize) -> Option<Vec<bool>> {
     rule
 }
 
+/// The vertical rules of a ruled table that run through a line's crop (`grey` is `w` x `h`,
+/// row by row), as column ranges (`2 │ 1 836,34`: a quantity and a price detected as one line
+/// across the rule between their cells). A rule is a run of at most a few columns, any shade
+/// darker than the paper (an eighth of the way to the ink: a rule printed grey is often
+/// lighter than the ink threshold), almost without a break from the crop's top row to its
+/// bottom row, that goes on through the blank rows above and below the text with paper on
+/// both sides of it there. No glyph does that: a detected box has paper above and below its
+/// letters (a crop without two such rows at either end has no rule found in it), and a shadow
+/// or the dark edge of a scan darkens its neighbours too.
+fn vertical_rules(grey: &[u8], w: usize, h: usize) -> Vec<(usize, usize)> {
+    if h < 8 || w < 5 || grey.len() != w * h {
+        return Vec::new();
+    }
+    let (dark, paper) = dark_and_paper(grey);
+    if paper.saturating_sub(dark) < 40 {
+        return Vec::new();
+    }
+    let (level, shade) = (dark + (paper - dark) / 2, paper - ((paper - dark) / 8).max(8));
+    let shaded = |x: usize, y: usize| grey[y * w + x] <= shade;
+    let through: Vec<bool> =
+        (0..w).map(|x| (0..h).filter(|&y| shaded(x, y)).count() as f32 >= RULE_THROUGH * h as f32).collect();
+    if !through.contains(&true) {
+        return Vec::new();
+    }
+    // the text's rows, without the candidate columns
+    let rows: Vec<u32> =
+        (0..h).map(|y| (0..w).filter(|&x| !through[x] && grey[y * w + x] <= level).count() as u32).collect();
+    let Some((first, end)) = inked_span(&rows) else { return Vec::new() };
+    if first < 2 || h - end < 2 {
+        return Vec::new();
+    }
+    let blank_rows = || (0..first).chain(end..h);
+    let share = |f: &dyn Fn(usize) -> bool| blank_rows().filter(|&y| f(y)).count() as f32 / (h - (end - first)) as f32;
+    let widest = ((h as f32 * 0.15).round() as usize).max(3);
+    let mut out = Vec::new();
+    let mut x = 0;
+    while x < w {
+        if !through[x] {
+            x += 1;
+            continue;
+        }
+        let a = x;
+        while x < w && through[x] {
+            x += 1;
+        }
+        let z = x;
+        if z - a > widest || a < 2 || z + 1 >= w {
+            continue;
+        }
+        let rule = share(&|y| (a..z).any(|c| shaded(c, y))) >= 0.9;
+        let apart = share(&|y| !shaded(a - 2, y)) >= 0.8 && share(&|y| !shaded(z + 1, y)) >= 0.8;
+        if rule && apart {
+            out.push((a, z));
+        }
+    }
+    out
+}
+
+/// The share of a crop's rows a vertical rule inks (a faded scan breaks it here and there).
+const RULE_THROUGH: f32 = 0.95;
+
 /// A straight line `depth = a + b x` through the columns' depths by least squares, refitted
 /// twice on the columns within 1.5 px of it; with the columns it fits.
 fn fit_edge(depth: &[Option<usize>]) -> Option<(f32, f32, Vec<usize>)> {
@@ -354,6 +426,16 @@ pub struct LineGaps {
     pub ink_span: (f32, f32),
     /// Per gap, what was read around it (for [`cell_cuts`] and [`column_cuts`]).
     pub around: Vec<Around>,
+    /// Crop x ranges of the vertical rules counted as paper ([`InkColumns::rules`]).
+    pub rules: Vec<(f32, f32)>,
+}
+
+impl LineGaps {
+    /// Whether the blank run `a`..`z` holds a table's vertical rule: a cell's edge, whatever
+    /// was read around it.
+    pub fn ruled(&self, a: f32, z: f32) -> bool {
+        self.rules.iter().any(|&(r0, r1)| r0 >= a && r1 <= z)
+    }
 }
 
 /// What was read around a blank run of a line.
@@ -408,7 +490,15 @@ impl LineGaps {
             .collect();
         let first = ink.counts.iter().position(|&n| n >= 1)? as f32;
         let last = ink.counts.iter().rposition(|&n| n >= 1)? as f32 + 1.0;
-        Some(Self { ink_height: ink.ink_height.max(1.0), ink_width: inked, gaps, ink_span: (first, last), around })
+        let rules = ink.rules.clone();
+        Some(Self {
+            ink_height: ink.ink_height.max(1.0),
+            ink_width: inked,
+            gaps,
+            ink_span: (first, last),
+            around,
+            rules,
+        })
     }
 
     /// Widths of the runs read as spaces, in ink heights.
@@ -473,15 +563,17 @@ pub fn cell_cuts(lines: &[Option<(LineGaps, usize)>], factor: f32) -> Vec<Vec<(f
                 .gaps
                 .iter()
                 .enumerate()
-                .filter(|&(k, &(a, z, _))| {
+                .filter(|&(k, &(a, z, spaced))| {
                     let around = g.around.get(k);
                     // a digit group's space is cut only when wider than any font sets one
-                    let grouping = around.is_some_and(thousands_space) && z - a < THOUSANDS_SPACE_MAX * g.ink_height;
-                    !grouping
-                        && (z - a >= min
-                            || (z - a >= min_figure
-                                && around.is_some_and(|r| figure_starts_after(&r.before, &r.after)))
-                            || (z - a >= min_values && around.is_some_and(value_boundary)))
+                    let one_cell =
+                        around.is_some_and(|r| one_cell(r, spaced)) && z - a < THOUSANDS_SPACE_MAX * g.ink_height;
+                    (g.ruled(a, z) && z - a >= CELL_GAP_MIN * g.ink_height)
+                        || (!one_cell
+                            && (z - a >= min
+                                || (z - a >= min_figure
+                                    && around.is_some_and(|r| figure_starts_after(&r.before, &r.after)))
+                                || (z - a >= min_values && around.is_some_and(value_boundary))))
                 })
                 .map(|(_, &(a, z, _))| (a, z))
                 .collect();
@@ -586,12 +678,12 @@ pub fn column_cuts(placed: &[Option<Placed>], lines: &[Option<(LineGaps, usize)>
         let (Some(r), Some((g, _))) = (r, &lines[i]) else { continue };
         let tol = 0.15 * r.h;
         let mut added = Vec::new();
-        for (k, &(a, z, _)) in g.gaps.iter().enumerate() {
+        for (k, &(a, z, spaced)) in g.gaps.iter().enumerate() {
             if z - a < CELL_GAP_MIN * r.h || cuts[i].iter().any(|&(ca, cz)| ca <= a && cz >= z) {
                 continue;
             }
             // right-aligned figures in monospaced type line their group spaces up like a column
-            let grouping = |w: &Around| thousands_space(w) && z - a < THOUSANDS_SPACE_MAX * r.h;
+            let grouping = |w: &Around| one_cell(w, spaced) && z - a < THOUSANDS_SPACE_MAX * r.h;
             if !g.around.get(k).is_some_and(|w| figure_starts_after(&w.before, &w.after) && !grouping(w)) {
                 continue;
             }
@@ -680,6 +772,58 @@ fn thousands_space(r: &Around) -> bool {
     before && group && ends
 }
 
+/// Whether what was read around a blank run (`spaced`: read as a space) makes one cell of
+/// it, when the blank is no wider than a monospaced font's space ([`THOUSANDS_SPACE_MAX`]):
+/// a figure grouped by spaces ([`thousands_space`]), a figure read as one across the blank
+/// ([`inside_figure`]), or a count and its unit ([`count_and_unit`]).
+fn one_cell(r: &Around, spaced: bool) -> bool {
+    thousands_space(r) || (!spaced && inside_figure(r)) || count_and_unit(r)
+}
+
+/// Units a count is written with in one cell (`9 pcs`, `12 Stk.`, `2,5 h`), folded to lower
+/// case without their point.
+const UNITS: [&str; 36] = [
+    "pcs", "pc", "pce", "pces", "pieces", "piece", "pièces", "pièce", "stk", "st", "stück", "h", "hrs", "hr", "hours",
+    "std", "kg", "g", "m", "m²", "m2", "l", "ea", "each", "units", "unit", "days", "day", "jours", "j", "tage", "tag",
+    "km", "lfm", "psch", "x",
+];
+
+/// Whether the blank run `r` is between a count and its unit (`9 pcs`, `2,5 Std.`): a
+/// monospaced font's space is as wide as a narrow column gap, but a count and its unit are
+/// one cell (a table with a unit column sets them further apart).
+fn count_and_unit(r: &Around) -> bool {
+    let count = !r.before.is_empty()
+        && r.before.len() <= 6
+        && r.before.starts_with(|c: char| c.is_ascii_digit())
+        && r.before.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.');
+    let unit = r.next.trim_end_matches('.').to_lowercase();
+    count && UNITS.contains(&unit.as_str())
+}
+
+/// Whether the blank run `r`, where the recogniser read no space, is inside one figure: the
+/// word read across it is an amount whose digit groups are whole (`71.388,53`, `13.563,82`).
+/// A worn or blurred scan loses a thin point or the foot of a `1`, and the blank left there
+/// can be as wide as a column gap; the recogniser still reads the figure as one.
+fn inside_figure(r: &Around) -> bool {
+    let word = format!("{}{}", r.before, r.next);
+    is_amount(&word) && whole_groups(&word)
+}
+
+/// Whether the integer part of the amount `word` ([`is_amount`]) is grouped correctly: one
+/// to three digits and then groups of three, or no group separator at all.
+fn whole_groups(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| CURRENCY.contains(&c) || c == '+' || c == '-');
+    let Some(int) = w.get(..w.len().saturating_sub(3)) else { return false };
+    let mut groups = int.split(['.', ',', ' ']);
+    let first = groups.next().unwrap_or("");
+    let rest: Vec<&str> = groups.collect();
+    let digits = |g: &str| g.chars().all(|c| c.is_ascii_digit());
+    digits(first)
+        && !first.is_empty()
+        && (rest.is_empty() || first.len() <= 3)
+        && rest.iter().all(|g| g.len() == 3 && digits(g))
+}
+
 /// Currency signs, written before or after an amount.
 const CURRENCY: [char; 4] = ['€', '$', '£', '¥'];
 
@@ -752,15 +896,21 @@ fn is_amount(word: &str) -> bool {
 /// The parts of a line `quad` whose crop is `width` pixels wide, cut at `cuts` (crop x
 /// ranges); each keeps blank paper on its cut sides, as the detector's boxes do: up to the
 /// middle of the gap, at most 0.8 ink heights (with less, the recogniser tends to drop a
-/// character at the cut, such as the colon of `IBAN:`).
-pub fn cut_quad(quad: &Quad, width: f32, ink_height: f32, cuts: &[(f32, f32)]) -> Vec<Quad> {
+/// character at the cut, such as the colon of `IBAN:`), and short of a vertical rule in the
+/// gap (`rules`, crop x ranges).
+pub fn cut_quad(quad: &Quad, width: f32, ink_height: f32, cuts: &[(f32, f32)], rules: &[(f32, f32)]) -> Vec<Quad> {
     let pad = 0.8 * ink_height;
     let mut spans = Vec::with_capacity(cuts.len() + 1);
     let mut from = 0.0;
     for &(a, z) in cuts {
         let m = pad.min((z - a) / 2.0);
-        spans.push((from, a + m));
-        from = z - m;
+        // a vertical rule in the gap stays out of both parts (the recogniser reads it as `|`
+        // or `1`)
+        let inside = rules.iter().filter(|&&(r0, r1)| r0 >= a && r1 <= z);
+        let end = inside.clone().map(|&(r0, _)| r0 - 1.0).fold(a + m, f32::min).max(a);
+        let start = inside.map(|&(_, r1)| r1 + 1.0).fold(z - m, f32::max).min(z);
+        spans.push((from, end));
+        from = start;
     }
     spans.push((from, width));
     let [tl, tr, br, bl] = quad.0;
@@ -840,6 +990,98 @@ pub fn split_at_wide_gaps(line: &Rect, reading: &Reading, gap_factor: f32) -> Ve
         .collect()
 }
 
+/// Puts back the colon that ends a caption at a cut, when the whole line's reading has it and
+/// the parts read apart lost it or gave it to the wrong side: a colon belongs to the word
+/// before it (`IBAN:`, and in French spacing `BIC :`), but at a part's edge a small or faint
+/// colon is what a recogniser drops (`N° TVA :` read `N° TVA`) or reads at the start of the
+/// next part (`:SOGEFR36XXX`). A colon counts when the whole reading has it right after the
+/// last word the part before the cut read (a word ending in a letter, `.`, `°` or `)`, so a
+/// time's `12:30` does not), at about the place the parts' characters put that cut. The colon
+/// keeps the character the whole reading had (its probabilities feed the part's confidence)
+/// and the whole reading's spacing.
+pub fn restore_colons(whole: &Reading, parts: &mut [&mut Reading]) {
+    let chars = &whole.chars;
+    let blank = |i: usize| chars[i].text.trim().is_empty();
+    // the whole reading's caption colons: (index, word before it, whether spaced from it)
+    let colons: Vec<(usize, String, bool)> = (0..chars.len())
+        .filter(|&i| chars[i].text == ":")
+        .filter_map(|i| {
+            let end = (0..i).rev().find(|&j| !blank(j))? + 1;
+            let start = (0..end).rev().find(|&j| blank(j)).map_or(0, |j| j + 1);
+            let word: String = chars[start..end].iter().map(|c| c.text.as_str()).collect();
+            let ends_caption = word.chars().last().is_some_and(|c| c.is_alphabetic() || matches!(c, '.' | '°' | ')'));
+            ends_caption.then_some((i, word, end < i))
+        })
+        .collect();
+    if colons.is_empty() {
+        return;
+    }
+    let mut used = vec![false; colons.len()];
+    let mut read_so_far = 0usize;
+    for k in 0..parts.len().saturating_sub(1) {
+        read_so_far += parts[k].chars.len() + 1;
+        let left = parts[k].text.trim_end();
+        let Some(word) = left.split_whitespace().last() else { continue };
+        if word.ends_with(':') {
+            continue;
+        }
+        let right = parts[k + 1].text.trim_start();
+        let moved = right.starts_with(':');
+        let first = right.trim_start_matches(':').trim_start().chars().next();
+        let near = |i: usize| i.abs_diff(read_so_far);
+        let found = colons
+            .iter()
+            .enumerate()
+            .filter(|(n, (i, w, _))| !used[*n] && same_word(w, word) && near(*i) <= 3 + read_so_far / 4)
+            .filter(|(_, (i, _, _))| {
+                // what follows the colon in the whole reading is what the next part starts with
+                let next = chars[i + 1..].iter().map(|c| c.text.as_str()).find(|t| !t.trim().is_empty());
+                first.is_none_or(|f| next.is_some_and(|t| t.starts_with(f)))
+            })
+            .min_by_key(|(_, (i, _, _))| near(*i));
+        let Some((n, &(i, _, spaced))) = found else { continue };
+        used[n] = true;
+        if moved {
+            let next = &mut *parts[k + 1];
+            if let Some(at) = next.chars.iter().position(|c| !c.text.trim().is_empty()) {
+                next.chars.remove(at);
+                while next.chars.first().is_some_and(|c| c.text.trim().is_empty()) {
+                    next.chars.remove(0);
+                }
+                next.refresh();
+            }
+        }
+        let part = &mut *parts[k];
+        while part.chars.last().is_some_and(|c| c.text.trim().is_empty()) {
+            part.chars.pop();
+        }
+        let x = part.chars.last().map_or(0.0, |c| c.x_px);
+        let step = chars[i].x_px - chars[..i].iter().rev().find(|c| !c.text.trim().is_empty()).map_or(0.0, |c| c.x_px);
+        if spaced {
+            part.chars.push(CharAt { text: " ".into(), x_px: x + step / 2.0, ..chars[i - 1].clone() });
+        }
+        part.chars.push(CharAt { x_px: x + step, ..chars[i].clone() });
+        part.refresh();
+    }
+}
+
+/// Whether two readings of one word agree: equal, or (four characters or more) one
+/// character apart, as readings of one crop and of its part can be (`Courriel`, `Couriel`).
+fn same_word(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b {
+        return true;
+    }
+    if a.len().min(b.len()) < 4 || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let (short, long) = if a.len() <= b.len() { (&a, &b) } else { (&b, &a) };
+    let head = short.iter().zip(long.iter()).take_while(|(x, y)| x == y).count();
+    // one substitution, or one character more in the longer
+    let skip = usize::from(long.len() > short.len());
+    short.get(head + 1 - skip..).unwrap_or(&[]) == long.get(head + 1..).unwrap_or(&[])
+}
+
 /// How the parts of a cut line, read as `texts` from left to right, are kept: as runs of
 /// neighbouring parts, each run one cell (a run of two or more is read again as one); `None`
 /// keeps the line whole.
@@ -893,7 +1135,6 @@ pub fn regroup_parts(texts: &[&str]) -> Option<Vec<std::ops::Range<usize>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prelabel::model::rec::CharAt;
 
     fn reading(spec: &[(&str, f32)], h: f32) -> Reading {
         let chars: Vec<CharAt> =
@@ -1263,6 +1504,114 @@ mod tests {
     }
 
     #[test]
+    fn a_blank_inside_a_figure_read_as_one_or_between_a_count_and_its_unit_is_not_cut() {
+        let plain = measured(&[(5, 10), (4, 10), (6, 10), (3, 0)]);
+        // one blank run `gap` px wide (0.05 ink heights each), read as a space or not
+        let cut = |gap: u32, spaced: bool, before: &str, after: &str| {
+            let (mut row, n) = measured(&[(2, gap), (6, 0)]);
+            row.around = read_around(&row, &[(before, after)]);
+            let wide = row.gaps.iter().position(|g| g.2).expect("the blank read as a space");
+            row.gaps[wide].2 = spaced;
+            let cuts = cell_cuts(&[Some((row, n)), Some(plain.clone()), Some(plain.clone())], 1.8);
+            !cuts[0].is_empty()
+        };
+        // a worn scan lost the point of `71.388,53` or the foot of the `1` of `13.563,82`:
+        // a blank as wide as a column gap that the recogniser read across
+        assert!(!cut(19, false, "71.", "388,53 €"));
+        assert!(!cut(19, false, "1", "3.563,82"));
+        // read as two values, or wider than any space inside a figure, it is a column gap
+        assert!(cut(19, true, "1", "3.563,82"));
+        assert!(cut(34, false, "1", "3.563,82"));
+        // run together across the gap is not one figure
+        assert!(cut(19, false, "%", "3.509,18 €"));
+        assert!(cut(19, false, "1", "3.56,82"));
+        // a count and its unit in monospaced type, a word space as wide as a narrow gutter
+        assert!(!cut(19, true, "9", "pcs"));
+        assert!(!cut(19, true, "12", "Stk. 2.133,80 €"));
+        assert!(!cut(19, true, "2,5", "h"));
+        assert!(cut(19, true, "9", "Consulting"));
+        assert!(cut(34, true, "9", "pcs"));
+    }
+
+    #[test]
+    fn a_vertical_rule_between_two_cells_is_cut_at_and_kept_out_of_both_parts() {
+        let plain = measured(&[(5, 10), (4, 10), (6, 10), (3, 0)]);
+        assert!(plain.0.rules.is_empty());
+        // `2 │ 1 836,34` read as one figure, `21836,34`: a glyph, 20 px of paper (1 ink
+        // height) with a rule down its middle through the crop's whole height, seven glyphs
+        for shade in [200u8, 60] {
+            // a rule printed grey (lighter than the ink threshold) and a black one
+            let (mut img, chars) = crop(&[(1, 20), (7, 0)]);
+            for y in 0..28 {
+                for x in [19, 20] {
+                    img.put_pixel(x, y, image::Rgb([shade; 3]));
+                }
+            }
+            let texts = ["2", "1", "8", "3", "6", ",", "3", "4"];
+            let chars: Vec<CharAt> = chars
+                .into_iter()
+                .filter(|c| c.text != " ")
+                .zip(texts)
+                .map(|(c, t)| CharAt { text: t.into(), ..c })
+                .collect();
+            let text: String = chars.iter().map(|c| c.text.as_str()).collect();
+            let r = Reading { text, score: 0.9, chars, height_px: 28.0, turned: false };
+            let g = LineGaps::measure(&img, &r).expect("ink");
+            assert_eq!(g.rules, [(19.0, 21.0)], "shade {shade}");
+            let cuts = cell_cuts(&[Some((g.clone(), 8)), Some(plain.clone()), Some(plain.clone())], 1.8);
+            assert_eq!(cuts[0], [(10.0, 30.0)], "shade {shade}");
+            // the parts stop short of the rule on both sides
+            let q = Quad::from_rect(&Rect::new(0.0, 0.0, 600.0, 28.0));
+            let parts = cut_quad(&q, 600.0, g.ink_height, &cuts[0], &g.rules);
+            assert_eq!(parts.len(), 2);
+            assert!(parts[0].bounds().x1 <= 18.0 && parts[1].bounds().x0 >= 22.0, "{parts:?}");
+            // without the rule, the blank inside what reads as one figure is no cut
+            let (bare, _) = crop(&[(1, 20), (7, 0)]);
+            let g = LineGaps::measure(&bare, &r).expect("ink");
+            assert!(g.rules.is_empty());
+            assert!(cell_cuts(&[Some((g, 8)), Some(plain.clone()), Some(plain.clone())], 1.8)[0].is_empty());
+        }
+    }
+
+    #[test]
+    fn a_colon_the_parts_lost_at_a_cut_goes_back_to_the_caption_before_it() {
+        let read = |t: &str| {
+            let chars: Vec<String> = t.chars().map(String::from).collect();
+            let spec: Vec<(&str, f32)> = chars.iter().enumerate().map(|(i, c)| (c.as_str(), i as f32 * 10.0)).collect();
+            reading(&spec, 28.0)
+        };
+        let fixed = |whole: &str, parts: &[&str]| {
+            let whole = read(whole);
+            let mut parts: Vec<Reading> = parts.iter().map(|t| read(t)).collect();
+            let mut refs: Vec<&mut Reading> = parts.iter_mut().collect();
+            restore_colons(&whole, &mut refs);
+            for p in &parts {
+                assert_eq!(p.text, p.chars.iter().map(|c| c.text.as_str()).collect::<String>());
+                assert!((p.score - 0.9).abs() < 1e-6);
+            }
+            parts.into_iter().map(|p| p.text).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            fixed("IBAN: FR45 5000 603 BIC: SOGEFR36XXX", &["IBAN", "FR45 5000 603 BIC", "SOGEFR36XXX"]),
+            ["IBAN:", "FR45 5000 603 BIC:", "SOGEFR36XXX"]
+        );
+        // French spacing, and a colon read at the start of the next part
+        assert_eq!(fixed("BIC : SOGEFR36XXX", &["BIC", ":SOGEFR36XXX"]), ["BIC :", "SOGEFR36XXX"]);
+        // the part read the caption one letter off
+        assert_eq!(
+            fixed("Couriel : contact@transports.fr", &["Courriel", "contact@transports.fr"]),
+            ["Courriel :", "contact@transports.fr"]
+        );
+        // kept, or never there, or no caption's: nothing to put back
+        assert_eq!(fixed("IBAN: FR45 5000", &["IBAN:", "FR45 5000"]), ["IBAN:", "FR45 5000"]);
+        assert_eq!(fixed("IBAN FR45 5000", &["IBAN", "FR45 5000"]), ["IBAN", "FR45 5000"]);
+        assert_eq!(fixed("Lieferung 12:30 Uhr", &["Lieferung 12", "30 Uhr"]), ["Lieferung 12", "30 Uhr"]);
+        // a colon after another word than the one the part ends with
+        assert_eq!(fixed("Tel: 0221 123 Fax 0221", &["Tel 0221 123", "Fax 0221"]), ["Tel 0221 123", "Fax 0221"]);
+        assert_eq!(fixed("", &["IBAN", "FR45"]), ["IBAN", "FR45"]);
+    }
+
+    #[test]
     fn a_tilted_line_is_boxed_to_its_ink_not_to_its_detected_envelope() {
         // a 200 x 20 px bar tilted by 3 degrees about (200, 100), detected 8 px too loose on
         // every side of its own frame
@@ -1328,7 +1677,7 @@ mod tests {
     fn parts_of_a_leaning_line_follow_its_edges() {
         let q =
             Quad([Point::new(100.0, 50.0), Point::new(300.0, 60.0), Point::new(299.0, 80.0), Point::new(99.0, 70.0)]);
-        let parts = cut_quad(&q, 200.0, 10.0, &[(80.0, 120.0)]);
+        let parts = cut_quad(&q, 200.0, 10.0, &[(80.0, 120.0)], &[]);
         assert_eq!(parts.len(), 2);
         // the first part ends 8 px (0.8 ink heights) into the gap, the second starts 8 px before its end
         let [tl, tr, br, bl] = parts[0].0;
@@ -1338,7 +1687,7 @@ mod tests {
         let [tl2, tr2, _, _] = parts[1].0;
         assert!((tl2.x - 212.0).abs() < 1e-3 && tr2 == q.0[1], "{tl2:?}");
         // a narrow gap is shared at its middle
-        let narrow = cut_quad(&q, 200.0, 10.0, &[(80.0, 90.0)]);
+        let narrow = cut_quad(&q, 200.0, 10.0, &[(80.0, 90.0)], &[]);
         assert!((narrow[0].0[1].x - 185.0).abs() < 1e-3 && (narrow[1].0[0].x - 185.0).abs() < 1e-3, "{narrow:?}");
     }
 
@@ -1366,6 +1715,7 @@ mod tests {
             gaps: gaps.iter().map(|&(a, z, _, _)| (a - x0, z - x0, true)).collect(),
             ink_span: (0.0, x1 - x0),
             around: gaps.iter().map(|&(_, _, b, a)| around(b, a)).collect(),
+            rules: Vec::new(),
         };
         (Some(Placed { quad, width: x1 - x0 }), Some((g, 8)))
     }
