@@ -7,6 +7,7 @@ use image::{GrayImage, RgbImage};
 
 use super::rec::{CharAt, Reading};
 use crate::domain::{Point, Quad, Rect};
+use crate::labeling::rules::{Cue, whole_caption};
 
 /// Shrinks a detected box to the ink inside it, plus `margin_px`. DB boxes are grown by the
 /// unclip offset (good for the recogniser, too loose for an annotation); a box without clear
@@ -684,7 +685,9 @@ pub fn column_cuts(placed: &[Option<Placed>], lines: &[Option<(LineGaps, usize)>
             }
             // right-aligned figures in monospaced type line their group spaces up like a column
             let grouping = |w: &Around| one_cell(w, spaced) && z - a < THOUSANDS_SPACE_MAX * r.h;
-            if !g.around.get(k).is_some_and(|w| figure_starts_after(&w.before, &w.after) && !grouping(w)) {
+            let candidate =
+                |w: &Around| (figure_starts_after(&w.before, &w.after) && !grouping(w)) || column_captions(w);
+            if !g.around.get(k).is_some_and(candidate) {
                 continue;
             }
             let (ua, uz) = (at(r, a), at(r, z));
@@ -714,6 +717,23 @@ pub fn column_cuts(placed: &[Option<Placed>], lines: &[Option<(LineGaps, usize)>
             cuts[i].sort_by(|x, y| x.0.total_cmp(&y.0));
         }
     }
+}
+
+/// Whether the blank run `r` is between the captions of two table columns read as one line
+/// (`Einzelpreis | MwSt.`, `Unit price | Amount`): the word before it and the word after it
+/// each name a column, and with the word before them they are not one caption (`Total
+/// amount`, `Amount due`). Only the page's columns, lined up with the blank, cut there.
+fn column_captions(r: &Around) -> bool {
+    let column = |w: &str| {
+        whole_caption(w).is_some_and(|c| {
+            matches!(c, Cue::Quantity | Cue::UnitPrice | Cue::LineAmount | Cue::Tax | Cue::Description | Cue::Total)
+        })
+    };
+    let one = |words: &[&str]| whole_caption(&words.join(" ")).is_some();
+    column(&r.before)
+        && column(&r.next)
+        && !one(&[&r.before, &r.next])
+        && (r.prior.is_empty() || !one(&[&r.prior, &r.before, &r.next]))
 }
 
 /// Whether a column of figures can start at a gap read between the word `before` and the
@@ -1794,6 +1814,29 @@ mod tests {
             para.push(table_line(250.0, 290.0 - row as f32 * 5.0, 100.0 + row as f32 * 30.0, &[]));
         }
         assert!(column_plan(&para).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn two_column_captions_read_as_one_line_are_cut_where_the_rows_below_have_their_gutter() {
+        let header = |before: &str, after: &str| {
+            let mut lines = qty_price_table("$1,089");
+            lines.pop();
+            // a header read across both columns, its blank at the rows' gutter
+            lines.push(table_line(250.0, 400.0, 160.0, &[(300.0, 314.0, before, after)]));
+            !column_plan(&lines)[lines.len() - 1].is_empty()
+        };
+        assert!(header("Anz. Einzelpreis", "MwSt."));
+        assert!(header("Unit price", "Amount"));
+        assert!(header("Qty", "Rate"));
+        // one caption of two words, or words that name no column
+        assert!(!header("Total", "amount due"));
+        assert!(!header("Total amount", "due"));
+        assert!(!header("Invoice", "Date"));
+        assert!(!header("Müller", "GmbH"));
+        assert!(!header("Consulting", "services"));
+        // without rows to show the column, two captions stay one line
+        let lines = vec![table_line(250.0, 400.0, 160.0, &[(300.0, 314.0, "Einzelpreis", "MwSt.")])];
+        assert!(column_plan(&lines).iter().all(Vec::is_empty));
     }
 
     #[test]
