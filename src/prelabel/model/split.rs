@@ -1088,18 +1088,7 @@ pub fn restore_colons(whole: &Reading, parts: &mut [&mut Reading]) {
 /// Whether two readings of one word agree: equal, or (four characters or more) one
 /// character apart, as readings of one crop and of its part can be (`Courriel`, `Couriel`).
 fn same_word(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a == b {
-        return true;
-    }
-    if a.len().min(b.len()) < 4 || a.len().abs_diff(b.len()) > 1 {
-        return false;
-    }
-    let (short, long) = if a.len() <= b.len() { (&a, &b) } else { (&b, &a) };
-    let head = short.iter().zip(long.iter()).take_while(|(x, y)| x == y).count();
-    // one substitution, or one character more in the longer
-    let skip = usize::from(long.len() > short.len());
-    short.get(head + 1 - skip..).unwrap_or(&[]) == long.get(head + 1..).unwrap_or(&[])
+    a == b || (a.chars().count().min(b.chars().count()) >= 4 && crate::metrics::levenshtein(a, b) <= 1)
 }
 
 /// How the parts of a cut line, read as `texts` from left to right, are kept: as runs of
