@@ -330,7 +330,7 @@ fn int8_recogniser_reads_what_the_float_one_reads_on_both_weight_widths() {
     let mine = load(ModelConfig::default());
     let expected = if has_vnni() || !cfg!(target_arch = "x86_64") { Int8Weights::Bits8 } else { Int8Weights::Bits7 };
     assert_eq!(Int8Weights::for_this_cpu(), expected);
-    assert_eq!(mine.recognizer_precision(), &RecPrecision::Int8 { convs: 57, weights: expected });
+    assert_eq!(mine.recognizer_precision(), &RecPrecision::Int8 { convs: 43, weights: expected });
     drop(mine);
     let mut float = load(ModelConfig { model_dir: Some(float.path().into()), ..ModelConfig::default() });
     assert_eq!(float.recognizer_precision(), &RecPrecision::Float);
@@ -340,7 +340,7 @@ fn int8_recogniser_reads_what_the_float_one_reads_on_both_weight_widths() {
     }
     for weights in widths {
         let mut int8 = load(ModelConfig { int8_weights: Some(weights), ..ModelConfig::default() });
-        assert_eq!(int8.recognizer_precision(), &RecPrecision::Int8 { convs: 57, weights });
+        assert_eq!(int8.recognizer_precision(), &RecPrecision::Int8 { convs: 43, weights });
         let (mut apart, mut int8_vs_gt, mut float_vs_gt) =
             (CerCounts::default(), CerCounts::default(), CerCounts::default());
         let (mut same, mut lines) = (0, 0);
@@ -420,7 +420,7 @@ fn int8_ranges_for_another_recogniser_fall_back_to_float_with_the_reason() {
         serde_json::from_str::<serde_json::Value>(builtin).unwrap_or_default()["model_sha256"].clone();
     std::fs::write(dir.path().join("ranges.json"), other.to_string()).unwrap_or_else(|e| panic!("{e}"));
     let source = ModelSource::load(&config).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(source.recognizer_precision(), &RecPrecision::Int8 { convs: 57, weights: Int8Weights::for_this_cpu() });
+    assert_eq!(source.recognizer_precision(), &RecPrecision::Int8 { convs: 43, weights: Int8Weights::for_this_cpu() });
 
     std::fs::write(dir.path().join("ranges.json"), "{\"convs\": [1, 2]}").unwrap_or_else(|e| panic!("{e}"));
     let err = ModelSource::load(&config).err().map(|e| e.to_string()).unwrap_or_default();

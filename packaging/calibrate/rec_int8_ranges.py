@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Measures the activation ranges Facture needs to run the PP-OCRv6 recogniser's
-convolutions in int8 (see src/prelabel/model/quantize.rs), and writes them as JSON.
+convolutions in int8 (see quantize_convs in src/prelabel/model/onnx_edit.rs), and writes them
+as JSON. Depthwise convolutions stay float there, so their ranges are measured but unused.
 
 Not part of the build: the output is committed as assets/models/PP-OCRv6_rec_small.int8-ranges.json.
 To reproduce it (needs a venv with onnxruntime==1.31.1, onnx, numpy, pillow):
