@@ -492,13 +492,16 @@ struct ConvPlan<'a> {
 /// folds PaddleOCR's `Conv → Add(bias)` and `Conv → BatchNormalization` pairs). Returns the new
 /// model and how many convolutions it quantised; convolutions without ranges stay float.
 ///
-/// Grouped (depthwise) convolutions stay float too. Each of their output channels reads one
-/// input channel, and those channels' values span very different ranges, so one uint8 scale
-/// per tensor, which the whole tensor's extremes set, leaves the narrow channels a few steps.
-/// They are a small share of the multiply-adds. Quantised as well, they caused about a fifth
-/// of the lines read differently from float (236 → 184 of 2,959 lines on four sets, without
-/// VNNI), and strict CER on the hard synthetic invoices went 0.0091 → 0.0078, against float's
-/// 0.0077. Time per page stayed within run-to-run noise.
+/// Grouped (depthwise) convolutions stay float too; they are a small share of the
+/// multiply-adds. Quantised as well, they caused about a fifth of the lines read differently
+/// from float (236 → 184 of 2,959 lines on four sets, without VNNI), and strict CER on the hard
+/// synthetic invoices went 0.0091 → 0.0078, against float's 0.0077. Time per page stayed within
+/// run-to-run noise. The usual explanation, channels of very different ranges under one
+/// per-tensor scale, does not fit this recogniser: its largest channel is a median 2.9× the
+/// median one in the tensors depthwise convolutions read or write, 3.0× in the others
+/// (`packaging/calibrate/channel_spread.py`). A likelier one: a depthwise output sums
+/// the 9 products of one channel's 3 × 3 kernel (one kernel: 7), where the other
+/// convolutions sum 24 to 864, so rounding errors average out less.
 ///
 /// 7-bit weights are ONNX Runtime's `reduce_range`: without VNNI, x86 multiplies uint8
 /// activations by int8 weights with `vpmaddubsw`, which adds each pair of products in a
