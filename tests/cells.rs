@@ -156,7 +156,10 @@ fn a_part_that_reads_as_no_cell_rejoins_its_neighbour_and_is_read_again_with_it(
 /// A hard synthetic invoice (Liberation type, tilted, price, rate and amount columns a digit
 /// or two apart, `937,17 € 19% 11.246,04 €`): rows read across two columns are cut where the
 /// rows around them have their gutter, so more of its ground-truth cells are matched than
-/// without that evidence, and the cuts give figures their own boxes.
+/// without that evidence, and no figure read right in its own box is lost to a cut. (With all
+/// of the recogniser's convolutions in int8 the evidence also gained a figure here; with its
+/// depthwise ones in float the figures come out right either way, 55 and 55, and the cell it
+/// gains is the caption `USt.`: 83 cells matched against 82.)
 #[test]
 fn rows_merged_across_tight_columns_are_cut_where_the_page_shows_its_columns() {
     if !provisioned() {
@@ -183,7 +186,10 @@ fn rows_merged_across_tight_columns_are_cut_where_the_page_shows_its_columns() {
     let (with, figures_with) = matched(true);
     let (without, figures_without) = matched(false);
     assert!(with > without, "matched cells: {with} with column evidence, {without} without");
-    assert!(figures_with > figures_without, "amounts read right in their own box: {figures_with} vs {figures_without}");
+    assert!(
+        figures_with >= figures_without,
+        "amounts read right in their own box: {figures_with} vs {figures_without}"
+    );
 }
 
 const MONO: &[u8] = include_bytes!("../assets/fonts/DejaVuSansMono.ttf");
