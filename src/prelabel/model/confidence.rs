@@ -25,7 +25,8 @@ pub const FEATURE_NAMES: [&str; 4] = ["logit_min_margin", "logit_mean_margin", "
 
 /// Fitted by `examples/fit_confidence.rs` (logistic regression, Newton's method, ridge 1e-3
 /// on standardised inputs) on the 3760 suggestions of the model pass (default config, 7-bit
-/// recogniser, then with its depthwise convolutions in int8 too; not refitted since) that match ground truth at IoU 0.5 on 60 synthetic invoices
+/// recogniser, when its depthwise convolutions still ran in int8; not refitted since they run
+/// in float) that match ground truth at IoU 0.5 on 60 synthetic invoices
 /// (`synth::render_page`, seeds 11–14, pages 1–15), labelled right when their folded text
 /// equals the ground truth's:
 /// `fit_confidence dump train.jsonl --synth 11:15 --synth 12:15 --synth 13:15 --synth 14:15`,

@@ -784,6 +784,31 @@ pub(crate) mod tests {
             .unwrap()
     }
 
+    /// `node` with the name `name`.
+    fn named(name: &str, mut node: Vec<u8>) -> Vec<u8> {
+        node.extend(encode(&[s(NODE_NAME, name)]));
+        node
+    }
+
+    /// `node` with pads = [1, 1, 1, 1] (a repeated int attribute).
+    fn padded(mut node: Vec<u8>) -> Vec<u8> {
+        let mut pads = vec![s(ATTR_NAME, "pads"), int(ATTR_TYPE, 7)];
+        pads.extend((0..4).map(|_| int(8, 1)));
+        node.extend(encode(&[bytes(NODE_ATTRIBUTE, encode(&pads))]));
+        node
+    }
+
+    /// `model`'s output `output` on [`tiny_input`] (`x[1, 2, 5, 5]`).
+    fn run_tiny(env: &ort::environment::Environment, model: &[u8], output: &str) -> Vec<f32> {
+        let mut session =
+            super::super::runtime::open_session_from_memory(env, std::path::Path::new("tiny.onnx"), model, 1)
+                .unwrap_or_else(|e| panic!("{e}"));
+        let x = tiny_input();
+        let input = ort::value::TensorRef::from_array_view(([1usize, 2, 5, 5], &x[..])).unwrap();
+        let out = session.run(ort::inputs![input]).unwrap_or_else(|e| panic!("{e}"));
+        out[output].try_extract_tensor::<f32>().unwrap().1.to_vec()
+    }
+
     /// `x[1, 2, 5, 5] → Conv(W[3, 2, 3, 3], B[3], pads 1) "c1" → Relu → Conv(W2[2, 3, 1, 1], B2)
     /// "c2" → Sigmoid → y`.
     pub(crate) fn tiny_convs() -> Vec<u8> {
@@ -791,16 +816,7 @@ pub(crate) mod tests {
         let b = [0.5f32, -0.25, 0.1];
         let w2: Vec<f32> = (0..6).map(|i| (i as f32 - 2.5) / 2.0).collect();
         let b2 = [0.05f32, -0.3];
-        let named = |name: &str, mut n: Vec<u8>| {
-            n.extend(encode(&[s(NODE_NAME, name)]));
-            n
-        };
-        let conv = node("Conv", &["x", "W", "B"], "c", &[("group", 1)]);
-        // pads = [1, 1, 1, 1] as a repeated int attribute
-        let mut pads = vec![s(ATTR_NAME, "pads"), int(ATTR_TYPE, 7)];
-        pads.extend((0..4).map(|_| int(8, 1)));
-        let mut conv = named("c1", conv);
-        conv.extend(encode(&[bytes(NODE_ATTRIBUTE, encode(&pads))]));
+        let conv = padded(named("c1", node("Conv", &["x", "W", "B"], "c", &[("group", 1)])));
         let graph = encode(&[
             bytes(GRAPH_NODE, conv),
             bytes(GRAPH_NODE, node("Relu", &["c"], "r", &[])),
@@ -906,14 +922,7 @@ pub(crate) mod tests {
     fn depthwise_convolutions_stay_float() {
         // x[1, 2, 5, 5] → Conv "dw" (W[2, 1, 3, 3], group 2, pads 1) → Relu → Conv "pw"
         // (W2[3, 2, 1, 1]) → Sigmoid → y
-        let named = |name: &str, mut n: Vec<u8>| {
-            n.extend(encode(&[s(NODE_NAME, name)]));
-            n
-        };
-        let mut pads = vec![s(ATTR_NAME, "pads"), int(ATTR_TYPE, 7)];
-        pads.extend((0..4).map(|_| int(8, 1)));
-        let mut dw = named("dw", node("Conv", &["x", "W", "B"], "c", &[("group", 2)]));
-        dw.extend(encode(&[bytes(NODE_ATTRIBUTE, encode(&pads))]));
+        let dw = padded(named("dw", node("Conv", &["x", "W", "B"], "c", &[("group", 2)])));
         let w: Vec<f32> = (0..18).map(|i| (i as f32 - 9.0) / 9.0).collect();
         let graph = encode(&[
             bytes(GRAPH_NODE, dw),
@@ -944,16 +953,7 @@ pub(crate) mod tests {
         let count = |op: &str| ops.iter().filter(|(o, _)| o == op).count();
         assert_eq!((count("QuantizeLinear"), count("DequantizeLinear")), (2, 4), "{ops:?}");
         let Some(env) = test_runtime() else { return };
-        let x: Vec<f32> = (0..50).map(|i| ((i * 7 % 13) as f32 - 6.0) / 6.0).collect();
-        let run = |model: &[u8]| -> Vec<f32> {
-            let mut session =
-                super::super::runtime::open_session_from_memory(&env, std::path::Path::new("dw.onnx"), model, 1)
-                    .unwrap_or_else(|e| panic!("{e}"));
-            let input = ort::value::TensorRef::from_array_view(([1usize, 2, 5, 5], &x[..])).unwrap();
-            let out = session.run(ort::inputs![input]).unwrap_or_else(|e| panic!("{e}"));
-            out["y"].try_extract_tensor::<f32>().unwrap().1.to_vec()
-        };
-        let (float_y, quant_y) = (run(&m), run(&q));
+        let (float_y, quant_y) = (run_tiny(&env, &m, "y"), run_tiny(&env, &q, "y"));
         let worst = float_y.iter().zip(&quant_y).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         assert!(worst <= 8.0 / 255.0, "worst error {worst}");
         assert!(float_y.iter().zip(&quant_y).any(|(a, b)| a != b), "the int8 path was not taken");
@@ -963,16 +963,8 @@ pub(crate) mod tests {
     /// the quantisation steps.
     #[test]
     fn quantised_convolutions_run_and_match_the_float_model() {
-        use super::super::runtime::open_session_from_memory;
         let Some(env) = test_runtime() else { return };
-        let run = |model: &[u8], output: &str| -> Vec<f32> {
-            let mut session = open_session_from_memory(&env, std::path::Path::new("tiny.onnx"), model, 1)
-                .unwrap_or_else(|e| panic!("{e}"));
-            let x = tiny_input();
-            let input = ort::value::TensorRef::from_array_view(([1usize, 2, 5, 5], &x[..])).unwrap();
-            let out = session.run(ort::inputs![input]).unwrap_or_else(|e| panic!("{e}"));
-            out[output].try_extract_tensor::<f32>().unwrap().1.to_vec()
-        };
+        let run = |model: &[u8], output: &str| run_tiny(&env, model, output);
         let m = tiny_convs();
         // the convolutions' outputs, to measure their ranges as calibration would
         let with_outputs = {
